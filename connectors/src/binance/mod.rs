@@ -1,0 +1,363 @@
+//! Binance: spot (`binance`), USD-M futures (`binance-usdm`) and COIN-M futures
+//! (`binance-coinm`).
+//!
+//! Connections use combined streams with the stream list in the URL
+//! (`/stream?streams=btcusdt@trade/btcusdt@bookTicker`), so every frame arrives wrapped
+//! as `{"stream":..,"data":{..}}` and is dispatched on the stream name without a
+//! second JSON pass. Limits honoured by the planner: at most 1024 streams per
+//! connection. Heartbeat: the server pings (every 20 s on spot, 3 min on futures) and
+//! tungstenite answers with the payload; the client also pings every 20 s so a quiet
+//! symbol never looks like a dead socket.
+
+mod parser;
+pub use parser::preview as parser_preview;
+pub mod wire;
+
+use std::time::Duration;
+
+use tickbridge_schema::Market;
+
+use crate::parse::FrameParser;
+use crate::spec::{Channel, ConnectionPlan, Connector, Heartbeat, PlanError, SourceRequest};
+use crate::symbols::{split_concatenated, SymbolInfo};
+
+pub use parser::BinanceParser;
+
+/// Binance's documented limit of streams on one connection.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
+
+/// Which Binance venue a connector serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Venue {
+    Spot,
+    UsdM,
+    CoinM,
+}
+
+/// The Binance connector for one venue.
+pub struct Binance {
+    pub venue: Venue,
+}
+
+const SPOT_CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Ticker];
+const FUTURES_CHANNELS: &[Channel] = &[
+    Channel::Trade,
+    Channel::Bbo,
+    Channel::Ticker,
+    Channel::MarkPrice,
+    Channel::Funding,
+    Channel::Liquidation,
+];
+
+impl Binance {
+    /// Normalizes a native symbol seen in a frame (`BTCUSDT`, `BTCUSD_PERP`, `BTCUSDT_240927`).
+    fn fallback_symbol(venue: Venue, native: &str) -> SymbolInfo {
+        let (pair, suffix) = native.split_once('_').unwrap_or((native, ""));
+        let pair_norm = match split_concatenated(pair) {
+            Some((base, quote)) => format!("{base}-{quote}"),
+            None => pair.to_string(),
+        };
+        let (market, symbol) = match (venue, suffix) {
+            (Venue::Spot, _) => (Market::Spot, pair_norm),
+            (_, "" | "PERP") => (Market::Perp, format!("{pair_norm}-PERP")),
+            (_, expiry) => (Market::Future, format!("{pair_norm}-{expiry}")),
+        };
+        SymbolInfo {
+            market,
+            symbol: symbol.into(),
+            native: native.into(),
+        }
+    }
+
+    fn spot_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::Spot, native)
+    }
+    fn usdm_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::UsdM, native)
+    }
+    fn coinm_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::CoinM, native)
+    }
+
+    /// The stream names carrying `channel` for one symbol.
+    fn streams(&self, channel: Channel, native_lower: &str) -> Vec<String> {
+        let s = native_lower;
+        match channel {
+            Channel::Trade => vec![format!("{s}@trade")],
+            Channel::Bbo => vec![format!("{s}@bookTicker")],
+            Channel::Ticker => vec![format!("{s}@ticker")],
+            Channel::Book => vec![format!("{s}@depth@100ms")],
+            // One markPrice stream carries both mark price and funding.
+            Channel::MarkPrice | Channel::Funding => vec![format!("{s}@markPrice@1s")],
+            Channel::Liquidation => vec![format!("{s}@forceOrder")],
+            Channel::OpenInterest => vec![],
+        }
+    }
+}
+
+impl Connector for Binance {
+    fn name(&self) -> &'static str {
+        match self.venue {
+            Venue::Spot => "binance",
+            Venue::UsdM => "binance-usdm",
+            Venue::CoinM => "binance-coinm",
+        }
+    }
+
+    fn supported(&self) -> &'static [(Market, &'static [Channel])] {
+        match self.venue {
+            Venue::Spot => &[(Market::Spot, SPOT_CHANNELS)],
+            Venue::UsdM | Venue::CoinM => &[
+                (Market::Perp, FUTURES_CHANNELS),
+                (Market::Future, FUTURES_CHANNELS),
+            ],
+        }
+    }
+
+    fn default_ws_url(&self, _market: Market) -> &'static str {
+        match self.venue {
+            Venue::Spot => "wss://stream.binance.com:9443",
+            Venue::UsdM => "wss://fstream.binance.com",
+            Venue::CoinM => "wss://dstream.binance.com",
+        }
+    }
+
+    fn default_rest_url(&self, _market: Market) -> &'static str {
+        match self.venue {
+            Venue::Spot => "https://api.binance.com",
+            Venue::UsdM => "https://fapi.binance.com",
+            Venue::CoinM => "https://dapi.binance.com",
+        }
+    }
+
+    fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
+        let bad = |why: &str| PlanError::BadSymbol {
+            exchange: self.name(),
+            symbol: user.to_string(),
+            why: why.to_string(),
+        };
+        let upper = user.trim().to_ascii_uppercase();
+        if upper.is_empty()
+            || !upper
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(bad(
+                "expected BASE-QUOTE (e.g. BTC-USDT) or the exchange's own symbol",
+            ));
+        }
+        let native = if upper.contains('-') {
+            let parts: Vec<&str> = upper.split('-').collect();
+            match (self.venue, parts.as_slice()) {
+                (Venue::Spot, [base, quote]) => format!("{base}{quote}"),
+                (Venue::UsdM, [base, quote, "PERP"]) => format!("{base}{quote}"),
+                (Venue::CoinM, [base, quote, "PERP"]) => format!("{base}{quote}_PERP"),
+                (Venue::UsdM | Venue::CoinM, [base, quote, expiry])
+                    if expiry.len() == 6 && expiry.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    format!("{base}{quote}_{expiry}")
+                }
+                (Venue::Spot, _) => return Err(bad("expected BASE-QUOTE, e.g. BTC-USDT")),
+                _ => {
+                    return Err(bad(
+                        "expected BASE-QUOTE-PERP or BASE-QUOTE-YYMMDD, e.g. BTC-USDT-PERP",
+                    ))
+                }
+            }
+        } else {
+            upper
+        };
+        let info = Self::fallback_symbol(self.venue, &native);
+        if info.market != market {
+            return Err(bad(&format!(
+                "it is a {} instrument but the source's market is {}",
+                info.market.as_str(),
+                market.as_str()
+            )));
+        }
+        Ok(info)
+    }
+
+    fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
+        self.check(request)?;
+        // (stream, symbol index) pairs in a stable order, without duplicates.
+        let mut streams: Vec<(String, usize)> = Vec::new();
+        for (i, sym) in request.symbols.iter().enumerate() {
+            let lower = sym.native.to_ascii_lowercase();
+            for &channel in &request.channels {
+                for s in self.streams(channel, &lower) {
+                    if !streams.iter().any(|(x, _)| *x == s) {
+                        streams.push((s, i));
+                    }
+                }
+            }
+        }
+        let base = request.ws_url.trim_end_matches('/');
+        Ok(streams
+            .chunks(MAX_STREAMS_PER_CONNECTION)
+            .map(|chunk| {
+                let mut symbols: Vec<SymbolInfo> = Vec::new();
+                for (_, i) in chunk {
+                    if !symbols.contains(&request.symbols[*i]) {
+                        symbols.push(request.symbols[*i].clone());
+                    }
+                }
+                let names: Vec<&str> = chunk.iter().map(|(s, _)| s.as_str()).collect();
+                ConnectionPlan {
+                    url: format!("{base}/stream?streams={}", names.join("/")),
+                    subscribe: Vec::new(),
+                    market: request.market,
+                    channels: request.channels.iter().copied().collect(),
+                    symbols,
+                    send_interval: Duration::from_millis(250),
+                }
+            })
+            .collect())
+    }
+
+    fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
+        Box::new(self.new_parser(plan.channels, &plan.symbols))
+    }
+
+    fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            app_ping: None,
+            ping_interval: Some(Duration::from_secs(20)),
+            idle_timeout: Duration::from_secs(60),
+            subscribe_timeout: Duration::from_secs(10),
+            max_connection_age: Some(Duration::from_secs(23 * 3600 + 50 * 60)),
+        }
+    }
+}
+
+impl Binance {
+    /// A parser for the given channels and planned symbols (unplanned symbols are
+    /// normalized on first sight).
+    pub fn new_parser(
+        &self,
+        channels: crate::spec::ChannelSet,
+        symbols: &[SymbolInfo],
+    ) -> BinanceParser {
+        let fallback = match self.venue {
+            Venue::Spot => Self::spot_fallback,
+            Venue::UsdM => Self::usdm_fallback,
+            Venue::CoinM => Self::coinm_fallback,
+        };
+        BinanceParser::new(self.name(), channels, symbols, fallback)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        venue: Venue,
+        market: Market,
+        symbols: &[&str],
+        channels: &[Channel],
+    ) -> SourceRequest {
+        let b = Binance { venue };
+        SourceRequest {
+            market,
+            channels: channels.to_vec(),
+            symbols: symbols
+                .iter()
+                .map(|s| b.symbol(market, s).unwrap())
+                .collect(),
+            ws_url: "ws://127.0.0.1:1/".into(),
+            rest_url: "http://127.0.0.1:1".into(),
+        }
+    }
+
+    #[test]
+    fn resolves_symbols_per_venue() {
+        let spot = Binance { venue: Venue::Spot };
+        let s = spot.symbol(Market::Spot, "btc-usdt").unwrap();
+        assert_eq!(
+            (s.symbol.as_str(), s.native.as_str()),
+            ("BTC-USDT", "BTCUSDT")
+        );
+        assert_eq!(
+            spot.symbol(Market::Spot, "ETHBTC").unwrap().symbol,
+            "ETH-BTC"
+        );
+        let usdm = Binance { venue: Venue::UsdM };
+        assert_eq!(
+            usdm.symbol(Market::Perp, "BTC-USDT-PERP").unwrap().native,
+            "BTCUSDT"
+        );
+        assert_eq!(
+            usdm.symbol(Market::Perp, "BTCUSDT").unwrap().symbol,
+            "BTC-USDT-PERP"
+        );
+        let fut = usdm.symbol(Market::Future, "BTC-USDT-240927").unwrap();
+        assert_eq!(fut.native, "BTCUSDT_240927");
+        let coinm = Binance {
+            venue: Venue::CoinM,
+        };
+        assert_eq!(
+            coinm.symbol(Market::Perp, "BTC-USD-PERP").unwrap().native,
+            "BTCUSD_PERP"
+        );
+        assert_eq!(
+            usdm.symbol(Market::Perp, "BTC-USDT-240927").unwrap_err().to_string(),
+            "binance-usdm: symbol \"BTC-USDT-240927\" is not valid: it is a future instrument but the source's market is perp"
+        );
+        assert!(spot.symbol(Market::Spot, "BTC/USDT").is_err());
+    }
+
+    #[test]
+    fn plans_combined_streams_in_the_url() {
+        let b = Binance { venue: Venue::Spot };
+        let plans = b
+            .plan(&request(
+                Venue::Spot,
+                Market::Spot,
+                &["BTC-USDT", "ETH-USDT"],
+                &[Channel::Trade, Channel::Bbo],
+            ))
+            .unwrap();
+        assert_eq!(plans.len(), 1);
+        assert_eq!(
+            plans[0].url,
+            "ws://127.0.0.1:1/stream?streams=btcusdt@trade/btcusdt@bookTicker/ethusdt@trade/ethusdt@bookTicker"
+        );
+        assert!(plans[0].subscribe.is_empty());
+    }
+
+    #[test]
+    fn shards_over_the_stream_limit() {
+        let b = Binance { venue: Venue::Spot };
+        let symbols: Vec<String> = (0..600).map(|i| format!("C{i}-USDT")).collect();
+        let refs: Vec<&str> = symbols.iter().map(String::as_str).collect();
+        let plans = b
+            .plan(&request(
+                Venue::Spot,
+                Market::Spot,
+                &refs,
+                &[Channel::Trade, Channel::Bbo],
+            ))
+            .unwrap();
+        let counts: Vec<usize> = plans.iter().map(|p| p.url.matches('@').count()).collect();
+        assert_eq!(counts, vec![1024, 176]);
+        assert_eq!(plans[0].symbols.len(), 512);
+    }
+
+    #[test]
+    fn rejects_unsupported_channels() {
+        let b = Binance { venue: Venue::Spot };
+        let err = b
+            .plan(&request(
+                Venue::Spot,
+                Market::Spot,
+                &["BTC-USDT"],
+                &[Channel::Funding],
+            ))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "binance spot: channel `funding` is not supported (supported: trade, bbo, ticker)"
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Coinbase Exchange feed (`coinbase`): `matches` → `trade` (taker side: the feed's
+//! `side` is the maker's, so it is inverted), `ticker` → `bbo` and `ticker`,
+//! `level2_batch` → `book` (snapshot, then changes), plus the `heartbeat` channel,
+//! which keeps quiet products alive and carries `last_trade_id` for trade-gap
+//! detection.
+//!
+//! One subscribe message per connection, sent within the 5 s the feed allows;
+//! confirmation is the `subscriptions` reply; refusals arrive as `{"type":"error"}`.
+
+mod parser;
+pub mod wire;
+
+use std::time::Duration;
+
+use tickbridge_schema::Market;
+
+use crate::parse::FrameParser;
+use crate::spec::{Channel, ConnectionPlan, Connector, Heartbeat, PlanError, SourceRequest};
+use crate::symbols::SymbolInfo;
+
+pub use parser::CoinbaseParser;
+
+/// Products per connection. Coinbase documents no hard per-connection product cap;
+/// staying well below keeps one connection's volume within one core's reach and the
+/// subscribe frame small.
+pub const MAX_PRODUCTS_PER_CONNECTION: usize = 100;
+
+/// The Coinbase Exchange feed connector.
+pub struct Coinbase;
+
+const CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Ticker, Channel::Book];
+
+impl Coinbase {
+    fn fallback_symbol(native: &str) -> SymbolInfo {
+        SymbolInfo {
+            market: Market::Spot,
+            symbol: native.into(),
+            native: native.into(),
+        }
+    }
+
+    /// The feed channels that carry the requested normalized channels.
+    fn feed_channels(channels: &[Channel]) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for c in channels {
+            let name = match c {
+                Channel::Trade => "matches",
+                Channel::Bbo | Channel::Ticker => "ticker",
+                Channel::Book => "level2_batch",
+                _ => continue,
+            };
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out.push("heartbeat");
+        out
+    }
+
+    pub fn new_parser(channels: crate::spec::ChannelSet, symbols: &[SymbolInfo]) -> CoinbaseParser {
+        CoinbaseParser::new(channels, symbols, Self::fallback_symbol)
+    }
+}
+
+impl Connector for Coinbase {
+    fn name(&self) -> &'static str {
+        "coinbase"
+    }
+
+    fn supported(&self) -> &'static [(Market, &'static [Channel])] {
+        &[(Market::Spot, CHANNELS)]
+    }
+
+    fn default_ws_url(&self, _market: Market) -> &'static str {
+        "wss://ws-feed.exchange.coinbase.com"
+    }
+
+    fn default_rest_url(&self, _market: Market) -> &'static str {
+        "https://api.exchange.coinbase.com"
+    }
+
+    fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
+        let upper = user.trim().to_ascii_uppercase();
+        let parts: Vec<&str> = upper.split('-').collect();
+        let valid = parts.len() == 2
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if !valid {
+            return Err(PlanError::BadSymbol {
+                exchange: self.name(),
+                symbol: user.to_string(),
+                why: "expected a product id BASE-QUOTE, e.g. BTC-USD".into(),
+            });
+        }
+        Ok(SymbolInfo {
+            market,
+            symbol: upper.as_str().into(),
+            native: upper.as_str().into(),
+        })
+    }
+
+    fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
+        self.check(request)?;
+        let channels = Self::feed_channels(&request.channels);
+        Ok(request
+            .symbols
+            .chunks(MAX_PRODUCTS_PER_CONNECTION)
+            .map(|chunk| {
+                let products: Vec<&str> = chunk.iter().map(|s| s.native.as_str()).collect();
+                let subscribe = serde_json::json!({
+                    "type": "subscribe",
+                    "product_ids": products,
+                    "channels": channels,
+                });
+                ConnectionPlan {
+                    url: request.ws_url.clone(),
+                    subscribe: vec![subscribe.to_string()],
+                    market: request.market,
+                    channels: request.channels.iter().copied().collect(),
+                    symbols: chunk.to_vec(),
+                    // 100 client messages/s per IP; we send one per connection.
+                    send_interval: Duration::from_millis(100),
+                }
+            })
+            .collect())
+    }
+
+    fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
+        Box::new(Self::new_parser(plan.channels, &plan.symbols))
+    }
+
+    fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            app_ping: None,
+            ping_interval: Some(Duration::from_secs(30)),
+            // The heartbeat channel sends one message per product per second.
+            idle_timeout: Duration::from_secs(30),
+            subscribe_timeout: Duration::from_secs(10),
+            max_connection_age: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_one_subscribe_per_connection() {
+        let c = Coinbase;
+        let request = SourceRequest {
+            market: Market::Spot,
+            channels: vec![Channel::Trade, Channel::Bbo, Channel::Ticker],
+            symbols: vec![
+                c.symbol(Market::Spot, "btc-usd").unwrap(),
+                c.symbol(Market::Spot, "ETH-USD").unwrap(),
+            ],
+            ws_url: "ws://127.0.0.1:1".into(),
+            rest_url: String::new(),
+        };
+        let plans = c.plan(&request).unwrap();
+        assert_eq!(plans.len(), 1);
+        assert_eq!(
+            plans[0].subscribe,
+            vec![
+                r#"{"channels":["matches","ticker","heartbeat"],"product_ids":["BTC-USD","ETH-USD"],"type":"subscribe"}"#
+            ]
+        );
+        assert!(c.symbol(Market::Spot, "BTCUSD").is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! tickbridge-connectors: everything exchange-specific, plus the generic WebSocket
+//! session driver.
+//!
+//! - [`spec`]: what a user asks for (channels × symbols per market) and what a
+//!   connector turns it into (connection plans).
+//! - [`parse`]: the pure, synchronous frame-parser contract: a frame in, records and a
+//!   classification out. No I/O, so every parser is table-tested without a network.
+//! - [`binance`], [`coinbase`]: one module per exchange with its wire types.
+//! - [`session`]: one task per connection: connect, subscribe, heartbeat, watchdog,
+//!   reconnect; it emits `status` records for every transition.
+//! - [`registry`]: the list of supported exchanges.
+
+pub mod binance;
+pub mod coinbase;
+pub mod parse;
+pub mod registry;
+pub mod session;
+pub mod spec;
+pub mod stats;
+pub mod symbols;
+pub mod time;
+
+pub use parse::{FrameParser, ParseError, Parsed};
+pub use registry::{connector, connectors};
+pub use spec::{Channel, ConnectionPlan, Connector, Heartbeat, PlanError, SourceRequest};

@@ -1,0 +1,86 @@
+//! The frame-parser contract: one text frame in; records appended and the frame
+//! classified out. Nothing is silently swallowed: a frame is data, a known control
+//! message (ack, heartbeat, pong, info), a channel we deliberately do not normalize
+//! (`Ignored`, counted), a subscription refusal, or an error (malformed / unknown).
+
+use tickbridge_schema::Record;
+
+/// What a frame was, when it parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// Market data; the records were appended (possibly none, e.g. a book diff already
+    /// covered by the snapshot).
+    Data,
+    /// A subscription confirmation (`id` or channel names when the exchange gives them).
+    SubscribeAck(String),
+    /// The exchange refused a request (unknown symbol, too many streams, ...).
+    Rejected(String),
+    /// An exchange heartbeat, a pong, or an app-level ping we answered.
+    Heartbeat,
+    /// Informational messages (welcome, notices) that need no action.
+    Info(String),
+    /// A known channel that tickbridge does not normalize (e.g. candles); counted.
+    Ignored(&'static str),
+}
+
+/// Why a frame could not be used. The session counts and logs it (once per kind) and
+/// goes on with the next frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("unknown frame type {0:?}")]
+    Unknown(String),
+    #[error("invalid value in {context}: {detail}")]
+    Invalid {
+        context: &'static str,
+        detail: String,
+    },
+}
+
+impl ParseError {
+    /// A short, stable label for metrics and log de-duplication.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ParseError::Malformed(_) => "malformed",
+            ParseError::Unknown(_) => "unknown",
+            ParseError::Invalid { .. } => "invalid",
+        }
+    }
+}
+
+impl From<serde_json::Error> for ParseError {
+    fn from(e: serde_json::Error) -> Self {
+        ParseError::Malformed(e.to_string())
+    }
+}
+
+/// A connection's frame parser. Stateful (books, sequence tracking), synchronous, pure.
+pub trait FrameParser: Send {
+    /// Parses one text frame received at `ts_recv` (ns since epoch), appending records.
+    fn parse(
+        &mut self,
+        text: &str,
+        ts_recv: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Parsed, ParseError>;
+
+    /// A reply the client must send for the last parsed frame (an app-level pong).
+    fn reply(&mut self) -> Option<String> {
+        None
+    }
+}
+
+/// Builds the deterministic record id `exchange.market.symbol.kind.suffix`.
+pub fn record_id(
+    exchange: &str,
+    market: &str,
+    symbol: &str,
+    kind: &str,
+    suffix: impl std::fmt::Display,
+) -> String {
+    use std::fmt::Write;
+    let mut id = String::with_capacity(exchange.len() + symbol.len() + kind.len() + 32);
+    let _ = write!(id, "{exchange}.{market}.{symbol}.{kind}.{suffix}");
+    id
+}

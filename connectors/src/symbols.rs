@@ -1,0 +1,81 @@
+//! Symbols: the normalized form (`BTC-USDT`, `BTC-USDT-PERP`, `BTC-USD-240927`) and the
+//! exchange's native one, and the per-connection table that maps native → normalized.
+
+use std::collections::HashMap;
+
+use smol_str::SmolStr;
+use tickbridge_schema::Market;
+
+/// One instrument as both the schema and the exchange name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SymbolInfo {
+    pub market: Market,
+    /// Normalized: `BASE-QUOTE`, plus `-PERP` or `-YYMMDD` for derivatives.
+    pub symbol: SmolStr,
+    /// The exchange's own symbol, as it appears in frames.
+    pub native: SmolStr,
+}
+
+/// Maps native symbols seen in frames to [`SymbolInfo`]. Symbols that were not planned
+/// (corpus replays, exchanges that echo extra instruments) are resolved once with the
+/// connector's fallback and cached, so no frame is rejected for its symbol alone.
+pub struct SymbolTable {
+    by_native: HashMap<SmolStr, SymbolInfo>,
+    fallback: fn(&str) -> SymbolInfo,
+}
+
+impl SymbolTable {
+    pub fn new(symbols: &[SymbolInfo], fallback: fn(&str) -> SymbolInfo) -> Self {
+        let by_native = symbols
+            .iter()
+            .map(|s| (s.native.clone(), s.clone()))
+            .collect();
+        SymbolTable {
+            by_native,
+            fallback,
+        }
+    }
+
+    /// The symbol for a native name as it appears in a frame.
+    pub fn resolve(&mut self, native: &str) -> &SymbolInfo {
+        if !self.by_native.contains_key(native) {
+            let info = (self.fallback)(native);
+            self.by_native.insert(SmolStr::new(native), info);
+        }
+        &self.by_native[native]
+    }
+}
+
+/// Quote currencies recognised when a native symbol has no separator (`BTCUSDT`),
+/// longest first so `USDT` wins over `USD`.
+const QUOTES: &[&str] = &[
+    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "USD", "EUR", "GBP", "TRY", "BRL",
+    "AUD", "JPY", "RUB", "UAH", "ZAR", "IDRT", "BIDR", "NGN", "PLN", "RON", "ARS", "MXN", "COP",
+    "BTC", "ETH", "BNB", "XRP", "TRX", "DOGE", "DOT", "SOL",
+];
+
+/// Splits a concatenated native symbol (`BTCUSDT`) into base and quote.
+pub fn split_concatenated(native: &str) -> Option<(&str, &str)> {
+    let upper = native;
+    QUOTES
+        .iter()
+        .filter(|q| upper.len() > q.len() && upper.ends_with(*q))
+        .max_by_key(|q| q.len())
+        .map(|q| upper.split_at(upper.len() - q.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_concatenated_symbols() {
+        assert_eq!(split_concatenated("BTCUSDT"), Some(("BTC", "USDT")));
+        assert_eq!(split_concatenated("ETHBTC"), Some(("ETH", "BTC")));
+        assert_eq!(split_concatenated("BLZETH"), Some(("BLZ", "ETH")));
+        assert_eq!(split_concatenated("RUNEEUR"), Some(("RUNE", "EUR")));
+        assert_eq!(split_concatenated("BTCFDUSD"), Some(("BTC", "FDUSD")));
+        assert_eq!(split_concatenated("USDT"), None);
+        assert_eq!(split_concatenated("FOOBAR"), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! tickbridge schema v1: the normalized records every connector produces and every
+//! sink publishes, plus the JSON Schema contract published for consumers.
+//!
+//! This crate is the consumer contract. It has no I/O and no async runtime, so
+//! consumers and tests can depend on it alone.
+
+pub mod decimal;
+pub mod json_schema;
+pub mod record;
+
+pub use decimal::{Dec, DecError};
+pub use record::{
+    Bbo, Book, Data, Funding, Kind, Level, Liquidation, MarkPrice, Market, OpenInterest, Record,
+    Side, Status, StatusEvent, Ticker, Trade, SCHEMA_VERSION,
+};

@@ -1,0 +1,328 @@
+//! The CLI commands, each a plain function over the library.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tickbridge_connectors::session::FrameTap;
+use tickbridge_schema::json_schema::{schema_file_text, schema_for};
+use tickbridge_schema::Kind;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::capture::{Capture, CaptureWriter, Header};
+use crate::config::{describe_plan, Config, SinkKind};
+use crate::ops::OpsState;
+use crate::replay::{self, Speed};
+use crate::run::{self, log_summary, Hooks};
+use crate::signals::Signals;
+
+/// `tickbridge run`.
+pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let sources = config.resolve()?;
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %config_path.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default".into()),
+        sink = config.sink.kind.as_str(),
+        plan = ?describe_plan(&sources),
+        "tickbridge starting"
+    );
+    let ops = Arc::new(OpsState::default());
+    run_until_signal(&config, sources, ops, Hooks::default(), None).await
+}
+
+/// Runs the bridge until SIGTERM/SIGINT (or `stop` fires), drains, logs the summary.
+/// A second signal during the drain exits at once.
+async fn run_until_signal(
+    config: &Config,
+    sources: Vec<crate::config::ResolvedSource>,
+    ops: Arc<OpsState>,
+    hooks: Hooks,
+    stop: Option<CancellationToken>,
+) -> anyhow::Result<ExitCode> {
+    let mut signals = Signals::new().context("installing signal handlers")?;
+    let shutdown = CancellationToken::new();
+    let stop = stop.unwrap_or_default();
+    let bridge = run::run(config, sources, ops.clone(), hooks, shutdown.clone());
+    tokio::pin!(bridge);
+    let outcome = tokio::select! {
+        outcome = &mut bridge => outcome?,
+        name = signals.next() => {
+            info!(signal = name, "shutdown requested");
+            shutdown.cancel();
+            tokio::select! {
+                outcome = &mut bridge => outcome?,
+                name = signals.next() => {
+                    let summary = ops.pipeline.summary();
+                    tracing::warn!(signal = name, "second signal: exiting without finishing the drain");
+                    log_summary(&summary, false);
+                    return Ok(ExitCode::from(130));
+                }
+            }
+        }
+        _ = stop.cancelled() => {
+            shutdown.cancel();
+            bridge.await?
+        }
+    };
+    log_summary(&outcome.summary, outcome.clean);
+    Ok(if outcome.clean && outcome.summary.lost == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `tickbridge validate`.
+pub fn validate(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let sources = config.resolve()?;
+    println!("config ok: sink {}", config.sink.kind.as_str());
+    for (source, connections) in describe_plan(&sources) {
+        println!("{source}:");
+        for c in connections {
+            println!("  {c}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tickbridge exchanges`: exchange × market × channels.
+pub fn exchanges_table() -> String {
+    let mut out = format!("{:<16} {:<8} channels\n", "exchange", "market");
+    for c in tickbridge_connectors::connectors() {
+        for (market, channels) in c.supported() {
+            let names: Vec<&str> = channels.iter().map(|ch| ch.as_str()).collect();
+            out.push_str(&format!(
+                "{:<16} {:<8} {}\n",
+                c.name(),
+                market.as_str(),
+                names.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// `tickbridge schema`.
+pub fn schema(kind: Option<&str>, write: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let kinds: Vec<Kind> = match kind {
+        Some(k) => vec![Kind::parse(k).with_context(|| {
+            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown kind {k:?} (kinds: {})", all.join(", "))
+        })?],
+        None => Kind::ALL.to_vec(),
+    };
+    if let Some(dir) = write {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for k in kinds {
+            let path = dir.join(format!("{}.json", k.as_str()));
+            std::fs::write(&path, schema_file_text(k))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if kinds.len() == 1 {
+        print!("{}", schema_file_text(kinds[0]));
+    } else {
+        let all: serde_json::Map<String, serde_json::Value> = kinds
+            .into_iter()
+            .map(|k| (k.as_str().to_string(), schema_for(k)))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tickbridge record`: the configured sources, every frame written to a capture.
+pub async fn record(
+    config_path: Option<&Path>,
+    out: &str,
+    duration: Option<Duration>,
+) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(config_path)?;
+    config.sink.kind = SinkKind::Null;
+    let sources = config.resolve()?;
+    let mut writers = Vec::new();
+    for (i, source) in config.sources.iter().enumerate() {
+        let market = sources[i].request.market.as_str();
+        let path = out
+            .replace("{exchange}", &source.exchange)
+            .replace("{market}", market);
+        let header = Header {
+            capture: 1,
+            exchange: source.exchange.clone(),
+            source: Some(format!("tickbridge {} record", env!("CARGO_PKG_VERSION"))),
+            config: Some(
+                serde_json::json!({"market": market, "channels": source.channels, "symbols": source.symbols}),
+            ),
+        };
+        let writer = Arc::new(
+            CaptureWriter::create(Path::new(&path), &header)
+                .with_context(|| format!("creating {path}"))?,
+        );
+        info!(%path, exchange = %source.exchange, "recording");
+        writers.push(writer);
+    }
+    let hooks = Hooks {
+        taps: writers
+            .iter()
+            .map(|w| Some(w.clone() as Arc<dyn FrameTap>))
+            .collect(),
+    };
+    let stop = CancellationToken::new();
+    let timer = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+        stop.cancel();
+    };
+    let ops = Arc::new(OpsState::default());
+    let (code, ()) = tokio::join!(
+        run_until_signal(&config, sources, ops, hooks, Some(stop.clone())),
+        async {
+            tokio::select! {
+                _ = timer => {}
+                _ = stop.cancelled() => {}
+            }
+        }
+    );
+    let code = code?;
+    for w in writers {
+        w.finish().context("finishing a capture")?;
+    }
+    Ok(code)
+}
+
+/// `tickbridge replay`: serve a capture until SIGINT/SIGTERM.
+pub async fn replay(capture: &Path, listen: &str, speed: Speed) -> anyhow::Result<ExitCode> {
+    let capture = Capture::read(capture)?;
+    let (listener, handle) = replay::bind(listen, capture, speed)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    // Tests and scripts read this line to find the port.
+    println!("listening on {}", handle.addr);
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    let cancel = CancellationToken::new();
+    let mut signals = Signals::new()?;
+    tokio::join!(replay::serve(listener, &handle, cancel.clone()), async {
+        let name = signals.next().await;
+        info!(signal = name, "replay stopping");
+        cancel.cancel();
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+const DEMO_BINANCE: &str = include_str!("../demo/binance.jsonl");
+const DEMO_COINBASE: &str = include_str!("../demo/coinbase.jsonl");
+
+/// `tickbridge demo`: two bundled captures served locally, run through the whole
+/// pipeline to stdout; stops once both were played out.
+pub async fn demo() -> anyhow::Result<ExitCode> {
+    let binance = Capture::from_reader(DEMO_BINANCE.as_bytes(), "demo/binance.jsonl")?;
+    let coinbase = Capture::from_reader(DEMO_COINBASE.as_bytes(), "demo/coinbase.jsonl")?;
+    let (bl, bh) = replay::bind("127.0.0.1:0", binance, Speed::Factor(1.0)).await?;
+    let (cl, ch) = replay::bind("127.0.0.1:0", coinbase, Speed::Factor(1.0)).await?;
+    let text = format!(
+        r#"
+[[source]]
+exchange = "binance"
+channels = ["trade", "bbo"]
+symbols = ["BTC-USDT"]
+ws_url = "ws://{}"
+
+[[source]]
+exchange = "coinbase"
+channels = ["trade", "bbo"]
+symbols = ["BTC-USD"]
+ws_url = "ws://{}"
+
+[sink]
+kind = "stdout"
+
+[batch]
+linger = "20ms"
+"#,
+        bh.addr, ch.addr
+    );
+    let config = Config::parse(&text, "demo config")?;
+    let sources = config.resolve()?;
+    info!("demo: replaying bundled Binance and Coinbase captures through the pipeline to stdout");
+    let servers_stop = CancellationToken::new();
+    let bridge_stop = CancellationToken::new();
+    let ops = Arc::new(OpsState::default());
+    let watcher = async {
+        while !(bh.all_served() && ch.all_served()) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        bridge_stop.cancel();
+    };
+    let bridge = async {
+        let code = run_until_signal(
+            &config,
+            sources,
+            ops,
+            Hooks::default(),
+            Some(bridge_stop.clone()),
+        )
+        .await;
+        servers_stop.cancel();
+        code
+    };
+    let (code, (), (), ()) = tokio::join!(
+        bridge,
+        replay::serve(bl, &bh, servers_stop.clone()),
+        replay::serve(cl, &ch, servers_stop.clone()),
+        async {
+            tokio::select! {
+                _ = watcher => {}
+                _ = bridge_stop.cancelled() => {}
+            }
+        }
+    );
+    code
+}
+
+/// `tickbridge probe URL`: a minimal HTTP GET for container health checks.
+pub async fn probe(url: &str) -> anyhow::Result<ExitCode> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url
+        .strip_prefix("http://")
+        .context("probe supports http:// URLs")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let io = async {
+        let mut stream = tokio::net::TcpStream::connect(host).await?;
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(3), io)
+        .await
+        .context("probe timed out")??;
+    let status_line = String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Ok(if status_line.split(' ').nth(1) == Some("200") {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("probe {url}: {status_line}");
+        ExitCode::FAILURE
+    })
+}

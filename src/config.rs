@@ -1,0 +1,680 @@
+//! The TOML configuration: its documented structure, `${VAR}` / `${VAR:-default}`
+//! interpolation, strict parsing (unknown fields are errors naming the field and the
+//! line), validation, and resolution into connection plans.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use tickbridge_connectors::spec::{Channel, ConnectionPlan, Connector, PlanError, SourceRequest};
+use tickbridge_schema::Market;
+
+use crate::sinks::kafka::KafkaConfig;
+use crate::sinks::nats::NatsConfig;
+
+/// The embedded default configuration (`tickbridge run` without `--config`).
+pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("{origin} line {line}: environment variable {var} is not set (write ${{{var}:-default}} to give a default)")]
+    MissingEnv {
+        origin: String,
+        line: usize,
+        var: String,
+    },
+    #[error("{origin} line {line}: unterminated ${{...}}")]
+    BadInterpolation { origin: String, line: usize },
+    #[error("{field}: {why}")]
+    Invalid { field: String, why: String },
+}
+
+fn invalid(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        why: why.into(),
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Exchange feeds to read; one entry per exchange × market.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub sink: SinkConfig,
+    #[serde(default)]
+    pub batch: BatchConfig,
+    #[serde(default)]
+    pub queue: QueueConfig,
+    #[serde(default)]
+    pub connection: ConnectionConfig,
+    #[serde(default)]
+    pub shutdown: ShutdownConfig,
+    #[serde(default)]
+    pub ops: OpsConfig,
+}
+
+/// `[[source]]`: one exchange × market, its channels and symbols.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Exchange name, as listed by `tickbridge exchanges`.
+    pub exchange: String,
+    /// `spot`, `perp`, `future` or `option`; default: the exchange's first market.
+    pub market: Option<String>,
+    /// Normalized channels: `trade`, `bbo`, `book`, `ticker`, `funding`, ...
+    pub channels: Vec<String>,
+    /// Normalized (`BTC-USDT`) or native (`BTCUSDT`) symbols.
+    pub symbols: Vec<String>,
+    /// WebSocket base URL override (e.g. a local `tickbridge replay` server).
+    pub ws_url: Option<String>,
+    /// REST base URL override.
+    pub rest_url: Option<String>,
+}
+
+/// `[sink]`: where records go. `kind` is the one-line switch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    #[serde(default)]
+    pub kind: SinkKind,
+    /// Batches in flight at once (each awaits its acknowledgements).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// How long a record may be retried before it counts as failed.
+    #[serde(default = "default_delivery_timeout", deserialize_with = "duration")]
+    pub delivery_timeout: Duration,
+    #[serde(default)]
+    pub file: FileConfig,
+    #[serde(default)]
+    pub kafka: KafkaConfig,
+    #[serde(default)]
+    pub nats: NatsConfig,
+    #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        SinkConfig {
+            kind: SinkKind::default(),
+            max_in_flight: default_max_in_flight(),
+            delivery_timeout: default_delivery_timeout(),
+            file: FileConfig::default(),
+            kafka: KafkaConfig::default(),
+            nats: NatsConfig::default(),
+            dead_letter: DeadLetterConfig::default(),
+        }
+    }
+}
+
+fn default_max_in_flight() -> usize {
+    4
+}
+fn default_delivery_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// The sink implementations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    /// JSON lines on standard output.
+    #[default]
+    Stdout,
+    /// JSON lines appended to a file, acknowledged after write and flush.
+    File,
+    Kafka,
+    Nats,
+    /// Encodes and discards (benchmarks, `record`).
+    Null,
+}
+
+impl SinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::Stdout => "stdout",
+            SinkKind::File => "file",
+            SinkKind::Kafka => "kafka",
+            SinkKind::Nats => "nats",
+            SinkKind::Null => "null",
+        }
+    }
+}
+
+/// `[sink.file]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Output file; records are appended as JSON lines.
+    #[serde(default = "default_file_path")]
+    pub path: PathBuf,
+    /// fsync after every batch (durable across power loss; slower).
+    #[serde(default)]
+    pub fsync: bool,
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        FileConfig {
+            path: default_file_path(),
+            fsync: false,
+        }
+    }
+}
+
+fn default_file_path() -> PathBuf {
+    PathBuf::from("tickbridge.jsonl")
+}
+
+/// `[sink.dead_letter]`: where records with terminal errors go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    /// A JSON-lines file of `{"error":..,"record":..}`; without it, terminal failures
+    /// are counted as lost and logged.
+    pub path: Option<PathBuf>,
+}
+
+/// `[batch]`: a batch closes at whichever limit comes first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    #[serde(default = "default_max_events")]
+    pub max_events: usize,
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: usize,
+    #[serde(default = "default_linger", deserialize_with = "duration")]
+    pub linger: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_events: default_max_events(),
+            max_bytes: default_max_bytes(),
+            linger: default_linger(),
+        }
+    }
+}
+
+fn default_max_events() -> usize {
+    1000
+}
+fn default_max_bytes() -> usize {
+    1 << 20
+}
+fn default_linger() -> Duration {
+    Duration::from_millis(5)
+}
+
+/// `[queue]`: the bounded queue between the sources and the batcher.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Records the queue holds before sources wait.
+    #[serde(default = "default_capacity")]
+    pub capacity: usize,
+    /// Only `block` is implemented: sources stop reading and the exchange's TCP buffers
+    /// absorb short stalls; nothing is dropped.
+    #[serde(default)]
+    pub when_full: WhenFull,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            capacity: default_capacity(),
+            when_full: WhenFull::Block,
+        }
+    }
+}
+
+fn default_capacity() -> usize {
+    65_536
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    #[default]
+    Block,
+}
+
+/// `[connection]`: WebSocket session settings shared by every source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    #[serde(default = "default_reconnect_min", deserialize_with = "duration")]
+    pub reconnect_min: Duration,
+    #[serde(default = "default_reconnect_max", deserialize_with = "duration")]
+    pub reconnect_max: Duration,
+    #[serde(default = "default_connect_timeout", deserialize_with = "duration")]
+    pub connect_timeout: Duration,
+    /// Frames larger than this are refused (the connection is dropped and re-opened).
+    #[serde(default = "default_max_frame_bytes")]
+    pub max_frame_bytes: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            reconnect_min: default_reconnect_min(),
+            reconnect_max: default_reconnect_max(),
+            connect_timeout: default_connect_timeout(),
+            max_frame_bytes: default_max_frame_bytes(),
+        }
+    }
+}
+
+fn default_reconnect_min() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_reconnect_max() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_frame_bytes() -> usize {
+    16 << 20
+}
+
+/// `[shutdown]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Bound on the whole drain after SIGTERM/SIGINT; past it the process exits non-zero.
+    #[serde(default = "default_drain_timeout", deserialize_with = "duration")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig {
+            drain_timeout: default_drain_timeout(),
+        }
+    }
+}
+
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+
+/// `[ops]`: the HTTP port for health, readiness and metrics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig {
+    /// `host:port`; an empty string disables the ops server.
+    #[serde(default = "default_ops_listen")]
+    pub listen: String,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            listen: default_ops_listen(),
+        }
+    }
+}
+
+fn default_ops_listen() -> String {
+    "0.0.0.0:9000".into()
+}
+
+/// Parses durations written like `"5ms"`, `"20s"`, `"1m 30s"`.
+pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?} ({e}); write e.g. \"5ms\", \"20s\""
+        ))
+    })
+}
+
+/// Replaces `${VAR}` and `${VAR:-default}` with the environment's values. Comment
+/// lines are left alone, so a commented-out example never needs its variable set.
+pub fn interpolate(
+    text: &str,
+    origin: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        if line.trim_start().starts_with('#') {
+            out.push_str(line);
+            continue;
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| ConfigError::BadInterpolation {
+                    origin: origin.to_string(),
+                    line: n + 1,
+                })?;
+            let expr = &after[..end];
+            let (var, default) = match expr.split_once(":-") {
+                Some((v, d)) => (v, Some(d)),
+                None => (expr, None),
+            };
+            match (
+                env(var).filter(|v| !v.is_empty() || default.is_none()),
+                default,
+            ) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => {
+                    return Err(ConfigError::MissingEnv {
+                        origin: origin.to_string(),
+                        line: n + 1,
+                        var: var.to_string(),
+                    })
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// Parses configuration text (after interpolation from the process environment).
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let text = interpolate(text, origin, |v| std::env::var(v).ok())?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Loads a file, or the embedded default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Config::parse(DEFAULT_CONFIG, "embedded default config"),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                Config::parse(&text, &p.display().to_string())
+            }
+        }
+    }
+
+    /// Checks every field and turns the sources into connection plans.
+    pub fn resolve(&self) -> Result<Vec<ResolvedSource>, ConfigError> {
+        if self.sources.is_empty() {
+            return Err(invalid("source", "no [[source]] given: nothing to read"));
+        }
+        if self.batch.max_events == 0 {
+            return Err(invalid("batch.max_events", "must be at least 1"));
+        }
+        if self.batch.max_bytes == 0 {
+            return Err(invalid("batch.max_bytes", "must be at least 1"));
+        }
+        if self.queue.capacity == 0 {
+            return Err(invalid("queue.capacity", "must be at least 1"));
+        }
+        if self.sink.max_in_flight == 0 {
+            return Err(invalid("sink.max_in_flight", "must be at least 1"));
+        }
+        if self.connection.reconnect_min > self.connection.reconnect_max {
+            return Err(invalid(
+                "connection.reconnect_min",
+                "must not exceed connection.reconnect_max",
+            ));
+        }
+        if self.connection.reconnect_min.is_zero() {
+            return Err(invalid(
+                "connection.reconnect_min",
+                "must be above zero (a reconnect storm gets an IP banned)",
+            ));
+        }
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.resolve(i))
+            .collect()
+    }
+}
+
+/// A source after validation: its connector, request and connection plans.
+pub struct ResolvedSource {
+    pub connector: &'static dyn Connector,
+    pub request: SourceRequest,
+    pub plans: Vec<ConnectionPlan>,
+}
+
+impl SourceConfig {
+    fn resolve(&self, index: usize) -> Result<ResolvedSource, ConfigError> {
+        let field = |name: &str| format!("source[{index}].{name}");
+        let connector = tickbridge_connectors::connector(&self.exchange).ok_or_else(|| {
+            let known: Vec<&str> = tickbridge_connectors::connectors()
+                .iter()
+                .map(|c| c.name())
+                .collect();
+            invalid(
+                field("exchange"),
+                format!(
+                    "unknown exchange {:?} (supported: {})",
+                    self.exchange,
+                    known.join(", ")
+                ),
+            )
+        })?;
+        let market = match &self.market {
+            None => connector.default_market(),
+            Some(m) => parse_market(m).ok_or_else(|| {
+                invalid(
+                    field("market"),
+                    format!("unknown market {m:?} (expected spot, perp, future or option)"),
+                )
+            })?,
+        };
+        if self.channels.is_empty() {
+            return Err(invalid(
+                field("channels"),
+                "empty: name at least one channel",
+            ));
+        }
+        let mut channels = Vec::new();
+        for (j, c) in self.channels.iter().enumerate() {
+            let channel = Channel::parse(c).ok_or_else(|| {
+                let all: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+                invalid(
+                    format!("source[{index}].channels[{j}]"),
+                    format!("unknown channel {c:?} (known: {})", all.join(", ")),
+                )
+            })?;
+            if !channels.contains(&channel) {
+                channels.push(channel);
+            }
+        }
+        if self.symbols.is_empty() {
+            return Err(invalid(field("symbols"), "empty: name at least one symbol"));
+        }
+        let mut symbols = Vec::new();
+        for (j, s) in self.symbols.iter().enumerate() {
+            let info = connector
+                .symbol(market, s)
+                .map_err(|e| invalid(format!("source[{index}].symbols[{j}]"), e.to_string()))?;
+            if !symbols.contains(&info) {
+                symbols.push(info);
+            }
+        }
+        let ws_url = self
+            .ws_url
+            .clone()
+            .unwrap_or_else(|| connector.default_ws_url(market).to_string());
+        if !(ws_url.starts_with("ws://") || ws_url.starts_with("wss://")) {
+            return Err(invalid(
+                field("ws_url"),
+                format!("{ws_url:?} is not a ws:// or wss:// URL"),
+            ));
+        }
+        let rest_url = self
+            .rest_url
+            .clone()
+            .unwrap_or_else(|| connector.default_rest_url(market).to_string());
+        let request = SourceRequest {
+            market,
+            channels,
+            symbols,
+            ws_url,
+            rest_url,
+        };
+        let plans = connector.plan(&request).map_err(|e: PlanError| {
+            let f = match e {
+                PlanError::UnsupportedChannel { .. } => field("channels"),
+                PlanError::UnknownMarket { .. } => field("market"),
+                _ => field("symbols"),
+            };
+            invalid(f, e.to_string())
+        })?;
+        Ok(ResolvedSource {
+            connector,
+            request,
+            plans,
+        })
+    }
+}
+
+pub fn parse_market(text: &str) -> Option<Market> {
+    match text {
+        "spot" => Some(Market::Spot),
+        "perp" => Some(Market::Perp),
+        "future" => Some(Market::Future),
+        "option" => Some(Market::Option),
+        _ => None,
+    }
+}
+
+/// A plain description of resolved sources (the `validate` output and the startup log).
+pub fn describe_plan(sources: &[ResolvedSource]) -> BTreeMap<String, Vec<String>> {
+    let mut plan = BTreeMap::new();
+    for s in sources {
+        let key = format!("{} {}", s.connector.name(), s.request.market.as_str());
+        let entry: &mut Vec<String> = plan.entry(key).or_default();
+        for p in &s.plans {
+            let channels: Vec<&str> = p.channels.iter().map(|c| c.as_str()).collect();
+            entry.push(format!(
+                "{} symbols [{}] via {}",
+                p.symbols.len(),
+                channels.join(","),
+                p.url
+            ));
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn interpolates_variables_and_defaults() {
+        let text = "a = \"${A}\"\nb = \"${B:-dflt}\"\n# c = \"${UNSET}\"\nd = \"x${A}y${B:-z}\"\n";
+        let out = interpolate(text, "t", env(&[("A", "1")])).unwrap();
+        assert_eq!(
+            out,
+            "a = \"1\"\nb = \"dflt\"\n# c = \"${UNSET}\"\nd = \"x1yz\"\n"
+        );
+        let err = interpolate("x = 1\ny = \"${NOPE}\"\n", "cfg.toml", env(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cfg.toml line 2: environment variable NOPE is not set (write ${NOPE:-default} to give a default)"
+        );
+        assert!(matches!(
+            interpolate("x = \"${OPEN\"", "t", env(&[])),
+            Err(ConfigError::BadInterpolation { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn the_embedded_default_resolves() {
+        let config = Config::load(None).unwrap();
+        let sources = config.resolve().unwrap();
+        assert_eq!(sources.len(), 2);
+        assert_eq!(
+            sources[0].plans[0].url,
+            "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/btcusdt@bookTicker"
+        );
+        assert_eq!(config.sink.kind, SinkKind::Stdout);
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_their_line() {
+        let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\nsymbol = \"x\"\n";
+        let err = Config::parse(text, "my.toml").unwrap_err().to_string();
+        assert!(
+            err.starts_with("my.toml: TOML parse error at line 5"),
+            "{err}"
+        );
+        assert!(err.contains("unknown field `symbol`"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_field() {
+        let cases = [
+            ("[[source]]\nexchange = \"nope\"\nchannels = [\"trade\"]\nsymbols = [\"X-Y\"]\n",
+             "source[0].exchange: unknown exchange \"nope\" (supported: binance, binance-usdm, binance-coinm, coinbase)"),
+            ("[[source]]\nexchange = \"binance\"\nchannels = [\"trades\"]\nsymbols = [\"BTC-USDT\"]\n",
+             "source[0].channels[0]: unknown channel \"trades\" (known: trade, bbo, book, ticker, funding, open_interest, liquidation, mark_price)"),
+            ("[[source]]\nexchange = \"binance\"\nchannels = [\"funding\"]\nsymbols = [\"BTC-USDT\"]\n",
+             "source[0].channels: binance spot: channel `funding` is not supported (supported: trade, bbo, ticker)"),
+            ("[[source]]\nexchange = \"coinbase\"\nchannels = [\"trade\"]\nsymbols = [\"BTCUSD\"]\n",
+             "source[0].symbols[0]: coinbase: symbol \"BTCUSD\" is not valid: expected a product id BASE-QUOTE, e.g. BTC-USD"),
+            ("[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\nws_url = \"http://x\"\n",
+             "source[0].ws_url: \"http://x\" is not a ws:// or wss:// URL"),
+            ("[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\n[batch]\nmax_events = 0\n",
+             "batch.max_events: must be at least 1"),
+            ("", "source: no [[source]] given: nothing to read"),
+        ];
+        for (text, want) in cases {
+            let err = Config::parse(text, "t")
+                .and_then(|c| c.resolve().map(|_| ()))
+                .unwrap_err();
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn bad_durations_are_explained() {
+        let err = Config::parse("[batch]\nlinger = \"soon\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid duration \"soon\""), "{err}");
+        let c = Config::parse(
+            "[batch]\nlinger = \"250ms\"\n[shutdown]\ndrain_timeout = \"1m 5s\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.batch.linger, Duration::from_millis(250));
+        assert_eq!(c.shutdown.drain_timeout, Duration::from_secs(65));
+    }
+}

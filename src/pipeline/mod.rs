@@ -1,0 +1,42 @@
+//! The pipeline: bounded queue → batcher → publisher (sink enqueue + awaited acks).
+//!
+//! ```text
+//! sessions ──records──▶ queue ──▶ batcher ──batch──▶ publisher ──▶ sink.enqueue ──▶ acks
+//! ```
+//!
+//! Both stages run in the caller's task (joined with `tokio::join!`), so the pipeline
+//! spawns nothing. It ends when every sender of the queue is dropped: the batcher
+//! flushes its partial batch, the publisher awaits every in-flight acknowledgement
+//! and closes the sink.
+
+mod batcher;
+mod publisher;
+mod stats;
+
+use std::sync::Arc;
+
+use tickbridge_schema::Record;
+use tokio::sync::mpsc;
+
+use crate::config::{BatchConfig, SinkConfig};
+use crate::sinks::{Sink, SinkError};
+
+pub use batcher::encode;
+pub use stats::{PipelineStats, Summary};
+
+/// Runs the pipeline to completion (until `queue` closes and everything is acknowledged).
+pub async fn run(
+    queue: mpsc::Receiver<Record>,
+    sink: Arc<dyn Sink>,
+    batch: &BatchConfig,
+    sink_config: &SinkConfig,
+    stats: Arc<PipelineStats>,
+) -> Result<(), SinkError> {
+    // One batch waiting beyond those in flight keeps the sink busy without letting
+    // the batcher run far ahead of acknowledgements.
+    let (batches_tx, batches_rx) = mpsc::channel(1);
+    let batcher = batcher::run(queue, batches_tx, batch.clone(), stats.clone());
+    let publisher = publisher::run(batches_rx, sink, sink_config.max_in_flight, stats);
+    let ((), result) = tokio::join!(batcher, publisher);
+    result
+}

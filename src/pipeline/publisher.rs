@@ -1,0 +1,49 @@
+//! The publisher: enqueues batches on the sink in order and awaits their
+//! acknowledgements, with at most `max_in_flight` batches outstanding. Every
+//! acknowledgement future is awaited, none is dropped: after the last batch it
+//! awaits the remaining ones, then closes the sink.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use tokio::sync::mpsc;
+
+use super::PipelineStats;
+use crate::sinks::{Batch, BatchOutcome, Sink, SinkError};
+
+pub(super) async fn run(
+    mut batches: mpsc::Receiver<Batch>,
+    sink: Arc<dyn Sink>,
+    max_in_flight: usize,
+    stats: Arc<PipelineStats>,
+) -> Result<(), SinkError> {
+    let mut in_flight = FuturesOrdered::new();
+    let mut input_open = true;
+    while input_open || !in_flight.is_empty() {
+        tokio::select! {
+            Some(outcome) = in_flight.next(), if !in_flight.is_empty() => account(&stats, outcome),
+            batch = batches.recv(), if input_open && in_flight.len() < max_in_flight => match batch {
+                Some(batch) => {
+                    stats.batches.fetch_add(1, Relaxed);
+                    stats.batches_in_flight.fetch_add(1, Relaxed);
+                    in_flight.push_back(sink.enqueue(batch).await);
+                }
+                None => input_open = false,
+            },
+        }
+    }
+    sink.close().await
+}
+
+fn account(stats: &PipelineStats, outcome: BatchOutcome) {
+    stats.batches_in_flight.fetch_sub(1, Relaxed);
+    stats.delivered.fetch_add(outcome.delivered, Relaxed);
+    stats
+        .dead_lettered
+        .fetch_add(outcome.dead_lettered, Relaxed);
+    stats.failed.fetch_add(outcome.failed, Relaxed);
+    if outcome.failed > 0 {
+        tracing::error!(failed = outcome.failed, "records could not be delivered");
+    }
+}

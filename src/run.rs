@@ -1,0 +1,178 @@
+//! `tickbridge run`: wires sources, the pipeline and the sink together, and performs
+//! the structured shutdown of DESIGN.md:
+//!
+//! 1. readiness turns false;
+//! 2. sources stop (each session sends a Close frame and drops its sender);
+//! 3. the batcher flushes its partial batch when the queue closes;
+//! 4. the publisher awaits every in-flight acknowledgement and closes the sink;
+//! 5. one summary line: received, delivered, dead-lettered, lost.
+//!
+//! The whole drain is bounded by `drain_timeout`. Every task is spawned on one
+//! `TaskTracker` and joined.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickbridge_connectors::session::{Backoff, FrameTap, Session, SessionSpec};
+use tickbridge_connectors::stats::SourceStats;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::config::{Config, ResolvedSource};
+use crate::ops::OpsState;
+use crate::pipeline::{self, PipelineStats, Summary};
+use crate::sinks::{self, SinkError};
+
+/// Why a run failed before or during its drain.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("drain did not finish within {0:?}")]
+    DrainTimeout(Duration),
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub summary: Summary,
+    /// False when the drain timed out or the sink failed to close.
+    pub clean: bool,
+}
+
+/// Extra hooks for commands built on `run` (`record`, `demo`, tests).
+#[derive(Default, Clone)]
+pub struct Hooks {
+    /// A frame tap per source index (the `record` command).
+    pub taps: Vec<Option<Arc<dyn FrameTap>>>,
+}
+
+/// Runs until `shutdown` is cancelled, then drains.
+pub async fn run(
+    config: &Config,
+    sources: Vec<ResolvedSource>,
+    ops: Arc<OpsState>,
+    hooks: Hooks,
+    shutdown: CancellationToken,
+) -> Result<Outcome, RunError> {
+    let sink = sinks::build(&config.sink).await?;
+    {
+        let s = sink.clone();
+        *ops.sink_connected.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(move || s.is_connected()));
+    }
+    let stats: Arc<PipelineStats> = ops.pipeline.clone();
+    let (tx, rx) = mpsc::channel(config.queue.capacity);
+    let tracker = TaskTracker::new();
+    let stop_sources = CancellationToken::new();
+
+    let mut planned = 0u64;
+    for (i, source) in sources.into_iter().enumerate() {
+        let source_stats = Arc::new(SourceStats::default());
+        let label = format!(
+            "{} {}",
+            source.connector.name(),
+            source.request.market.as_str()
+        );
+        ops.sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((label, source_stats.clone()));
+        let tap = hooks.taps.get(i).cloned().flatten();
+        for (conn, plan) in source.plans.into_iter().enumerate() {
+            planned += 1;
+            let connector = source.connector;
+            let parser_plan = plan.clone();
+            let spec = SessionSpec {
+                exchange: connector.name(),
+                conn: conn as u64 + 1,
+                plan,
+                heartbeat: connector.heartbeat(),
+                backoff: Backoff {
+                    min: config.connection.reconnect_min,
+                    max: config.connection.reconnect_max,
+                },
+                max_frame_bytes: config.connection.max_frame_bytes,
+                connect_timeout: config.connection.connect_timeout,
+            };
+            let session = Session::new(
+                spec,
+                Box::new(move || connector.parser(&parser_plan)),
+                tx.clone(),
+                source_stats.clone(),
+                tap.clone(),
+            );
+            tracker.spawn(session.run(stop_sources.clone()));
+        }
+    }
+    ops.planned_connections.store(planned, Relaxed);
+    // The sessions hold the only senders: the queue closes when the last one stops.
+    drop(tx);
+
+    let pipeline = {
+        let (sink, batch, sink_config, stats) = (
+            sink.clone(),
+            config.batch.clone(),
+            config.sink.clone(),
+            stats.clone(),
+        );
+        tracker.spawn(async move { pipeline::run(rx, sink, &batch, &sink_config, stats).await })
+    };
+    tracker.close();
+
+    shutdown.cancelled().await;
+    ops.draining.store(true, Relaxed);
+    let drain_timeout = config.shutdown.drain_timeout;
+    info!(
+        ?drain_timeout,
+        "draining: stopping sources, flushing batches, awaiting acknowledgements"
+    );
+    stop_sources.cancel();
+
+    let drained = tokio::time::timeout(drain_timeout, async {
+        let result = pipeline.await;
+        tracker.wait().await;
+        result
+    })
+    .await;
+    let summary = stats.summary();
+    let clean = match drained {
+        Ok(Ok(Ok(()))) => true,
+        Ok(Ok(Err(e))) => {
+            error!(error = %e, "sink failed to close cleanly");
+            false
+        }
+        Ok(Err(join)) => {
+            error!(error = %join, "pipeline task failed");
+            false
+        }
+        Err(_) => {
+            warn!(
+                ?drain_timeout,
+                unacknowledged = summary.lost,
+                "drain timed out"
+            );
+            false
+        }
+    };
+    Ok(Outcome { summary, clean })
+}
+
+/// Logs the one shutdown summary line.
+pub fn log_summary(summary: &Summary, clean: bool) {
+    info!(
+        received = summary.received,
+        delivered = summary.delivered,
+        dead_lettered = summary.dead_lettered,
+        lost = summary.lost,
+        clean,
+        "summary: received {} delivered {} dead-lettered {} lost {}",
+        summary.received,
+        summary.delivered,
+        summary.dead_lettered,
+        summary.lost
+    );
+}

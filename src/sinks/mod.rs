@@ -1,0 +1,122 @@
+//! Sinks: where batches go, and the contract every sink keeps.
+//!
+//! A sink's [`Sink::enqueue`] hands a batch to the transport in call order (per-key
+//! order relies on it) and returns an [`Acks`] future that resolves only when every
+//! record of the batch is acknowledged (Kafka delivery report, JetStream PubAck,
+//! write + flush) or has a definite outcome: dead-lettered (terminal error) or failed
+//! (retries exhausted within the delivery timeout). Nothing is dropped without a count.
+
+pub mod dead_letter;
+pub mod file;
+pub mod kafka;
+pub mod nats;
+pub mod null;
+pub mod stdout;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tickbridge_schema::Record;
+
+use crate::config::{SinkConfig, SinkKind};
+
+/// A boxed future, as the sink trait returns them (the trait is used as `dyn Sink`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The acknowledgement future of one enqueued batch.
+pub type Acks = BoxFuture<'static, BatchOutcome>;
+
+/// One record and its encoded JSON.
+#[derive(Debug)]
+pub struct Encoded {
+    pub record: Record,
+    pub json: Vec<u8>,
+}
+
+/// Records closed together by the batcher.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub items: Vec<Encoded>,
+    /// Sum of the encoded sizes.
+    pub bytes: usize,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// What became of one batch. `delivered + dead_lettered + failed` = the batch size.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub delivered: u64,
+    pub dead_lettered: u64,
+    pub failed: u64,
+}
+
+impl BatchOutcome {
+    pub fn all_delivered(n: usize) -> Self {
+        BatchOutcome {
+            delivered: n as u64,
+            ..Default::default()
+        }
+    }
+    pub fn all_failed(n: usize) -> Self {
+        BatchOutcome {
+            failed: n as u64,
+            ..Default::default()
+        }
+    }
+}
+
+/// An already-enqueued, already-acknowledged batch (synchronous sinks).
+pub fn settled<'a>(outcome: BatchOutcome) -> BoxFuture<'a, Acks> {
+    let acks: Acks = Box::pin(std::future::ready(outcome));
+    Box::pin(std::future::ready(acks))
+}
+
+/// Errors building or closing a sink.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{sink} sink: {message}")]
+    Setup { sink: &'static str, message: String },
+    #[error("{sink} sink: I/O on {path}: {source}")]
+    Io {
+        sink: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{sink} sink: {message}")]
+    Close { sink: &'static str, message: String },
+}
+
+/// The sink contract (see the module docs).
+pub trait Sink: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Hands the batch to the transport; resolves once it is enqueued (it may wait
+    /// for room, e.g. a full producer queue), returning the acknowledgement future.
+    fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks>;
+    /// Flushes and closes the transport after the last batch's acks were awaited.
+    fn close(&self) -> BoxFuture<'_, Result<(), SinkError>>;
+    /// True while the transport is connected (readiness).
+    fn is_connected(&self) -> bool {
+        true
+    }
+}
+
+/// Builds the sink the config selects.
+pub async fn build(config: &SinkConfig) -> Result<Arc<dyn Sink>, SinkError> {
+    let dead_letter = dead_letter::DeadLetter::open(config.dead_letter.path.as_deref())?;
+    Ok(match config.kind {
+        SinkKind::Stdout => Arc::new(stdout::StdoutSink::new()),
+        SinkKind::File => Arc::new(file::FileSink::open(&config.file)?),
+        SinkKind::Null => Arc::new(null::NullSink),
+        SinkKind::Kafka => kafka::build(config, dead_letter).await?,
+        SinkKind::Nats => nats::build(config, dead_letter).await?,
+    })
+}
