@@ -1,0 +1,694 @@
+#!/usr/bin/env bash
+# CI check for tickbridge's deployment files: docker/ and helm/.
+#
+#   scripts/check-deploy.sh            # from anywhere; needs Go (to build helm once) and python3
+#
+# 1. helm lint --strict of helm/tickbridge in both modes (and the main sink variants);
+# 2. helm template in both modes and with credentials / ServiceMonitor / custom drain
+#    variants, plus the example consumer chart that includes the sidecar template;
+# 3. every rendered manifest strictly decoded into the Kubernetes API types
+#    (helm/tools/manifestcheck: unknown or misplaced fields fail);
+# 4. renders that must be refused: terminationGracePeriodSeconds <= drain timeout,
+#    values.schema.json violations (sink.kind=bogus, mode=bogus, unknown keys);
+# 5. assertions over all of it, the Dockerfile (static), .dockerignore, compose.yaml
+#    and the example tickbridge.toml, in Python.
+#
+# Ends with "check-deploy: N passed, M failed" and exits non-zero if M > 0, after
+# naming every failed assertion.
+#
+# Environment: TICKBRIDGE_CACHE (helm + manifestcheck binaries, default
+# ~/.cache/tickbridge), HELM (use this helm binary), KEEP_WORK=1 (keep the renders),
+# TICKBRIDGE_BIN=path/to/tickbridge (also run `tickbridge validate` on every rendered
+# config.toml and on docker/tickbridge.toml: the chart and the binary agree on the
+# config format).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CHART="$ROOT/helm/tickbridge"
+EXAMPLE="$ROOT/helm/examples/consumer-with-sidecar"
+CACHE="${TICKBRIDGE_CACHE:-${HOME:-/root}/.cache/tickbridge}"
+
+die() { echo "check-deploy: $*" >&2; echo "check-deploy: 0 passed, 1 failed"; exit 1; }
+
+# --- tools -------------------------------------------------------------------------
+if [[ -z "${HELM:-}" ]]; then
+  HELM="$("$ROOT/scripts/install-helm.sh")" || die "could not install helm (scripts/install-helm.sh)"
+fi
+echo "check-deploy: helm $("$HELM" version --short 2>/dev/null) at $HELM"
+
+PY=python3
+command -v "$PY" >/dev/null || die "python3 not found"
+pip_install() {
+  "$PY" -m pip install -q "$@" 2>/dev/null \
+    || "$PY" -m pip install -q --break-system-packages "$@" 2>/dev/null \
+    || "$PY" -m pip install -q --user "$@"
+}
+if ! "$PY" -c 'import yaml' 2>/dev/null; then
+  echo "check-deploy: installing PyYAML"
+  pip_install pyyaml || die "PyYAML missing and pip install pyyaml failed"
+fi
+if ! "$PY" -c 'import tomllib' 2>/dev/null && ! "$PY" -c 'import tomli' 2>/dev/null; then
+  pip_install tomli || die "no tomllib (python < 3.11) and pip install tomli failed"
+fi
+
+# manifestcheck: strict decoding into k8s.io/api types; rebuilt when its source changes.
+MC_SRC="$ROOT/helm/tools/manifestcheck"
+MC_BIN="$CACHE/bin/manifestcheck"
+mc_hash="$(cat "$MC_SRC"/go.mod "$MC_SRC"/go.sum "$MC_SRC"/*.go | sha256sum | cut -c1-16)"
+if [[ ! -x "$MC_BIN" || "$(cat "$MC_BIN.hash" 2>/dev/null)" != "$mc_hash" ]]; then
+  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+  command -v go >/dev/null || die "go not found (needed to build helm/tools/manifestcheck)"
+  echo "check-deploy: building manifestcheck"
+  mkdir -p "$CACHE/bin"
+  (cd "$MC_SRC" && GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}" GOCACHE="${GOCACHE:-$CACHE/go/build}" \
+     CGO_ENABLED=0 go build -trimpath -o "$MC_BIN" .) || die "building manifestcheck failed"
+  echo "$mc_hash" > "$MC_BIN.hash"
+fi
+
+# --- renders -----------------------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/check-deploy.XXXXXX")"
+if [[ "${KEEP_WORK:-0}" == 1 ]]; then
+  echo "check-deploy: renders kept in $WORK"
+else
+  trap 'rm -rf "$WORK"' EXIT
+fi
+mkdir -p "$WORK/r"
+
+# run NAME CMD...: stdout -> r/NAME.out, stderr -> r/NAME.err, exit code -> r/NAME.rc
+run() {
+  local name="$1"; shift
+  "$@" >"$WORK/r/$name.out" 2>"$WORK/r/$name.err"
+  echo $? >"$WORK/r/$name.rc"
+}
+tpl() { local name="$1"; shift; run "$name" "$HELM" template tb "$CHART" --namespace md "$@"; }
+
+run lint-standalone "$HELM" lint --strict "$CHART" --set mode=standalone
+run lint-sidecar    "$HELM" lint --strict "$CHART" --set mode=sidecar
+run lint-kafka      "$HELM" lint --strict "$CHART" --set sink.kind=kafka
+run lint-nats       "$HELM" lint --strict "$CHART" --set mode=sidecar --set sink.kind=nats
+
+tpl standalone          --set mode=standalone
+tpl standalone-sm       --set mode=standalone --set metrics.serviceMonitor.enabled=true
+tpl sidecar             --set mode=sidecar
+tpl sidecar-example     --set mode=sidecar --set sidecar.example.enabled=true
+tpl kafka               --set sink.kind=kafka --set 'sink.kafka.options.compression\.type=zstd'
+tpl nats                --set sink.kind=nats --set sink.nats.jetstream=false
+tpl file                --set sink.kind=file
+tpl kafka-sasl          --set sink.kind=kafka --set 'sink.kafka.brokers=k1:9092\,k2:9092' \
+                        --set sink.kafka.sasl.enabled=true \
+                        --set credentials.kafkaSaslUsername=user --set credentials.kafkaSaslPassword=pass
+tpl nats-existing       --set mode=sidecar --set sidecar.example.enabled=true --set sink.kind=nats \
+                        --set credentials.existingSecret=nats-auth --set credentials.existingSecretHasNatsCreds=true
+tpl drain-50            --set config.shutdown.drainTimeoutSeconds=50 --set terminationGracePeriodSeconds=60
+# must be refused
+tpl bad-grace-equal     --set terminationGracePeriodSeconds=20
+tpl bad-grace-less      --set config.shutdown.drainTimeoutSeconds=40
+tpl bad-grace-sidecar   --set mode=sidecar --set terminationGracePeriodSeconds=15
+tpl bad-sink            --set sink.kind=bogus
+tpl bad-mode            --set mode=bogus
+tpl bad-unknown-key     --set sink.kafak.brokers=x:9092
+tpl bad-unknown-top     --set replicas=2
+tpl bad-sm-sidecar      --set mode=sidecar --set metrics.serviceMonitor.enabled=true
+
+# the example consumer chart (tickbridge as a dependency, sidecar via .Subcharts)
+cp -r "$EXAMPLE" "$WORK/example"
+rm -rf "$WORK/example/charts" "$WORK/example/Chart.lock"
+sed -i "s#file://../../tickbridge#file://$CHART#" "$WORK/example/Chart.yaml"
+run example-dep "$HELM" dependency build "$WORK/example"
+run example "$HELM" template demo "$WORK/example" --namespace md
+
+for f in "$WORK"/r/*.out; do
+  name="$(basename "$f" .out)"
+  case "$name" in lint-*|bad-*|example-dep|mc-*) continue ;; esac
+  [[ "$(cat "$WORK/r/$name.rc")" == 0 ]] || continue
+  run "mc-$name" "$MC_BIN" "$f"
+done
+
+# --- assertions --------------------------------------------------------------------
+cat >"$WORK/assert.py" <<'PYEOF'
+import json, os, re, shlex, sys
+
+import yaml
+try:
+    import tomllib
+except ImportError:  # python < 3.11
+    import tomli as tomllib
+
+ROOT, WORK = sys.argv[1], sys.argv[2]
+R = os.path.join(WORK, "r")
+PORT = 9000
+UID = 65532
+passed, failed = 0, []
+
+
+def check(name, cond, detail=""):
+    global passed
+    if cond:
+        passed += 1
+        print(f"  ok    {name}")
+    else:
+        failed.append(name)
+        print(f"  FAIL  {name}" + (f": {detail}" if detail else ""))
+    return bool(cond)
+
+
+def section(title):
+    print(f"\n== {title}")
+
+
+def read(name, ext):
+    try:
+        with open(os.path.join(R, f"{name}.{ext}")) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def rc(name):
+    s = read(name, "rc").strip()
+    return int(s) if s else None
+
+
+def docs(name):
+    try:
+        return [d for d in yaml.safe_load_all(read(name, "out")) if d]
+    except yaml.YAMLError as e:
+        print(f"  (render {name} is not YAML: {e})")
+        return []
+
+
+def load(text, what):
+    try:
+        return yaml.safe_load(text or "")
+    except yaml.YAMLError as e:
+        print(f"  ({what} is not YAML: {e})")
+        return None
+
+
+def of_kind(ds, kind):
+    return [d for d in ds if d.get("kind") == kind]
+
+
+def get(d, *path, default=None):
+    for p in path:
+        if isinstance(d, dict) and p in d:
+            d = d[p]
+        elif isinstance(d, list) and isinstance(p, int) and -len(d) <= p < len(d):
+            d = d[p]
+        else:
+            return default
+    return d
+
+
+def named(items, name):
+    return next((i for i in (items or []) if i.get("name") == name), None)
+
+
+def seconds(s):
+    m = re.fullmatch(r"\s*(\d+)\s*s\s*", str(s))
+    return int(m.group(1)) if m else None
+
+
+def config_of(ds, volumes):
+    """The config.toml of the ConfigMap that the tickbridge-config volume refers to."""
+    vol = named(volumes, "tickbridge-config")
+    cm_name = get(vol, "configMap", "name")
+    cm = next((d for d in of_kind(ds, "ConfigMap") if get(d, "metadata", "name") == cm_name), None)
+    text = get(cm, "data", "config.toml")
+    if text is None:
+        return None, None
+    try:
+        return cm_name, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        print(f"  (config.toml of {cm_name} is not TOML: {e})")
+        return cm_name, None
+
+
+def matches(selector, labels):
+    """A non-empty label selector that the labels satisfy."""
+    return bool(selector) and all((labels or {}).get(k) == v for k, v in selector.items())
+
+
+def port_number(c, port):
+    if isinstance(port, int):
+        return port
+    p = named(c.get("ports"), port)
+    return p.get("containerPort") if p else None
+
+
+def check_container(where, c, pod_spec, ds):
+    """The tickbridge container: probes, config, security, /tmp."""
+    probes = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    for probe, path in probes.items():
+        p = c.get(probe) or {}
+        got_port = port_number(c, get(p, "httpGet", "port"))
+        check(f"{where}: {probe} is httpGet {path} on port {PORT}",
+              get(p, "httpGet", "path") == path and got_port == PORT,
+              f"got path={get(p, 'httpGet', 'path')} port={got_port}")
+    check(f"{where}: container port {PORT} declared",
+          any(p.get("containerPort") == PORT for p in c.get("ports") or []))
+    env = {e.get("name"): e for e in c.get("env") or []}
+    check(f"{where}: TICKBRIDGE_CONFIG=/etc/tickbridge/config.toml",
+          get(env, "TICKBRIDGE_CONFIG", "value") == "/etc/tickbridge/config.toml")
+    mounts = c.get("volumeMounts") or []
+    cfg_mount = next((m for m in mounts if m.get("mountPath") in
+                      ("/etc/tickbridge/config.toml", "/etc/tickbridge")), None)
+    vols = pod_spec.get("volumes") or []
+    cfg_vol = named(vols, get(cfg_mount, "name"))
+    cm_names = [get(d, "metadata", "name") for d in of_kind(ds, "ConfigMap")]
+    check(f"{where}: config.toml mounted from the rendered ConfigMap",
+          cfg_mount is not None and get(cfg_vol, "configMap", "name") in cm_names
+          and (cfg_mount.get("mountPath") == "/etc/tickbridge" or cfg_mount.get("subPath") == "config.toml"),
+          f"mount={cfg_mount} volume={cfg_vol}")
+    tmp = next((m for m in mounts if m.get("mountPath") == "/tmp"), None)
+    check(f"{where}: /tmp is an emptyDir", tmp is not None and "emptyDir" in (named(vols, tmp.get("name")) or {}))
+    sc = c.get("securityContext") or {}
+    psc = pod_spec.get("securityContext") or {}
+    eff = lambda k: sc.get(k, psc.get(k))
+    check(f"{where}: runAsNonRoot", eff("runAsNonRoot") is True)
+    check(f"{where}: runAsUser {UID}", eff("runAsUser") == UID, f"got {eff('runAsUser')}")
+    check(f"{where}: readOnlyRootFilesystem", sc.get("readOnlyRootFilesystem") is True)
+    check(f"{where}: allowPrivilegeEscalation false", sc.get("allowPrivilegeEscalation") is False)
+    check(f"{where}: capabilities drop ALL", "ALL" in (get(sc, "capabilities", "drop") or []))
+    check(f"{where}: seccompProfile RuntimeDefault", get(eff("seccompProfile") or {}, "type") == "RuntimeDefault")
+    check(f"{where}: resources requests and limits set",
+          bool(get(c, "resources", "requests")) and bool(get(c, "resources", "limits")))
+    name, cfg = config_of(ds, vols)
+    check(f"{where}: config.toml parses as TOML", cfg is not None)
+    cfg = cfg or {}
+    drain = seconds(get(cfg, "shutdown", "drain_timeout"))
+    grace = pod_spec.get("terminationGracePeriodSeconds")
+    check(f"{where}: terminationGracePeriodSeconds ({grace}) > drain_timeout ({drain}s)",
+          isinstance(grace, int) and drain is not None and grace > drain)
+    check(f"{where}: config ops.listen on port {PORT}",
+          str(get(cfg, "ops", "listen", default="")).endswith(f":{PORT}"))
+    check(f"{where}: config sink.kind valid",
+          get(cfg, "sink", "kind") in ("stdout", "file", "kafka", "nats"))
+    return cfg
+
+
+def check_scrape(where, annotations):
+    a = annotations or {}
+    check(f"{where}: prometheus.io scrape/port/path annotations",
+          a.get("prometheus.io/scrape") == "true" and a.get("prometheus.io/port") == str(PORT)
+          and a.get("prometheus.io/path") == "/metrics", f"got {a}")
+
+
+def sidecar_of(where, pod_spec):
+    ic = named(pod_spec.get("initContainers"), "tickbridge")
+    check(f"{where}: initContainer tickbridge with restartPolicy Always",
+          ic is not None and ic.get("restartPolicy") == "Always",
+          f"initContainers={[i.get('name') for i in pod_spec.get('initContainers') or []]}")
+    check(f"{where}: tickbridge not among the app containers",
+          named(pod_spec.get("containers"), "tickbridge") is None)
+    return ic
+
+
+def all_checks():
+    global passed
+    # --- helm lint ---------------------------------------------------------------------
+    section("helm lint")
+    for name in ("lint-standalone", "lint-sidecar", "lint-kafka", "lint-nats"):
+        check(f"{name} passes", rc(name) == 0, (read(name, "out") + read(name, "err"))[-600:])
+
+    section("manifests decode strictly into Kubernetes API types (manifestcheck)")
+    for name in sorted(f[3:-3] for f in os.listdir(R) if f.startswith("mc-") and f.endswith(".rc")):
+        check(f"{name}: manifestcheck", rc("mc-" + name) == 0,
+              "\n" + "\n".join(l for l in read("mc-" + name, "out").splitlines() if "FAIL" in l))
+
+    # --- standalone --------------------------------------------------------------------
+    section("standalone mode")
+    check("standalone renders", rc("standalone") == 0, read("standalone", "err")[-600:])
+    ds = docs("standalone")
+    deps = of_kind(ds, "Deployment")
+    check("standalone: exactly one Deployment", len(deps) == 1, f"got {len(deps)}")
+    dep = deps[0] if deps else {}
+    spec = get(dep, "spec", "template", "spec", default={})
+    c = named(spec.get("containers"), "tickbridge") or {}
+    check("standalone: container tickbridge", bool(c))
+    cfg = check_container("standalone", c, spec, ds)
+    check("standalone: default sink is stdout", get(cfg, "sink", "kind") == "stdout")
+    check("standalone: drain_timeout rendered as \"20s\"", get(cfg, "shutdown", "drain_timeout") == "20s")
+    check("standalone: terminationGracePeriodSeconds defaults to 30", spec.get("terminationGracePeriodSeconds") == 30)
+    check("standalone: config has a [[source]]", bool(cfg.get("source")))
+    check_scrape("standalone pod", get(dep, "spec", "template", "metadata", "annotations"))
+    check("standalone: pod has a config checksum annotation",
+          any(k.startswith("checksum/") for k in (get(dep, "spec", "template", "metadata", "annotations") or {})))
+    check("standalone: pod securityContext runAsNonRoot/runAsUser",
+          get(spec, "securityContext", "runAsNonRoot") is True and get(spec, "securityContext", "runAsUser") == UID)
+    check("standalone: image set", bool(c.get("image")) and not str(c.get("image")).endswith(":"))
+    check("standalone: ServiceAccount token not automounted", spec.get("automountServiceAccountToken") is False)
+    svcs = of_kind(ds, "Service")
+    svc = svcs[0] if svcs else {}
+    pod_labels = get(dep, "spec", "template", "metadata", "labels") or {}
+    check("standalone: Service on port 9000 -> ops",
+          any(p.get("port") == PORT and p.get("targetPort") in ("ops", PORT) for p in get(svc, "spec", "ports") or []))
+    sel = get(svc, "spec", "selector") or {}
+    check("standalone: Service selects the Deployment's pods", matches(sel, pod_labels))
+    check("standalone: Deployment selector matches its pod labels",
+          matches(get(dep, "spec", "selector", "matchLabels"), pod_labels))
+    check("standalone: no ServiceMonitor by default", not of_kind(ds, "ServiceMonitor"))
+    check("standalone: no Secret without credentials", not of_kind(ds, "Secret"))
+
+    section("standalone + ServiceMonitor")
+    check("standalone-sm renders", rc("standalone-sm") == 0, read("standalone-sm", "err")[-600:])
+    ds_sm = docs("standalone-sm")
+    sm = of_kind(ds_sm, "ServiceMonitor")
+    svc_sm = (of_kind(ds_sm, "Service") or [{}])[0]
+    ep = get(sm, 0, "spec", "endpoints", 0) or {}
+    check("ServiceMonitor rendered (monitoring.coreos.com/v1)",
+          len(sm) == 1 and sm[0].get("apiVersion") == "monitoring.coreos.com/v1")
+    check("ServiceMonitor scrapes port ops path /metrics", ep.get("port") == "ops" and ep.get("path") == "/metrics")
+    svc_labels = get(svc_sm, "metadata", "labels") or {}
+    check("ServiceMonitor selects the Service", matches(get(sm, 0, "spec", "selector", "matchLabels"), svc_labels))
+
+    # --- sidecar -----------------------------------------------------------------------
+    section("sidecar mode")
+    check("sidecar renders", rc("sidecar") == 0, read("sidecar", "err")[-600:])
+    ds = docs("sidecar")
+    check("sidecar: no Deployment of its own", not of_kind(ds, "Deployment"))
+    check("sidecar: no Service/ServiceAccount", not of_kind(ds, "Service") and not of_kind(ds, "ServiceAccount"))
+    snip = next((d for d in of_kind(ds, "ConfigMap") if "patch.yaml" in (d.get("data") or {})), None)
+    check("sidecar: ConfigMap with initContainers.yaml, volumes.yaml, patch.yaml",
+          snip is not None and {"initContainers.yaml", "volumes.yaml"} <= set(snip.get("data") or {}))
+    patch = load(get(snip, "data", "patch.yaml"), "patch.yaml") or {}
+    pspec = get(patch, "spec", "template", "spec", default={}) or {}
+    ic = sidecar_of("sidecar patch.yaml", pspec) or {}
+    check_container("sidecar patch.yaml", ic, pspec, ds)
+    check_scrape("sidecar patch.yaml", get(patch, "spec", "template", "metadata", "annotations"))
+    ic_list = load(get(snip, "data", "initContainers.yaml"), "initContainers.yaml") or []
+    check("sidecar initContainers.yaml == the patch's initContainers", ic_list == pspec.get("initContainers"))
+
+    section("sidecar mode, example Deployment")
+    check("sidecar-example renders", rc("sidecar-example") == 0, read("sidecar-example", "err")[-600:])
+    ds = docs("sidecar-example")
+    deps = of_kind(ds, "Deployment")
+    check("sidecar-example: one example Deployment", len(deps) == 1)
+    espec = get(deps, 0, "spec", "template", "spec", default={}) or {}
+    ic = sidecar_of("sidecar-example", espec) or {}
+    check_container("sidecar-example", ic, espec, ds)
+    check_scrape("sidecar-example pod", get(deps, 0, "spec", "template", "metadata", "annotations"))
+    check("sidecar-example: has an app container", bool(espec.get("containers")))
+
+    section("example consumer chart (tickbridge as a dependency, .Subcharts)")
+    check("example: helm dependency build", rc("example-dep") == 0, read("example-dep", "err")[-600:])
+    check("example renders", rc("example") == 0, read("example", "err")[-600:])
+    ds = docs("example")
+    app = next((d for d in of_kind(ds, "Deployment") if get(d, "metadata", "name") == "demo-consumer"), {})
+    aspec = get(app, "spec", "template", "spec", default={}) or {}
+    ic = sidecar_of("example consumer", aspec) or {}
+    cfg = check_container("example consumer", ic, aspec, ds)
+    check("example consumer: subchart values used (sink nats, grace 45)",
+          get(cfg, "sink", "kind") == "nats" and aspec.get("terminationGracePeriodSeconds") == 45)
+
+    # --- credentials and variants --------------------------------------------------------
+    section("kafka + SASL credentials")
+    check("kafka-sasl renders", rc("kafka-sasl") == 0, read("kafka-sasl", "err")[-600:])
+    ds = docs("kafka-sasl")
+    dep = (of_kind(ds, "Deployment") or [{}])[0]
+    spec = get(dep, "spec", "template", "spec", default={}) or {}
+    c = named(spec.get("containers"), "tickbridge") or {}
+    _, cfg = config_of(ds, spec.get("volumes"))
+    cfg = cfg or {}
+    secrets = of_kind(ds, "Secret")
+    sname = get(secrets, 0, "metadata", "name")
+    check("kafka-sasl: Secret created with both keys",
+          len(secrets) == 1 and {"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"} <= set(get(secrets, 0, "data") or {}))
+    env = {e.get("name"): e for e in c.get("env") or []}
+    check("kafka-sasl: KAFKA_SASL_* env from the Secret",
+          sname is not None and all(get(env, k, "valueFrom", "secretKeyRef", "name") == sname for k in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")))
+    check("kafka-sasl: config references ${KAFKA_SASL_*}",
+          get(cfg, "sink", "kafka", "sasl_username") == "${KAFKA_SASL_USERNAME}"
+          and get(cfg, "sink", "kafka", "sasl_password") == "${KAFKA_SASL_PASSWORD}")
+    check("kafka-sasl: sink kafka with brokers", get(cfg, "sink", "kind") == "kafka"
+          and get(cfg, "sink", "kafka", "brokers") == "k1:9092,k2:9092")
+    cms = json.dumps(of_kind(ds, "ConfigMap"))
+    check("kafka-sasl: no secret value in the ConfigMap", "sasl_password" in cms and "pass" not in cms.replace("password", ""))
+
+    section("sink variants")
+    for name, kind in (("kafka", "kafka"), ("nats", "nats"), ("file", "file")):
+        ds = docs(name)
+        spec = get(of_kind(ds, "Deployment"), 0, "spec", "template", "spec", default={}) or {}
+        _, cfg = config_of(ds, spec.get("volumes"))
+        check(f"{name}: renders with sink.kind={kind} and its [sink.{kind}] table",
+              rc(name) == 0 and get(cfg or {}, "sink", "kind") == kind and isinstance(get(cfg or {}, "sink", kind), dict))
+    ds = docs("kafka")
+    spec = get(of_kind(ds, "Deployment"), 0, "spec", "template", "spec", default={}) or {}
+    _, cfg = config_of(ds, spec.get("volumes"))
+    check("kafka: sink.kafka.options passed through as [sink.kafka.options]",
+          get(cfg or {}, "sink", "kafka", "options") == {"compression.type": "zstd"})
+    ds = docs("nats")
+    spec = get(of_kind(ds, "Deployment"), 0, "spec", "template", "spec", default={}) or {}
+    _, cfg = config_of(ds, spec.get("volumes"))
+    check("nats: jetstream=false rendered; no token/creds_file without credentials",
+          get(cfg or {}, "sink", "nats", "jetstream") is False
+          and not {"token", "creds_file"} & set(get(cfg or {}, "sink", "nats", default={}) or {}))
+
+    section("nats + existingSecret")
+    check("nats-existing renders", rc("nats-existing") == 0, read("nats-existing", "err")[-600:])
+    ds = docs("nats-existing")
+    dep = (of_kind(ds, "Deployment") or [{}])[0]
+    spec = get(dep, "spec", "template", "spec", default={}) or {}
+    c = named(spec.get("initContainers"), "tickbridge") or {}
+    _, cfg = config_of(ds, spec.get("volumes"))
+    cfg = cfg or {}
+    env = {e.get("name"): e for e in c.get("env") or []}
+    check("nats-existing: no Secret created", not of_kind(ds, "Secret"))
+    check("nats-existing: NATS_TOKEN from the existing Secret",
+          get(env, "NATS_TOKEN", "valueFrom", "secretKeyRef", "name") == "nats-auth")
+    check("nats-existing: creds volume from the existing Secret",
+          get(named(spec.get("volumes"), "tickbridge-nats-creds"), "secret", "secretName") == "nats-auth")
+    check("nats-existing: config token/creds_file",
+          get(cfg, "sink", "nats", "token") == "${NATS_TOKEN:-}"
+          and get(cfg, "sink", "nats", "creds_file") == "/etc/tickbridge/nats/nats.creds")
+
+    section("drain timeout value")
+    ds = docs("drain-50")
+    dep = (of_kind(ds, "Deployment") or [{}])[0]
+    spec = get(dep, "spec", "template", "spec", default={}) or {}
+    _, cfg = config_of(ds, spec.get("volumes"))
+    check("drain-50: drain_timeout = \"50s\", grace 60",
+          rc("drain-50") == 0 and get(cfg or {}, "shutdown", "drain_timeout") == "50s"
+          and spec.get("terminationGracePeriodSeconds") == 60)
+
+    section("renders that must fail")
+    def refused(name, pattern):
+        err = read(name, "err") + read(name, "out")
+        check(f"{name} is refused ({pattern})", rc(name) not in (0, None) and re.search(pattern, err),
+              f"rc={rc(name)} {err[-300:]}")
+    refused("bad-grace-equal", r"terminationGracePeriodSeconds \(20\) must be greater than .*drainTimeoutSeconds \(20\)")
+    refused("bad-grace-less", r"terminationGracePeriodSeconds \(30\) must be greater than .*drainTimeoutSeconds \(40\)")
+    refused("bad-grace-sidecar", r"terminationGracePeriodSeconds \(15\) must be greater")
+    refused("bad-sink", r"/sink/kind")
+    refused("bad-mode", r"/mode")
+    refused("bad-unknown-key", r"(?i)additional propert.*kafak|kafak.*additional")
+    refused("bad-unknown-top", r"(?i)additional propert.*replicas|replicas.*additional")
+    refused("bad-sm-sidecar", r"serviceMonitor needs mode=standalone")
+
+    # --- Dockerfile --------------------------------------------------------------------
+    section("docker/Dockerfile")
+    def instructions(path):
+        """(INSTRUCTION, args) with continuations joined and comments dropped."""
+        out, cur = [], ""
+        with open(path) as f:
+            for raw in f:
+                line = raw.rstrip("\n")
+                if re.match(r"^\s*#", line):
+                    continue
+                if line.rstrip().endswith("\\"):
+                    cur += line.rstrip()[:-1] + " "
+                    continue
+                cur += line
+                if cur.strip():
+                    word, _, rest = cur.strip().partition(" ")
+                    out.append((word.upper(), rest.strip()))
+                cur = ""
+        if cur.strip():
+            word, _, rest = cur.strip().partition(" ")
+            out.append((word.upper(), rest.strip()))
+        return out
+
+    def exec_form(args):
+        try:
+            v = json.loads(args)
+            return v if isinstance(v, list) else None
+        except ValueError:
+            return None
+
+    dockerfile = os.path.join(ROOT, "docker", "Dockerfile")
+    ins = instructions(dockerfile) if os.path.exists(dockerfile) else []
+    check("Dockerfile exists", bool(ins))
+    global_args = {}
+    for word, args in ins:
+        if word == "FROM":
+            break
+        if word == "ARG" and "=" in args:
+            k, _, v = args.partition("=")
+            global_args[k.strip()] = v.strip().strip('"')
+    froms = [i for i, (w, _) in enumerate(ins) if w == "FROM"]
+    check("Dockerfile: multi-stage (>= 2 FROM)", len(froms) >= 2, f"{len(froms)} FROM")
+    final = ins[froms[-1]:] if froms else []
+    base = re.sub(r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), m.group(0)),
+                  final[0][1].split()[0] if final else "")
+    check("Dockerfile: final stage is distroless cc nonroot or debian slim",
+          base.startswith("gcr.io/distroless/cc-debian12") or re.match(r"debian:\w+-slim", base), base)
+    first_base = re.sub(r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), m.group(0)), ins[froms[0]][1].split()[0]) if froms else ""
+    check("Dockerfile: builder is rust:1-bookworm", first_base.startswith("rust:1-bookworm"), first_base)
+    users = [a for w, a in final if w == "USER"]
+    uid = users[-1].split(":")[0] if users else ""
+    check("Dockerfile: final stage USER is a non-root numeric uid",
+          uid.isdigit() and int(uid) != 0, f"USER {users[-1] if users else None}")
+    check("Dockerfile: final USER 65532:65532", bool(users) and users[-1] == "65532:65532")
+    ep = [exec_form(a) for w, a in final if w == "ENTRYPOINT"]
+    check("Dockerfile: ENTRYPOINT [\"tickbridge\"] (exec form)",
+          bool(ep) and ep[-1] and os.path.basename(ep[-1][0]) == "tickbridge", f"{ep}")
+    cmd = [exec_form(a) for w, a in final if w == "CMD"]
+    check("Dockerfile: CMD [\"run\"]", bool(cmd) and cmd[-1] == ["run"], f"{cmd}")
+    expose = " ".join(a for w, a in final if w == "EXPOSE").split()
+    check("Dockerfile: EXPOSE 9000", "9000" in expose or "9000/tcp" in expose, f"{expose}")
+    hc = [a for w, a in final if w == "HEALTHCHECK"]
+    check("Dockerfile: HEALTHCHECK runs tickbridge probe .../healthz",
+          bool(hc) and re.search(r"CMD\s+\[\s*\"tickbridge\",\s*\"probe\",\s*\"http://127\.0\.0\.1:9000/healthz\"\s*\]", hc[-1]),
+          f"{hc}")
+    check("Dockerfile: no ADD of a URL",
+          not any(w == "ADD" and re.search(r"(?i)\b(https?|ftp)://", a) for w, a in ins))
+    check("Dockerfile: no curl|wget download in RUN",
+          not any(w == "RUN" and re.search(r"\b(curl|wget)\b", a) for w, a in ins))
+    build_stages = ins[:froms[-1]] if froms else []
+    runs = " ".join(a for w, a in build_stages if w == "RUN")
+    check("Dockerfile: builder installs cmake for librdkafka", re.search(r"\bcmake\b", runs) is not None)
+    check("Dockerfile: cargo build --release/--profile --locked -p tickbridge",
+          re.search(r"cargo build .*--locked.*-p tickbridge", runs) is not None)
+    check("Dockerfile: dependency layer cached before COPY of the sources",
+          re.search(r"cargo (chef cook|build|fetch)", " ".join(
+              a for w, a in build_stages if w == "RUN" and "COPY . ." not in a)) is not None
+          and any(w == "COPY" and "recipe.json" in a or (w == "COPY" and "Cargo.lock" in a) for w, a in ins))
+    copies = [a for w, a in final if w == "COPY"]
+    def copies_binary(a):
+        parts = [p for p in a.split() if not p.startswith("--")]
+        return ("--from=" in a and len(parts) >= 2 and os.path.basename(parts[-2].rstrip("/")) == "tickbridge"
+                and parts[-1] in ("/usr/local/bin/tickbridge", "/usr/local/bin/", "/usr/bin/tickbridge", "/usr/bin/"))
+    check("Dockerfile: final stage copies the binary from the builder onto PATH (/usr/local/bin/tickbridge)",
+          any(copies_binary(a) for a in copies), f"{copies}")
+    check("Dockerfile: final stage runs nothing (no RUN)", not any(w == "RUN" for w, _ in final))
+    check("Dockerfile: STOPSIGNAL SIGTERM (or default)",
+          all(a in ("SIGTERM", "15") for w, a in final if w == "STOPSIGNAL"))
+
+    dockerignore = os.path.join(ROOT, ".dockerignore")
+    di = open(dockerignore).read().split("\n") if os.path.exists(dockerignore) else []
+    di = [l.strip() for l in di if l.strip() and not l.startswith("#")]
+    check(".dockerignore excludes target/ and .git",
+          any(l.strip("/").lstrip("*/") in ("target",) for l in di) and ".git" in [l.strip("/") for l in di], f"{di[:8]}")
+    check(".dockerignore keeps Cargo.lock and sources",
+          not any(l in ("Cargo.lock", "src", "src/", "connectors", "schemas", "*.rs", "**/*.rs") for l in di))
+
+    # --- compose -----------------------------------------------------------------------
+    section("docker/compose.yaml")
+    compose_path = os.path.join(ROOT, "docker", "compose.yaml")
+    try:
+        compose = yaml.safe_load(open(compose_path)) or {}
+        ok = True
+    except (OSError, yaml.YAMLError) as e:
+        compose, ok = {}, False
+        print(f"  ({e})")
+    check("compose.yaml parses", ok and isinstance(compose.get("services"), dict))
+    svcs = compose.get("services") or {}
+    tb = svcs.get("tickbridge") or {}
+    check("compose: services tickbridge, kafka, nats", {"tickbridge", "kafka", "nats"} <= set(svcs))
+    check("compose: tickbridge read_only: true", tb.get("read_only") is True)
+    tmpfs = tb.get("tmpfs") or []
+    tmpfs = [tmpfs] if isinstance(tmpfs, str) else tmpfs
+    check("compose: tickbridge tmpfs /tmp", any(str(t).split(":")[0] == "/tmp" for t in tmpfs))
+    check("compose: tickbridge runs as 65532", str(tb.get("user", "")).split(":")[0] == "65532")
+    check("compose: tickbridge cap_drop ALL", "ALL" in (tb.get("cap_drop") or []))
+    envs = tb.get("environment") or {}
+    if isinstance(envs, list):
+        envs = dict(e.split("=", 1) for e in envs if "=" in e)
+    cfg_path = envs.get("TICKBRIDGE_CONFIG")
+    mounts = [str(v) for v in tb.get("volumes") or []]
+    mount = next((m for m in mounts if cfg_path and m.split(":")[1:2] == [cfg_path]), None)
+    check("compose: config mounted read-only at TICKBRIDGE_CONFIG",
+          bool(cfg_path) and mount is not None and mount.endswith(":ro"), f"{cfg_path} {mounts}")
+    host_cfg = os.path.normpath(os.path.join(ROOT, "docker", mount.split(":")[0])) if mount else ""
+    try:
+        tcfg = tomllib.loads(open(host_cfg).read())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        tcfg = None
+        print(f"  ({e})")
+    check("compose: mounted docker/tickbridge.toml parses as TOML", tcfg is not None)
+    tcfg = tcfg or {}
+    check("tickbridge.toml: [sink] kind, [sink.kafka] and [sink.nats], [[source]]",
+          "kind" in (tcfg.get("sink") or {}) and "kafka" in tcfg.get("sink", {}) and "nats" in tcfg.get("sink", {})
+          and bool(tcfg.get("source")))
+    check("tickbridge.toml: ops.listen on 9000", str(get(tcfg, "ops", "listen", default="")).endswith(":9000"))
+    drain = seconds(get(tcfg, "shutdown", "drain_timeout"))
+    grace = seconds(tb.get("stop_grace_period", "10s"))
+    check(f"compose: stop_grace_period ({grace}s) > drain_timeout ({drain}s)",
+          drain is not None and grace is not None and grace > drain)
+    for s in ("tickbridge", "kafka", "nats"):
+        check(f"compose: {s} has a healthcheck", bool(get(svcs, s, "healthcheck", "test")))
+    check("compose: tickbridge healthcheck uses tickbridge probe",
+          "probe" in json.dumps(get(tb, "healthcheck", "test")))
+    dep_on = tb.get("depends_on") or {}
+    check("compose: tickbridge depends_on kafka and nats being healthy",
+          isinstance(dep_on, dict) and all(get(dep_on, s, "condition") == "service_healthy" for s in ("kafka", "nats")))
+    check("compose: kafka is apache/kafka in KRaft mode",
+          str(get(svcs, "kafka", "image", default="")).startswith("apache/kafka")
+          and "controller" in str(get(svcs, "kafka", "environment", "KAFKA_PROCESS_ROLES", default="")))
+    check("compose: nats runs with JetStream (-js)",
+          str(get(svcs, "nats", "image", default="")).startswith("nats") and "-js" in json.dumps(get(svcs, "nats", "command")))
+    check("compose: tickbridge reaches brokers by service name",
+          "kafka:9092" in str(envs.get("KAFKA_BROKERS", "")) and "nats:4222" in str(envs.get("NATS_URL", "")))
+
+
+
+try:
+    all_checks()
+except Exception:  # a broken render must not hide behind a traceback
+    import traceback
+    traceback.print_exc()
+    failed.append("assertion script crashed (see traceback above): " + traceback.format_exc().strip().splitlines()[-1])
+
+def binary_checks(binary):
+    """Every rendered config.toml and docker/tickbridge.toml pass `tickbridge validate`."""
+    import subprocess
+    section(f"configs accepted by {binary} validate (TICKBRIDGE_BIN)")
+    env = dict(os.environ, KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD="p", NATS_TOKEN="t")
+    env.pop("TICKBRIDGE_CONFIG", None)
+    def validate(name, path, extra_env=None):
+        p = subprocess.run([binary, "validate", "--config", path], env=dict(env, **(extra_env or {})),
+                           capture_output=True, text=True, timeout=60)
+        check(f"tickbridge validate accepts {name}", p.returncode == 0, (p.stdout + p.stderr)[-400:])
+    cfgdir = os.path.join(WORK, "cfg")
+    os.makedirs(cfgdir, exist_ok=True)
+    for f in sorted(os.listdir(R)):
+        name = f[:-3]
+        if not f.endswith(".rc") or name.startswith(("lint-", "bad-", "mc-", "example-dep")) or rc(name) != 0:
+            continue
+        for cm in of_kind(docs(name), "ConfigMap"):
+            text = get(cm, "data", "config.toml")
+            if text is None:
+                continue
+            path = os.path.join(cfgdir, f"{name}.toml")
+            with open(path, "w") as out:
+                out.write(text)
+            validate(f"the config.toml of render {name}", path)
+    for sink in ("kafka", "nats", "stdout", "file"):
+        validate(f"docker/tickbridge.toml with TICKBRIDGE_SINK={sink}",
+                 os.path.join(ROOT, "docker", "tickbridge.toml"), {"TICKBRIDGE_SINK": sink})
+
+
+if os.environ.get("TICKBRIDGE_BIN"):
+    try:
+        binary_checks(os.environ["TICKBRIDGE_BIN"])
+    except Exception as e:
+        failed.append(f"tickbridge validate step crashed: {e!r}")
+
+print()
+for name in failed:
+    print(f"FAILED: {name}")
+print(f"check-deploy: {passed} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
+PYEOF
+
+"$PY" "$WORK/assert.py" "$ROOT" "$WORK"
