@@ -6,11 +6,14 @@
 //! - [`parse`]: the pure, synchronous frame-parser contract: a frame in, records and a
 //!   classification out. No I/O, so every parser is table-tested without a network.
 //! - [`binance`], [`coinbase`]: one module per exchange with its wire types.
+//! - [`book`]: the order-book engine (`OrderBook`) and the per-symbol publication
+//!   state (`BookSync`) every exchange's book sync builds on.
 //! - [`session`]: one task per connection: connect, subscribe, heartbeat, watchdog,
 //!   reconnect; it emits `status` records for every transition.
 //! - [`registry`]: the list of supported exchanges.
 
 pub mod binance;
+pub mod book;
 pub mod coinbase;
 pub mod parse;
 pub mod registry;
