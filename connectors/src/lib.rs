@@ -15,6 +15,8 @@
 pub mod binance;
 pub mod book;
 pub mod coinbase;
+pub mod common;
+pub mod kraken;
 pub mod parse;
 pub mod registry;
 pub mod session;

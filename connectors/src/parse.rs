@@ -69,6 +69,14 @@ pub trait FrameParser: Send {
     fn reply(&mut self) -> Option<String> {
         None
     }
+
+    /// Frames the client must send now to resynchronise part of the feed (e.g. an
+    /// unsubscribe + subscribe of one symbol's book after a checksum or sequence
+    /// break), drained by the session driver after every frame, sent in order and
+    /// spaced by the plan's `send_interval`. The parser throttles its own requests.
+    fn resubscribe(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Builds the deterministic record id `exchange.market.symbol.kind.suffix`.
