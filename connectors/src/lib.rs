@@ -25,6 +25,8 @@ pub mod stats;
 pub mod symbols;
 pub mod time;
 
-pub use parse::{FrameParser, ParseError, Parsed};
+pub use parse::{FrameParser, ParseError, Parsed, Refusal};
 pub use registry::{connector, connectors};
-pub use spec::{Channel, ConnectionPlan, Connector, Heartbeat, PlanError, SourceRequest};
+pub use spec::{
+    Channel, ConnectionPlan, Connector, Heartbeat, Limits, PlanError, RateWindow, SourceRequest,
+};

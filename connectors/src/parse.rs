@@ -13,14 +13,35 @@ pub enum Parsed {
     Data,
     /// A subscription confirmation (`id` or channel names when the exchange gives them).
     SubscribeAck(String),
-    /// The exchange refused a request (unknown symbol, too many streams, ...).
+    /// The exchange refused a request (unknown symbol, too many streams, ...) without
+    /// saying which symbols: reported for every symbol of the connection.
     Rejected(String),
+    /// The exchange refused a subscription and the parser knows for which symbols
+    /// (from the reply, or from the request id it answers): only those symbols are
+    /// reported `rejected`; the others flow on.
+    Refused(Refusal),
+    /// The exchange announced that it will drop this connection soon (OKX notice
+    /// 64008, a maintenance message): the session opens a replacement now and closes
+    /// this connection once the replacement is confirmed.
+    Reconnect(String),
     /// An exchange heartbeat, a pong, or an app-level ping we answered.
     Heartbeat,
     /// Informational messages (welcome, notices) that need no action.
     Info(String),
     /// A known channel that tickbridge does not normalize (e.g. candles); counted.
     Ignored(&'static str),
+}
+
+/// A subscription refusal attributed to symbols (see [`Parsed::Refused`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Native symbols refused (e.g. `BTCUSDT`, `BTC-USD`); empty = the whole request.
+    pub symbols: Vec<smol_str::SmolStr>,
+    /// The exchange's reason, verbatim where possible.
+    pub reason: String,
+    /// True when this answers one of the plan's subscribe requests (it then counts
+    /// toward the connection's subscription being settled).
+    pub answers_request: bool,
 }
 
 /// Why a frame could not be used. The session counts and logs it (once per kind) and

@@ -237,6 +237,14 @@ impl Session {
                                         break Ended::QueueClosed;
                                     }
                                 }
+                                Ok(Parsed::Refused(r)) => {
+                                    SourceStats::add(&self.stats.rejected, 1);
+                                    warn!(exchange = self.spec.exchange, conn = self.spec.conn, reason = %r.reason, "exchange refused a subscription");
+                                    if self.emit_status(StatusEvent::Rejected, Some(r.reason)).await.is_err() {
+                                        break Ended::QueueClosed;
+                                    }
+                                }
+                                Ok(Parsed::Reconnect(why)) => break Ended::Dropped(why),
                                 Ok(Parsed::Ignored(kind)) => self.log_once(format!("ignored {kind}"), || {
                                     format!("frames of channel {kind} are not normalized; counting them")
                                 }),

@@ -103,7 +103,13 @@ pub struct SourceRequest {
 #[derive(Debug, Clone)]
 pub struct ConnectionPlan {
     pub url: String,
-    /// Text frames to send right after connecting, in order (subscribe requests).
+    /// Text frames to send right after connecting, in order (subscribe requests),
+    /// spaced by `send_interval`; re-sent unchanged on every reconnect. Each request is
+    /// answered by exactly one [`crate::Parsed::SubscribeAck`] or
+    /// [`crate::Parsed::Refused`] (a parser aggregates per-symbol acks into one per
+    /// request). Requests that carry ids number them 1, 2, ... in this order. Keep one
+    /// symbol per request where the exchange refuses whole requests, so one bad symbol
+    /// cannot take down the others.
     pub subscribe: Vec<String>,
     pub market: Market,
     pub channels: ChannelSet,
@@ -112,19 +118,94 @@ pub struct ConnectionPlan {
     pub send_interval: Duration,
 }
 
-/// How a connection is kept alive and judged alive.
+/// How a connection is kept alive and judged alive. The session driver enforces it;
+/// a connector states its exchange's documented rules (and `[connection]` in the
+/// config may override every duration, so tests can use short ones).
+///
+/// Liveness has three layers, from the socket up:
+/// 1. **pings**: every `ping_interval` the client sends `app_ping` (text) or a
+///    WebSocket protocol ping; a ping not answered within `pong_timeout` ends the
+///    connection. An answer is a protocol Pong, or any frame the parser classifies as
+///    [`crate::Parsed::Heartbeat`] (app-level pongs: OKX `pong`, Bybit
+///    `{"op":"ping","ret_msg":"pong"}`, Kraken `{"method":"pong"}`).
+///    Server pings are answered in time: protocol pings by the WebSocket layer at
+///    once, app-level ones through [`crate::FrameParser::reply`] (sent before the next
+///    frame is read).
+/// 2. **idle**: no frame at all (data, heartbeat, ping, pong) for `idle_timeout`
+///    means the socket is dead: reconnect.
+/// 3. **stale**: no *data* for `stale_after` while frames still flow (a quiet
+///    symbol, or an exchange that answers pings but stopped publishing) is announced
+///    downstream once as `status stale`; the connection is kept. Data resuming ends
+///    the stale period.
 #[derive(Debug, Clone)]
 pub struct Heartbeat {
-    /// An application-level ping frame to send every `ping_interval`, if the exchange wants one.
+    /// Text sent every `ping_interval` instead of a protocol ping, if the exchange wants
+    /// an application-level ping (OKX `ping`, Bybit `{"op":"ping"}`, Kraken
+    /// `{"method":"ping"}`).
     pub app_ping: Option<&'static str>,
-    /// Interval of WebSocket protocol pings (or `app_ping`) sent by the client.
+    /// Interval of client pings (`app_ping`, or protocol pings); `None` = never ping.
     pub ping_interval: Option<Duration>,
+    /// A client ping unanswered for this long ends the connection.
+    pub pong_timeout: Duration,
     /// With no frame at all (data, heartbeat, ping, pong) for this long the socket is dead.
     pub idle_timeout: Duration,
+    /// No data for this long (frames still flowing) is reported as `status stale`.
+    pub stale_after: Duration,
     /// How long to wait for subscription confirmation before reporting it.
     pub subscribe_timeout: Duration,
-    /// A connection the exchange closes after this age is rotated before it.
+    /// A connection the exchange closes after this age is rotated before it: a
+    /// replacement is opened and confirmed, then the old one is closed (Binance: 24 h).
     pub max_connection_age: Option<Duration>,
+}
+
+impl Default for Heartbeat {
+    /// Conservative defaults for an exchange that documents nothing: protocol pings
+    /// every 20 s, 10 s to answer, dead after 60 s of total silence, stale after 60 s
+    /// without data.
+    fn default() -> Self {
+        Heartbeat {
+            app_ping: None,
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            stale_after: Duration::from_secs(60),
+            subscribe_timeout: Duration::from_secs(10),
+            max_connection_age: None,
+        }
+    }
+}
+
+/// `count` events per `window` (a documented exchange rate limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    pub count: u32,
+    pub window: Duration,
+}
+
+/// An exchange's documented connection limits, honoured by the planner (streams per
+/// connection, request spacing via [`ConnectionPlan::send_interval`]) and by the
+/// session driver (connection attempts, subscribe requests per connection).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Subscriptions (channel × symbol streams/topics) one connection may carry; the
+    /// planner shards above it.
+    pub max_streams_per_connection: usize,
+    /// Connection attempts per window per IP, shared by every session to the same
+    /// host (Binance: 300 per 5 min; Bybit: 500 per 5 min; OKX: 3 per second).
+    pub connect_attempts: Option<RateWindow>,
+    /// Subscribe requests per window on one connection (OKX: 480 per hour),
+    /// counting the initial plan and parser resubscriptions.
+    pub subscribe_requests: Option<RateWindow>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_streams_per_connection: 100,
+            connect_attempts: None,
+            subscribe_requests: None,
+        }
+    }
 }
 
 /// Why a source request cannot be planned.
@@ -172,6 +253,11 @@ pub trait Connector: Send + Sync + 'static {
     /// A fresh parser for one connection of `plan`.
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser>;
     fn heartbeat(&self) -> Heartbeat;
+    /// The exchange's documented connection limits (see [`Limits`]); document their
+    /// source in the connector's module header.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
 
     /// The channels supported on `market`, if the market is served.
     fn channels(&self, market: Market) -> Option<&'static [Channel]> {

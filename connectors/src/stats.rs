@@ -8,17 +8,49 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Counters of one source (one exchange × market entry of the config).
 #[derive(Debug, Default)]
 pub struct SourceStats {
+    /// Text frames received.
     pub frames: AtomicU64,
     pub bytes: AtomicU64,
+    /// Records forwarded downstream (data and status).
     pub records: AtomicU64,
+    /// Frames that could not be used (malformed + invalid; `unknown_frames` apart).
     pub parse_errors: AtomicU64,
+    /// Of `parse_errors`: not JSON, truncated, wrong shape.
+    pub parse_malformed: AtomicU64,
+    /// Of `parse_errors`: JSON of the right shape with an unusable value.
+    pub parse_invalid: AtomicU64,
+    /// Frames of a type the parser does not know.
     pub unknown_frames: AtomicU64,
+    /// Frames above `[connection] max_frame_bytes` (skipped, or the connection re-opened
+    /// when even the WebSocket layer's hard ceiling was passed).
     pub oversized_frames: AtomicU64,
+    /// Binary frames from an exchange that sends text (skipped).
     pub binary_frames: AtomicU64,
+    /// Successful WebSocket handshakes.
     pub connects: AtomicU64,
+    /// Connections lost and re-opened (not counting rotations).
     pub reconnects: AtomicU64,
+    /// Connection attempts that failed (refused, timed out, handshake error).
+    pub connect_failures: AtomicU64,
+    /// Connection attempts delayed by the exchange's connection-attempt limit.
+    pub connect_throttled: AtomicU64,
+    /// Planned rotations (a replacement opened before a forced disconnect).
+    pub rotations: AtomicU64,
+    /// Records of a rotation's overlap received on both connections (one copy dropped).
+    pub duplicates_dropped: AtomicU64,
+    /// Stale periods (no data within the watchdog window).
     pub stale: AtomicU64,
+    /// Connections ended because a ping went unanswered.
+    pub pong_timeouts: AtomicU64,
+    /// Connections ended because no frame at all arrived within the idle timeout.
+    pub idle_timeouts: AtomicU64,
+    /// Connections whose subscription was not confirmed within the timeout.
+    pub subscribe_timeouts: AtomicU64,
+    /// Close frames from the exchange with a code other than 1000/1001.
+    pub unexpected_closes: AtomicU64,
+    /// `status gap` records (sequence or checksum breaks).
     pub gaps: AtomicU64,
+    /// Refused subscriptions (per refusal frame).
     pub rejected: AtomicU64,
     /// Connections currently open and subscribed.
     pub subscribed_connections: AtomicU64,

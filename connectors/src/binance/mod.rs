@@ -18,7 +18,9 @@ use std::time::Duration;
 use tickbridge_schema::Market;
 
 use crate::parse::FrameParser;
-use crate::spec::{Channel, ConnectionPlan, Connector, Heartbeat, PlanError, SourceRequest};
+use crate::spec::{
+    Channel, ConnectionPlan, Connector, Heartbeat, Limits, PlanError, RateWindow, SourceRequest,
+};
 use crate::symbols::{split_concatenated, SymbolInfo};
 
 pub use parser::BinanceParser;
@@ -222,10 +224,31 @@ impl Connector for Binance {
     fn heartbeat(&self) -> Heartbeat {
         Heartbeat {
             app_ping: None,
+            // The server pings every 20 s (spot; 3 min on futures) and disconnects
+            // after 1 min without a pong; our own pings make a dead socket show
+            // within ping + pong timeout even when the server's pings stop too.
             ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            // bookTicker moves many times a second on any listed symbol; a quiet
+            // `@trade`-only symbol may be silent longer, hence a minute.
+            stale_after: Duration::from_secs(60),
             subscribe_timeout: Duration::from_secs(10),
+            // Binance closes every connection at 24 h: rotate 10 minutes before.
             max_connection_age: Some(Duration::from_secs(23 * 3600 + 50 * 60)),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,
+            // "300 connections per attempt every 5 minutes per IP" (spot and futures).
+            connect_attempts: Some(RateWindow {
+                count: 300,
+                window: Duration::from_secs(300),
+            }),
+            // 5 incoming messages/s per connection are paced by `send_interval`.
+            subscribe_requests: None,
         }
     }
 }

@@ -15,7 +15,9 @@ use std::time::Duration;
 use tickbridge_schema::Market;
 
 use crate::parse::FrameParser;
-use crate::spec::{Channel, ConnectionPlan, Connector, Heartbeat, PlanError, SourceRequest};
+use crate::spec::{
+    Channel, ConnectionPlan, Connector, Heartbeat, Limits, PlanError, RateWindow, SourceRequest,
+};
 use crate::symbols::SymbolInfo;
 
 pub use parser::CoinbaseParser;
@@ -134,10 +136,28 @@ impl Connector for Coinbase {
         Heartbeat {
             app_ping: None,
             ping_interval: Some(Duration::from_secs(30)),
+            pong_timeout: Duration::from_secs(10),
             // The heartbeat channel sends one message per product per second.
             idle_timeout: Duration::from_secs(30),
+            // Heartbeats keep the socket alive; a product without matches or ticker
+            // updates for a minute is worth announcing.
+            stale_after: Duration::from_secs(60),
             subscribe_timeout: Duration::from_secs(10),
             max_connection_age: None,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_streams_per_connection: MAX_PRODUCTS_PER_CONNECTION * 4,
+            // "8 requests per second per IP, bursts up to 20" also applies to
+            // WebSocket connection requests.
+            connect_attempts: Some(RateWindow {
+                count: 8,
+                window: Duration::from_secs(1),
+            }),
+            // 100 client messages/s per IP are paced by `send_interval`.
+            subscribe_requests: None,
         }
     }
 }

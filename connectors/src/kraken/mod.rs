@@ -213,7 +213,9 @@ impl Connector for Kraken {
             app_ping: Some(r#"{"method":"ping","req_id":0}"#),
             ping_interval: Some(Duration::from_secs(20)),
             // The heartbeat channel speaks about once a second when nothing else does.
+            pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(15),
+            stale_after: Duration::from_secs(60),
             subscribe_timeout: Duration::from_secs(10),
             max_connection_age: None,
         }
