@@ -1,0 +1,451 @@
+//! The Kafka sink (rdkafka): idempotent producer, `acks=all`, per-batch awaited
+//! delivery reports. Configured under `[sink.kafka]`.
+//!
+//! ```text
+//! enqueue(batch) ──▶ [wait while no broker is reachable] ──▶ send_result per record,
+//!                    in order (QueueFull: back off, retry the same record)
+//!             acks ──▶ await every delivery report ──▶ delivered
+//!                                                 └──▶ terminal error ──▶ dead letter
+//!                                                 └──▶ other error    ──▶ failed (lost)
+//! ```
+//!
+//! - Order: records are handed to librdkafka in batch order and batches in call order;
+//!   the key is `exchange.market.symbol`, so one symbol's records land on one partition,
+//!   and the idempotent producer keeps their order across retries.
+//! - Retriable errors (broker down, leader change, request timeout) are retried by
+//!   librdkafka itself until `[sink] delivery_timeout` (`message.timeout.ms`) runs out.
+//! - Terminal errors (message too large, unknown topic, authorization, invalid record)
+//!   go to the dead-letter targets: the file of `[sink.dead_letter]` and/or the topic
+//!   `dead_letter_topic`; a record no target took counts as failed.
+//! - While no broker is reachable, new batches wait before they reach librdkafka
+//!   (`hold_while_down`), so an outage turns into back-pressure instead of records
+//!   timing out; readiness is false and the outage is logged when it starts and ends.
+//! - `close` waits until librdkafka holds no message any more, within the drain.
+
+mod context;
+mod delivery;
+pub mod topic;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use serde::Deserialize;
+use tracing::{info, warn};
+
+use self::context::{BridgeContext, Reachability};
+use self::delivery::Pending;
+use self::topic::TopicTemplate;
+use super::dead_letter::DeadLetter;
+use super::{Acks, Batch, BoxFuture, Sink, SinkError};
+use crate::config::SinkConfig;
+
+/// The value of the `schema` header of every message.
+pub const SCHEMA_HEADER: &str = "tick.v1";
+/// The value of the `content-type` header of every message.
+pub const CONTENT_TYPE: &str = "application/json";
+
+/// `[sink.kafka]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, `host:port[,host:port]`.
+    #[serde(default = "default_brokers")]
+    pub brokers: String,
+    /// Topic template; `{kind}`, `{exchange}`, `{market}` are replaced per record.
+    #[serde(default = "default_topic")]
+    pub topic: String,
+    /// Compression of record batches: `lz4` (default), `snappy`, `gzip` or `none`.
+    #[serde(default)]
+    pub compression: Compression,
+    /// A topic for records that failed with a terminal error (too large, unknown
+    /// topic, authorization). Each dead letter carries the record unchanged, its key,
+    /// the `schema`/`content-type` headers, plus `error` and `topic` (the original
+    /// topic) headers. Works alongside `[sink.dead_letter] path`: a record counts as
+    /// dead-lettered when at least one of the two took it.
+    #[serde(default)]
+    pub dead_letter_topic: Option<String>,
+    /// While no broker is reachable, hold new batches before they reach librdkafka
+    /// (sources then feel back-pressure) instead of letting them time out after
+    /// `delivery_timeout`. Records already handed over are retried either way.
+    #[serde(default = "default_true")]
+    pub hold_while_down: bool,
+    /// `client.id` shown in broker logs and metrics.
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    /// librdkafka properties passed through as they are (e.g. `"linger.ms" = "5"`);
+    /// they override the sink's defaults (`linger.ms` 5, `statistics.interval.ms` 500,
+    /// `reconnect.backoff.max.ms` 1000). The delivery guarantee's own settings are
+    /// refused here: `enable.idempotence`, `acks`, `bootstrap.servers`,
+    /// `message.timeout.ms` / `delivery.timeout.ms` (use `[sink] delivery_timeout`),
+    /// `compression.type` (use `compression`).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: default_brokers(),
+            topic: default_topic(),
+            compression: Compression::default(),
+            dead_letter_topic: None,
+            hold_while_down: true,
+            client_id: default_client_id(),
+            options: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_brokers() -> String {
+    "127.0.0.1:9092".into()
+}
+fn default_topic() -> String {
+    "md.{kind}".into()
+}
+fn default_client_id() -> String {
+    "tickbridge".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Record batch compression (librdkafka `compression.type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    #[default]
+    Lz4,
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+        }
+    }
+}
+
+/// librdkafka properties the sink owns; `options` may not set them.
+const RESERVED: [(&str, &str); 6] = [
+    ("enable.idempotence", "always true: the delivery guarantee needs it"),
+    ("acks", "always `all`: the delivery guarantee needs it"),
+    ("bootstrap.servers", "use `brokers`"),
+    ("message.timeout.ms", "use `[sink] delivery_timeout`"),
+    ("delivery.timeout.ms", "use `[sink] delivery_timeout`"),
+    ("compression.type", "use `compression`"),
+];
+
+/// The librdkafka configuration of the producer.
+pub fn client_config(config: &SinkConfig) -> Result<ClientConfig, SinkError> {
+    let kafka = &config.kafka;
+    for (name, why) in RESERVED {
+        if kafka.options.contains_key(name) {
+            return Err(setup(format!(
+                "sink.kafka.options.\"{name}\" cannot be set: {why}"
+            )));
+        }
+    }
+    let timeout_ms = config.delivery_timeout.as_millis();
+    if !(1..=i32::MAX as u128).contains(&timeout_ms) {
+        return Err(setup(format!(
+            "sink.delivery_timeout {:?} is out of range for Kafka (1 ms to 24 days)",
+            config.delivery_timeout
+        )));
+    }
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &kafka.brokers)
+        .set("client.id", &kafka.client_id)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", kafka.compression.as_str())
+        .set("message.timeout.ms", timeout_ms.to_string())
+        .set("linger.ms", "5")
+        .set("statistics.interval.ms", "500")
+        .set("reconnect.backoff.max.ms", "1000");
+    for (k, v) in &kafka.options {
+        cc.set(k, v);
+    }
+    Ok(cc)
+}
+
+fn setup(message: String) -> SinkError {
+    SinkError::Setup {
+        sink: "kafka",
+        message,
+    }
+}
+
+/// Builds the Kafka sink. Does not wait for a broker: an unreachable broker shows in
+/// readiness and the log, and the sink keeps trying.
+pub async fn build(config: &SinkConfig, dead_letter: DeadLetter) -> Result<Arc<dyn Sink>, SinkError> {
+    Ok(Arc::new(KafkaSink::new(config, dead_letter)?))
+}
+
+/// The Kafka sink.
+pub struct KafkaSink {
+    inner: Arc<Inner>,
+}
+
+/// What the acknowledgement futures share with the sink.
+struct Inner {
+    producer: FutureProducer<BridgeContext>,
+    reachability: Arc<Reachability>,
+    topic: TopicTemplate,
+    dead_letter: DeadLetter,
+    dead_letter_topic: Option<String>,
+    hold_while_down: bool,
+    delivery_timeout: Duration,
+}
+
+impl KafkaSink {
+    pub fn new(config: &SinkConfig, dead_letter: DeadLetter) -> Result<KafkaSink, SinkError> {
+        let kafka = &config.kafka;
+        let topic = TopicTemplate::parse(&kafka.topic)
+            .map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
+        if let Some(dlq) = &kafka.dead_letter_topic {
+            topic::check_name(dlq)
+                .map_err(|e| setup(format!("sink.kafka.dead_letter_topic: {e}")))?;
+        }
+        let reachability = Arc::new(Reachability::default());
+        let context = BridgeContext {
+            reachability: reachability.clone(),
+        };
+        let producer: FutureProducer<BridgeContext> = client_config(config)?
+            .create_with_context(context)
+            .map_err(|e| setup(format!("cannot create the producer: {e}")))?;
+        info!(
+            brokers = %kafka.brokers,
+            topic = %kafka.topic,
+            compression = kafka.compression.as_str(),
+            delivery_timeout = ?config.delivery_timeout,
+            dead_letter_topic = kafka.dead_letter_topic.as_deref().unwrap_or(""),
+            dead_letter_file = dead_letter.is_configured(),
+            "kafka sink: idempotent producer (acks=all) created"
+        );
+        if kafka.dead_letter_topic.is_none() && !dead_letter.is_configured() {
+            warn!(
+                "kafka sink: no dead-letter target ([sink.dead_letter] path or \
+                 sink.kafka.dead_letter_topic): records with terminal errors will count as lost"
+            );
+        }
+        Ok(KafkaSink {
+            inner: Arc::new(Inner {
+                producer,
+                reachability,
+                topic,
+                dead_letter,
+                dead_letter_topic: kafka.dead_letter_topic.clone(),
+                hold_while_down: kafka.hold_while_down,
+                delivery_timeout: config.delivery_timeout,
+            }),
+        })
+    }
+
+    /// How many times the broker became unreachable after having been reachable.
+    pub fn outages(&self) -> u64 {
+        self.inner.reachability.outages()
+    }
+}
+
+/// The headers every message carries.
+fn headers() -> OwnedHeaders {
+    OwnedHeaders::new_with_capacity(2)
+        .insert(Header {
+            key: "schema",
+            value: Some(SCHEMA_HEADER),
+        })
+        .insert(Header {
+            key: "content-type",
+            value: Some(CONTENT_TYPE),
+        })
+}
+
+/// First and longest pause after a full producer queue.
+const QUEUE_FULL_BACKOFF: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(100));
+
+impl Inner {
+    /// Waits while no broker is reachable (with `hold_while_down`).
+    async fn wait_for_broker(&self) {
+        if !self.hold_while_down {
+            return;
+        }
+        while !self.reachability.is_connected() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Hands one batch to librdkafka in order; returns what each record became.
+    async fn send_batch(&self, batch: Batch) -> Vec<Pending> {
+        let mut pending = Vec::with_capacity(batch.len());
+        let mut topic = String::with_capacity(32);
+        let mut key = String::with_capacity(48);
+        for item in batch.items {
+            let r = &item.record;
+            self.topic.render_into(r, &mut topic);
+            key.clear();
+            let _ = write!(key, "{}.{}.{}", r.exchange, r.market.as_str(), r.symbol);
+            let mut record = FutureRecord::to(&topic)
+                .key(key.as_str())
+                .payload(item.json.as_slice())
+                .headers(headers());
+            let mut backoff = QUEUE_FULL_BACKOFF.0;
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        pending.push(Pending::InFlight(delivery));
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(QUEUE_FULL_BACKOFF.1);
+                    }
+                    Err((error, back)) => {
+                        drop(back);
+                        pending.push(Pending::Refused {
+                            error,
+                            topic: topic.clone(),
+                            key: key.clone(),
+                            json: item.json,
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        pending
+    }
+}
+
+impl Sink for KafkaSink {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
+        Box::pin(async move {
+            self.inner.wait_for_broker().await;
+            let pending = self.inner.send_batch(batch).await;
+            let inner = self.inner.clone();
+            let acks: Acks = Box::pin(async move { inner.settle(pending).await });
+            acks
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move {
+            // Every batch's acknowledgements were awaited before close is called, so
+            // this normally finds nothing left; it bounds the wait all the same.
+            let producer = &self.inner.producer;
+            let deadline = tokio::time::Instant::now() + self.inner.delivery_timeout;
+            loop {
+                let left = producer.in_flight_count();
+                if left == 0 {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(SinkError::Close {
+                        sink: "kafka",
+                        message: format!("{left} messages still unacknowledged at close"),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            producer
+                .flush(Duration::ZERO)
+                .map_err(|e| SinkError::Close {
+                    sink: "kafka",
+                    message: format!("flush: {e}"),
+                })?;
+            info!(
+                outages = self.inner.reachability.outages(),
+                "kafka sink: producer flushed"
+            );
+            Ok(())
+        })
+    }
+
+    fn is_connected(&self) -> bool {
+        self.inner.reachability.is_connected()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink_config(kafka: &str) -> SinkConfig {
+        let text = format!("[sink]\nkind = \"kafka\"\n[sink.kafka]\n{kafka}\n");
+        crate::config::Config::parse(&text, "t").unwrap().sink
+    }
+
+    #[test]
+    fn config_defaults_and_passthrough() {
+        let c = sink_config("options = { \"linger.ms\" = \"20\", \"batch.num.messages\" = \"500\" }");
+        assert_eq!(c.kafka.topic, "md.{kind}");
+        assert_eq!(c.kafka.compression, Compression::Lz4);
+        assert!(c.kafka.hold_while_down);
+        let cc = client_config(&c).unwrap();
+        assert_eq!(cc.get("enable.idempotence"), Some("true"));
+        assert_eq!(cc.get("acks"), Some("all"));
+        assert_eq!(cc.get("compression.type"), Some("lz4"));
+        assert_eq!(cc.get("message.timeout.ms"), Some("30000"));
+        assert_eq!(cc.get("linger.ms"), Some("20"));
+        assert_eq!(cc.get("batch.num.messages"), Some("500"));
+    }
+
+    #[test]
+    fn the_guarantee_cannot_be_configured_away() {
+        for (opt, want) in [
+            ("acks", "always `all`"),
+            ("enable.idempotence", "always true"),
+            ("message.timeout.ms", "delivery_timeout"),
+        ] {
+            let c = sink_config(&format!("options = {{ \"{opt}\" = \"1\" }}"));
+            let err = client_config(&c).unwrap_err().to_string();
+            assert!(err.contains(opt) && err.contains(want), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_refused() {
+        let err = crate::config::Config::parse("[sink.kafka]\ntopics = \"x\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `topics`"), "{err}");
+        let err = crate::config::Config::parse("[sink.kafka]\ncompression = \"zstd\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `zstd`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn build_does_not_need_a_broker_and_checks_templates() {
+        // Nothing listens on port 1: build succeeds, the sink reports not connected.
+        let c = sink_config("brokers = \"127.0.0.1:1\"");
+        let sink = KafkaSink::new(&c, DeadLetter::default()).unwrap();
+        assert!(!sink.is_connected());
+        let c = sink_config("topic = \"md.{symbol}\"");
+        let err = KafkaSink::new(&c, DeadLetter::default()).err().unwrap().to_string();
+        assert!(err.contains("sink.kafka.topic: unknown placeholder {symbol}"), "{err}");
+        let c = sink_config("dead_letter_topic = \"bad topic\"");
+        let err = KafkaSink::new(&c, DeadLetter::default()).err().unwrap().to_string();
+        assert!(err.contains("sink.kafka.dead_letter_topic"), "{err}");
+        let c = sink_config("options = { \"no.such.property\" = \"1\" }");
+        let err = KafkaSink::new(&c, DeadLetter::default()).err().unwrap().to_string();
+        assert!(err.contains("no.such.property"), "{err}");
+    }
+}
