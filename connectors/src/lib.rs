@@ -14,9 +14,11 @@
 
 pub mod binance;
 pub mod book;
+pub mod bybit;
 pub mod coinbase;
 pub mod common;
 pub mod kraken;
+pub mod okx;
 pub mod parse;
 pub mod registry;
 pub mod session;

@@ -10,7 +10,7 @@ use tickbridge_schema::{Bbo, Data, Level, Record, Ticker, Trade};
 use super::wire;
 use crate::book::{BookConfig, BookSync, Price, Stamp};
 use crate::common::{crc32, dec_raw, fnv1a, raw_text, side, Emitter, Resyncs};
-use crate::parse::{FrameParser, ParseError, Parsed};
+use crate::parse::{FrameParser, ParseError, Parsed, Refusal};
 use crate::spec::{Channel, ChannelSet};
 use crate::symbols::SymbolInfo;
 use crate::time::parse_rfc3339_utc;
@@ -344,15 +344,39 @@ impl KrakenParser {
         Ok(())
     }
 
+    /// Counts one answer to request `req`; true when it was the last awaited.
+    fn settle(&mut self, req: u64) -> bool {
+        match self.awaiting.get_mut(&req) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => {
+                self.awaiting.remove(&req);
+                true
+            }
+            None => true,
+        }
+    }
+
     fn on_method(&mut self, f: &wire::Frame) -> Result<Parsed, ParseError> {
         let method = f.method.unwrap_or_default();
         let req = f.req_id.unwrap_or(0);
         if f.success == Some(false) || f.error.is_some() {
-            let what = f.symbol.clone().unwrap_or_default();
-            return Ok(Parsed::Rejected(format!(
-                "{method} request {req} {what}: {}",
+            let reason = format!(
+                "{method} request {req}: {}",
                 f.error.as_deref().unwrap_or("refused")
-            )));
+            );
+            if method != "subscribe" {
+                return Ok(Parsed::Rejected(reason));
+            }
+            // Kraken refuses per symbol; the request is settled by its last answer.
+            let answers_request = req < RESYNC_REQ_ID && self.settle(req);
+            return Ok(Parsed::Refused(Refusal {
+                symbols: f.symbol.iter().map(SmolStr::new).collect(),
+                reason,
+                answers_request,
+            }));
         }
         match method {
             "pong" => Ok(Parsed::Heartbeat),
@@ -375,16 +399,10 @@ impl KrakenParser {
                     return Ok(Parsed::Info(format!("{method} {what} (resync)")));
                 }
                 // One acknowledgement per symbol: the request is confirmed by its last.
-                match self.awaiting.get_mut(&req) {
-                    Some(n) if *n > 1 => {
-                        *n -= 1;
-                        Ok(Parsed::Info(format!("subscribed {what}")))
-                    }
-                    Some(_) => {
-                        self.awaiting.remove(&req);
-                        Ok(Parsed::SubscribeAck(req.to_string()))
-                    }
-                    None => Ok(Parsed::SubscribeAck(req.to_string())),
+                if self.settle(req) {
+                    Ok(Parsed::SubscribeAck(req.to_string()))
+                } else {
+                    Ok(Parsed::Info(format!("subscribed {what}")))
                 }
             }
             other => Err(ParseError::Unknown(format!("method {other:?}"))),

@@ -105,9 +105,11 @@ fn table_of_frames() {
         ),
         (
             r#"{"error":"Currency pair not supported BTC/XYZ","method":"subscribe","req_id":2,"success":false,"symbol":"BTC/XYZ","time_in":"2023-10-06T17:35:55.219022Z","time_out":"2023-10-06T17:35:55.219067Z"}"#,
-            Parsed::Rejected(
-                "subscribe request 2 BTC/XYZ: Currency pair not supported BTC/XYZ".into(),
-            ),
+            Parsed::Refused(crate::parse::Refusal {
+                symbols: vec!["BTC/XYZ".into()],
+                reason: "subscribe request 2: Currency pair not supported BTC/XYZ".into(),
+                answers_request: false,
+            }),
             &[],
         ),
         (
