@@ -16,6 +16,7 @@ pub mod binance;
 pub mod book;
 pub mod bybit;
 pub mod coinbase;
+pub mod coinbase_advanced;
 pub mod common;
 pub mod kraken;
 pub mod okx;
