@@ -268,3 +268,235 @@ fn okx_recording_in_numbers() {
     assert_eq!(o.books, 290, "3 snapshots + 287 updates");
     assert_eq!(o.book_checksums_ok, 290);
 }
+
+// ---------------------------------------------------------------------------------
+// Fault injection on real data: the OKX recording's frames, given `seqId`/`prevSeqId`
+// per instrument as the current API sends them (checksum 0, deprecated), replayed
+// clean and with one update dropped, two swapped, or one corrupted. A consumer
+// rebuilds every book from the emitted `book` records only.
+// ---------------------------------------------------------------------------------
+
+use tickbridge_connectors::book::OrderBook;
+use tickbridge_schema::Record;
+
+/// The OKX recording's received frames (connection 1), in order.
+fn okx_frames() -> Vec<String> {
+    read(&captures_dir().join("cryptofeed/okx.jsonl.gz"))
+        .into_iter()
+        .filter(|e| e.ev == "recv" && e.conn == 1)
+        .filter_map(|e| e.text)
+        .collect()
+}
+
+/// Rewrites `books` frames as the current API sends them: `seqId` per instrument
+/// (snapshot 1000, then +3 per update: not contiguous), `prevSeqId` chaining, checksum 0.
+/// Returns the frames and, per frame index, the instrument and seqId of a books frame.
+fn with_seq_ids(frames: &[String]) -> (Vec<String>, Vec<Option<(String, i64)>>) {
+    let mut last: HashMap<String, i64> = HashMap::new();
+    let mut out = Vec::new();
+    let mut meta = Vec::new();
+    for f in frames {
+        let mut v: serde_json::Value = serde_json::from_str(f).unwrap();
+        if v["arg"]["channel"] != "books" || v.get("data").is_none() {
+            out.push(f.clone());
+            meta.push(None);
+            continue;
+        }
+        let inst = v["arg"]["instId"].as_str().unwrap().to_string();
+        let snapshot = v["action"] == "snapshot";
+        let (prev, seq) = if snapshot {
+            (-1, 1000)
+        } else {
+            let p = last[&inst];
+            (p, p + 3)
+        };
+        last.insert(inst.clone(), seq);
+        let d = &mut v["data"][0];
+        d["checksum"] = 0.into();
+        d["prevSeqId"] = prev.into();
+        d["seqId"] = seq.into();
+        out.push(v.to_string());
+        meta.push(Some((inst, seq)));
+    }
+    (out, meta)
+}
+
+/// A consumer of the published stream: books rebuilt from `book` records only.
+#[derive(Default)]
+struct Consumer {
+    books: HashMap<String, OrderBook>,
+    gaps: Vec<(String, Option<u64>, Option<u64>)>,
+    records: Vec<Record>,
+}
+
+impl Consumer {
+    fn take(&mut self, records: &mut Vec<Record>) {
+        for r in records.drain(..) {
+            match &r.data {
+                Data::Book(b) => {
+                    let book = self.books.entry(r.native.to_string()).or_default();
+                    if b.snapshot {
+                        book.replace(&b.bids, &b.asks);
+                    } else {
+                        book.apply(&b.bids, &b.asks);
+                    }
+                }
+                Data::Status(s) if s.event == StatusEvent::Gap => {
+                    self.gaps.push((r.native.to_string(), s.expected, s.got));
+                    self.books.remove(r.native.as_str());
+                }
+                _ => {}
+            }
+            self.records.push(r);
+        }
+    }
+
+    fn book(&self, inst: &str) -> (Vec<tickbridge_schema::Level>, Vec<tickbridge_schema::Level>) {
+        self.books[inst].top(None)
+    }
+}
+
+fn parser() -> Box<dyn FrameParser> {
+    parser_for(Protocol::OkxV5, "wss://ws.okx.com:8443/ws/v5/public").unwrap()
+}
+
+/// The clean run: the consumer, and the consumer's book of `inst` after each frame.
+fn clean_run(frames: &[String], inst: &str) -> (Consumer, Vec<Option<OrderBook>>) {
+    let mut p = parser();
+    let mut c = Consumer::default();
+    let mut recs = Vec::new();
+    let mut after = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        p.parse(f, i as i64, &mut recs).unwrap();
+        c.take(&mut recs);
+        after.push(c.books.get(inst).cloned());
+    }
+    (c, after)
+}
+
+/// The snapshot the exchange would send for `inst` when resubscribed after frame `i`.
+fn fresh_snapshot(inst: &str, book: &OrderBook, seq: i64) -> String {
+    let (bids, asks) = book.top(None);
+    let lv = |l: &[tickbridge_schema::Level]| -> Vec<serde_json::Value> {
+        l.iter()
+            .map(|l| serde_json::json!([l.0.as_str(), l.1.as_str(), "0", "1"]))
+            .collect()
+    };
+    serde_json::json!({"arg": {"channel": "books", "instId": inst}, "action": "snapshot",
+        "data": [{"asks": lv(&asks), "bids": lv(&bids), "ts": "1652459230000", "checksum": 0, "prevSeqId": -1, "seqId": seq}]})
+    .to_string()
+}
+
+/// Replays `frames` with `fault` applied at the `k`-th update of `inst`; answers the
+/// parser's resubscription with the exchange's fresh snapshot. Returns the consumer.
+fn faulty_run(
+    frames: &[String],
+    meta: &[Option<(String, i64)>],
+    clean_after: &[Option<OrderBook>],
+    inst: &str,
+    k: usize,
+    fault: &str,
+) -> (Consumer, usize) {
+    let updates: Vec<usize> = (0..frames.len())
+        .filter(|i| matches!(&meta[*i], Some((x, s)) if x == inst && *s != 1000))
+        .collect();
+    let at = updates[k];
+    let mut order: Vec<usize> = (0..frames.len()).collect();
+    let mut corrupt = None;
+    match fault {
+        "drop" => {
+            order.remove(at);
+        }
+        "reorder" => {
+            let next = updates[k + 1];
+            let (a, b) = (
+                order.iter().position(|x| *x == at).unwrap(),
+                order.iter().position(|x| *x == next).unwrap(),
+            );
+            order.swap(a, b);
+        }
+        "corrupt" => corrupt = Some(at),
+        _ => unreachable!(),
+    }
+    let mut p = parser();
+    let mut c = Consumer::default();
+    let mut recs = Vec::new();
+    let mut resyncs = 0;
+    let mut pending_snapshot = false;
+    for &i in &order {
+        let mut frame = frames[i].clone();
+        if corrupt == Some(i) {
+            // A corrupted update: its chain ids no longer follow (bit flip in prevSeqId).
+            frame = frame.replace("\"prevSeqId\":", "\"prevSeqId\":7");
+        }
+        // Receive times are the original frames' (records compare with the clean run).
+        p.parse(&frame, i as i64, &mut recs).unwrap();
+        c.take(&mut recs);
+        let out = p.resubscribe();
+        if !out.is_empty() {
+            assert_eq!(out.len(), 2, "unsubscribe + subscribe");
+            assert!(
+                out[0].contains("unsubscribe") && out[1].contains(inst),
+                "{out:?}"
+            );
+            resyncs += 1;
+            pending_snapshot = true;
+        }
+        if pending_snapshot {
+            // The exchange answers after the frames already in flight: here, at once,
+            // with the book as it truly is after frame `i` (the clean run's).
+            if let (Some(book), Some((_, seq))) =
+                (&clean_after[i], meta[i].as_ref().filter(|(x, _)| x == inst))
+            {
+                let snap = fresh_snapshot(inst, book, *seq);
+                p.parse(&snap, i as i64, &mut recs).unwrap();
+                c.take(&mut recs);
+                pending_snapshot = false;
+            }
+        }
+    }
+    (c, resyncs)
+}
+
+#[test]
+fn okx_fault_injection_gaps_one_instrument_and_resyncs_it() {
+    let (frames, meta) = with_seq_ids(&okx_frames());
+    let inst = "BTC-USD-220527";
+    let (clean, after) = clean_run(&frames, inst);
+    assert!(clean.gaps.is_empty());
+    for fault in ["drop", "reorder", "corrupt"] {
+        let (faulty, resyncs) = faulty_run(&frames, &meta, &after, inst, 20, fault);
+        // Exactly one gap, for that instrument only, and one resubscription.
+        assert_eq!(faulty.gaps.len(), 1, "{fault}: {:?}", faulty.gaps);
+        assert_eq!(faulty.gaps[0].0, inst, "{fault}");
+        assert_eq!(resyncs, 1, "{fault}");
+        // The other instruments' records are exactly the clean run's.
+        let others = |c: &Consumer| -> Vec<String> {
+            c.records
+                .iter()
+                .filter(|r| r.native != inst)
+                .map(|r| String::from_utf8(r.to_json()).unwrap())
+                .collect()
+        };
+        let (a, b) = (others(&faulty), others(&clean));
+        assert_eq!(a.len(), b.len(), "{fault}");
+        if let Some(i) = (0..a.len()).find(|i| a[*i] != b[*i]) {
+            panic!("{fault}: record {i} differs:\n{}\n{}", a[i], b[i]);
+        }
+        // The resynced book ends exactly where the exchange's does.
+        for i in ["BTC-USD-220527", "UNI-USD-SWAP", "BTC-USDT"] {
+            assert_eq!(faulty.book(i), clean.book(i), "{fault}: {i}");
+        }
+        // A resync is announced and the book restarts with a snapshot.
+        let statuses: Vec<&str> = faulty
+            .records
+            .iter()
+            .filter(|r| r.native == inst)
+            .filter_map(|r| match &r.data {
+                Data::Status(s) => Some(s.event.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(statuses, ["gap", "resynced"], "{fault}");
+    }
+}

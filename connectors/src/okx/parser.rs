@@ -306,11 +306,17 @@ impl OkxParser {
                 continue;
             }
             let last = book.sync.seq();
-            if let (Some(prev), Some(_)) = (b.prev_seq_id, seq) {
+            if let (Some(prev), Some(this)) = (b.prev_seq_id, b.seq_id) {
                 // In order iff prevSeqId is the last applied seqId (seqIds are not
                 // contiguous; after maintenance seqId may restart lower, which the
                 // rule accepts).
-                if Some(prev) != last.map(|l| l as i64) {
+                let last_i = last.map(|l| l as i64);
+                if last_i.is_some_and(|l| prev < l && this <= l) {
+                    // Older than the chain's position (a late, reordered message, or
+                    // one the fresh snapshot already covers): nothing to apply.
+                    continue;
+                }
+                if Some(prev) != last_i {
                     let expected = last;
                     book.clear();
                     book.sync.gap(
