@@ -4,8 +4,15 @@
 //! which keeps quiet products alive and carries `last_trade_id` for trade-gap
 //! detection.
 //!
-//! One subscribe message per connection, sent within the 5 s the feed allows;
-//! confirmation is the `subscriptions` reply; refusals arrive as `{"type":"error"}`.
+//! One subscribe message per product (the first within the 5 s the feed allows), so a
+//! refusal (`{"type":"error","message":"Failed to subscribe","reason":"XYZ-USD is not a
+//! valid product"}`) concerns one product and names it; each message is confirmed by
+//! a `subscriptions` reply.
+//!
+//! Limits (docs.cdp.coinbase.com, Exchange WebSocket rate limits): 8 connection
+//! requests per second per IP (burst 20), 100 client messages per second per IP
+//! (requests spaced by 100 ms per connection); no documented cap on products per
+//! connection — the planner keeps [`MAX_PRODUCTS_PER_CONNECTION`].
 
 mod parser;
 pub mod wire;
@@ -109,19 +116,27 @@ impl Connector for Coinbase {
             .symbols
             .chunks(MAX_PRODUCTS_PER_CONNECTION)
             .map(|chunk| {
-                let products: Vec<&str> = chunk.iter().map(|s| s.native.as_str()).collect();
-                let subscribe = serde_json::json!({
-                    "type": "subscribe",
-                    "product_ids": products,
-                    "channels": channels,
-                });
+                // One subscribe message per product: the feed refuses a whole message
+                // when one product is invalid, so one bad symbol cannot take down the
+                // others; each message is answered by `subscriptions` or `error`.
+                let subscribe = chunk
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "type": "subscribe",
+                            "product_ids": [s.native.as_str()],
+                            "channels": channels,
+                        })
+                        .to_string()
+                    })
+                    .collect();
                 ConnectionPlan {
                     url: request.ws_url.clone(),
-                    subscribe: vec![subscribe.to_string()],
+                    subscribe,
                     market: request.market,
                     channels: request.channels.iter().copied().collect(),
                     symbols: chunk.to_vec(),
-                    // 100 client messages/s per IP; we send one per connection.
+                    // 100 client messages/s per IP shared by every connection: 10/s each.
                     send_interval: Duration::from_millis(100),
                 }
             })
@@ -167,7 +182,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plans_one_subscribe_per_connection() {
+    fn plans_one_subscribe_per_product() {
         let c = Coinbase;
         let request = SourceRequest {
             market: Market::Spot,
@@ -184,7 +199,8 @@ mod tests {
         assert_eq!(
             plans[0].subscribe,
             vec![
-                r#"{"channels":["matches","ticker","heartbeat"],"product_ids":["BTC-USD","ETH-USD"],"type":"subscribe"}"#
+                r#"{"channels":["matches","ticker","heartbeat"],"product_ids":["BTC-USD"],"type":"subscribe"}"#,
+                r#"{"channels":["matches","ticker","heartbeat"],"product_ids":["ETH-USD"],"type":"subscribe"}"#,
             ]
         );
         assert!(c.symbol(Market::Spot, "BTCUSD").is_err());

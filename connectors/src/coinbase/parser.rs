@@ -10,7 +10,7 @@ use tickbridge_schema::{
 
 use super::wire;
 use crate::binance::parser_preview as preview;
-use crate::parse::{record_id, FrameParser, ParseError, Parsed};
+use crate::parse::{record_id, FrameParser, ParseError, Parsed, Refusal};
 use crate::spec::{Channel, ChannelSet};
 use crate::symbols::{SymbolInfo, SymbolTable};
 use crate::time::parse_rfc3339_utc;
@@ -294,6 +294,24 @@ fn type_tag(text: &str) -> Result<std::borrow::Cow<'_, str>, ParseError> {
         .ok_or_else(|| ParseError::Unknown(format!("untyped frame {}", preview(text))))
 }
 
+/// Product ids (`BASE-QUOTE`, upper case) named in an error text.
+fn product_ids_in(text: &str) -> Vec<SmolStr> {
+    let mut out: Vec<SmolStr> = Vec::new();
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+        let mut parts = word.split('-');
+        let (Some(base), Some(quote), None) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let part_ok = |p: &str| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        };
+        if part_ok(base) && part_ok(quote) && !out.iter().any(|s| s == word) {
+            out.push(word.into());
+        }
+    }
+    out
+}
+
 impl FrameParser for CoinbaseParser {
     fn parse(
         &mut self,
@@ -319,11 +337,22 @@ impl FrameParser for CoinbaseParser {
             }
             "error" => {
                 let e: wire::Error = serde_json::from_str(text)?;
+                let answers_request = e.message.to_ascii_lowercase().contains("subscribe");
                 let reason = match e.reason {
                     Some(r) => format!("{}: {r}", e.message),
                     None => e.message,
                 };
-                Ok(Parsed::Rejected(reason))
+                // "XYZ-USD is not a valid product": the refusal concerns that product.
+                let symbols = product_ids_in(&reason);
+                if symbols.is_empty() {
+                    Ok(Parsed::Rejected(reason))
+                } else {
+                    Ok(Parsed::Refused(Refusal {
+                        symbols,
+                        reason,
+                        answers_request,
+                    }))
+                }
             }
             "status" => Ok(Parsed::Ignored("status")),
             other => Err(ParseError::Unknown(format!("type {other:?}"))),
@@ -393,9 +422,11 @@ mod tests {
         );
         assert_eq!(
             r[1],
-            Ok(Parsed::Rejected(
-                "Failed to subscribe: FOO-BAR is not a valid product".into()
-            ))
+            Ok(Parsed::Refused(Refusal {
+                symbols: vec!["FOO-BAR".into()],
+                reason: "Failed to subscribe: FOO-BAR is not a valid product".into(),
+                answers_request: true,
+            }))
         );
         assert_eq!(r[2], Ok(Parsed::Heartbeat));
         assert_eq!(r[3], Err(ParseError::Unknown("type \"mystery\"".into())));
