@@ -250,6 +250,17 @@ pub trait Connector: Send + Sync + 'static {
     fn symbol(&self, market: Market, user_symbol: &str) -> Result<SymbolInfo, PlanError>;
     /// Splits a request into connections within the exchange's limits.
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError>;
+    /// Like [`Connector::plan`], honouring the source's order-book options where the
+    /// subscription itself carries them (the WebSocket book depth of Kraken and Bybit,
+    /// taken from `snapshot_depth`). The default ignores them.
+    fn plan_books(
+        &self,
+        request: &SourceRequest,
+        book: &crate::book::BookConfig,
+    ) -> Result<Vec<ConnectionPlan>, PlanError> {
+        let _ = book;
+        self.plan(request)
+    }
     /// A fresh parser for one connection of `plan`.
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser>;
     fn heartbeat(&self) -> Heartbeat;

@@ -452,6 +452,24 @@ impl Connector for Bybit {
         Ok(plans)
     }
 
+    /// The book depth comes from `[source.book] snapshot_depth`, rounded up to a
+    /// depth the exchange serves (the deepest when above them all).
+    fn plan_books(
+        &self,
+        request: &SourceRequest,
+        book: &crate::book::BookConfig,
+    ) -> Result<Vec<ConnectionPlan>, PlanError> {
+        let depth = match book.snapshot_depth {
+            Some(d) => DEPTHS
+                .iter()
+                .copied()
+                .find(|x| *x >= d as usize)
+                .unwrap_or(DEPTHS[DEPTHS.len() - 1]),
+            None => self.depth,
+        };
+        Bybit { depth }.plan(request)
+    }
+
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
         Box::new(self.new_parser(plan))
     }

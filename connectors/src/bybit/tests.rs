@@ -418,3 +418,25 @@ fn dropped_delta_gaps_one_symbol_and_resyncs_it() {
     .unwrap();
     assert!(out.is_empty());
 }
+
+#[test]
+fn book_depth_comes_from_the_source_book_options() {
+    let b = Bybit::default();
+    let depth = |d: Option<u32>| {
+        let book = crate::book::BookConfig {
+            snapshot_depth: d,
+            ..Default::default()
+        };
+        let plan = b
+            .plan_books(
+                &request(Market::Spot, &[Channel::Book], &["BTC-USDT"]),
+                &book,
+            )
+            .unwrap()
+            .remove(0);
+        plan.subscribe[0].clone()
+    };
+    assert!(depth(None).contains("orderbook.50.BTCUSDT"));
+    assert!(depth(Some(100)).contains("orderbook.200.BTCUSDT"));
+    assert!(depth(Some(5000)).contains("orderbook.1000.BTCUSDT"));
+}

@@ -377,3 +377,33 @@ fn parser_from_plan_and_channel_set() {
     assert_eq!(parser.default_depth, 25);
     assert!(ChannelSet::all().contains(Channel::Book));
 }
+
+#[test]
+fn book_depth_comes_from_the_source_book_options() {
+    let k = Kraken::default();
+    let request = SourceRequest {
+        market: Market::Spot,
+        channels: vec![Channel::Book],
+        symbols: vec![k.symbol(Market::Spot, "BTC-USD").unwrap()],
+        ws_url: "ws://x/v2".into(),
+        rest_url: String::new(),
+    };
+    let depth = |d: Option<u32>| {
+        let book = crate::book::BookConfig {
+            snapshot_depth: d,
+            ..Default::default()
+        };
+        let plan = k.plan_books(&request, &book).unwrap().remove(0);
+        let v: serde_json::Value = serde_json::from_str(&plan.subscribe[0]).unwrap();
+        let parser = k.new_parser(&plan);
+        assert_eq!(
+            Some(parser.default_depth as u64),
+            v["params"]["depth"].as_u64()
+        );
+        parser.default_depth
+    };
+    assert_eq!(depth(None), 10);
+    assert_eq!(depth(Some(20)), 25);
+    assert_eq!(depth(Some(100)), 100);
+    assert_eq!(depth(Some(5000)), 1000);
+}
