@@ -51,19 +51,25 @@ if ! "$PY" -c 'import tomllib' 2>/dev/null && ! "$PY" -c 'import tomli' 2>/dev/n
   pip_install tomli || die "no tomllib (python < 3.11) and pip install tomli failed"
 fi
 
-# manifestcheck: strict decoding into k8s.io/api types; rebuilt when its source changes.
-MC_SRC="$ROOT/helm/tools/manifestcheck"
-MC_BIN="$CACHE/bin/manifestcheck"
-mc_hash="$(cat "$MC_SRC"/go.mod "$MC_SRC"/go.sum "$MC_SRC"/*.go | sha256sum | cut -c1-16)"
-if [[ ! -x "$MC_BIN" || "$(cat "$MC_BIN.hash" 2>/dev/null)" != "$mc_hash" ]]; then
-  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
-  command -v go >/dev/null || die "go not found (needed to build helm/tools/manifestcheck)"
-  echo "check-deploy: building manifestcheck"
-  mkdir -p "$CACHE/bin"
-  (cd "$MC_SRC" && GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}" GOCACHE="${GOCACHE:-$CACHE/go/build}" \
-     CGO_ENABLED=0 go build -trimpath -o "$MC_BIN" .) || die "building manifestcheck failed"
-  echo "$mc_hash" > "$MC_BIN.hash"
-fi
+# Small Go tools, built into the cache and rebuilt when their source changes:
+#   helm/tools/manifestcheck       strict decoding of manifests into k8s.io/api types
+#   docker/tools/dockerfilecheck   BuildKit's Dockerfile parser + build checks
+build_tool() {
+  local name="$1" src="$2" bin="$CACHE/bin/$1" hash
+  hash="$(cat "$src"/go.mod "$src"/go.sum "$src"/*.go | sha256sum | cut -c1-16)"
+  if [[ ! -x "$bin" || "$(cat "$bin.hash" 2>/dev/null)" != "$hash" ]]; then
+    command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+    command -v go >/dev/null || die "go not found (needed to build $src)"
+    echo "check-deploy: building $name" >&2
+    mkdir -p "$CACHE/bin"
+    (cd "$src" && GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}" GOCACHE="${GOCACHE:-$CACHE/go/build}" \
+       CGO_ENABLED=0 go build -trimpath -o "$bin" .) >&2 || die "building $src failed"
+    echo "$hash" > "$bin.hash"
+  fi
+  echo "$bin"
+}
+MC_BIN="$(build_tool manifestcheck "$ROOT/helm/tools/manifestcheck")" || exit 1
+DFC_BIN="$(build_tool dockerfilecheck "$ROOT/docker/tools/dockerfilecheck")" || exit 1
 
 # --- renders -----------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/check-deploy.XXXXXX")"
@@ -117,9 +123,11 @@ sed -i "s#file://../../tickbridge#file://$CHART#" "$WORK/example/Chart.yaml"
 run example-dep "$HELM" dependency build "$WORK/example"
 run example "$HELM" template demo "$WORK/example" --namespace md
 
+run dockerfilecheck "$DFC_BIN" "$ROOT/docker/Dockerfile"
+
 for f in "$WORK"/r/*.out; do
   name="$(basename "$f" .out)"
-  case "$name" in lint-*|bad-*|example-dep|mc-*) continue ;; esac
+  case "$name" in lint-*|bad-*|example-dep|mc-*|dockerfilecheck) continue ;; esac
   [[ "$(cat "$WORK/r/$name.rc")" == 0 ]] || continue
   run "mc-$name" "$MC_BIN" "$f"
 done
@@ -518,6 +526,8 @@ def all_checks():
     dockerfile = os.path.join(ROOT, "docker", "Dockerfile")
     ins = instructions(dockerfile) if os.path.exists(dockerfile) else []
     check("Dockerfile exists", bool(ins))
+    check("Dockerfile: BuildKit parser and build checks pass (dockerfilecheck)", rc("dockerfilecheck") == 0,
+          (read("dockerfilecheck", "out") + read("dockerfilecheck", "err"))[-600:])
     global_args = {}
     for word, args in ins:
         if word == "FROM":
@@ -663,7 +673,7 @@ def binary_checks(binary):
     os.makedirs(cfgdir, exist_ok=True)
     for f in sorted(os.listdir(R)):
         name = f[:-3]
-        if not f.endswith(".rc") or name.startswith(("lint-", "bad-", "mc-", "example-dep")) or rc(name) != 0:
+        if not f.endswith(".rc") or name.startswith(("lint-", "bad-", "mc-", "example-dep", "dockerfilecheck")) or rc(name) != 0:
             continue
         for cm in of_kind(docs(name), "ConfigMap"):
             text = get(cm, "data", "config.toml")

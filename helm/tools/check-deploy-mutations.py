@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COPY = ["docker", "helm", ".dockerignore", "scripts/check-deploy.sh", "scripts/install-helm.sh"]
+# (the Go tools are built once into the cache; copies with the same source reuse them)
 
 V = "helm/tickbridge/values.yaml"
 H = "helm/tickbridge/templates/_helpers.tpl"
@@ -137,6 +138,8 @@ MUTATIONS = [
     ("docker-no-dep-cache", D, "COPY --from=planner /build/recipe.json recipe.json", "COPY . ."),
     ("docker-no-copy-binary", D, "COPY --from=builder /out/bin/tickbridge /usr/local/bin/tickbridge", "COPY --from=builder /out/bin/tickbridge /app/tickbridge"),
     ("docker-missing", D, "FROM", "DELETE-FILE"),
+    ("docker-as-casing", D, "FROM chef AS planner", "FROM chef as planner"),
+    ("docker-bad-flag", D, "--interval=10s", "--intervall=10s"),
     ("docker-run-final", D, "USER 65532:65532", "RUN [\"tickbridge\", \"--help\"]\nUSER 65532:65532"),
     ("docker-stopsignal", D, "STOPSIGNAL SIGTERM", "STOPSIGNAL SIGKILL"),
     ("dockerignore-target", ".dockerignore", "target", None),
