@@ -8,6 +8,8 @@
 //! - [`binance`], [`coinbase`]: one module per exchange with its wire types.
 //! - [`book`]: the order-book engine (`OrderBook`) and the per-symbol publication
 //!   state (`BookSync`) every exchange's book sync builds on.
+//! - [`rest`]: REST fetching (order-book snapshots) within the exchanges' request-weight
+//!   limits: a process-wide token bucket per limit.
 //! - [`session`]: one task per connection: connect, subscribe, heartbeat, watchdog,
 //!   reconnect; it emits `status` records for every transition.
 //! - [`registry`]: the list of supported exchanges.
@@ -22,13 +24,14 @@ pub mod kraken;
 pub mod okx;
 pub mod parse;
 pub mod registry;
+pub mod rest;
 pub mod session;
 pub mod spec;
 pub mod stats;
 pub mod symbols;
 pub mod time;
 
-pub use parse::{FrameParser, ParseError, Parsed, Refusal};
+pub use parse::{FrameParser, ParseError, Parsed, Refusal, RestRequest};
 pub use registry::{connector, connectors};
 pub use spec::{
     Channel, ConnectionPlan, Connector, Heartbeat, Limits, PlanError, RateWindow, SourceRequest,

@@ -5,6 +5,9 @@
 
 use tickbridge_schema::Record;
 
+use crate::book::BookConfig;
+use crate::rest::RateLimit;
+
 /// What a frame was, when it parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
@@ -98,6 +101,46 @@ pub trait FrameParser: Send {
     fn resubscribe(&mut self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Hands the source's order-book options (REST base URL, depths, periodic
+    /// snapshots) to the parser; called once, right after it is built.
+    fn configure_books(&mut self, _config: &BookConfig) {}
+
+    /// REST requests the parser needs answered (order-book snapshots), drained by the
+    /// session driver after every frame and fetched through [`crate::rest`]. The
+    /// parser itself never does I/O.
+    fn rest_requests(&mut self) -> Vec<RestRequest> {
+        Vec::new()
+    }
+
+    /// The answer to one of [`FrameParser::rest_requests`]: the body, or why it could
+    /// not be fetched (after the fetcher's own retries). Records are appended as for
+    /// a frame.
+    fn on_rest(
+        &mut self,
+        key: &str,
+        _body: Result<&str, &str>,
+        _ts_recv: i64,
+        _out: &mut Vec<Record>,
+    ) -> Result<Parsed, ParseError> {
+        Ok(Parsed::Info(format!("unexpected REST response for {key}")))
+    }
+}
+
+/// A REST request a parser asks the session driver to make (see
+/// [`FrameParser::rest_requests`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestRequest {
+    /// Echoed back to [`FrameParser::on_rest`] (e.g. the native symbol).
+    pub key: String,
+    /// The full URL to GET.
+    pub url: String,
+    /// The exchange's weight of this request, charged to `limit`.
+    pub weight: u32,
+    /// The rate limit the request counts against (shared process-wide by name).
+    pub limit: &'static RateLimit,
+    /// Wait this long before sending (backoff of repeated requests).
+    pub delay: std::time::Duration,
 }
 
 /// Builds the deterministic record id `exchange.market.symbol.kind.suffix`.

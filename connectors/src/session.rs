@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::parse::{record_id, FrameParser, Parsed};
+use crate::rest::{RestFetcher, RestResponse};
 use crate::spec::{ConnectionPlan, Heartbeat};
 use crate::stats::SourceStats;
 use crate::time::now_ns;
@@ -36,6 +37,8 @@ pub trait FrameTap: Send + Sync {
     fn received_text(&self, conn: u64, text: &str);
     fn received_binary(&self, conn: u64, payload: &[u8]);
     fn closed(&self, conn: u64);
+    /// A REST response the session fetched for its parser (an order-book snapshot).
+    fn http(&self, _url: &str, _body: &str) {}
 }
 
 /// Reconnect backoff bounds.
@@ -200,12 +203,21 @@ impl Session {
         let idle = self.spec.heartbeat.idle_timeout;
         let mut last_frame = Instant::now();
         let mut records: Vec<Record> = Vec::with_capacity(64);
+        // REST requests of the parser (order-book snapshots), joined below.
+        let mut rest = RestFetcher::new();
 
         let ended = loop {
             let check_subscribe = !subscribed && !subscribe_warned;
+            rest.start(parser.rest_requests());
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => break Ended::Cancelled,
+                // Before frames: a snapshot is rare and its diffs are waiting for it.
+                response = rest.next() => {
+                    if self.on_rest(parser.as_mut(), response, &mut records).await.is_err() {
+                        break Ended::QueueClosed;
+                    }
+                }
                 msg = read.next() => {
                     let msg = match msg {
                         None => break Ended::Dropped("stream ended".into()),
@@ -303,6 +315,7 @@ impl Session {
                 }
             }
         };
+        rest.shutdown().await;
         if subscribed {
             self.stats
                 .subscribed_connections
@@ -345,6 +358,31 @@ impl Session {
             "subscribed"
         );
         let _ = self.emit_status(StatusEvent::Subscribed, None).await;
+    }
+
+    /// Hands a REST answer (an order-book snapshot) to the parser and forwards the
+    /// records it yields.
+    async fn on_rest(
+        &mut self,
+        parser: &mut dyn FrameParser,
+        response: RestResponse,
+        records: &mut Vec<Record>,
+    ) -> Result<(), ()> {
+        if let (Some(tap), Ok(body)) = (&self.tap, &response.result) {
+            tap.http(&response.url, body);
+        }
+        let body = response.result.as_deref().map_err(String::as_str);
+        match parser.on_rest(&response.key, body, now_ns(), records) {
+            Ok(Parsed::Info(what)) => {
+                info!(exchange = self.spec.exchange, conn = self.spec.conn, %what, "REST")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                SourceStats::add(&self.stats.parse_errors, 1);
+                warn!(exchange = self.spec.exchange, conn = self.spec.conn, url = %response.url, error = %e, "unusable REST response");
+            }
+        }
+        self.forward(records).await
     }
 
     /// Sends the frame's records downstream, in order.

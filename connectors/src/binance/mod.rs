@@ -9,6 +9,7 @@
 //! tungstenite answers with the payload; the client also pings every 20 s so a quiet
 //! symbol never looks like a dead socket.
 
+pub mod book;
 mod parser;
 pub use parser::preview as parser_preview;
 pub mod wire;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use tickbridge_schema::Market;
 
+use self::book::{BookVenue, Chain};
 use crate::parse::FrameParser;
 use crate::spec::{
     Channel, ConnectionPlan, Connector, Heartbeat, Limits, PlanError, RateWindow, SourceRequest,
@@ -41,10 +43,11 @@ pub struct Binance {
     pub venue: Venue,
 }
 
-const SPOT_CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Ticker];
+const SPOT_CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Book, Channel::Ticker];
 const FUTURES_CHANNELS: &[Channel] = &[
     Channel::Trade,
     Channel::Bbo,
+    Channel::Book,
     Channel::Ticker,
     Channel::MarkPrice,
     Channel::Funding,
@@ -266,7 +269,31 @@ impl Binance {
             Venue::UsdM => Self::usdm_fallback,
             Venue::CoinM => Self::coinm_fallback,
         };
-        BinanceParser::new(self.name(), channels, symbols, fallback)
+        let venue = match self.venue {
+            Venue::Spot => BookVenue {
+                chain: Chain::Spot,
+                path: "/api/v3/depth",
+                limit: &book::SPOT_LIMIT,
+                weight: book::spot_weight,
+                depth: book::spot_depth,
+            },
+            Venue::UsdM => BookVenue {
+                chain: Chain::Futures,
+                path: "/fapi/v1/depth",
+                limit: &book::USDM_LIMIT,
+                weight: book::futures_weight,
+                depth: book::futures_depth,
+            },
+            Venue::CoinM => BookVenue {
+                chain: Chain::Futures,
+                path: "/dapi/v1/depth",
+                limit: &book::COINM_LIMIT,
+                weight: book::futures_weight,
+                depth: book::futures_depth,
+            },
+        };
+        let rest_url = self.default_rest_url(self.default_market());
+        BinanceParser::new(self.name(), channels, symbols, fallback, venue, rest_url)
     }
 }
 
@@ -380,7 +407,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "binance spot: channel `funding` is not supported (supported: trade, bbo, ticker)"
+            "binance spot: channel `funding` is not supported (supported: trade, bbo, book, ticker)"
         );
     }
 }

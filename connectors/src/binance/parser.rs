@@ -1,14 +1,21 @@
 //! The Binance frame parser: combined-stream frames dispatched on the stream name,
-//! replies classified as acks or refusals.
+//! replies classified as acks or refusals; `@depth` diffs kept in sync per symbol by
+//! [`super::book`], with REST snapshots requested through [`FrameParser::rest_requests`].
+
+use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use smol_str::SmolStr;
 use tickbridge_schema::{
-    Bbo, Data, Dec, Funding, Liquidation, MarkPrice, Record, Side, Ticker, Trade, SCHEMA_VERSION,
+    Bbo, Data, Dec, Funding, Level, Liquidation, MarkPrice, Record, Side, Ticker, Trade,
+    SCHEMA_VERSION,
 };
 
+use super::book::{BookVenue, Chain, Diff, Need, Snapshot, SnapshotOutcome, SymbolSync};
 use super::wire;
-use crate::parse::{record_id, FrameParser, ParseError, Parsed};
+use crate::book::{BookConfig, BookSync, Stamp};
+use crate::parse::{record_id, FrameParser, ParseError, Parsed, RestRequest};
 use crate::spec::{Channel, ChannelSet};
 use crate::symbols::{SymbolInfo, SymbolTable};
 use crate::time::ms_to_ns;
@@ -18,20 +25,99 @@ pub struct BinanceParser {
     exchange: &'static str,
     channels: ChannelSet,
     symbols: SymbolTable,
+    venue: BookVenue,
+    book_config: BookConfig,
+    /// Order books by native symbol (only with the `book` channel).
+    books: HashMap<SmolStr, SymbolSync>,
+    /// Snapshot requests not yet handed to the session.
+    requests: Vec<RestRequest>,
 }
 
 impl BinanceParser {
+    /// A parser; `default_rest_url` is used until [`FrameParser::configure_books`]
+    /// names another.
     pub fn new(
         exchange: &'static str,
         channels: ChannelSet,
         symbols: &[SymbolInfo],
         fallback: fn(&str) -> SymbolInfo,
+        venue: BookVenue,
+        default_rest_url: &str,
     ) -> Self {
         BinanceParser {
             exchange,
             channels,
             symbols: SymbolTable::new(symbols, fallback),
+            venue,
+            book_config: BookConfig {
+                rest_url: default_rest_url.to_string(),
+                ..BookConfig::default()
+            },
+            books: HashMap::new(),
+            requests: Vec::new(),
         }
+    }
+
+    /// The book sync of a native symbol, if its depth stream was seen.
+    pub fn book(&self, native: &str) -> Option<&SymbolSync> {
+        self.books.get(native)
+    }
+
+    /// A `@depth` diff: buffered until a snapshot bridges it, then chain-checked and
+    /// published per symbol.
+    fn on_depth(
+        &mut self,
+        d: wire::DepthUpdate,
+        ts: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), ParseError> {
+        if self.venue.chain == Chain::Futures && d.prev_final_update_id.is_none() {
+            return Err(ParseError::Invalid {
+                context: "depthUpdate",
+                detail: format!("futures diff of {} without pu", d.symbol),
+            });
+        }
+        let diff = Diff {
+            first: d.first_update_id,
+            last: d.final_update_id,
+            prev: d.prev_final_update_id,
+            stamp: Stamp {
+                ts_exchange: Some(ms_to_ns(d.time.unwrap_or(d.event_time))),
+                ts_recv: ts,
+            },
+            bids: levels(d.bids),
+            asks: levels(d.asks),
+        };
+        let need = match self.books.get_mut(d.symbol) {
+            Some(book) => book.on_diff(diff, out),
+            None => {
+                let info = self.symbols.resolve(d.symbol).clone();
+                let mut book = SymbolSync::new(
+                    self.venue.chain,
+                    BookSync::new(self.exchange, info, &self.book_config),
+                );
+                let need = book.on_diff(diff, out);
+                self.books.insert(SmolStr::new(d.symbol), book);
+                need
+            }
+        };
+        self.request(d.symbol, need);
+        Ok(())
+    }
+
+    fn request(&mut self, native: &str, need: Need) {
+        let Need::Snapshot { attempt } = need else {
+            return;
+        };
+        let limit = (self.venue.depth)(self.book_config.snapshot_depth);
+        let base = self.book_config.rest_url.trim_end_matches('/');
+        self.requests.push(RestRequest {
+            key: native.to_string(),
+            url: format!("{base}{}?symbol={native}&limit={limit}", self.venue.path),
+            weight: (self.venue.weight)(limit),
+            limit: self.venue.limit,
+            delay: Need::delay(attempt),
+        });
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -208,8 +294,12 @@ impl BinanceParser {
                     Data::Liquidation(liq),
                 );
             }
-            // Order-book diffs are kept in sync by the book module when `book` is
-            // subscribed; on a connection without it they are not normalized.
+            // Order-book diffs are kept in sync per symbol when `book` is subscribed;
+            // on a connection without it (and partial-depth streams) they are counted.
+            "depth" if self.channels.contains(Channel::Book) => {
+                let d: wire::DepthUpdate = data(text)?;
+                self.on_depth(d, ts, out)?;
+            }
             "depth" | "depth5" | "depth10" | "depth20" => return Ok(Parsed::Ignored("depth")),
             k if k.starts_with("kline") => return Ok(Parsed::Ignored("kline")),
             "miniTicker" => return Ok(Parsed::Ignored("miniTicker")),
@@ -262,6 +352,10 @@ fn data<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ParseError> {
         data: T,
     }
     Ok(serde_json::from_str::<Wrapped<T>>(text)?.data)
+}
+
+fn levels(pairs: Vec<(Dec, Dec)>) -> Vec<Level> {
+    pairs.into_iter().map(|(p, s)| Level(p, s)).collect()
 }
 
 fn optional_dec(text: Option<&str>, context: &'static str) -> Result<Option<Dec>, ParseError> {
@@ -382,6 +476,87 @@ impl FrameParser for BinanceParser {
         }
         Err(ParseError::Unknown(format!("frame {}", preview(text))))
     }
+
+    fn configure_books(&mut self, config: &BookConfig) {
+        let default_url = std::mem::take(&mut self.book_config.rest_url);
+        self.book_config = config.clone();
+        if self.book_config.rest_url.is_empty() {
+            self.book_config.rest_url = default_url;
+        }
+        for book in self.books.values_mut() {
+            book.configure(config);
+        }
+    }
+
+    fn rest_requests(&mut self) -> Vec<RestRequest> {
+        std::mem::take(&mut self.requests)
+    }
+
+    fn on_rest(
+        &mut self,
+        key: &str,
+        body: Result<&str, &str>,
+        ts_recv: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Parsed, ParseError> {
+        let Some(book) = self.books.get_mut(key) else {
+            return Ok(Parsed::Info(format!(
+                "REST response for unknown symbol {key}"
+            )));
+        };
+        let body = match body {
+            Ok(body) => body,
+            Err(why) => {
+                let need = book.on_snapshot_failed();
+                self.request(key, need);
+                return Ok(Parsed::Info(format!(
+                    "order-book snapshot of {key} failed ({why}); asking again"
+                )));
+            }
+        };
+        let snap = match serde_json::from_str::<wire::DepthSnapshot>(body) {
+            Ok(snap) if snap.symbol.as_deref().is_none_or(|s| s == key) => snap,
+            Ok(snap) => {
+                let need = book.on_snapshot_failed();
+                self.request(key, need);
+                return Err(ParseError::Invalid {
+                    context: "depth snapshot",
+                    detail: format!("asked for {key}, got {:?}", snap.symbol),
+                });
+            }
+            Err(e) => {
+                let need = book.on_snapshot_failed();
+                self.request(key, need);
+                return Err(ParseError::Malformed(format!(
+                    "depth snapshot of {key}: {e}: {}",
+                    preview(body)
+                )));
+            }
+        };
+        let snapshot = Snapshot {
+            last_update_id: snap.last_update_id,
+            stamp: Stamp {
+                ts_exchange: snap.time.map(ms_to_ns),
+                ts_recv,
+            },
+            bids: levels(snap.bids),
+            asks: levels(snap.asks),
+        };
+        let (outcome, need) = book.on_snapshot(snapshot, out);
+        self.request(key, need);
+        Ok(match outcome {
+            SnapshotOutcome::Applied => Parsed::Data,
+            SnapshotOutcome::Stale {
+                last_update_id,
+                first_buffered,
+            } => Parsed::Info(format!(
+                "order-book snapshot of {key} is stale (lastUpdateId {last_update_id} < {first_buffered}); fetching again"
+            )),
+            SnapshotOutcome::Unexpected => {
+                Parsed::Info(format!("unrequested order-book snapshot of {key} ignored"))
+            }
+        })
+    }
 }
 
 /// The first characters of a frame, for error messages.
@@ -400,7 +575,11 @@ mod tests {
     use tickbridge_schema::Kind;
 
     fn parse(venue: Venue, frame: &str) -> (Result<Parsed, ParseError>, Vec<Record>) {
-        let mut p = Binance { venue }.new_parser(ChannelSet::all(), &[]);
+        let channels: ChannelSet = Channel::ALL
+            .into_iter()
+            .filter(|c| *c != Channel::Book)
+            .collect();
+        let mut p = Binance { venue }.new_parser(channels, &[]);
         let mut out = Vec::new();
         let r = p.parse(frame, 1_000, &mut out);
         (r, out)

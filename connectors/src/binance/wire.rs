@@ -68,7 +68,9 @@ pub struct BookTicker<'a> {
 
 /// `<symbol>@depth` / `@depth@100ms` diff. Spot:
 /// `{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":50093239203,"u":50093239207,"b":[["55653.87000000","0.00000000"]],"a":[["61838.04000000","0.32332000"]]}`
-/// Futures add `"T"` and `"pu"` (the previous diff's `u`).
+/// Futures add `"T"` (transaction time) and `"pu"` (the previous diff's `u`); COIN-M
+/// also `"ps"` (the pair):
+/// `{"e":"depthUpdate","E":1723161257440,"T":1723161257432,"s":"BTCUSD_PERP","ps":"BTCUSD","U":1007198631260,"u":1007198631565,"pu":1007198631198,"b":[["61773.6","1001"]],"a":[["61805.0","0"]]}`
 #[derive(Debug, Deserialize)]
 pub struct DepthUpdate<'a> {
     #[serde(rename = "s")]
@@ -91,13 +93,17 @@ pub struct DepthUpdate<'a> {
 
 /// REST `GET /api/v3/depth` (spot) / `/fapi/v1/depth` / `/dapi/v1/depth` snapshot:
 /// `{"lastUpdateId":499869752,"bids":[["0.35210000","672.00000000"]],"asks":[["0.35290000","1.00000000"]]}`
-/// Futures add `"E"`, `"T"` (and COIN-M `"symbol"`, `"pair"`).
+/// Futures add `"E"`, `"T"` (and COIN-M `"symbol"`, `"pair"`):
+/// `{"lastUpdateId":1007198635033,"E":1723161257835,"T":1723161257823,"symbol":"BTCUSD_PERP","pair":"BTCUSD","bids":[["61804.7","35"]],"asks":[["61804.8","1200"]]}`
 #[derive(Debug, Deserialize)]
 pub struct DepthSnapshot {
     #[serde(rename = "lastUpdateId")]
     pub last_update_id: u64,
+    /// Transaction time (futures).
     #[serde(rename = "T")]
     pub time: Option<i64>,
+    /// The contract (COIN-M only), checked against the request.
+    pub symbol: Option<String>,
     pub bids: Vec<(Dec, Dec)>,
     pub asks: Vec<(Dec, Dec)>,
 }
