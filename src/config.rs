@@ -446,6 +446,12 @@ impl Config {
                 "must be above zero (a reconnect storm gets an IP banned)",
             ));
         }
+        if self.sink.kind == SinkKind::Nats {
+            self.sink
+                .nats
+                .validate()
+                .map_err(|(field, why)| invalid(format!("sink.nats.{field}"), why))?;
+        }
         self.sources
             .iter()
             .enumerate()

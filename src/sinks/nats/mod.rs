@@ -1,0 +1,391 @@
+//! The NATS sink (async-nats), configured under `[sink.nats]`.
+//!
+//! - **JetStream** (`jetstream = true`, the default): every record is published with
+//!   header `Nats-Msg-Id` = its `id`, so the stream's duplicate window drops records
+//!   that are retried or replayed. A batch's [`Acks`] future resolves only when every
+//!   record has its PubAck (a `duplicate` PubAck counts as delivered: the record is in
+//!   the stream), or a definite outcome: dead-lettered after a terminal error, or
+//!   failed when retriable errors outlast `[sink] delivery_timeout`. At most
+//!   `max_outstanding_acks` PubAcks are outstanding across all batches.
+//! - **Core NATS** (`jetstream = false`): a batch is published, then flushed (a
+//!   PING/PONG round trip: the server has received it); a failed flush republishes the
+//!   batch within the delivery timeout.
+//!
+//! Batches publish in the order they were enqueued: each batch waits for the previous
+//! one to finish its first publishing pass (a chain of oneshot signals), so records of
+//! one subject reach the server in order and several batches' acks overlap. A record
+//! retried after a failure (server restart) can land after later records of its
+//! subject; consumers restore order by `seq` or `ts_recv` if they must.
+//!
+//! Errors are classified ([`publish::classify`]): timeouts, lost connections and "no
+//! responders" while the server restarts are retriable; an oversized message, a
+//! subject no stream captures (confirmed by the JetStream API), a publish permission
+//! violation and other JetStream API errors are terminal and dead-lettered.
+//!
+//! The sink spawns nothing. async-nats runs its own connection task (reconnecting on
+//! its own, reported through the event callback into the logs, [`NatsStats`] and
+//! [`Sink::is_connected`]); `close` drains that connection.
+
+mod config;
+mod publish;
+mod stats;
+mod subject;
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::connection::State;
+use async_nats::jetstream;
+use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerError};
+use tokio::sync::{oneshot, Semaphore};
+use tracing::{error, info, warn};
+
+pub use config::{NatsConfig, Retention, Storage, StreamSettings};
+pub use stats::NatsStats;
+pub use subject::SubjectTemplate;
+
+use super::dead_letter::DeadLetter;
+use super::{Acks, Batch, BoxFuture, Sink, SinkError};
+use crate::config::SinkConfig;
+
+/// Errors of the NATS sink's setup and shutdown (publishing errors are classified per
+/// record, see [`publish`]).
+#[derive(Debug, thiserror::Error)]
+pub enum NatsError {
+    #[error("sink.nats.{field}: {why}")]
+    Config { field: String, why: String },
+    #[error("cannot read credentials file {path}: {source}")]
+    Credentials {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("authorization violation: the server at {url} rejected the credentials (check sink.nats token, user/password or credentials)")]
+    Auth { url: String },
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("JetStream is not available at {url}: {message} (is the server started with JetStream, -js?)")]
+    JetStreamUnavailable { url: String, message: String },
+    #[error("JetStream stream {name:?} does not exist and sink.nats.stream.create = false: create it first (subjects {subjects}) or set create = true")]
+    StreamMissing { name: String, subjects: String },
+    #[error("cannot create or update JetStream stream {name:?}: {message}")]
+    Stream { name: String, message: String },
+    #[error("closing the connection: {0}")]
+    Close(String),
+}
+
+impl From<NatsError> for SinkError {
+    fn from(e: NatsError) -> Self {
+        match e {
+            NatsError::Close(message) => SinkError::Close {
+                sink: "nats",
+                message,
+            },
+            other => SinkError::Setup {
+                sink: "nats",
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Builds the NATS sink: validates the config, connects, creates or checks the stream.
+pub async fn build(
+    config: &SinkConfig,
+    dead_letter: DeadLetter,
+) -> Result<Arc<dyn Sink>, SinkError> {
+    Ok(Arc::new(
+        NatsSink::connect(&config.nats, config.delivery_timeout, dead_letter).await?,
+    ))
+}
+
+/// The NATS sink.
+pub struct NatsSink {
+    inner: Arc<publish::Publisher>,
+    /// The "first pass done" signal of the last enqueued batch: the next batch starts
+    /// publishing once it fires (or its sender is gone).
+    turn: Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+impl NatsSink {
+    /// Connects and prepares the stream; the error names the cause.
+    pub async fn connect(
+        config: &NatsConfig,
+        delivery_timeout: Duration,
+        dead_letter: DeadLetter,
+    ) -> Result<NatsSink, NatsError> {
+        let template = config
+            .validate()
+            .map_err(|(field, why)| NatsError::Config { field, why })?;
+        let url = config.redacted_url();
+        let stats = Arc::new(NatsStats::default());
+        let denied = Arc::new(Mutex::new(HashSet::new()));
+        let options = connect_options(config, stats.clone(), denied.clone()).await?;
+        let servers: Vec<&str> = config.url.split(',').map(str::trim).collect();
+        let client = options
+            .connect(&servers[..])
+            .await
+            .map_err(|e| match e.kind() {
+                ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
+                    NatsError::Auth { url: url.clone() }
+                }
+                _ => NatsError::Connect {
+                    url: url.clone(),
+                    message: e.to_string(),
+                },
+            })?;
+        let js = if config.jetstream {
+            let js = jetstream::ContextBuilder::new()
+                .timeout(config.ack_timeout)
+                .max_ack_inflight(config.max_outstanding_acks)
+                .backpressure_on_inflight(true)
+                .build(client.clone());
+            prepare_stream(&js, config, &template, &url).await?;
+            Some(js)
+        } else {
+            None
+        };
+        info!(
+            url = %url,
+            mode = if config.jetstream { "jetstream" } else { "core" },
+            stream = config.jetstream.then_some(config.stream.name.as_str()),
+            subject = %config.subject,
+            max_outstanding_acks = config.max_outstanding_acks,
+            "nats sink ready"
+        );
+        Ok(NatsSink {
+            inner: Arc::new(publish::Publisher {
+                client,
+                js,
+                template,
+                config: config.clone(),
+                delivery_timeout,
+                outstanding: Arc::new(Semaphore::new(config.max_outstanding_acks)),
+                dead_letter,
+                stats,
+                denied,
+            }),
+            turn: Mutex::new(None),
+        })
+    }
+
+    /// The sink's counters and latency histogram.
+    pub fn stats(&self) -> Arc<NatsStats> {
+        self.inner.stats.clone()
+    }
+}
+
+async fn connect_options(
+    config: &NatsConfig,
+    stats: Arc<NatsStats>,
+    denied: Arc<Mutex<HashSet<String>>>,
+) -> Result<ConnectOptions, NatsError> {
+    let reconnect_max = config.reconnect_delay_max;
+    let url = config.redacted_url();
+    let mut options = ConnectOptions::new()
+        .name(&config.name)
+        .connection_timeout(config.connect_timeout)
+        .request_timeout(Some(config.ack_timeout))
+        .max_reconnects(None)
+        .client_capacity(8192)
+        .reconnect_delay_callback(move |attempts| {
+            // 0, 50 ms, 100 ms, 200 ms, ... up to reconnect_delay_max
+            let ms = if attempts <= 1 {
+                0
+            } else {
+                50u64 << (attempts - 2).min(16)
+            };
+            Duration::from_millis(ms).min(reconnect_max)
+        })
+        .event_callback(move |event| {
+            let (stats, denied, url) = (stats.clone(), denied.clone(), url.clone());
+            async move { on_event(event, &stats, &denied, &url) }
+        });
+    if let Some(token) = &config.token {
+        options = options.token(token.clone());
+    }
+    if let (Some(user), Some(password)) = (&config.user, &config.password) {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(path) = &config.credentials {
+        options =
+            options
+                .credentials_file(path)
+                .await
+                .map_err(|source| NatsError::Credentials {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+    }
+    if config.tls || config.tls_ca_file.is_some() || config.tls_cert_file.is_some() {
+        options = options.require_tls(true);
+    }
+    if let Some(ca) = &config.tls_ca_file {
+        options = options.add_root_certificates(ca.clone());
+    }
+    if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    Ok(options)
+}
+
+/// Connection events: into the logs, the counters, and the set of subjects the server
+/// refused (permission violations make those publishes terminal).
+fn on_event(event: Event, stats: &NatsStats, denied: &Mutex<HashSet<String>>, url: &str) {
+    match event {
+        Event::Connected => {
+            let n = stats.connects.fetch_add(1, Relaxed) + 1;
+            if n > 1 {
+                warn!(url, reconnects = n - 1, "nats reconnected");
+            } else {
+                info!(url, "nats connected");
+            }
+        }
+        Event::Disconnected => {
+            stats.disconnects.fetch_add(1, Relaxed);
+            warn!(url, "nats connection lost; reconnecting");
+        }
+        Event::ServerError(ServerError::Other(message)) => {
+            const PREFIX: &str = "permissions violation for publish to ";
+            if message.to_ascii_lowercase().starts_with(PREFIX) {
+                let subject = message[PREFIX.len()..].trim().trim_matches('"').to_string();
+                error!(url, %subject, "nats permissions violation: publishing to this subject is not allowed");
+                denied
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(subject);
+            } else {
+                error!(url, error = %message, "nats server error");
+            }
+        }
+        Event::ServerError(e) => error!(url, error = %e, "nats server error"),
+        Event::ClientError(e) => warn!(url, error = %e, "nats client error"),
+        Event::LameDuckMode => warn!(url, "nats server entered lame duck mode"),
+        Event::SlowConsumer(sid) => warn!(url, sid, "nats slow consumer"),
+        Event::Draining => info!(url, "nats connection draining"),
+        Event::Closed => info!(url, "nats connection closed"),
+    }
+}
+
+/// Creates/updates the stream (`create = true`) or checks it exists (`create = false`).
+async fn prepare_stream(
+    js: &jetstream::Context,
+    config: &NatsConfig,
+    template: &SubjectTemplate,
+    url: &str,
+) -> Result<(), NatsError> {
+    use jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
+    use jetstream::stream;
+    let s = &config.stream;
+    let subjects = config.stream_subjects(template);
+    if s.create {
+        let wanted = stream::Config {
+            name: s.name.clone(),
+            subjects: subjects.clone(),
+            retention: match s.retention {
+                Retention::Limits => stream::RetentionPolicy::Limits,
+                Retention::Interest => stream::RetentionPolicy::Interest,
+                Retention::Workqueue => stream::RetentionPolicy::WorkQueue,
+            },
+            max_age: s.max_age,
+            max_bytes: s.max_bytes,
+            duplicate_window: s.duplicate_window,
+            storage: match s.storage {
+                Storage::File => stream::StorageType::File,
+                Storage::Memory => stream::StorageType::Memory,
+            },
+            num_replicas: s.replicas,
+            ..Default::default()
+        };
+        let info =
+            js.create_or_update_stream(wanted)
+                .await
+                .map_err(|e| match e.kind() {
+                    CreateStreamErrorKind::JetStreamUnavailable
+                    | CreateStreamErrorKind::TimedOut => NatsError::JetStreamUnavailable {
+                        url: url.to_string(),
+                        message: e.to_string(),
+                    },
+                    _ => NatsError::Stream {
+                        name: s.name.clone(),
+                        message: e.to_string(),
+                    },
+                })?;
+        info!(
+            stream = %s.name,
+            subjects = ?info.config.subjects,
+            messages = info.state.messages,
+            duplicate_window = ?info.config.duplicate_window,
+            "jetstream stream ready (created or updated)"
+        );
+        return Ok(());
+    }
+    let mut stream = js.get_stream(&s.name).await.map_err(|e| match e.kind() {
+        GetStreamErrorKind::JetStream(api)
+            if api.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
+        {
+            NatsError::StreamMissing {
+                name: s.name.clone(),
+                subjects: subjects.join(", "),
+            }
+        }
+        GetStreamErrorKind::Request => NatsError::JetStreamUnavailable {
+            url: url.to_string(),
+            message: e.to_string(),
+        },
+        _ => NatsError::Stream {
+            name: s.name.clone(),
+            message: e.to_string(),
+        },
+    })?;
+    let info = stream.info().await.map_err(|e| NatsError::Stream {
+        name: s.name.clone(),
+        message: e.to_string(),
+    })?;
+    let pattern = template.filter();
+    if !info
+        .config
+        .subjects
+        .iter()
+        .any(|f| subject::filter_covers(f, &pattern))
+    {
+        warn!(
+            stream = %s.name,
+            stream_subjects = ?info.config.subjects,
+            template = %pattern,
+            "the stream does not capture every subject the template can produce; records on other subjects are dead-lettered"
+        );
+    }
+    if info.config.duplicate_window.is_zero() {
+        warn!(stream = %s.name, "the stream has no duplicate window: retried records may be stored twice");
+    }
+    info!(stream = %s.name, subjects = ?info.config.subjects, messages = info.state.messages, "jetstream stream found");
+    Ok(())
+}
+
+impl Sink for NatsSink {
+    fn name(&self) -> &'static str {
+        "nats"
+    }
+
+    fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
+        let (done, next_turn) = oneshot::channel();
+        let previous = self
+            .turn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(next_turn);
+        let publisher = self.inner.clone();
+        let acks: Acks = Box::pin(async move { publisher.deliver(batch, previous, done).await });
+        Box::pin(std::future::ready(acks))
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move { self.inner.close().await.map_err(SinkError::from) })
+    }
+
+    fn is_connected(&self) -> bool {
+        self.inner.client.connection_state() == State::Connected
+    }
+}

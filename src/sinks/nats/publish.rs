@@ -1,0 +1,555 @@
+//! Delivering one batch: publish in order, await every acknowledgement, retry what is
+//! retriable within the delivery timeout, dead-letter what is terminal.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_nats::jetstream::{self, context::PublishErrorKind, publish::PublishAck};
+use async_nats::{Client, HeaderMap, Subject};
+use bytes::Bytes;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::time::{sleep_until, timeout, Instant};
+use tracing::{debug, error, info, warn};
+
+use super::{NatsConfig, NatsError, NatsStats, SubjectTemplate};
+use crate::sinks::dead_letter::DeadLetter;
+use crate::sinks::{Batch, BatchOutcome};
+
+/// The part of the sink that batches' acknowledgement futures share.
+pub(super) struct Publisher {
+    pub client: Client,
+    /// `None` in core-NATS mode.
+    pub js: Option<jetstream::Context>,
+    pub template: SubjectTemplate,
+    pub config: NatsConfig,
+    pub delivery_timeout: Duration,
+    /// Bounds PubAcks outstanding across batches (`max_outstanding_acks`).
+    pub outstanding: Arc<Semaphore>,
+    pub dead_letter: DeadLetter,
+    pub stats: Arc<NatsStats>,
+    /// Subjects the server refused with a permission violation.
+    pub denied: Arc<Mutex<HashSet<String>>>,
+}
+
+/// One record on its way.
+struct Msg {
+    subject: Subject,
+    payload: Bytes,
+    id: String,
+    ts_recv: i64,
+    attempts: u32,
+}
+
+/// How a failed publish attempt is treated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Class {
+    /// Try again (with backoff) while the delivery timeout allows.
+    Retriable(String),
+    /// Retrying cannot help: dead-letter the record.
+    Terminal(String),
+}
+
+/// Classifies a JetStream publish error. `stream_lookup` answers, for a "no responders"
+/// error, whether the JetStream API confirms that no stream captures the subject
+/// (`Some(true)`), finds one (`Some(false)`), or cannot tell (`None`).
+pub(super) fn classify(
+    error: &jetstream::context::PublishError,
+    subject: &str,
+    denied: bool,
+    stream_lookup: Option<bool>,
+) -> Class {
+    let text = error.to_string();
+    match error.kind() {
+        PublishErrorKind::MaxPayloadExceeded => Class::Terminal(text),
+        PublishErrorKind::TimedOut if denied => Class::Terminal(format!(
+            "permissions violation: publishing to {subject:?} is not allowed"
+        )),
+        PublishErrorKind::TimedOut
+        | PublishErrorKind::BrokenPipe
+        | PublishErrorKind::MaxAckPending => Class::Retriable(text),
+        PublishErrorKind::StreamNotFound => match stream_lookup {
+            Some(true) => {
+                Class::Terminal(format!("no JetStream stream captures subject {subject:?}"))
+            }
+            _ => Class::Retriable(format!(
+                "no responders for {subject:?} (JetStream not ready?)"
+            )),
+        },
+        PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence => {
+            Class::Terminal(text)
+        }
+        PublishErrorKind::Other => {
+            let api =
+                std::error::Error::source(error).and_then(|s| s.downcast_ref::<jetstream::Error>());
+            match api {
+                // 503: JetStream temporarily unavailable (e.g. recovering after a restart).
+                Some(api) if api.code() == 503 => Class::Retriable(api.to_string()),
+                Some(api) => Class::Terminal(format!("JetStream refused the message: {api}")),
+                None => Class::Retriable(text),
+            }
+        }
+    }
+}
+
+/// A PubAck future with the permit it holds.
+type AckFut =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (usize, AckResult)> + Send + 'static>>;
+type AckResult = Result<PublishAck, jetstream::context::PublishError>;
+
+/// What one batch has seen so far, for its log lines.
+#[derive(Default)]
+struct Report {
+    outcome: BatchOutcome,
+    duplicates: u64,
+    retried: u64,
+    last_retriable: Option<String>,
+    last_terminal: Option<String>,
+}
+
+impl Publisher {
+    /// Delivers one batch after the previous batch's first pass (`previous`), signalling
+    /// `done` after its own first pass.
+    pub async fn deliver(
+        &self,
+        batch: Batch,
+        previous: Option<oneshot::Receiver<()>>,
+        done: oneshot::Sender<()>,
+    ) -> BatchOutcome {
+        let deadline = Instant::now() + self.delivery_timeout;
+        let msgs = self.messages(batch);
+        if let Some(previous) = previous {
+            // An error means the previous batch's future is gone: nothing to wait for.
+            let _ = previous.await;
+        }
+        let report = match &self.js {
+            Some(js) => self.deliver_js(js, msgs, done, deadline).await,
+            None => self.deliver_core(msgs, done, deadline).await,
+        };
+        self.log_report(&report);
+        report.outcome
+    }
+
+    fn messages(&self, batch: Batch) -> Vec<Msg> {
+        batch
+            .items
+            .into_iter()
+            .map(|item| Msg {
+                subject: Subject::from(self.template.render(&item.record)),
+                payload: Bytes::from(item.json),
+                ts_recv: item.record.ts_recv,
+                id: item.record.id,
+                attempts: 0,
+            })
+            .collect()
+    }
+
+    async fn deliver_js(
+        &self,
+        js: &jetstream::Context,
+        mut msgs: Vec<Msg>,
+        done: oneshot::Sender<()>,
+        deadline: Instant,
+    ) -> Report {
+        let mut report = Report::default();
+        let mut done = Some(done);
+        // Records to publish, in order; retries join it when their backoff elapsed.
+        let mut queue: VecDeque<usize> = (0..msgs.len()).collect();
+        let mut backing_off: Vec<(Instant, usize)> = Vec::new();
+        let mut pending: FuturesUnordered<AckFut> = FuturesUnordered::new();
+        let mut lookups: HashMap<String, Option<bool>> = HashMap::new();
+        loop {
+            if queue.is_empty() {
+                if let Some(done) = done.take() {
+                    let _ = done.send(());
+                }
+                if pending.is_empty() && backing_off.is_empty() {
+                    break;
+                }
+            }
+            let next_due = backing_off.iter().map(|(due, _)| *due).min();
+            tokio::select! {
+                biased;
+                Some((i, result)) = pending.next(), if !pending.is_empty() => {
+                    self.settle(js, &mut msgs, i, result, deadline, &mut backing_off, &mut lookups, &mut report).await;
+                }
+                _ = sleep_until(next_due.unwrap_or(deadline)), if next_due.is_some() => {
+                    let now = Instant::now();
+                    let mut due: Vec<usize> = Vec::new();
+                    backing_off.retain(|(at, i)| if *at <= now { due.push(*i); false } else { true });
+                    due.sort_unstable();
+                    queue.extend(due);
+                }
+                permit = self.outstanding.clone().acquire_owned(), if !queue.is_empty() => {
+                    let permit = permit.expect("the semaphore is never closed");
+                    let i = queue.pop_front().expect("queue is not empty");
+                    match self.publish_js(js, &mut msgs[i], permit).await {
+                        Ok(fut) => pending.push(Box::pin(async move { (i, fut.await) })),
+                        Err(e) => {
+                            self.settle(js, &mut msgs, i, Err(e), deadline, &mut backing_off, &mut lookups, &mut report).await;
+                        }
+                    }
+                }
+            }
+        }
+        report
+    }
+
+    /// Sends one publish; the returned future resolves with its PubAck and releases the
+    /// outstanding-ack permit.
+    async fn publish_js(
+        &self,
+        js: &jetstream::Context,
+        msg: &mut Msg,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<
+        impl std::future::Future<Output = AckResult> + Send + 'static,
+        jetstream::context::PublishError,
+    > {
+        msg.attempts += 1;
+        self.stats.published.fetch_add(1, Relaxed);
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(msg.payload.clone())
+            .message_id(&msg.id);
+        let ack = js.send_publish(msg.subject.clone(), publish).await?;
+        Ok(async move {
+            let result = ack.await;
+            drop(permit);
+            result
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn settle(
+        &self,
+        js: &jetstream::Context,
+        msgs: &mut [Msg],
+        i: usize,
+        result: AckResult,
+        deadline: Instant,
+        backing_off: &mut Vec<(Instant, usize)>,
+        lookups: &mut HashMap<String, Option<bool>>,
+        report: &mut Report,
+    ) {
+        let msg = &msgs[i];
+        let error = match result {
+            Ok(ack) => {
+                self.delivered(msg.ts_recv, report);
+                if ack.duplicate {
+                    self.stats.duplicates.fetch_add(1, Relaxed);
+                    report.duplicates += 1;
+                }
+                return;
+            }
+            Err(e) => e,
+        };
+        let denied = self
+            .denied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(msg.subject.as_str());
+        let lookup = if error.kind() == PublishErrorKind::StreamNotFound {
+            let key = msg.subject.to_string();
+            match lookups.get(&key) {
+                Some(known) => *known,
+                None => {
+                    let known =
+                        match timeout(self.config.ack_timeout, js.stream_by_subject(key.clone()))
+                            .await
+                        {
+                            Ok(Ok(_)) => Some(false),
+                            Ok(Err(e))
+                                if e.kind()
+                                    == jetstream::context::GetStreamByNameErrorKind::NotFound =>
+                            {
+                                Some(true)
+                            }
+                            _ => None,
+                        };
+                    lookups.insert(key, known);
+                    known
+                }
+            }
+        } else {
+            None
+        };
+        match classify(&error, msg.subject.as_str(), denied, lookup) {
+            Class::Retriable(why) => {
+                self.retry_or_fail(msgs, i, why, deadline, backing_off, report)
+            }
+            Class::Terminal(why) => self.terminal(&msgs[i], why, report).await,
+        }
+    }
+
+    fn delivered(&self, ts_recv: i64, report: &mut Report) {
+        report.outcome.delivered += 1;
+        self.stats.acked.fetch_add(1, Relaxed);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        if now > ts_recv {
+            self.stats
+                .latency
+                .record(Duration::from_nanos((now - ts_recv) as u64));
+        }
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let min = self.config.retry_backoff_min;
+        min.saturating_mul(1 << attempts.saturating_sub(1).min(16))
+            .min(self.config.retry_backoff_max)
+    }
+
+    fn retry_or_fail(
+        &self,
+        msgs: &mut [Msg],
+        i: usize,
+        why: String,
+        deadline: Instant,
+        backing_off: &mut Vec<(Instant, usize)>,
+        report: &mut Report,
+    ) {
+        let at = Instant::now() + self.backoff(msgs[i].attempts);
+        if at < deadline {
+            self.stats.retries.fetch_add(1, Relaxed);
+            if report.retried == 0 {
+                warn!(error = %why, subject = %msgs[i].subject, "nats publish failed; retrying within the delivery timeout");
+            }
+            report.retried += 1;
+            report.last_retriable = Some(why);
+            backing_off.push((at, i));
+        } else {
+            report.outcome.failed += 1;
+            self.stats.failed.fetch_add(1, Relaxed);
+            report.last_retriable = Some(why);
+        }
+    }
+
+    /// Dead-letters one record (file and/or subject); counted failed when neither works.
+    async fn terminal(&self, msg: &Msg, why: String, report: &mut Report) {
+        let reason = format!("{why} (subject {})", msg.subject);
+        let mut written = self.dead_letter.write("nats", &reason, &msg.payload);
+        if let Some(dlq) = &self.config.dead_letter_subject {
+            let mut line = Vec::with_capacity(msg.payload.len() + reason.len() + 48);
+            line.extend_from_slice(b"{\"error\":");
+            line.extend_from_slice(
+                serde_json::to_string(&reason)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            line.extend_from_slice(b",\"sink\":\"nats\",\"record\":");
+            line.extend_from_slice(&msg.payload);
+            line.push(b'}');
+            let sent = async {
+                self.client
+                    .publish(dlq.clone(), Bytes::from(line))
+                    .await
+                    .ok()?;
+                self.client.flush().await.ok()
+            };
+            match timeout(self.config.ack_timeout, sent).await {
+                Ok(Some(())) => written = true,
+                _ => error!(subject = %dlq, "publishing a dead letter failed"),
+            }
+        }
+        if written {
+            report.outcome.dead_lettered += 1;
+            self.stats.dead_lettered.fetch_add(1, Relaxed);
+        } else {
+            report.outcome.failed += 1;
+            self.stats.failed.fetch_add(1, Relaxed);
+        }
+        report.last_terminal = Some(reason);
+    }
+
+    /// Core NATS: publish the batch, flush; on failure republish what is left.
+    async fn deliver_core(
+        &self,
+        mut msgs: Vec<Msg>,
+        done: oneshot::Sender<()>,
+        deadline: Instant,
+    ) -> Report {
+        let mut report = Report::default();
+        let mut done = Some(done);
+        let mut todo: Vec<usize> = (0..msgs.len()).collect();
+        let mut attempt = 0u32;
+        while !todo.is_empty() {
+            attempt += 1;
+            let mut refused: Vec<usize> = Vec::new();
+            let mut failure: Option<String> = None;
+            for &i in &todo {
+                let msg = &mut msgs[i];
+                msg.attempts += 1;
+                self.stats.published.fetch_add(1, Relaxed);
+                let mut headers = HeaderMap::new();
+                headers.insert("Nats-Msg-Id", msg.id.as_str());
+                let publish = self.client.publish_with_headers(
+                    msg.subject.clone(),
+                    headers,
+                    msg.payload.clone(),
+                );
+                match timeout(self.config.ack_timeout, publish).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e))
+                        if e.kind() == async_nats::client::PublishErrorKind::MaxPayloadExceeded =>
+                    {
+                        self.terminal(&msgs[i], e.to_string(), &mut report).await;
+                        refused.push(i);
+                    }
+                    Ok(Err(e)) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                    Err(_) => {
+                        failure = Some("timed out handing the message to the client".into());
+                        break;
+                    }
+                }
+            }
+            if let Some(done) = done.take() {
+                let _ = done.send(());
+            }
+            todo.retain(|i| !refused.contains(i));
+            if failure.is_none() {
+                match timeout(self.config.ack_timeout, self.client.flush()).await {
+                    Ok(Ok(())) => {
+                        for &i in &todo {
+                            self.delivered(msgs[i].ts_recv, &mut report);
+                        }
+                        break;
+                    }
+                    Ok(Err(e)) => failure = Some(format!("flush failed: {e}")),
+                    Err(_) => failure = Some("flush timed out".into()),
+                }
+            }
+            // Not confirmed: republish the batch (minus refused records) after a backoff.
+            let why = failure.unwrap_or_default();
+            let at = Instant::now() + self.backoff(attempt);
+            if at >= deadline {
+                report.outcome.failed += todo.len() as u64;
+                self.stats.failed.fetch_add(todo.len() as u64, Relaxed);
+                report.last_retriable = Some(why);
+                break;
+            }
+            if report.retried == 0 {
+                warn!(error = %why, records = todo.len(), "nats publish failed; republishing the batch within the delivery timeout");
+            }
+            self.stats.retries.fetch_add(todo.len() as u64, Relaxed);
+            report.retried += todo.len() as u64;
+            report.last_retriable = Some(why);
+            sleep_until(at).await;
+        }
+        report
+    }
+
+    fn log_report(&self, report: &Report) {
+        let o = &report.outcome;
+        if o.dead_lettered > 0 || (o.failed > 0 && report.last_terminal.is_some()) {
+            warn!(
+                dead_lettered = o.dead_lettered,
+                failed = o.failed,
+                error = report.last_terminal.as_deref().unwrap_or(""),
+                "nats: records refused with a terminal error"
+            );
+        }
+        if o.failed > 0 && report.last_retriable.is_some() {
+            error!(
+                failed = o.failed,
+                error = report.last_retriable.as_deref().unwrap_or(""),
+                delivery_timeout = ?self.delivery_timeout,
+                "nats: records not acknowledged within the delivery timeout"
+            );
+        } else if report.retried > 0 {
+            info!(
+                retried = report.retried,
+                delivered = o.delivered,
+                "nats: batch delivered after retries"
+            );
+        }
+        if report.duplicates > 0 {
+            debug!(
+                duplicates = report.duplicates,
+                "nats: records already in the stream (duplicate window)"
+            );
+        }
+    }
+
+    /// After the last batch's acks: flush and drain the connection, log the counters.
+    pub async fn close(&self) -> Result<(), NatsError> {
+        let flushed = timeout(self.config.ack_timeout, self.client.flush()).await;
+        let drained = timeout(self.config.ack_timeout, self.client.drain()).await;
+        let s = &self.stats;
+        let g = |c: &std::sync::atomic::AtomicU64| c.load(Relaxed);
+        info!(
+            published = g(&s.published),
+            acked = g(&s.acked),
+            duplicates = g(&s.duplicates),
+            retries = g(&s.retries),
+            dead_lettered = g(&s.dead_lettered),
+            failed = g(&s.failed),
+            reconnects = g(&s.connects).saturating_sub(1),
+            ack_latency_p50_us = s.latency.quantile_us(0.50),
+            ack_latency_p99_us = s.latency.quantile_us(0.99),
+            ack_latency_max_us = s.latency.max_us(),
+            "nats sink closed"
+        );
+        match (flushed, drained) {
+            (Ok(Ok(())), Ok(Ok(()))) => Ok(()),
+            (Ok(Err(e)), _) => Err(NatsError::Close(format!("flush: {e}"))),
+            (_, Ok(Err(e))) => Err(NatsError::Close(format!("drain: {e}"))),
+            _ => Err(NatsError::Close(format!(
+                "flush/drain did not finish within {:?}",
+                self.config.ack_timeout
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jetstream::context::PublishError;
+
+    #[test]
+    fn errors_are_classified() {
+        let e = |k| PublishError::new(k);
+        let s = "md.binance.trade.BTC-USDT";
+        assert!(matches!(
+            classify(&e(PublishErrorKind::TimedOut), s, false, None),
+            Class::Retriable(_)
+        ));
+        assert_eq!(
+            classify(&e(PublishErrorKind::TimedOut), s, true, None),
+            Class::Terminal(format!(
+                "permissions violation: publishing to {s:?} is not allowed"
+            ))
+        );
+        assert!(matches!(
+            classify(&e(PublishErrorKind::BrokenPipe), s, false, None),
+            Class::Retriable(_)
+        ));
+        assert!(matches!(
+            classify(&e(PublishErrorKind::MaxPayloadExceeded), s, false, None),
+            Class::Terminal(_)
+        ));
+        assert!(matches!(
+            classify(&e(PublishErrorKind::StreamNotFound), s, false, None),
+            Class::Retriable(_)
+        ));
+        assert!(matches!(
+            classify(&e(PublishErrorKind::StreamNotFound), s, false, Some(false)),
+            Class::Retriable(_)
+        ));
+        assert_eq!(
+            classify(&e(PublishErrorKind::StreamNotFound), s, false, Some(true)),
+            Class::Terminal(format!("no JetStream stream captures subject {s:?}"))
+        );
+        assert!(matches!(
+            classify(&e(PublishErrorKind::Other), s, false, None),
+            Class::Retriable(_)
+        ));
+    }
+}
