@@ -404,6 +404,11 @@ impl BybitParser {
 }
 
 impl FrameParser for BybitParser {
+    /// Publish depth and periodic full snapshots of `[source.book]`.
+    fn configure_books(&mut self, config: &BookConfig) {
+        self.set_book_config(config);
+    }
+
     fn parse(
         &mut self,
         text: &str,

@@ -440,3 +440,29 @@ fn book_depth_comes_from_the_source_book_options() {
     assert!(depth(Some(100)).contains("orderbook.200.BTCUSDT"));
     assert!(depth(Some(5000)).contains("orderbook.1000.BTCUSDT"));
 }
+
+#[test]
+fn book_options_reach_the_books() {
+    let mut p = parser(Market::Spot, &[Channel::Book], &["BTC-USDT"]);
+    p.configure_books(&crate::book::BookConfig {
+        publish_depth: Some(1),
+        ..Default::default()
+    });
+    let mut out = Vec::new();
+    p.parse(
+        &book(
+            "snapshot",
+            "BTCUSDT",
+            1,
+            r#"["100","1"],["99","1"]"#,
+            r#"["101","1"],["102","1"]"#,
+        ),
+        1,
+        &mut out,
+    )
+    .unwrap();
+    let Data::Book(b) = &out[0].data else {
+        panic!()
+    };
+    assert_eq!((b.bids.len(), b.asks.len()), (1, 1));
+}

@@ -243,6 +243,11 @@ impl CoinbaseAdvancedParser {
 }
 
 impl FrameParser for CoinbaseAdvancedParser {
+    /// Publish depth and periodic full snapshots of `[source.book]`.
+    fn configure_books(&mut self, config: &BookConfig) {
+        self.set_book_config(config);
+    }
+
     fn parse(
         &mut self,
         text: &str,

@@ -310,7 +310,7 @@ impl KrakenParser {
                 let first = out.len();
                 book.sync.snapshot(stamp, None, bids, asks, Some(true), out);
                 book.truncate(depth);
-                rename_ids(&mut out[first..], b.checksum);
+                rename_ids(&mut out[first..], b.checksum, stamp, data);
                 continue;
             }
             if !book.sync.is_synced() {
@@ -339,7 +339,7 @@ impl KrakenParser {
             let first = out.len();
             book.sync
                 .publish_update(stamp, None, bids, asks, Some(true), out);
-            rename_ids(&mut out[first..], b.checksum);
+            rename_ids(&mut out[first..], b.checksum, stamp, data);
         }
         Ok(())
     }
@@ -412,8 +412,26 @@ impl KrakenParser {
 
 /// Book records of Kraken carry no sequence: their ids (`...book.t<ts>`) get the
 /// checksum appended, so two distinct updates with the same timestamp never share an id.
-fn rename_ids(records: &mut [Record], checksum: u32) {
+///
+/// A snapshot without an exchange timestamp would otherwise be named by its receive
+/// time, which differs on every replay: it is named by a hash of its content instead
+/// (`stamp` is the one the records were built with).
+fn rename_ids(records: &mut [Record], checksum: u32, stamp: Stamp, content: &str) {
+    let by_recv = stamp.ts_exchange.is_none();
+    let recv = stamp.ts_recv.to_string();
+    let hash = format!("h{:016x}", fnv1a(content));
     for r in records {
+        if by_recv {
+            // `...book.snap.t<ts_recv>` and `...status.resynced.<ts_recv>`.
+            if let Some(at) = r.id.rfind(recv.as_str()) {
+                let start = if r.id[..at].ends_with('t') {
+                    at - 1
+                } else {
+                    at
+                };
+                r.id.replace_range(start.., &hash);
+            }
+        }
         if matches!(r.data, Data::Book(_)) {
             r.id.push_str(&format!(".c{checksum}"));
         }
@@ -421,6 +439,11 @@ fn rename_ids(records: &mut [Record], checksum: u32) {
 }
 
 impl FrameParser for KrakenParser {
+    /// Publish depth and periodic full snapshots of `[source.book]`.
+    fn configure_books(&mut self, config: &BookConfig) {
+        self.set_book_config(config);
+    }
+
     fn parse(
         &mut self,
         text: &str,

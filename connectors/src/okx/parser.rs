@@ -566,6 +566,11 @@ fn tag_ids(records: &mut [Record], checksum: i64) {
 }
 
 impl FrameParser for OkxParser {
+    /// Publish depth and periodic full snapshots of `[source.book]`.
+    fn configure_books(&mut self, config: &BookConfig) {
+        self.set_book_config(config);
+    }
+
     fn parse(
         &mut self,
         text: &str,
