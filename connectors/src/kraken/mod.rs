@@ -32,7 +32,9 @@ use std::time::Duration;
 use tickbridge_schema::Market;
 
 use crate::parse::FrameParser;
-use crate::spec::{Channel, ConnectionPlan, Connector, Heartbeat, PlanError, SourceRequest};
+use crate::spec::{
+    Channel, ConnectionPlan, Connector, Heartbeat, Limits, PlanError, SourceRequest,
+};
 use crate::symbols::{split_concatenated, SymbolInfo};
 
 pub use parser::{checksum, KrakenParser};
@@ -224,6 +226,17 @@ impl Connector for Kraken {
 
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
         Box::new(self.new_parser(plan))
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            // trade, ticker and book for each symbol of a connection.
+            max_streams_per_connection: MAX_SYMBOLS_PER_CONNECTION * 3,
+            // Kraken documents no fixed connection or subscribe rate (the message rate
+            // is dynamic: `{"error":"Exceeded msg rate"}`); requests are spaced instead.
+            connect_attempts: None,
+            subscribe_requests: None,
+        }
     }
 
     fn heartbeat(&self) -> Heartbeat {
