@@ -101,10 +101,11 @@ tpl kafka               --set sink.kind=kafka --set 'sink.kafka.options.compress
 tpl nats                --set sink.kind=nats --set sink.nats.jetstream=false
 tpl file                --set sink.kind=file
 tpl kafka-sasl          --set sink.kind=kafka --set 'sink.kafka.brokers=k1:9092\,k2:9092' \
-                        --set sink.kafka.sasl.enabled=true \
-                        --set credentials.kafkaSaslUsername=user --set credentials.kafkaSaslPassword=pass
+                        --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=SCRAM-SHA-512 \
+                        --set credentials.kafkaSaslUsername=user --set credentials.kafkaSaslPassword=hunter2-secret
 tpl nats-existing       --set mode=sidecar --set sidecar.example.enabled=true --set sink.kind=nats \
                         --set credentials.existingSecret=nats-auth --set credentials.existingSecretHasNatsCreds=true
+tpl nats-token          --set sink.kind=nats --set credentials.natsToken=s3cret
 tpl drain-50            --set config.shutdown.drainTimeoutSeconds=50 --set terminationGracePeriodSeconds=60
 # must be refused
 tpl bad-grace-equal     --set terminationGracePeriodSeconds=20
@@ -115,6 +116,7 @@ tpl bad-mode            --set mode=bogus
 tpl bad-unknown-key     --set sink.kafak.brokers=x:9092
 tpl bad-unknown-top     --set replicas=2
 tpl bad-sm-sidecar      --set mode=sidecar --set metrics.serviceMonitor.enabled=true
+tpl bad-nats-both-auth  --set sink.kind=nats --set credentials.natsToken=t --set credentials.natsCreds=c
 
 # the example consumer chart (tickbridge as a dependency, sidecar via .Subcharts)
 cp -r "$EXAMPLE" "$WORK/example"
@@ -425,13 +427,15 @@ def all_checks():
     env = {e.get("name"): e for e in c.get("env") or []}
     check("kafka-sasl: KAFKA_SASL_* env from the Secret",
           sname is not None and all(get(env, k, "valueFrom", "secretKeyRef", "name") == sname for k in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")))
-    check("kafka-sasl: config references ${KAFKA_SASL_*}",
-          get(cfg, "sink", "kafka", "sasl_username") == "${KAFKA_SASL_USERNAME}"
-          and get(cfg, "sink", "kafka", "sasl_password") == "${KAFKA_SASL_PASSWORD}")
+    check("kafka-sasl: [sink.kafka.options] has SASL settings referencing ${KAFKA_SASL_*}",
+          get(cfg, "sink", "kafka", "options") == {
+              "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+              "sasl.username": "${KAFKA_SASL_USERNAME}", "sasl.password": "${KAFKA_SASL_PASSWORD}"},
+          f"{get(cfg, 'sink', 'kafka', 'options')}")
     check("kafka-sasl: sink kafka with brokers", get(cfg, "sink", "kind") == "kafka"
           and get(cfg, "sink", "kafka", "brokers") == "k1:9092,k2:9092")
     cms = json.dumps(of_kind(ds, "ConfigMap"))
-    check("kafka-sasl: no secret value in the ConfigMap", "sasl_password" in cms and "pass" not in cms.replace("password", ""))
+    check("kafka-sasl: no secret value in the ConfigMap", "${KAFKA_SASL_PASSWORD}" in cms and "hunter2" not in cms)
 
     section("sink variants")
     for name, kind in (("kafka", "kafka"), ("nats", "nats"), ("file", "file")):
@@ -448,9 +452,9 @@ def all_checks():
     ds = docs("nats")
     spec = get(of_kind(ds, "Deployment"), 0, "spec", "template", "spec", default={}) or {}
     _, cfg = config_of(ds, spec.get("volumes"))
-    check("nats: jetstream=false rendered; no token/creds_file without credentials",
+    check("nats: jetstream=false rendered; no token/credentials without a Secret",
           get(cfg or {}, "sink", "nats", "jetstream") is False
-          and not {"token", "creds_file"} & set(get(cfg or {}, "sink", "nats", default={}) or {}))
+          and not {"token", "credentials"} & set(get(cfg or {}, "sink", "nats", default={}) or {}))
 
     section("nats + existingSecret")
     check("nats-existing renders", rc("nats-existing") == 0, read("nats-existing", "err")[-600:])
@@ -462,13 +466,30 @@ def all_checks():
     cfg = cfg or {}
     env = {e.get("name"): e for e in c.get("env") or []}
     check("nats-existing: no Secret created", not of_kind(ds, "Secret"))
-    check("nats-existing: NATS_TOKEN from the existing Secret",
-          get(env, "NATS_TOKEN", "valueFrom", "secretKeyRef", "name") == "nats-auth")
+    check("nats-existing: no NATS_TOKEN env when the Secret holds a .creds file", "NATS_TOKEN" not in env)
     check("nats-existing: creds volume from the existing Secret",
           get(named(spec.get("volumes"), "tickbridge-nats-creds"), "secret", "secretName") == "nats-auth")
-    check("nats-existing: config token/creds_file",
-          get(cfg, "sink", "nats", "token") == "${NATS_TOKEN:-}"
-          and get(cfg, "sink", "nats", "creds_file") == "/etc/tickbridge/nats/nats.creds")
+    check("nats-existing: config credentials = the mounted .creds file, no token",
+          get(cfg, "sink", "nats", "credentials") == "/etc/tickbridge/nats/nats.creds"
+          and "token" not in (get(cfg, "sink", "nats") or {}))
+    mounts = {m.get("mountPath"): m.get("name") for m in c.get("volumeMounts") or []}
+    check("nats-existing: .creds volume mounted at /etc/tickbridge/nats",
+          mounts.get("/etc/tickbridge/nats") == "tickbridge-nats-creds")
+
+    section("nats + token")
+    check("nats-token renders", rc("nats-token") == 0, read("nats-token", "err")[-600:])
+    ds = docs("nats-token")
+    spec = get(of_kind(ds, "Deployment"), 0, "spec", "template", "spec", default={}) or {}
+    c = named(spec.get("containers"), "tickbridge") or {}
+    _, cfg = config_of(ds, spec.get("volumes"))
+    cfg = cfg or {}
+    env = {e.get("name"): e for e in c.get("env") or []}
+    secrets = of_kind(ds, "Secret")
+    check("nats-token: Secret with NATS_TOKEN", "NATS_TOKEN" in (get(secrets, 0, "data") or {}))
+    check("nats-token: NATS_TOKEN env from that Secret",
+          secrets and get(env, "NATS_TOKEN", "valueFrom", "secretKeyRef", "name") == get(secrets, 0, "metadata", "name"))
+    check("nats-token: config token = \"${NATS_TOKEN}\", no credentials",
+          get(cfg, "sink", "nats", "token") == "${NATS_TOKEN}" and "credentials" not in (get(cfg, "sink", "nats") or {}))
 
     section("drain timeout value")
     ds = docs("drain-50")
@@ -492,6 +513,7 @@ def all_checks():
     refused("bad-unknown-key", r"(?i)additional propert.*kafak|kafak.*additional")
     refused("bad-unknown-top", r"(?i)additional propert.*replicas|replicas.*additional")
     refused("bad-sm-sidecar", r"serviceMonitor needs mode=standalone")
+    refused("bad-nats-both-auth", r"a token or a \.creds file, not both")
 
     # --- Dockerfile --------------------------------------------------------------------
     section("docker/Dockerfile")

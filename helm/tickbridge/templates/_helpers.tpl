@@ -77,6 +77,12 @@ app.kubernetes.io/component: {{ .Values.mode }}
 {{- end }}
 {{- end }}
 
+{{/* "true" when the NATS sink authenticates with a token from the Secret. */}}
+{{- define "tickbridge.natsToken" -}}
+{{- $c := .Values.credentials }}
+{{- if and (eq .Values.sink.kind "nats") (or (and (not $c.existingSecret) $c.natsToken) (and $c.existingSecret $c.existingSecretHasNatsToken)) }}true{{ end }}
+{{- end }}
+
 {{/* "true" when a NATS .creds file is mounted. */}}
 {{- define "tickbridge.natsCreds" -}}
 {{- $c := .Values.credentials }}
@@ -104,6 +110,9 @@ Included by every template that is always rendered.
 {{- end }}
 {{- if and (eq .Values.sink.kind "kafka") .Values.sink.kafka.sasl.enabled (not .Values.credentials.existingSecret) (not (and .Values.credentials.kafkaSaslUsername .Values.credentials.kafkaSaslPassword)) }}
 {{- fail "sink.kafka.sasl.enabled needs credentials.kafkaSaslUsername and credentials.kafkaSaslPassword, or credentials.existingSecret" }}
+{{- end }}
+{{- if and (include "tickbridge.natsToken" .) (include "tickbridge.natsCreds" .) }}
+{{- fail "NATS authentication: give a token or a .creds file, not both (credentials.natsToken / natsCreds, or existingSecretHasNatsToken / existingSecretHasNatsCreds)" }}
 {{- end }}
 {{- if and (eq .Values.sink.kind "kafka") (not .Values.sink.kafka.brokers) }}
 {{- fail "sink.kind=kafka needs sink.kafka.brokers" }}
@@ -148,11 +157,17 @@ kind = {{ .Values.sink.kind | toJson }}
 [sink.kafka]
 brokers = {{ .Values.sink.kafka.brokers | toJson }}
 topic = {{ .Values.sink.kafka.topic | toJson }}
-{{- if .Values.sink.kafka.sasl.enabled }}
-sasl_username = "${KAFKA_SASL_USERNAME}"
-sasl_password = "${KAFKA_SASL_PASSWORD}"
+{{- $opts := dict }}
+{{- with .Values.sink.kafka.sasl }}
+{{- if .enabled }}
+{{- $_ := set $opts "security.protocol" .securityProtocol }}
+{{- $_ := set $opts "sasl.mechanism" .mechanism }}
+{{- $_ := set $opts "sasl.username" "${KAFKA_SASL_USERNAME}" }}
+{{- $_ := set $opts "sasl.password" "${KAFKA_SASL_PASSWORD}" }}
 {{- end }}
-{{- with .Values.sink.kafka.options }}
+{{- end }}
+{{- $opts = merge (deepCopy (.Values.sink.kafka.options | default dict)) $opts }}
+{{- with $opts }}
 
 [sink.kafka.options]
 {{- range $k, $v := . }}
@@ -165,11 +180,11 @@ sasl_password = "${KAFKA_SASL_PASSWORD}"
 url = {{ .Values.sink.nats.url | toJson }}
 subject = {{ .Values.sink.nats.subject | toJson }}
 jetstream = {{ .Values.sink.nats.jetstream }}
-{{- if include "tickbridge.secretName" . }}
-token = "${NATS_TOKEN:-}"
+{{- if include "tickbridge.natsToken" . }}
+token = "${NATS_TOKEN}"
 {{- end }}
 {{- if include "tickbridge.natsCreds" . }}
-creds_file = "/etc/tickbridge/nats/nats.creds"
+credentials = "/etc/tickbridge/nats/nats.creds"
 {{- end }}
 {{- else if eq .Values.sink.kind "file" }}
 
@@ -227,13 +242,12 @@ env:
         name: {{ $secret }}
         key: {{ .Values.credentials.keys.kafkaSaslPassword }}
 {{- end }}
-{{- if and $secret (eq .Values.sink.kind "nats") }}
+{{- if include "tickbridge.natsToken" . }}
   - name: NATS_TOKEN
     valueFrom:
       secretKeyRef:
         name: {{ $secret }}
         key: {{ .Values.credentials.keys.natsToken }}
-        optional: true
 {{- end }}
 {{- with .Values.extraEnv }}
 {{- toYaml . | nindent 2 }}
