@@ -98,9 +98,14 @@ pub async fn run(
                 max_frame_bytes: config.connection.max_frame_bytes,
                 connect_timeout: config.connection.connect_timeout,
             };
+            let book = source.book.clone();
             let session = Session::new(
                 spec,
-                Box::new(move || connector.parser(&parser_plan)),
+                Box::new(move || {
+                    let mut parser = connector.parser(&parser_plan);
+                    parser.configure_books(&book);
+                    parser
+                }),
                 tx.clone(),
                 source_stats.clone(),
                 tap.clone(),
