@@ -1,0 +1,139 @@
+//! The NATS sink when the server fails or refuses: each test starts a private
+//! nats-server (own port, own JetStream store in a temp dir) so killing it or
+//! requiring credentials never disturbs the shared server other tests use.
+
+mod common;
+mod nats_common;
+
+use std::time::Duration;
+
+use common::{capture, Bridge, Replay, SchemaValidator};
+use nats_common::*;
+
+#[test]
+fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
+    let mut server = PrivateServer::start(&[]);
+    let js = Js::connect_to(&server.url());
+    let stream = "TB_RESTART";
+    let prefix = "tb_restart";
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    // Short ack timeout: publishes lost with the server are retried sooner.
+    let config = bridge_config(
+        &replay.ws_url(),
+        &server.url(),
+        prefix,
+        "ack_timeout = \"2s\"",
+        &stream_section(stream),
+    );
+    let mut bridge = Bridge::start(&config);
+    js.wait_at_least(stream, 3_000, Duration::from_secs(60));
+    server.kill();
+    common::wait_until(
+        Duration::from_secs(20),
+        "the bridge to log the lost connection",
+        || bridge.logged("nats connection lost; reconnecting"),
+    );
+    std::thread::sleep(Duration::from_millis(500)); // the outage: publishes pile up
+    server.restart();
+    common::wait_until(Duration::from_secs(30), "the bridge to reconnect", || {
+        bridge.logged("nats reconnected")
+    });
+    // Every record of the capture must reach the stream (trades + bbos + the connected
+    // and subscribed status records); a missing one fails here with the count.
+    js.wait_at_least(stream, (TRADES + BBOS + 2) as u64, Duration::from_secs(120));
+    let (code, summary) = bridge.stop();
+    let logs = bridge.log_lines().join("\n");
+    assert_eq!(code, 0, "logs:\n{logs}");
+    assert_eq!(summary.lost, 0, "{summary:?}\n{logs}");
+    assert_eq!(summary.delivered, summary.received, "{summary:?}");
+    // Everything accepted is in the stream, once (dedup absorbed the retries).
+    let stored = js.read_all(stream);
+    assert_eq!(
+        stored.len() as u64,
+        summary.delivered,
+        "stream vs delivered: {summary:?}"
+    );
+    let mut ids: Vec<&str> = stored
+        .iter()
+        .map(|m| m.record["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), stored.len(), "duplicate records in the stream");
+    let kinds = kinds(&stored);
+    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
+    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
+    let validator = SchemaValidator::new();
+    stored.iter().for_each(|m| validator.check(&m.record));
+    let bridge_logs = bridge.logs();
+    assert!(log_field(&bridge_logs, "nats sink closed", "reconnects").unwrap_or(0) >= 1);
+}
+
+#[test]
+fn bad_token_fails_at_startup_naming_the_cause() {
+    let server = PrivateServer::start(&["--auth", "right-token"]);
+    let url = server.url();
+    for (extra, what) in [("token = \"wrong-token\"", "wrong token"), ("", "no token")] {
+        let config = bridge_config(
+            "ws://127.0.0.1:9",
+            &url,
+            "tb_auth",
+            extra,
+            &stream_section("TB_AUTH"),
+        );
+        let mut bridge = Bridge::start(&config);
+        let code = bridge.wait(Duration::from_secs(30));
+        let logs = bridge.log_lines().join("\n");
+        assert_eq!(code, 2, "{what}: exit code; logs:\n{logs}");
+        let want = format!(
+            "nats sink: authorization violation: the server at {url} rejected the credentials \
+             (check sink.nats token, user/password or credentials)"
+        );
+        assert!(
+            logs.contains(&want),
+            "{what}: no line saying {want:?} in:\n{logs}"
+        );
+    }
+}
+
+#[test]
+fn bad_password_fails_at_startup_and_the_right_one_delivers() {
+    let server = PrivateServer::start(&["--user", "bridge", "--pass", "s3cret"]);
+    let url = server.url();
+    let config = bridge_config(
+        "ws://127.0.0.1:9",
+        &url,
+        "tb_auth",
+        "user = \"bridge\"\npassword = \"nope\"",
+        &stream_section("TB_AUTH"),
+    );
+    let mut bridge = Bridge::start(&config);
+    assert_eq!(bridge.wait(Duration::from_secs(30)), 2);
+    let logs = bridge.log_lines().join("\n");
+    assert!(
+        logs.contains("nats sink: authorization violation"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("s3cret") && !logs.contains("nope"),
+        "a password was logged:\n{logs}"
+    );
+
+    // The right password, given through the URL's environment interpolation of the
+    // config: the bridge connects, creates the stream and delivers.
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    let config = bridge_config(
+        &replay.ws_url(),
+        &url,
+        "tb_auth",
+        "user = \"bridge\"\npassword = \"${TB_TEST_NATS_PASSWORD}\"",
+        &stream_section("TB_AUTH"),
+    );
+    let mut bridge = Bridge::start_env(&config, &[("TB_TEST_NATS_PASSWORD", "s3cret")]);
+    let js = Js::connect_with(&url, async_nats::ConnectOptions::with_user_and_password("bridge".into(), "s3cret".into()));
+    js.wait_at_least("TB_AUTH", 1000, Duration::from_secs(60));
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 0);
+    assert_eq!(summary.lost, 0);
+    assert_eq!(js.count("TB_AUTH"), summary.delivered);
+}

@@ -1,0 +1,273 @@
+//! The NATS sink against the real nats-server at `NATS_URL` (scripts/nats.sh): the real
+//! binary consumes a real Binance capture from the mock exchange (`tickbridge
+//! replay`) and publishes to JetStream; an independent consumer reads the stream back.
+//!
+//! Every test uses its own stream and subject prefix, and deletes the stream at the end.
+
+mod common;
+mod nats_common;
+
+use std::time::Duration;
+
+use common::{capture, Bridge, Replay, SchemaValidator};
+use nats_common::*;
+
+/// Runs the bridge over the whole capture into `stream`, then SIGTERM; returns its
+/// summary and logs.
+fn run_whole_capture(
+    js: &Js,
+    stream: &str,
+    prefix: &str,
+) -> (common::Summary, Vec<serde_json::Value>) {
+    // A core subscription sees every publish (duplicates too): once it has seen every
+    // record of the capture, the bridge has received and published them all.
+    let mut sub = js.subscribe(&format!("{prefix}.>"));
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    let config = bridge_config(
+        &replay.ws_url(),
+        &js.url,
+        prefix,
+        "",
+        &stream_section(stream),
+    );
+    let mut bridge = Bridge::start(&config);
+    // trades + bbos + the connected and subscribed status records
+    js.wait_distinct(&mut sub, TRADES + BBOS + 2, Duration::from_secs(120));
+    let (code, summary) = bridge.stop();
+    assert_eq!(
+        code,
+        0,
+        "bridge exit code; logs:\n{}",
+        bridge.log_lines().join("\n")
+    );
+    (summary, bridge.logs())
+}
+
+#[test]
+fn jetstream_end_to_end_stream_holds_exactly_what_the_bridge_delivered() {
+    let js = Js::connect();
+    let stream = unique("TB_E2E");
+    let prefix = stream.to_lowercase();
+    let (summary, logs) = run_whole_capture(&js, &stream, &prefix);
+
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    assert_eq!(summary.dead_lettered, 0, "{summary:?}");
+    assert_eq!(summary.delivered, summary.received, "{summary:?}");
+    let stored = js.read_all(&stream);
+    assert_eq!(
+        stored.len() as u64,
+        summary.delivered,
+        "messages in the stream vs delivered"
+    );
+    check_stream_content(&stored, &prefix, &SchemaValidator::new());
+    let kinds = kinds(&stored);
+    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
+    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
+    // Nothing was retried or duplicated on a healthy server.
+    assert_eq!(log_field(&logs, "nats sink closed", "duplicates"), Some(0));
+    assert_eq!(
+        log_field(&logs, "nats sink closed", "acked"),
+        Some(summary.delivered)
+    );
+    js.delete_stream(&stream);
+}
+
+#[test]
+fn jetstream_dedup_replaying_the_capture_twice_stores_each_record_once() {
+    let js = Js::connect();
+    let stream = unique("TB_DEDUP");
+    let prefix = stream.to_lowercase();
+    let (first, _) = run_whole_capture(&js, &stream, &prefix);
+    assert_eq!(first.lost, 0, "{first:?}");
+    let after_first = js.count(&stream);
+    assert_eq!(after_first, first.delivered);
+
+    // The same capture again, within the 2-minute duplicate window: same record ids.
+    let (second, logs) = run_whole_capture(&js, &stream, &prefix);
+    assert_eq!(second.lost, 0, "{second:?}");
+    assert_eq!(
+        second.delivered, second.received,
+        "duplicates count as delivered: {second:?}"
+    );
+    let stored = js.read_all(&stream);
+    let status = |s: &[Stored]| s.iter().filter(|m| m.record["kind"] == "status").count() as u64;
+    let new_status = status(&stored) - status(&stored[..after_first as usize]);
+    // Only the second run's own status events (connected, subscribed, disconnected:
+    // new events with new ids) were added; every market-data record was a duplicate.
+    assert_eq!(
+        stored.len() as u64,
+        after_first + new_status,
+        "stream grew by more than the new status events"
+    );
+    let duplicates = log_field(&logs, "nats sink closed", "duplicates").expect("duplicates field");
+    assert_eq!(
+        duplicates,
+        second.delivered - new_status,
+        "PubAcks with duplicate=true"
+    );
+    check_stream_content(&stored, &prefix, &SchemaValidator::new());
+    js.delete_stream(&stream);
+}
+
+#[test]
+fn jetstream_sigterm_mid_stream_delivered_equals_stream_and_nothing_is_lost() {
+    let js = Js::connect();
+    // SIGTERM early and in the middle of a paced replay (the bridge is still reading),
+    // and during a full-speed one (the queue and in-flight acks hold a large backlog).
+    for (speed, at) in [("50", 500u64), ("50", 8_000), ("max", 15_000)] {
+        let stream = unique("TB_TERM");
+        let prefix = stream.to_lowercase();
+        let replay = Replay::start(&capture(CAPTURE), speed);
+        let config = bridge_config(
+            &replay.ws_url(),
+            &js.url,
+            &prefix,
+            "",
+            &stream_section(&stream),
+        );
+        let mut bridge = Bridge::start(&config);
+        js.wait_at_least(&stream, at, Duration::from_secs(60));
+        let (code, summary) = bridge.stop();
+        assert_eq!(
+            code,
+            0,
+            "exit code after SIGTERM at {at}; logs:\n{}",
+            bridge.log_lines().join("\n")
+        );
+        assert_eq!(summary.lost, 0, "SIGTERM at {at}: {summary:?}");
+        assert_eq!(
+            summary.delivered, summary.received,
+            "SIGTERM at {at}: {summary:?}"
+        );
+        let in_stream = js.count(&stream);
+        assert_eq!(
+            in_stream, summary.delivered,
+            "SIGTERM at {at}: stream vs summary"
+        );
+        assert!(
+            in_stream >= at && in_stream <= (TRADES + BBOS) as u64 + 3,
+            "SIGTERM at {at}: {in_stream}"
+        );
+        if speed != "max" {
+            assert!(
+                in_stream < (TRADES + BBOS) as u64,
+                "SIGTERM at {at} came after the whole capture"
+            );
+        }
+        // The drain ends with the disconnected status record, acknowledged like the rest.
+        let stored = js.read_all(&stream);
+        let last = &stored.last().unwrap().record;
+        assert_eq!(
+            (last["kind"].as_str(), last["event"].as_str()),
+            (Some("status"), Some("disconnected"))
+        );
+        js.delete_stream(&stream);
+    }
+}
+
+#[test]
+fn missing_stream_with_creation_disabled_fails_at_startup_naming_it() {
+    let js = Js::connect();
+    let stream = unique("TB_MISSING");
+    let prefix = stream.to_lowercase();
+    let tail = format!("[sink.nats.stream]\nname = \"{stream}\"\ncreate = false\n");
+    let config = bridge_config("ws://127.0.0.1:9", &js.url, &prefix, "", &tail);
+    let mut bridge = Bridge::start(&config);
+    let code = bridge.wait(Duration::from_secs(30));
+    assert_eq!(
+        code,
+        2,
+        "exit code; logs:\n{}",
+        bridge.log_lines().join("\n")
+    );
+    let want = format!(
+        "nats sink: JetStream stream \"{stream}\" does not exist and sink.nats.stream.create = false: \
+         create it first (subjects {prefix}.*.*.*) or set create = true"
+    );
+    assert!(
+        bridge.log_lines().iter().any(|l| l.contains(&want)),
+        "no line saying {want:?} in:\n{}",
+        bridge.log_lines().join("\n")
+    );
+    assert_eq!(js.count(&stream), 0);
+}
+
+#[test]
+fn terminal_errors_are_dead_lettered_and_counted() {
+    use async_nats::jetstream::stream;
+    let js = Js::connect();
+    let name = unique("TB_DLQ");
+    let prefix = name.to_lowercase();
+    // A stream made by someone else that captures trades only: bbo and status records
+    // match no stream, which the JetStream API confirms: terminal, dead-lettered.
+    js.create_stream(stream::Config {
+        name: name.clone(),
+        subjects: vec![format!("{prefix}.*.trade.*")],
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dlq = dir.path().join("dead.jsonl");
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    let tail = format!(
+        "[sink.nats.stream]\nname = \"{name}\"\ncreate = false\n[sink.dead_letter]\npath = \"{}\"\n",
+        dlq.display()
+    );
+    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
+    let mut bridge = Bridge::start(&config);
+    js.wait_at_least(&name, 1000, Duration::from_secs(60));
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 0, "logs:\n{}", bridge.log_lines().join("\n"));
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    assert!(summary.dead_lettered > 0, "{summary:?}");
+    assert_eq!(summary.delivered + summary.dead_lettered, summary.received);
+    let dead = common::read_jsonl(&dlq);
+    assert_eq!(dead.len() as u64, summary.dead_lettered);
+    for d in &dead {
+        let kind = d["record"]["kind"].as_str().unwrap();
+        assert_ne!(kind, "trade", "a trade was dead-lettered: {d}");
+        let error = d["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("no JetStream stream captures subject"),
+            "dead-letter reason: {error}"
+        );
+        assert_eq!(d["sink"], "nats");
+    }
+    let stored = js.read_all(&name);
+    assert_eq!(stored.len() as u64, summary.delivered);
+    assert!(stored.iter().all(|m| m.record["kind"] == "trade"));
+    js.delete_stream(&name);
+}
+
+#[test]
+fn core_nats_mode_publishes_and_flushes_every_batch() {
+    let js = Js::connect();
+    let prefix = unique("tb_core").to_lowercase();
+    // A plain subscriber, started before the bridge.
+    let mut sub = js.subscribe(&format!("{prefix}.>"));
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "jetstream = false", "");
+    let mut bridge = Bridge::start(&config);
+    let mut got: Vec<serde_json::Value> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while got.len() < 5000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} core messages",
+            got.len()
+        );
+        if let Some(m) = js.next_message(&mut sub, Duration::from_millis(200)) {
+            got.push(serde_json::from_slice(&m.payload).unwrap());
+        }
+    }
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 0);
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    // Drain what is left: the subscriber sees exactly what the bridge flushed.
+    while let Some(m) = js.next_message(&mut sub, Duration::from_millis(500)) {
+        got.push(serde_json::from_slice(&m.payload).unwrap());
+    }
+    assert_eq!(got.len() as u64, summary.delivered, "{summary:?}");
+    let validator = SchemaValidator::new();
+    got.iter().for_each(|r| validator.check(r));
+}
