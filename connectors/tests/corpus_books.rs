@@ -227,13 +227,10 @@ fn replay(path: &Path, venue: Venue) -> Report {
         }
         pending.extend(parser.rest_requests());
         // Answer every request whose recorded response exists by now.
-        loop {
-            let Some(i) = pending.iter().position(|q| {
-                let n = requested.get(&q.key).copied().unwrap_or(0);
-                recorded.get(&q.key).is_some_and(|r| r.len() > n)
-            }) else {
-                break;
-            };
+        while let Some(i) = pending.iter().position(|q| {
+            let n = requested.get(&q.key).copied().unwrap_or(0);
+            recorded.get(&q.key).is_some_and(|r| r.len() > n)
+        }) {
             let q = pending.remove(i);
             let n = requested.entry(q.key.clone()).or_insert(0);
             let body = recorded[&q.key][*n].0.clone();
