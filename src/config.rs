@@ -585,7 +585,11 @@ impl SourceConfig {
         if self.book.publish_depth == Some(0) {
             return Err(invalid(field("book.publish_depth"), "must be at least 1"));
         }
-        if self.book.full_snapshot_interval.is_some_and(|d| d.is_zero()) {
+        if self
+            .book
+            .full_snapshot_interval
+            .is_some_and(|d| d.is_zero())
+        {
             return Err(invalid(
                 field("book.full_snapshot_interval"),
                 "must be above zero",
@@ -597,14 +601,16 @@ impl SourceConfig {
             publish_depth: self.book.publish_depth,
             full_snapshot_interval: self.book.full_snapshot_interval,
         };
-        let plans = connector.plan_books(&request, &book).map_err(|e: PlanError| {
-            let f = match e {
-                PlanError::UnsupportedChannel { .. } => field("channels"),
-                PlanError::UnknownMarket { .. } => field("market"),
-                _ => field("symbols"),
-            };
-            invalid(f, e.to_string())
-        })?;
+        let plans = connector
+            .plan_books(&request, &book)
+            .map_err(|e: PlanError| {
+                let f = match e {
+                    PlanError::UnsupportedChannel { .. } => field("channels"),
+                    PlanError::UnknownMarket { .. } => field("market"),
+                    _ => field("symbols"),
+                };
+                invalid(f, e.to_string())
+            })?;
         Ok(ResolvedSource {
             connector,
             request,
@@ -701,11 +707,11 @@ mod tests {
     fn invalid_values_name_the_field() {
         let cases = [
             ("[[source]]\nexchange = \"nope\"\nchannels = [\"trade\"]\nsymbols = [\"X-Y\"]\n",
-             "source[0].exchange: unknown exchange \"nope\" (supported: binance, binance-usdm, binance-coinm, coinbase)"),
+             "source[0].exchange: unknown exchange \"nope\" (supported: binance, binance-usdm, binance-coinm, coinbase, coinbase-advanced, kraken, bybit, okx)"),
             ("[[source]]\nexchange = \"binance\"\nchannels = [\"trades\"]\nsymbols = [\"BTC-USDT\"]\n",
              "source[0].channels[0]: unknown channel \"trades\" (known: trade, bbo, book, ticker, funding, open_interest, liquidation, mark_price)"),
             ("[[source]]\nexchange = \"binance\"\nchannels = [\"funding\"]\nsymbols = [\"BTC-USDT\"]\n",
-             "source[0].channels: binance spot: channel `funding` is not supported (supported: trade, bbo, ticker)"),
+             "source[0].channels: binance spot: channel `funding` is not supported (supported: trade, bbo, book, ticker)"),
             ("[[source]]\nexchange = \"coinbase\"\nchannels = [\"trade\"]\nsymbols = [\"BTCUSD\"]\n",
              "source[0].symbols[0]: coinbase: symbol \"BTCUSD\" is not valid: expected a product id BASE-QUOTE, e.g. BTC-USD"),
             ("[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\nws_url = \"http://x\"\n",
