@@ -92,4 +92,13 @@ impl FrameTap for CaptureWriter {
     fn closed(&self, conn: u64) {
         self.write(Self::event(conn, EventKind::Close));
     }
+    /// REST responses (order-book snapshots) are recorded as `conn: 0` `http` events,
+    /// so a replay serves them to the next client with the same sync race.
+    fn http(&self, url: &str, body: &str) {
+        self.write(Event {
+            url: Some(url.to_string()),
+            text: Some(body.to_string()),
+            ..Self::event(0, EventKind::Http)
+        });
+    }
 }
