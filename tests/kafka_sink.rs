@@ -52,9 +52,11 @@ fn brokers() -> String {
 
 fn broker_reachable() -> bool {
     brokers().split(',').any(|b| {
-        b.to_socket_addrs().ok().into_iter().flatten().any(|a| {
-            TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok()
-        })
+        b.to_socket_addrs()
+            .ok()
+            .into_iter()
+            .flatten()
+            .any(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
     })
 }
 
@@ -108,7 +110,9 @@ struct RestoreBroker;
 impl Drop for RestoreBroker {
     fn drop(&mut self) {
         if !broker_reachable() {
-            let _ = Command::new(scripts().join("kafka.sh")).arg("start").status();
+            let _ = Command::new(scripts().join("kafka.sh"))
+                .arg("start")
+                .status();
         }
     }
 }
@@ -439,10 +443,24 @@ fn assert_capture_complete(found: &Found) {
             _ => {}
         }
     }
-    assert_eq!(trades.len(), e.trade_ids.len(), "trades in Kafka vs the capture");
-    assert!(trades == e.trade_ids, "the trade ids differ from the capture's");
-    assert_eq!(bbos.len(), e.bbo_seqs.len(), "bbo records in Kafka vs the capture");
-    assert!(bbos == e.bbo_seqs, "the bbo update ids differ from the capture's");
+    assert_eq!(
+        trades.len(),
+        e.trade_ids.len(),
+        "trades in Kafka vs the capture"
+    );
+    assert!(
+        trades == e.trade_ids,
+        "the trade ids differ from the capture's"
+    );
+    assert_eq!(
+        bbos.len(),
+        e.bbo_seqs.len(),
+        "bbo records in Kafka vs the capture"
+    );
+    assert!(
+        bbos == e.bbo_seqs,
+        "the bbo update ids differ from the capture's"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -474,7 +492,10 @@ fn kafka_end_to_end_delivers_exactly_the_capture() {
         .iter()
         .filter(|m| m.value["kind"] == "status")
         .count();
-    assert!(statuses >= 2, "connected + subscribed status records: {statuses}");
+    assert!(
+        statuses >= 2,
+        "connected + subscribed status records: {statuses}"
+    );
     assert!(bridge.logged("kafka: broker reachable"));
 }
 
@@ -526,10 +547,7 @@ fn kafka_terminal_error_goes_to_the_dead_letter_targets() {
     let dir = tempfile::tempdir().unwrap();
     let dl_file = dir.path().join("dead-letters.jsonl");
     let replay = Replay::start(&common::capture(CAPTURE), "max");
-    let sink_extra = format!(
-        "[sink.dead_letter]\npath = \"{}\"\n",
-        dl_file.display()
-    );
+    let sink_extra = format!("[sink.dead_letter]\npath = \"{}\"\n", dl_file.display());
     let text = config(&replay, &topics, &sink_extra).replace(
         "[sink.kafka]\n",
         &format!("[sink.kafka]\ndead_letter_topic = \"{dlq_topic}\"\n"),
@@ -539,7 +557,10 @@ fn kafka_terminal_error_goes_to_the_dead_letter_targets() {
     let summary = stop(&mut bridge);
 
     let dead = common::read_jsonl(&dl_file);
-    assert!(dead.len() >= 2, "connected + subscribed are dead letters: {dead:?}");
+    assert!(
+        dead.len() >= 2,
+        "connected + subscribed are dead letters: {dead:?}"
+    );
     assert_eq!(summary.dead_lettered, dead.len() as u64, "{summary:?}");
     for d in &dead {
         assert_eq!(d["sink"], "kafka");
@@ -551,7 +572,11 @@ fn kafka_terminal_error_goes_to_the_dead_letter_targets() {
         );
     }
     let in_dlq = read_all(std::slice::from_ref(&dlq_topic));
-    assert_eq!(in_dlq.len(), dead.len(), "the dead-letter topic holds them too");
+    assert_eq!(
+        in_dlq.len(),
+        dead.len(),
+        "the dead-letter topic holds them too"
+    );
     for m in &in_dlq {
         assert_eq!(m.value["kind"], "status");
         assert_eq!(m.headers.get("topic"), Some(&topics.of("status")));
@@ -580,14 +605,18 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
 
     let killed_at = Instant::now();
     kafka_sh(&["kill"]);
-    wait_until(Duration::from_secs(20), "the outage in the bridge's log", || {
-        bridge.logged("kafka: no broker reachable")
-    });
+    wait_until(
+        Duration::from_secs(20),
+        "the outage in the bridge's log",
+        || bridge.logged("kafka: no broker reachable"),
+    );
     kafka_sh(&["start"]);
     eprintln!("broker back after {:?}", killed_at.elapsed());
-    wait_until(Duration::from_secs(30), "the bridge to see the broker again", || {
-        bridge.logged("kafka: broker reachable again")
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the bridge to see the broker again",
+        || bridge.logged("kafka: broker reachable again"),
+    );
     wait_for_messages(&topics, expected_total(), Duration::from_secs(90), &bridge);
     let summary = stop(&mut bridge);
 
@@ -626,13 +655,18 @@ fn kafka_broker_down_at_start_then_delivers() {
     let topics = Topics::new("late");
     let replay = Replay::start(&common::capture(CAPTURE), "max");
     let mut bridge = Bridge::start(&config(&replay, &topics, ""));
-    wait_until(Duration::from_secs(20), "the bridge to log the outage", || {
-        bridge.logged("kafka: no broker reachable")
-    });
+    wait_until(
+        Duration::from_secs(20),
+        "the bridge to log the outage",
+        || bridge.logged("kafka: no broker reachable"),
+    );
     wait_until(Duration::from_secs(20), "the source to be read", || {
         bridge.logged("subscribed")
     });
-    assert!(bridge.summary().is_none(), "the bridge must not exit without a broker");
+    assert!(
+        bridge.summary().is_none(),
+        "the bridge must not exit without a broker"
+    );
     kafka_sh(&["start"]);
     wait_for_messages(&topics, expected_total(), Duration::from_secs(90), &bridge);
     let summary = stop(&mut bridge);

@@ -141,7 +141,9 @@ impl ClientContext for BridgeContext {
     fn stats_raw(&self, statistics: &[u8]) {
         match any_broker_up(statistics) {
             Some(true) => self.reachability.mark_up("statistics"),
-            Some(false) => self.reachability.mark_down("no broker connection is up", true),
+            Some(false) => self
+                .reachability
+                .mark_down("no broker connection is up", true),
             None => debug!("kafka: unreadable statistics document"),
         }
     }
@@ -170,9 +172,11 @@ mod tests {
 
     #[test]
     fn reads_broker_states_from_statistics() {
-        let up = br#"{"name":"p","brokers":{"127.0.0.1:9092/bootstrap":{"state":"INIT","nodeid":-1},
+        let up =
+            br#"{"name":"p","brokers":{"127.0.0.1:9092/bootstrap":{"state":"INIT","nodeid":-1},
             "127.0.0.1:9092/1":{"state":"UP","nodeid":1,"rtt":{"avg":1}}},"topics":{}}"#;
-        let down = br#"{"brokers":{"127.0.0.1:9092/bootstrap":{"state":"TRY_CONNECT","nodeid":-1}}}"#;
+        let down =
+            br#"{"brokers":{"127.0.0.1:9092/bootstrap":{"state":"TRY_CONNECT","nodeid":-1}}}"#;
         assert_eq!(any_broker_up(up), Some(true));
         assert_eq!(any_broker_up(down), Some(false));
         assert_eq!(any_broker_up(b"{}"), Some(false));

@@ -90,8 +90,7 @@ impl Inner {
                     }
                     Err(_canceled) => {
                         outcome.failed += 1;
-                        first_failure
-                            .get_or_insert_with(|| "the producer was dropped".to_string());
+                        first_failure.get_or_insert_with(|| "the producer was dropped".to_string());
                         continue;
                     }
                 },

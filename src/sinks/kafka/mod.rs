@@ -140,7 +140,10 @@ impl Compression {
 
 /// librdkafka properties the sink owns; `options` may not set them.
 const RESERVED: [(&str, &str); 6] = [
-    ("enable.idempotence", "always true: the delivery guarantee needs it"),
+    (
+        "enable.idempotence",
+        "always true: the delivery guarantee needs it",
+    ),
     ("acks", "always `all`: the delivery guarantee needs it"),
     ("bootstrap.servers", "use `brokers`"),
     ("message.timeout.ms", "use `[sink] delivery_timeout`"),
@@ -190,7 +193,10 @@ fn setup(message: String) -> SinkError {
 
 /// Builds the Kafka sink. Does not wait for a broker: an unreachable broker shows in
 /// readiness and the log, and the sink keeps trying.
-pub async fn build(config: &SinkConfig, dead_letter: DeadLetter) -> Result<Arc<dyn Sink>, SinkError> {
+pub async fn build(
+    config: &SinkConfig,
+    dead_letter: DeadLetter,
+) -> Result<Arc<dyn Sink>, SinkError> {
     Ok(Arc::new(KafkaSink::new(config, dead_letter)?))
 }
 
@@ -274,7 +280,8 @@ fn headers() -> OwnedHeaders {
 }
 
 /// First and longest pause after a full producer queue.
-const QUEUE_FULL_BACKOFF: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(100));
+const QUEUE_FULL_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_millis(100));
 
 impl Inner {
     /// Waits while no broker is reachable (with `hold_while_down`).
@@ -335,6 +342,8 @@ impl Sink for KafkaSink {
         "kafka"
     }
 
+    // Yielding a future is the contract: enqueue, then hand back the acknowledgements.
+    #[allow(clippy::async_yields_async)]
     fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
         Box::pin(async move {
             self.inner.wait_for_broker().await;
@@ -394,7 +403,8 @@ mod tests {
 
     #[test]
     fn config_defaults_and_passthrough() {
-        let c = sink_config("options = { \"linger.ms\" = \"20\", \"batch.num.messages\" = \"500\" }");
+        let c =
+            sink_config("options = { \"linger.ms\" = \"20\", \"batch.num.messages\" = \"500\" }");
         assert_eq!(c.kafka.topic, "md.{kind}");
         assert_eq!(c.kafka.compression, Compression::Lz4);
         assert!(c.kafka.hold_while_down);
@@ -439,13 +449,25 @@ mod tests {
         let sink = KafkaSink::new(&c, DeadLetter::default()).unwrap();
         assert!(!sink.is_connected());
         let c = sink_config("topic = \"md.{symbol}\"");
-        let err = KafkaSink::new(&c, DeadLetter::default()).err().unwrap().to_string();
-        assert!(err.contains("sink.kafka.topic: unknown placeholder {symbol}"), "{err}");
+        let err = KafkaSink::new(&c, DeadLetter::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("sink.kafka.topic: unknown placeholder {symbol}"),
+            "{err}"
+        );
         let c = sink_config("dead_letter_topic = \"bad topic\"");
-        let err = KafkaSink::new(&c, DeadLetter::default()).err().unwrap().to_string();
+        let err = KafkaSink::new(&c, DeadLetter::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("sink.kafka.dead_letter_topic"), "{err}");
         let c = sink_config("options = { \"no.such.property\" = \"1\" }");
-        let err = KafkaSink::new(&c, DeadLetter::default()).err().unwrap().to_string();
+        let err = KafkaSink::new(&c, DeadLetter::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("no.such.property"), "{err}");
     }
 }
