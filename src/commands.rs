@@ -199,9 +199,14 @@ pub async fn record(
 }
 
 /// `tickbridge replay`: serve a capture until SIGINT/SIGTERM.
-pub async fn replay(capture: &Path, listen: &str, speed: Speed) -> anyhow::Result<ExitCode> {
+pub async fn replay(
+    capture: &Path,
+    listen: &str,
+    speed: Speed,
+    faults: replay::ReplayArgs,
+) -> anyhow::Result<ExitCode> {
     let capture = Capture::read(capture)?;
-    let (listener, handle) = replay::bind(listen, capture, speed)
+    let (listener, handle) = replay::bind_with(listen, capture, speed, faults)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     // Tests and scripts read this line to find the port.

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use tickbridge_connectors::book::BookConfig;
 use tickbridge_connectors::spec::{Channel, ConnectionPlan, Connector, PlanError, SourceRequest};
 use tickbridge_schema::Market;
 
@@ -83,37 +82,6 @@ pub struct SourceConfig {
     pub ws_url: Option<String>,
     /// REST base URL override.
     pub rest_url: Option<String>,
-    /// `[source.book]`: order-book options (used when `channels` has `book`).
-    #[serde(default)]
-    pub book: BookOptions,
-}
-
-/// `[source.book]`: how order books are synced and published.
-///
-/// ```toml
-/// [source.book]
-/// snapshot_depth = 1000          # levels per side of REST snapshots
-/// publish_depth = 100            # levels per side of published snapshot records
-/// full_snapshot_interval = "60s" # also publish the whole book this often
-/// ```
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BookOptions {
-    /// Levels per side requested in REST snapshots (Binance spot 1-5000, futures
-    /// 5/10/20/50/100/500/1000, rounded up); default: the exchange module's (Binance:
-    /// 1000). Deeper costs more request weight.
-    pub snapshot_depth: Option<u32>,
-    /// Levels per side in published snapshot records (`snapshot=true`); default: the
-    /// whole book. Diffs are published as the exchange sent them.
-    pub publish_depth: Option<usize>,
-    /// Publish a full snapshot of each in-sync book this often (`snapshot=true`,
-    /// `prev_seq` = `seq`), e.g. `"60s"`; default: never.
-    #[serde(default, deserialize_with = "optional_duration")]
-    pub full_snapshot_interval: Option<Duration>,
-}
-
-fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    duration(d).map(Some)
 }
 
 /// `[sink]`: where records go. `kind` is the one-line switch.
@@ -288,6 +256,22 @@ pub enum WhenFull {
 /// `[connection]`: WebSocket session settings shared by every source.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+///
+/// ```toml
+/// [connection]
+/// reconnect_min = "500ms"      # jittered exponential backoff between reconnects
+/// reconnect_max = "30s"
+/// connect_timeout = "10s"
+/// max_frame_bytes = 16777216   # larger text frames are counted and skipped
+/// # Overrides of every exchange's own heartbeat rules (default: the exchange's):
+/// # ping_interval = "20s"       # client pings (protocol or app-level, per exchange)
+/// # pong_timeout = "10s"        # an unanswered ping ends the connection
+/// # idle_timeout = "60s"        # no frame at all for this long: reconnect
+/// # stale_after = "60s"         # no data for this long: `status stale` (connection kept)
+/// # subscribe_timeout = "10s"   # confirmation deadline of the subscribe requests
+/// # max_connection_age = "23h 50m"  # rotate before the exchange's forced disconnect
+/// # rotation_overlap = "2s"     # old and new connection both deliver this long
+/// ```
 pub struct ConnectionConfig {
     #[serde(default = "default_reconnect_min", deserialize_with = "duration")]
     pub reconnect_min: Duration,
@@ -295,9 +279,32 @@ pub struct ConnectionConfig {
     pub reconnect_max: Duration,
     #[serde(default = "default_connect_timeout", deserialize_with = "duration")]
     pub connect_timeout: Duration,
-    /// Frames larger than this are refused (the connection is dropped and re-opened).
+    /// Text frames larger than this are counted (`oversized_frames`) and skipped; above
+    /// four times this the WebSocket layer refuses the frame and the connection is
+    /// re-opened.
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: usize,
+    /// Interval of client pings; default: the exchange's.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub ping_interval: Option<Duration>,
+    /// A client ping unanswered this long ends the connection; default: the exchange's.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub pong_timeout: Option<Duration>,
+    /// No frame at all (data, heartbeat, pong) this long: the socket is dead.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub idle_timeout: Option<Duration>,
+    /// No data this long while the socket is alive: `status stale`, once per period.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub stale_after: Option<Duration>,
+    /// Subscription confirmation deadline; default: the exchange's.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub subscribe_timeout: Option<Duration>,
+    /// Rotate connections at this age (Binance's default: 23 h 50 min, before its 24 h cut).
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub max_connection_age: Option<Duration>,
+    /// How long a rotation's old and new connections both deliver (duplicates dropped).
+    #[serde(default = "default_rotation_overlap", deserialize_with = "duration")]
+    pub rotation_overlap: Duration,
 }
 
 impl Default for ConnectionConfig {
@@ -307,8 +314,47 @@ impl Default for ConnectionConfig {
             reconnect_max: default_reconnect_max(),
             connect_timeout: default_connect_timeout(),
             max_frame_bytes: default_max_frame_bytes(),
+            ping_interval: None,
+            pong_timeout: None,
+            idle_timeout: None,
+            stale_after: None,
+            subscribe_timeout: None,
+            max_connection_age: None,
+            rotation_overlap: default_rotation_overlap(),
         }
     }
+}
+
+impl ConnectionConfig {
+    /// An exchange's heartbeat rules with this section's overrides applied.
+    pub fn heartbeat(
+        &self,
+        mut hb: tickbridge_connectors::Heartbeat,
+    ) -> tickbridge_connectors::Heartbeat {
+        if let Some(d) = self.ping_interval {
+            hb.ping_interval = Some(d);
+        }
+        if let Some(d) = self.pong_timeout {
+            hb.pong_timeout = d;
+        }
+        if let Some(d) = self.idle_timeout {
+            hb.idle_timeout = d;
+        }
+        if let Some(d) = self.stale_after {
+            hb.stale_after = d;
+        }
+        if let Some(d) = self.subscribe_timeout {
+            hb.subscribe_timeout = d;
+        }
+        if let Some(d) = self.max_connection_age {
+            hb.max_connection_age = Some(d);
+        }
+        hb
+    }
+}
+
+fn default_rotation_overlap() -> Duration {
+    Duration::from_secs(2)
 }
 
 fn default_reconnect_min() -> Duration {
@@ -374,6 +420,10 @@ pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
             "invalid duration {text:?} ({e}); write e.g. \"5ms\", \"20s\""
         ))
     })
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` with the environment's values. Comment
@@ -497,8 +547,6 @@ pub struct ResolvedSource {
     pub connector: &'static dyn Connector,
     pub request: SourceRequest,
     pub plans: Vec<ConnectionPlan>,
-    /// Order-book options handed to every parser of the source.
-    pub book: BookConfig,
 }
 
 impl SourceConfig {
@@ -579,43 +627,18 @@ impl SourceConfig {
             ws_url,
             rest_url,
         };
-        if self.book.snapshot_depth == Some(0) {
-            return Err(invalid(field("book.snapshot_depth"), "must be at least 1"));
-        }
-        if self.book.publish_depth == Some(0) {
-            return Err(invalid(field("book.publish_depth"), "must be at least 1"));
-        }
-        if self
-            .book
-            .full_snapshot_interval
-            .is_some_and(|d| d.is_zero())
-        {
-            return Err(invalid(
-                field("book.full_snapshot_interval"),
-                "must be above zero",
-            ));
-        }
-        let book = BookConfig {
-            rest_url: request.rest_url.clone(),
-            snapshot_depth: self.book.snapshot_depth,
-            publish_depth: self.book.publish_depth,
-            full_snapshot_interval: self.book.full_snapshot_interval,
-        };
-        let plans = connector
-            .plan_books(&request, &book)
-            .map_err(|e: PlanError| {
-                let f = match e {
-                    PlanError::UnsupportedChannel { .. } => field("channels"),
-                    PlanError::UnknownMarket { .. } => field("market"),
-                    _ => field("symbols"),
-                };
-                invalid(f, e.to_string())
-            })?;
+        let plans = connector.plan(&request).map_err(|e: PlanError| {
+            let f = match e {
+                PlanError::UnsupportedChannel { .. } => field("channels"),
+                PlanError::UnknownMarket { .. } => field("market"),
+                _ => field("symbols"),
+            };
+            invalid(f, e.to_string())
+        })?;
         Ok(ResolvedSource {
             connector,
             request,
             plans,
-            book,
         })
     }
 }
@@ -687,7 +710,13 @@ mod tests {
         assert_eq!(sources.len(), 2);
         assert_eq!(
             sources[0].plans[0].url,
-            "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/btcusdt@bookTicker"
+            "wss://stream.binance.com:9443/stream"
+        );
+        assert_eq!(
+            sources[0].plans[0].subscribe,
+            vec![
+                r#"{"id":1,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker"]}"#
+            ]
         );
         assert_eq!(config.sink.kind, SinkKind::Stdout);
     }

@@ -75,6 +75,9 @@ enum Command {
         /// `max`, or a factor of the recorded speed (`1` = as recorded).
         #[arg(long, default_value = "max")]
         speed: String,
+        /// Live mode and misbehaviours (for resilience tests).
+        #[command(flatten)]
+        faults: tickbridge::replay::ReplayArgs,
     },
     /// Offline demo: replays a small bundled capture through the full pipeline to stdout.
     Demo,
@@ -149,12 +152,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             capture,
             listen,
             speed,
+            faults,
         } => {
             let speed = speed
                 .parse()
                 .map_err(anyhow::Error::msg)
                 .context("--speed")?;
-            commands::replay(&capture, &listen, speed).await
+            commands::replay(&capture, &listen, speed, faults).await
         }
         Command::Demo => commands::demo().await,
         Command::Probe { url } => commands::probe(&url).await,

@@ -90,22 +90,19 @@ pub async fn run(
                 exchange: connector.name(),
                 conn: conn as u64 + 1,
                 plan,
-                heartbeat: connector.heartbeat(),
+                heartbeat: config.connection.heartbeat(connector.heartbeat()),
+                limits: connector.limits(),
                 backoff: Backoff {
                     min: config.connection.reconnect_min,
                     max: config.connection.reconnect_max,
                 },
                 max_frame_bytes: config.connection.max_frame_bytes,
                 connect_timeout: config.connection.connect_timeout,
+                rotation_overlap: config.connection.rotation_overlap,
             };
-            let book = source.book.clone();
             let session = Session::new(
                 spec,
-                Box::new(move || {
-                    let mut parser = connector.parser(&parser_plan);
-                    parser.configure_books(&book);
-                    parser
-                }),
+                Box::new(move || connector.parser(&parser_plan)),
                 tx.clone(),
                 source_stats.clone(),
                 tap.clone(),
@@ -144,6 +141,11 @@ pub async fn run(
     })
     .await;
     let summary = stats.summary();
+    for (label, source) in ops.sources.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let counters: std::collections::BTreeMap<&str, u64> =
+            source.snapshot().into_iter().collect();
+        info!(source = %label, counters = ?counters, "source counters");
+    }
     let clean = match drained {
         Ok(Ok(Ok(()))) => true,
         Ok(Ok(Err(e))) => {

@@ -1,36 +1,75 @@
-//! The session driver: one task per WebSocket connection. It connects, subscribes,
-//! confirms the subscription, keeps the heartbeat, feeds every frame to the
-//! connection's parser, forwards records into the bounded queue, and reconnects with
-//! jittered exponential backoff until it is cancelled. Every transition is announced
-//! downstream as a `status` record for each symbol the connection carries.
+//! The session driver: one task per planned connection. It connects (within the
+//! exchange's connection-attempt limit), subscribes (paced by the plan's
+//! `send_interval`), confirms the subscription, keeps the heartbeat, watches for
+//! stale data, feeds every frame to the connection's parser, forwards records into
+//! the bounded queue, reconnects with jittered exponential backoff, and rotates the
+//! connection before the exchange's forced disconnect — until it is cancelled.
+//!
+//! Liveness (see [`Heartbeat`]): a client ping unanswered within `pong_timeout`, or no
+//! frame at all within `idle_timeout`, ends the connection; data silence alone only
+//! raises `status stale` (once per silent period). A quiet symbol on a healthy socket
+//! is therefore never reconnected, and a dead socket always is.
+//!
+//! Status records (one per symbol of the connection) announce every transition
+//! downstream: `connected`, `subscribed` (symbols the exchange accepted), `rejected`
+//! (with the exchange's reason; only the refused symbols), `stale`, `disconnected`
+//! (with the reason). Parsers add `gap` / `resynced`.
+//!
+//! Rotation: at `max_connection_age` (or when the exchange announces a disconnect) a
+//! replacement connection is opened and subscribed while the old one keeps
+//! delivering; once the replacement is confirmed, both run for `rotation_overlap`,
+//! then the old one is closed. [`dedup::Dedup`] drops the overlap's second copies, so
+//! nothing is lost or doubled and nothing is announced: the feed never broke.
+//!
+//! Bad input never stops a session: malformed, unknown, binary and oversized frames
+//! are counted in [`SourceStats`], logged once per kind, and skipped; an unexpected
+//! close code is counted and the connection re-opened.
 //!
 //! Back-pressure: records are sent with `Sender::send().await`; when the queue is full
-//! the driver stops reading and the exchange's TCP buffers absorb the stall.
-//! Shutdown: on cancellation the driver finishes the frame in hand, sends a Close
-//! frame, waits briefly for the close handshake and returns, dropping its sender.
+//! the driver stops reading and the exchange's TCP buffers absorb the stall (the time
+//! spent blocked does not count against the exchange's liveness deadlines).
+//! Shutdown: on cancellation the driver sends a Close frame on every open connection,
+//! waits briefly for the close handshake and returns, dropping its sender.
+//!
+//! One task, no detached work: both connections of a rotation, the connect attempt in
+//! progress and the timers are branches of one `select!`; REST requests of a parser
+//! run in the connection's `JoinSet` (joined when it closes).
+
+mod conn;
+pub mod dedup;
+pub mod gate;
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
+use smol_str::SmolStr;
 use tickbridge_schema::{Data, Record, Status, StatusEvent, SCHEMA_VERSION};
 use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::parse::{record_id, FrameParser, Parsed};
-use crate::rest::{RestFetcher, RestResponse};
-use crate::spec::{ConnectionPlan, Heartbeat};
+use self::conn::{Conn, Outgoing, Role, Ws};
+use self::dedup::Dedup;
+use self::gate::{host_of, ConnectGate};
+use crate::parse::{record_id, FrameParser, ParseError, Parsed};
+use crate::rest::RestResponse;
+use crate::spec::{ConnectionPlan, Heartbeat, Limits};
 use crate::stats::SourceStats;
 use crate::time::now_ns;
 
-/// Observes every frame a session sends and receives (the `record` command's capture writer).
+/// Observes every frame a session sends and receives (the `record` command's capture
+/// writer). Both connections of a rotation report under the session's `conn` number.
 pub trait FrameTap: Send + Sync {
     fn opened(&self, conn: u64, url: &str);
     fn sent(&self, conn: u64, text: &str);
@@ -49,7 +88,9 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Full-jitter exponential backoff: a delay in [d/2, d] with d = min(max, min·2^attempt).
+    /// Jittered exponential backoff: a delay in [d/2, d] with d = min(max, min·2^attempt).
+    /// The jitter spreads the reconnects of many connections dropped at once (an
+    /// exchange restart) so they do not arrive as one storm.
     pub fn delay(&self, attempt: u32) -> Duration {
         let exp = self.min.saturating_mul(1u32 << attempt.min(16));
         let ceiling = exp.min(self.max);
@@ -64,20 +105,36 @@ pub struct SessionSpec {
     /// Connection number within the source (logs, captures).
     pub conn: u64,
     pub plan: ConnectionPlan,
+    /// The connector's rules with the config's overrides applied.
     pub heartbeat: Heartbeat,
+    pub limits: Limits,
     pub backoff: Backoff,
-    /// Frames larger than this are refused by the WebSocket layer (the connection drops).
+    /// Text frames larger than this are counted and skipped. The WebSocket layer
+    /// itself refuses frames above [`hard_frame_limit`] (the connection is re-opened:
+    /// a stream cannot be resynchronised in the middle of a frame).
     pub max_frame_bytes: usize,
     pub connect_timeout: Duration,
+    /// How long the old connection of a rotation stays open after its replacement is
+    /// confirmed (both deliver; duplicates are dropped).
+    pub rotation_overlap: Duration,
 }
 
-/// How one connection attempt ended.
+/// The WebSocket layer's own frame limit for a configured `max_frame_bytes`: frames
+/// between the two are read and skipped (bounded memory), larger ones end the connection.
+pub fn hard_frame_limit(max_frame_bytes: usize) -> usize {
+    max_frame_bytes.saturating_mul(4).max(1 << 20)
+}
+
+/// Why a connection (or the session) ended.
+#[derive(Debug)]
 enum Ended {
     Cancelled,
     /// The downstream queue is closed: the pipeline is gone; stop for good.
     QueueClosed,
     Dropped(String),
 }
+
+type Connecting = Pin<Box<dyn Future<Output = Result<Ws, String>> + Send>>;
 
 /// One connection's driver.
 pub struct Session {
@@ -86,8 +143,12 @@ pub struct Session {
     out: mpsc::Sender<Record>,
     stats: Arc<SourceStats>,
     tap: Option<Arc<dyn FrameTap>>,
-    /// Error kinds already logged at warn level (each is logged once, then counted).
+    /// Kinds of trouble already logged at warn level (each is logged once, then counted).
     logged: HashSet<String>,
+    dedup: Dedup,
+    gate: Option<Arc<ConnectGate>>,
+    /// Time spent blocked on the full queue since the deadlines were last shifted.
+    stalled: Duration,
 }
 
 impl Session {
@@ -98,6 +159,10 @@ impl Session {
         stats: Arc<SourceStats>,
         tap: Option<Arc<dyn FrameTap>>,
     ) -> Self {
+        let gate = spec
+            .limits
+            .connect_attempts
+            .map(|limit| ConnectGate::shared(host_of(&spec.plan.url), limit));
         Session {
             spec,
             make_parser,
@@ -105,274 +170,567 @@ impl Session {
             stats,
             tap,
             logged: HashSet::new(),
+            dedup: Dedup::default(),
+            gate,
+            stalled: Duration::ZERO,
         }
     }
 
     /// Runs until cancelled (or the queue closes), reconnecting after every drop.
     pub async fn run(mut self, cancel: CancellationToken) {
+        let mut active: Option<Conn> = None;
+        let mut standby: Option<Conn> = None;
+        let mut connecting: Option<(Role, Connecting)> = None;
+        // When the active connection is (re)opened next; `None` while one is open.
+        let mut next_connect: Option<Instant> = Some(Instant::now());
         let mut attempt: u32 = 0;
-        loop {
-            let started = Instant::now();
-            let ended = self.connect_once(&cancel).await;
-            match ended {
-                Ended::Cancelled | Ended::QueueClosed => return,
-                Ended::Dropped(reason) => {
-                    SourceStats::add(&self.stats.reconnects, 1);
-                    warn!(exchange = self.spec.exchange, conn = self.spec.conn, %reason, "connection lost; reconnecting");
-                    if self
-                        .emit_status(StatusEvent::Disconnected, Some(reason))
-                        .await
-                        .is_err()
-                    {
-                        return;
+        // Rotation: retries of a failed replacement back off too.
+        let mut rotation_attempt: u32 = 0;
+        let mut next_rotation: Option<Instant> = None;
+        let mut close_old_at: Option<Instant> = None;
+        let mut gen: u64 = 0;
+        let overlap = self.spec.rotation_overlap;
+
+        let ended = loop {
+            let now = Instant::now();
+            if connecting.is_none() {
+                if active.is_none() {
+                    if next_connect.is_some_and(|t| t <= now) {
+                        next_connect = None;
+                        connecting = Some((Role::Active, self.connect()));
+                    }
+                } else if standby.is_none() && close_old_at.is_none() {
+                    let why = active
+                        .as_ref()
+                        .and_then(|a| self.rotation_reason(a, now, next_rotation));
+                    if let Some(why) = why {
+                        SourceStats::add(&self.stats.rotations, 1);
+                        info!(exchange = self.spec.exchange, conn = self.spec.conn, %why, "rotating: opening a replacement connection");
+                        // Compare what both connections forward from now on.
+                        self.dedup.begin();
+                        connecting = Some((Role::Standby, self.connect()));
                     }
                 }
             }
-            // A connection that lived a while resets the backoff.
-            if started.elapsed() > Duration::from_secs(30) {
-                attempt = 0;
-            }
-            let delay = self.spec.backoff.delay(attempt);
-            attempt = attempt.saturating_add(1);
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = sleep(delay) => {}
-            }
-        }
-    }
 
-    async fn connect_once(&mut self, cancel: &CancellationToken) -> Ended {
-        let url = self.spec.plan.url.clone();
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(self.spec.max_frame_bytes))
-            .max_frame_size(Some(self.spec.max_frame_bytes));
-        let connect =
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
-        let ws = tokio::select! {
-            _ = cancel.cancelled() => return Ended::Cancelled,
-            r = timeout(self.spec.connect_timeout, connect) => match r {
-                Err(_) => return Ended::Dropped(format!("connect to {url} timed out")),
-                Ok(Err(e)) => return Ended::Dropped(format!("connect to {url}: {e}")),
-                Ok(Ok((ws, _response))) => ws,
-            },
-        };
-        SourceStats::add(&self.stats.connects, 1);
-        info!(exchange = self.spec.exchange, conn = self.spec.conn, %url, "connected");
-        if let Some(tap) = &self.tap {
-            tap.opened(self.spec.conn, &url);
-        }
-        if self
-            .emit_status(StatusEvent::Connected, None)
-            .await
-            .is_err()
-        {
-            return Ended::QueueClosed;
-        }
-        let (mut write, mut read) = ws.split();
-        let mut parser = (self.make_parser)();
-
-        // Subscribe. Frames that arrive meanwhile are read after; nothing is lost.
-        for (i, frame) in self.spec.plan.subscribe.clone().iter().enumerate() {
-            if i > 0 {
-                sleep(self.spec.plan.send_interval).await;
+            let mut wake = now + Duration::from_secs(3600);
+            if active.is_none() && connecting.is_none() {
+                if let Some(t) = next_connect {
+                    wake = wake.min(t);
+                }
             }
-            if let Some(tap) = &self.tap {
-                tap.sent(self.spec.conn, frame);
+            for c in [active.as_mut(), standby.as_mut()].into_iter().flatten() {
+                wake = wake.min(c.next_wake(&self.spec.heartbeat));
             }
-            if let Err(e) = write.send(Message::text(frame.as_str())).await {
-                return Ended::Dropped(format!("sending subscribe: {e}"));
+            if let Some(t) = close_old_at {
+                wake = wake.min(t);
             }
-        }
-        let expected_acks = self.spec.plan.subscribe.len();
-        let mut acks = 0usize;
-        let mut subscribed = false;
-        if expected_acks == 0 {
-            // Streams named in the URL: the open connection is the subscription.
-            subscribed = true;
-            self.on_subscribed().await;
-        }
-        let subscribe_deadline = Instant::now() + self.spec.heartbeat.subscribe_timeout;
-        let mut subscribe_warned = false;
+            if let (Some(a), None, None) = (&active, &standby, &connecting) {
+                if let Some(age) = self.spec.heartbeat.max_connection_age {
+                    wake = wake.min((a.opened + age).max(next_rotation.unwrap_or(now)));
+                }
+            }
 
-        let ping_every = self
-            .spec
-            .heartbeat
-            .ping_interval
-            .unwrap_or(Duration::from_secs(3600));
-        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-        let idle = self.spec.heartbeat.idle_timeout;
-        let mut last_frame = Instant::now();
-        let mut records: Vec<Record> = Vec::with_capacity(64);
-        // REST requests of the parser (order-book snapshots), joined below.
-        let mut rest = RestFetcher::new();
-
-        let ended = loop {
-            let check_subscribe = !subscribed && !subscribe_warned;
-            rest.start(parser.rest_requests());
+            let mut active_end: Option<Ended> = None;
+            let mut standby_end: Option<Ended> = None;
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => break Ended::Cancelled,
-                // Before frames: a snapshot is rare and its diffs are waiting for it.
-                response = rest.next() => {
-                    if self.on_rest(parser.as_mut(), response, &mut records).await.is_err() {
-                        break Ended::QueueClosed;
-                    }
-                }
-                msg = read.next() => {
-                    let msg = match msg {
-                        None => break Ended::Dropped("stream ended".into()),
-                        Some(Err(e)) => break Ended::Dropped(format!("read: {e}")),
-                        Some(Ok(m)) => m,
-                    };
-                    last_frame = Instant::now();
-                    match msg {
-                        Message::Text(text) => {
-                            let ts = now_ns();
-                            SourceStats::add(&self.stats.frames, 1);
-                            SourceStats::add(&self.stats.bytes, text.len() as u64);
-                            if let Some(tap) = &self.tap {
-                                tap.received_text(self.spec.conn, text.as_str());
-                            }
-                            match parser.parse(text.as_str(), ts, &mut records) {
-                                Ok(Parsed::SubscribeAck(what)) => {
-                                    acks += 1;
-                                    debug!(exchange = self.spec.exchange, conn = self.spec.conn, %what, "subscription confirmed");
-                                    if !subscribed && acks >= expected_acks {
-                                        subscribed = true;
-                                        self.on_subscribed().await;
-                                    }
-                                }
-                                Ok(Parsed::Rejected(reason)) => {
-                                    SourceStats::add(&self.stats.rejected, 1);
-                                    warn!(exchange = self.spec.exchange, conn = self.spec.conn, %reason, "exchange refused a request");
-                                    if self.emit_status(StatusEvent::Rejected, Some(reason)).await.is_err() {
-                                        break Ended::QueueClosed;
-                                    }
-                                }
-                                Ok(Parsed::Refused(r)) => {
-                                    SourceStats::add(&self.stats.rejected, 1);
-                                    warn!(exchange = self.spec.exchange, conn = self.spec.conn, reason = %r.reason, "exchange refused a subscription");
-                                    if self.emit_status(StatusEvent::Rejected, Some(r.reason)).await.is_err() {
-                                        break Ended::QueueClosed;
-                                    }
-                                }
-                                Ok(Parsed::Reconnect(why)) => break Ended::Dropped(why),
-                                Ok(Parsed::Ignored(kind)) => self.log_once(format!("ignored {kind}"), || {
-                                    format!("frames of channel {kind} are not normalized; counting them")
-                                }),
-                                Ok(Parsed::Data | Parsed::Heartbeat | Parsed::Info(_)) => {}
-                                Err(e) => {
-                                    let counter = if e.label() == "unknown" { &self.stats.unknown_frames } else { &self.stats.parse_errors };
-                                    SourceStats::add(counter, 1);
-                                    let msg = e.to_string();
-                                    self.log_once(format!("parse {}", e.label()), || format!("skipping a bad frame: {msg}"));
-                                }
-                            }
-                            if let Some(reply) = parser.reply() {
-                                if let Err(e) = write.send(Message::text(reply)).await {
-                                    break Ended::Dropped(format!("sending reply: {e}"));
-                                }
-                            }
-                            if self.forward(&mut records).await.is_err() {
-                                break Ended::QueueClosed;
+                result = poll_connecting(&mut connecting), if connecting.is_some() => {
+                    let role = connecting.take().map(|(r, _)| r).unwrap_or(Role::Active);
+                    match result {
+                        Ok(ws) => {
+                            gen += 1;
+                            match self.opened(ws, role, gen).await {
+                                Ok(c) if role == Role::Active => active = Some(c),
+                                Ok(c) => standby = Some(c),
+                                Err(e) => break e,
                             }
                         }
-                        Message::Binary(payload) => {
-                            SourceStats::add(&self.stats.binary_frames, 1);
-                            if let Some(tap) = &self.tap {
-                                tap.received_binary(self.spec.conn, &payload);
+                        Err(why) => {
+                            SourceStats::add(&self.stats.connect_failures, 1);
+                            warn!(exchange = self.spec.exchange, conn = self.spec.conn, reason = %why, "connection attempt failed");
+                            match role {
+                                Role::Active => {
+                                    next_connect = Some(Instant::now() + self.spec.backoff.delay(attempt));
+                                    attempt = attempt.saturating_add(1);
+                                }
+                                Role::Standby => {
+                                    self.dedup.end_after(Instant::now());
+                                    next_rotation = Some(Instant::now() + self.spec.backoff.delay(rotation_attempt));
+                                    rotation_attempt = rotation_attempt.saturating_add(1);
+                                }
                             }
-                            let n = payload.len();
-                            self.log_once("binary".into(), || format!("skipping a binary frame of {n} bytes (this exchange sends text)"));
                         }
-                        Message::Close(frame) => {
-                            let why = frame.map(|f| format!("code {} {}", u16::from(f.code), f.reason)).unwrap_or_else(|| "no code".into());
-                            break Ended::Dropped(format!("closed by the exchange ({why})"));
-                        }
-                        // Pings are answered by tungstenite itself; pongs only prove liveness.
-                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                     }
                 }
-                _ = ping.tick() => {
-                    let msg = match self.spec.heartbeat.app_ping {
-                        Some(text) => Message::text(text),
-                        None => Message::Ping(Default::default()),
-                    };
-                    if let Err(e) = write.send(msg).await {
-                        break Ended::Dropped(format!("sending ping: {e}"));
+                event = next_event(&mut active), if active.is_some() => {
+                    if let Some(c) = active.as_mut() {
+                        active_end = self.on_event(c, event).await.err();
                     }
                 }
-                _ = sleep_until(last_frame + idle) => {
-                    break Ended::Dropped(format!("no frame for {idle:?}"));
+                event = next_event(&mut standby), if standby.is_some() => {
+                    if let Some(c) = standby.as_mut() {
+                        standby_end = self.on_event(c, event).await.err();
+                    }
                 }
-                _ = sleep_until(subscribe_deadline), if check_subscribe => {
-                    subscribe_warned = true;
-                    let reason = format!("no subscription confirmation within {:?} ({acks} of {expected_acks})", self.spec.heartbeat.subscribe_timeout);
-                    warn!(exchange = self.spec.exchange, conn = self.spec.conn, %reason, "subscription unconfirmed");
-                    if self.emit_status(StatusEvent::Rejected, Some(reason)).await.is_err() {
-                        break Ended::QueueClosed;
+                _ = sleep_until(wake) => {
+                    let now = Instant::now();
+                    if let Some(c) = active.as_mut() {
+                        active_end = self.on_timer(c, now).await.err();
+                    }
+                    if let Some(c) = standby.as_mut() {
+                        standby_end = self.on_timer(c, now).await.err();
                     }
                 }
             }
-        };
-        rest.shutdown().await;
-        if subscribed {
-            self.stats
-                .subscribed_connections
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        if let Some(tap) = &self.tap {
-            tap.closed(self.spec.conn);
-        }
-        if let Ended::Cancelled = ended {
-            // Polite close, bounded: the drain must not wait on a slow exchange.
-            let close = Message::Close(Some(CloseFrame {
-                code: CloseCode::Normal,
-                reason: "shutdown".into(),
-            }));
-            let _ = timeout(Duration::from_secs(1), async {
-                if write.send(close).await.is_ok() {
-                    while let Some(Ok(m)) = read.next().await {
-                        if matches!(m, Message::Close(_)) {
-                            break;
+
+            // Time blocked on the queue is not the exchange's silence.
+            if !self.stalled.is_zero() {
+                let by = std::mem::take(&mut self.stalled);
+                for c in [active.as_mut(), standby.as_mut()].into_iter().flatten() {
+                    c.shift_deadlines(by);
+                }
+            }
+
+            match standby_end {
+                None => {}
+                Some(Ended::Dropped(why)) => {
+                    warn!(exchange = self.spec.exchange, conn = self.spec.conn, reason = %why, "replacement connection failed; the current one carries on");
+                    if let Some(c) = standby.take() {
+                        self.close(c, "replacement failed", false).await;
+                    }
+                    self.dedup.end_after(Instant::now());
+                    next_rotation =
+                        Some(Instant::now() + self.spec.backoff.delay(rotation_attempt));
+                    rotation_attempt = rotation_attempt.saturating_add(1);
+                }
+                Some(e) => break e,
+            }
+            match active_end {
+                None => {}
+                Some(Ended::Dropped(why)) => {
+                    let lived = active.as_ref().map(|c| c.age(Instant::now()));
+                    if let Some(c) = active.take() {
+                        self.close(c, "dropped", false).await;
+                    }
+                    close_old_at = None;
+                    if standby.as_ref().is_some_and(|s| s.subscribed) {
+                        // The replacement is already live: the feed did not break.
+                        info!(exchange = self.spec.exchange, conn = self.spec.conn, reason = %why, "connection lost during rotation; the replacement takes over");
+                        active = standby.take().map(|mut s| {
+                            s.role = Role::Active;
+                            s
+                        });
+                        self.dedup.end_after(Instant::now() + overlap);
+                    } else {
+                        if let Some(s) = standby.take() {
+                            self.close(s, "rotation abandoned", false).await;
                         }
+                        if matches!(connecting, Some((Role::Standby, _))) {
+                            connecting = None;
+                        }
+                        SourceStats::add(&self.stats.reconnects, 1);
+                        warn!(exchange = self.spec.exchange, conn = self.spec.conn, reason = %why, "connection lost; reconnecting");
+                        if self
+                            .emit_status(StatusEvent::Disconnected, Some(why), None)
+                            .await
+                            .is_err()
+                        {
+                            break Ended::QueueClosed;
+                        }
+                        // A connection that lived a while resets the backoff.
+                        if lived
+                            .is_some_and(|l| l > self.spec.backoff.max.max(Duration::from_secs(30)))
+                        {
+                            attempt = 0;
+                        }
+                        next_connect = Some(Instant::now() + self.spec.backoff.delay(attempt));
+                        attempt = attempt.saturating_add(1);
+                        // The first records of the next connection may repeat the last
+                        // ones of this one (Coinbase `last_match`): compared until it
+                        // is subscribed (+ overlap, see `on_settled`).
+                        self.dedup.begin();
                     }
                 }
-            })
-            .await;
-            let _ = self
-                .emit_status(StatusEvent::Disconnected, Some("shutdown".into()))
-                .await;
+                Some(e) => break e,
+            }
+
+            // Rotation: once the replacement is confirmed, overlap, then close the old.
+            if standby.as_ref().is_some_and(|s| s.subscribed) && close_old_at.is_none() {
+                close_old_at = Some(Instant::now() + overlap);
+            }
+            if close_old_at.is_some_and(|t| t <= Instant::now()) {
+                close_old_at = None;
+                if let Some(old) = active.take() {
+                    self.close(old, "rotated", true).await;
+                }
+                active = standby.take().map(|mut s| {
+                    s.role = Role::Active;
+                    s
+                });
+                rotation_attempt = 0;
+                next_rotation = None;
+                // The replacement may still deliver what the old one already forwarded.
+                self.dedup.end_after(Instant::now() + overlap);
+                info!(
+                    exchange = self.spec.exchange,
+                    conn = self.spec.conn,
+                    "rotated: the replacement connection is the active one"
+                );
+            }
+        };
+
+        if matches!(ended, Ended::Cancelled) {
+            if let Some(s) = standby.take() {
+                self.close(s, "shutdown", true).await;
+            }
+            if let Some(a) = active.take() {
+                self.close(a, "shutdown", true).await;
+                let _ = self
+                    .emit_status(StatusEvent::Disconnected, Some("shutdown".into()), None)
+                    .await;
+            }
+        } else {
+            for c in [standby.take(), active.take()].into_iter().flatten() {
+                self.close(c, "stopping", false).await;
+            }
         }
-        ended
+    }
+}
+
+impl Session {
+    /// Why `active` should be replaced now, if it should.
+    fn rotation_reason(
+        &self,
+        active: &Conn,
+        now: Instant,
+        not_before: Option<Instant>,
+    ) -> Option<String> {
+        if !active.subscribed || not_before.is_some_and(|t| now < t) {
+            return None;
+        }
+        if let Some(why) = &active.rotate_requested {
+            return Some(format!("the exchange announced a disconnect: {why}"));
+        }
+        let age = self.spec.heartbeat.max_connection_age?;
+        (active.age(now) >= age).then(|| format!("connection age reached {age:?}"))
     }
 
-    async fn on_subscribed(&mut self) {
-        self.stats
-            .subscribed_connections
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// A connection attempt: waits for the exchange's connection-attempt window, then
+    /// connects within `connect_timeout`.
+    fn connect(&self) -> Connecting {
+        let url = self.spec.plan.url.clone();
+        let hard = hard_frame_limit(self.spec.max_frame_bytes);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(hard))
+            .max_frame_size(Some(hard));
+        let connect_timeout = self.spec.connect_timeout;
+        let gate = self.gate.clone();
+        let stats = self.stats.clone();
+        let exchange = self.spec.exchange;
+        Box::pin(async move {
+            if let Some(gate) = gate {
+                let wait = gate.reserve();
+                if !wait.is_zero() {
+                    SourceStats::add(&stats.connect_throttled, 1);
+                    info!(
+                        exchange,
+                        ?wait,
+                        "connection attempts at the exchange's limit; waiting"
+                    );
+                    sleep(wait).await;
+                }
+            }
+            let connect =
+                tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+            match timeout(connect_timeout, connect).await {
+                Err(_) => Err(format!(
+                    "connect to {url} timed out after {connect_timeout:?}"
+                )),
+                Ok(Err(e)) => Err(format!("connect to {url}: {e}")),
+                Ok(Ok((ws, _response))) => Ok(ws),
+            }
+        })
+    }
+
+    /// Sets up a freshly opened connection.
+    async fn opened(&mut self, ws: Ws, role: Role, gen: u64) -> Result<Conn, Ended> {
+        SourceStats::add(&self.stats.connects, 1);
+        let url = &self.spec.plan.url;
+        info!(exchange = self.spec.exchange, conn = self.spec.conn, gen, ?role, %url, "connected");
+        if let Some(tap) = &self.tap {
+            tap.opened(self.spec.conn, url);
+        }
+        let c = Conn::new(
+            gen,
+            role,
+            ws,
+            (self.make_parser)(),
+            &self.spec.plan.subscribe,
+            &self.spec.heartbeat,
+            &self.spec.limits,
+            Instant::now(),
+        );
+        let mut c = c;
+        if role == Role::Active {
+            self.emit_status(StatusEvent::Connected, None, None).await?;
+        }
+        if c.expected == 0 {
+            // Streams named in the URL: the open connection is the subscription.
+            c.acks = 0;
+            self.on_settled(&mut c, true).await?;
+        }
+        // Send the first subscribe request at once (exchanges want one promptly).
+        self.send_due(&mut c, Instant::now()).await?;
+        Ok(c)
+    }
+
+    /// Every subscribe request was answered (`accepted`: at least one was acknowledged).
+    async fn on_settled(&mut self, c: &mut Conn, accepted: bool) -> Result<(), Ended> {
+        c.settled = true;
+        c.subscribe_deadline = None;
+        if !accepted {
+            warn!(
+                exchange = self.spec.exchange,
+                conn = self.spec.conn,
+                "the exchange refused every subscription of this connection"
+            );
+            return Ok(());
+        }
+        c.subscribed = true;
+        c.last_data = Instant::now();
+        self.stats.subscribed_connections.fetch_add(1, Relaxed);
         info!(
             exchange = self.spec.exchange,
             conn = self.spec.conn,
-            symbols = self.spec.plan.symbols.len(),
+            gen = c.gen,
+            symbols = self.spec.plan.symbols.len() - c.refused.len(),
+            refused = c.refused.len(),
             "subscribed"
         );
-        let _ = self.emit_status(StatusEvent::Subscribed, None).await;
+        if c.role == Role::Active {
+            // A reconnect's first records have arrived or are about to: compare them
+            // with the last forwarded ones a little longer, then stop filtering.
+            self.dedup
+                .end_after(Instant::now() + self.spec.rotation_overlap);
+            self.emit_status(StatusEvent::Subscribed, None, Some(&c.refused))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, c: &mut Conn, event: ConnEvent) -> Result<(), Ended> {
+        match event {
+            ConnEvent::Frame(msg) => self.on_message(c, msg).await,
+            ConnEvent::Rest(response) => self.on_rest(c, response).await,
+        }
+    }
+
+    /// Handles what the socket yielded.
+    async fn on_message(
+        &mut self,
+        c: &mut Conn,
+        msg: Option<Result<Message, WsError>>,
+    ) -> Result<(), Ended> {
+        let msg = match msg {
+            None => return Err(Ended::Dropped("the exchange ended the stream".into())),
+            Some(Err(WsError::Capacity(e))) => {
+                SourceStats::add(&self.stats.oversized_frames, 1);
+                let limit = hard_frame_limit(self.spec.max_frame_bytes);
+                self.log_once("oversized hard".into(), || {
+                    format!("a frame above the WebSocket limit of {limit} bytes ({e}); re-opening the connection")
+                });
+                return Err(Ended::Dropped(format!("frame too large: {e}")));
+            }
+            Some(Err(WsError::Utf8)) => {
+                SourceStats::add(&self.stats.parse_errors, 1);
+                SourceStats::add(&self.stats.parse_malformed, 1);
+                self.log_once("utf8".into(), || {
+                    "a text frame that is not UTF-8; the WebSocket layer ends the connection".into()
+                });
+                return Err(Ended::Dropped("invalid UTF-8 in a text frame".into()));
+            }
+            Some(Err(e)) => return Err(Ended::Dropped(format!("read: {e}"))),
+            Some(Ok(m)) => m,
+        };
+        let now = Instant::now();
+        c.last_frame = now;
+        match msg {
+            Message::Text(text) => {
+                SourceStats::add(&self.stats.frames, 1);
+                SourceStats::add(&self.stats.bytes, text.len() as u64);
+                if text.len() > self.spec.max_frame_bytes {
+                    SourceStats::add(&self.stats.oversized_frames, 1);
+                    let (n, max) = (text.len(), self.spec.max_frame_bytes);
+                    self.log_once("oversized".into(), || {
+                        format!("skipping a text frame of {n} bytes (max_frame_bytes = {max})")
+                    });
+                    return Ok(());
+                }
+                if let Some(tap) = &self.tap {
+                    tap.received_text(self.spec.conn, text.as_str());
+                }
+                let ts = now_ns();
+                let result = c.parser.parse(text.as_str(), ts, &mut c.records);
+                self.on_parsed(c, result).await?;
+                self.after_parse(c).await?;
+            }
+            Message::Binary(payload) => {
+                SourceStats::add(&self.stats.binary_frames, 1);
+                if let Some(tap) = &self.tap {
+                    tap.received_binary(self.spec.conn, &payload);
+                }
+                let n = payload.len();
+                self.log_once("binary".into(), || {
+                    format!("skipping a binary frame of {n} bytes (this exchange sends text)")
+                });
+            }
+            Message::Close(frame) => {
+                let why = match frame {
+                    Some(f) => {
+                        let code = u16::from(f.code);
+                        if !matches!(f.code, CloseCode::Normal | CloseCode::Away) {
+                            SourceStats::add(&self.stats.unexpected_closes, 1);
+                            let reason = f.reason.to_string();
+                            self.log_once(format!("close {code}"), || {
+                                format!("the exchange closed the connection with code {code} ({reason})")
+                            });
+                        }
+                        format!("closed by the exchange (code {code} {})", f.reason)
+                    }
+                    None => "closed by the exchange (no code)".to_string(),
+                };
+                return Err(Ended::Dropped(why));
+            }
+            // Pings are answered by tungstenite itself (flushed on the next read).
+            Message::Ping(_) => {}
+            Message::Pong(_) => c.pong_due = None,
+            Message::Frame(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Acts on a parser's classification of a frame.
+    async fn on_parsed(
+        &mut self,
+        c: &mut Conn,
+        result: Result<Parsed, ParseError>,
+    ) -> Result<(), Ended> {
+        match result {
+            Ok(Parsed::Data) => {
+                c.last_data = Instant::now();
+                if c.stale {
+                    c.stale = false;
+                    info!(
+                        exchange = self.spec.exchange,
+                        conn = self.spec.conn,
+                        "data resumed"
+                    );
+                }
+            }
+            Ok(Parsed::SubscribeAck(what)) => {
+                debug!(exchange = self.spec.exchange, conn = self.spec.conn, %what, "subscription confirmed");
+                c.acks += 1;
+                c.answered += 1;
+                if !c.settled && c.answered >= c.expected {
+                    self.on_settled(c, true).await?;
+                }
+            }
+            Ok(Parsed::Rejected(reason)) => {
+                // Unattributed: every symbol of the connection is concerned.
+                SourceStats::add(&self.stats.rejected, 1);
+                warn!(exchange = self.spec.exchange, conn = self.spec.conn, %reason, "the exchange refused a request");
+                self.emit_status(StatusEvent::Rejected, Some(reason), None)
+                    .await?;
+                if !c.settled {
+                    c.answered += 1;
+                    if c.answered >= c.expected {
+                        let accepted = c.acks > 0;
+                        self.on_settled(c, accepted).await?;
+                    }
+                }
+            }
+            Ok(Parsed::Refused(r)) => {
+                SourceStats::add(&self.stats.rejected, 1);
+                warn!(exchange = self.spec.exchange, conn = self.spec.conn, symbols = ?r.symbols, reason = %r.reason, "the exchange refused a subscription");
+                let symbols: HashSet<SmolStr> = r.symbols.iter().cloned().collect();
+                c.refused.extend(symbols.iter().cloned());
+                let scope = (!symbols.is_empty()).then_some(&symbols);
+                self.emit_scoped(StatusEvent::Rejected, Some(r.reason), scope)
+                    .await?;
+                if r.answers_request && !c.settled {
+                    c.answered += 1;
+                    if c.answered >= c.expected {
+                        let accepted = c.acks > 0;
+                        self.on_settled(c, accepted).await?;
+                    }
+                }
+            }
+            Ok(Parsed::Heartbeat) => c.pong_due = None,
+            Ok(Parsed::Info(what)) => {
+                debug!(exchange = self.spec.exchange, conn = self.spec.conn, %what, "info")
+            }
+            Ok(Parsed::Ignored(kind)) => self.log_once(format!("ignored {kind}"), || {
+                format!("frames of channel {kind} are not normalized; counting them")
+            }),
+            Ok(Parsed::Reconnect(why)) => {
+                info!(exchange = self.spec.exchange, conn = self.spec.conn, %why, "the exchange announced a disconnect; replacing the connection early");
+                c.rotate_requested = Some(why);
+            }
+            Err(e) => {
+                let counter = match &e {
+                    ParseError::Unknown(_) => &self.stats.unknown_frames,
+                    ParseError::Malformed(_) => {
+                        SourceStats::add(&self.stats.parse_errors, 1);
+                        &self.stats.parse_malformed
+                    }
+                    ParseError::Invalid { .. } => {
+                        SourceStats::add(&self.stats.parse_errors, 1);
+                        &self.stats.parse_invalid
+                    }
+                };
+                SourceStats::add(counter, 1);
+                let msg = e.to_string();
+                let label = e.label();
+                self.log_once(format!("parse {label}"), || {
+                    format!("skipping a bad frame of kind {label} (further ones are counted, not logged): {msg}")
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// After every frame: the parser's reply (an app-level pong, at once), its
+    /// resubscriptions (paced), its REST requests, and its records.
+    async fn after_parse(&mut self, c: &mut Conn) -> Result<(), Ended> {
+        if let Some(reply) = c.parser.reply() {
+            self.send(c, reply).await?;
+        }
+        for text in c.parser.resubscribe() {
+            c.outbox.push_back(Outgoing {
+                text,
+                subscribe: true,
+            });
+        }
+        c.rest.start(c.parser.rest_requests());
+        let mut records = std::mem::take(&mut c.records);
+        let result = self.forward(&mut records).await;
+        c.records = records;
+        result
     }
 
     /// Hands a REST answer (an order-book snapshot) to the parser and forwards the
     /// records it yields.
-    async fn on_rest(
-        &mut self,
-        parser: &mut dyn FrameParser,
-        response: RestResponse,
-        records: &mut Vec<Record>,
-    ) -> Result<(), ()> {
+    async fn on_rest(&mut self, c: &mut Conn, response: RestResponse) -> Result<(), Ended> {
         if let (Some(tap), Ok(body)) = (&self.tap, &response.result) {
             tap.http(&response.url, body);
         }
         let body = response.result.as_deref().map_err(String::as_str);
-        match parser.on_rest(&response.key, body, now_ns(), records) {
+        match c
+            .parser
+            .on_rest(&response.key, body, now_ns(), &mut c.records)
+        {
             Ok(Parsed::Info(what)) => {
                 info!(exchange = self.spec.exchange, conn = self.spec.conn, %what, "REST")
             }
@@ -382,56 +740,262 @@ impl Session {
                 warn!(exchange = self.spec.exchange, conn = self.spec.conn, url = %response.url, error = %e, "unusable REST response");
             }
         }
-        self.forward(records).await
+        self.after_parse(c).await
     }
 
-    /// Sends the frame's records downstream, in order.
-    async fn forward(&mut self, records: &mut Vec<Record>) -> Result<(), ()> {
-        SourceStats::add(&self.stats.records, records.len() as u64);
-        for r in records.drain(..) {
-            if let Data::Status(s) = &r.data {
-                if s.event == StatusEvent::Gap {
-                    SourceStats::add(&self.stats.gaps, 1);
+    /// Liveness, stale watchdog, subscription deadline, paced sends, pings.
+    async fn on_timer(&mut self, c: &mut Conn, now: Instant) -> Result<(), Ended> {
+        let hb = self.spec.heartbeat.clone();
+        if now >= c.last_frame + hb.idle_timeout {
+            SourceStats::add(&self.stats.idle_timeouts, 1);
+            return Err(Ended::Dropped(format!(
+                "no frame at all for {:?}",
+                hb.idle_timeout
+            )));
+        }
+        if c.pong_due.is_some_and(|t| now >= t) {
+            SourceStats::add(&self.stats.pong_timeouts, 1);
+            return Err(Ended::Dropped(format!(
+                "ping not answered within {:?}",
+                hb.pong_timeout
+            )));
+        }
+        if c.subscribe_deadline.is_some_and(|t| now >= t) {
+            c.subscribe_deadline = None;
+            SourceStats::add(&self.stats.subscribe_timeouts, 1);
+            SourceStats::add(&self.stats.rejected, 1);
+            let reason = format!(
+                "no subscription confirmation within {:?} ({} of {} requests answered)",
+                hb.subscribe_timeout, c.answered, c.expected
+            );
+            if c.role == Role::Standby {
+                return Err(Ended::Dropped(reason));
+            }
+            // Data that already flows is kept; the gap in confirmation is reported.
+            warn!(exchange = self.spec.exchange, conn = self.spec.conn, %reason, "subscription unconfirmed");
+            let refused = c.refused.clone();
+            self.emit_status(StatusEvent::Rejected, Some(reason), Some(&refused))
+                .await?;
+        }
+        if c.subscribed && !c.stale && now >= c.last_data + hb.stale_after {
+            c.stale = true;
+            SourceStats::add(&self.stats.stale, 1);
+            let reason = format!("no data for {:?}; the connection is alive", hb.stale_after);
+            info!(exchange = self.spec.exchange, conn = self.spec.conn, %reason, "stale feed");
+            if c.role == Role::Active {
+                let refused = c.refused.clone();
+                self.emit_status(StatusEvent::Stale, Some(reason), Some(&refused))
+                    .await?;
+            }
+        }
+        self.send_due(c, now).await?;
+        let ping_due = c.next_ping.is_some_and(|t| now >= t) && now >= c.next_send;
+        if ping_due {
+            let msg = match self.spec.heartbeat.app_ping {
+                Some(text) => Message::text(text),
+                None => Message::Ping(Default::default()),
+            };
+            if let Some(every) = self.spec.heartbeat.ping_interval {
+                c.next_ping = Some(now + every);
+            }
+            // An outstanding ping keeps its deadline.
+            c.pong_due
+                .get_or_insert(now + self.spec.heartbeat.pong_timeout);
+            c.next_send = now + self.spec.plan.send_interval;
+            if let Err(e) = c.write.send(msg).await {
+                return Err(Ended::Dropped(format!("sending a ping: {e}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the next queued client frame if its turn has come.
+    async fn send_due(&mut self, c: &mut Conn, now: Instant) -> Result<(), Ended> {
+        let Some(front) = c.outbox.front() else {
+            return Ok(());
+        };
+        if now < c.next_send {
+            return Ok(());
+        }
+        if front.subscribe {
+            if let Some(w) = &mut c.subscribe_window {
+                if w.next_free(now) > now {
+                    return Ok(());
+                }
+                w.reserve(now);
+            }
+        }
+        if let Some(out) = c.outbox.pop_front() {
+            self.send(c, out.text).await?;
+            c.next_send = now + self.spec.plan.send_interval;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, c: &mut Conn, text: String) -> Result<(), Ended> {
+        if let Some(tap) = &self.tap {
+            tap.sent(self.spec.conn, &text);
+        }
+        c.write
+            .send(Message::text(text))
+            .await
+            .map_err(|e| Ended::Dropped(format!("sending: {e}")))
+    }
+
+    /// Closes a connection: a Close frame (and, when `wait`, up to a second for the
+    /// exchange's reply), its REST requests joined.
+    async fn close(&mut self, mut c: Conn, why: &'static str, wait: bool) {
+        if c.subscribed {
+            self.stats.subscribed_connections.fetch_sub(1, Relaxed);
+        }
+        if let Some(tap) = &self.tap {
+            tap.closed(self.spec.conn);
+        }
+        debug!(
+            exchange = self.spec.exchange,
+            conn = self.spec.conn,
+            gen = c.gen,
+            why,
+            "closing"
+        );
+        let close = Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: why.into(),
+        }));
+        // Bounded: a drain must not wait on a slow exchange.
+        let _ = timeout(Duration::from_secs(1), async {
+            if c.write.send(close).await.is_ok() && wait {
+                while let Some(Ok(m)) = c.read.next().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
                 }
             }
-            self.out.send(r).await.map_err(|_| ())?;
+        })
+        .await;
+        c.rest.shutdown().await;
+    }
+
+    /// Sends the frame's records downstream, in order, without the second copies of a
+    /// rotation's overlap.
+    async fn forward(&mut self, records: &mut Vec<Record>) -> Result<(), Ended> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        for r in records.drain(..) {
+            if !self.dedup.admit(&r, started) {
+                SourceStats::add(&self.stats.duplicates_dropped, 1);
+                continue;
+            }
+            match &r.data {
+                Data::Status(s) => {
+                    SourceStats::add(&self.stats.status_records, 1);
+                    if s.event == StatusEvent::Gap {
+                        SourceStats::add(&self.stats.gaps, 1);
+                    }
+                }
+                _ => SourceStats::add(&self.stats.records, 1),
+            }
+            if let Err(full) = self.out.try_send(r) {
+                let r = match full {
+                    mpsc::error::TrySendError::Closed(_) => return Err(Ended::QueueClosed),
+                    mpsc::error::TrySendError::Full(r) => r,
+                };
+                // The queue is full: wait (back-pressure) and account the stall.
+                let blocked = Instant::now();
+                self.out.send(r).await.map_err(|_| Ended::QueueClosed)?;
+                self.stalled += blocked.elapsed();
+            }
         }
         Ok(())
     }
 
     /// Emits one status record per symbol of this connection.
-    async fn emit_status(&mut self, event: StatusEvent, reason: Option<String>) -> Result<(), ()> {
+    async fn emit_status(
+        &mut self,
+        event: StatusEvent,
+        reason: Option<String>,
+        except: Option<&HashSet<SmolStr>>,
+    ) -> Result<(), Ended> {
         let ts = now_ns();
         for s in &self.spec.plan.symbols {
-            let status = Status {
-                event,
-                channel: None,
-                reason: reason.clone(),
-                expected: None,
-                got: None,
-            };
-            let suffix = format!("{}.{}.{}", event.as_str(), self.spec.conn, ts);
-            let record = Record {
-                v: SCHEMA_VERSION,
-                exchange: self.spec.exchange.into(),
-                market: s.market,
-                symbol: s.symbol.clone(),
-                native: s.native.clone(),
-                ts_exchange: None,
-                ts_recv: ts,
-                seq: None,
-                id: record_id(
-                    self.spec.exchange,
-                    s.market.as_str(),
-                    &s.symbol,
-                    "status",
-                    suffix,
-                ),
-                data: Data::Status(status),
-            };
-            self.out.send(record).await.map_err(|_| ())?;
+            if except.is_some_and(|x| x.contains(&s.native)) {
+                continue;
+            }
+            self.out
+                .send(self.status_record(s, event, reason.clone(), ts))
+                .await
+                .map_err(|_| Ended::QueueClosed)?;
+            SourceStats::add(&self.stats.status_records, 1);
         }
         Ok(())
+    }
+
+    /// Emits a status record for the symbols in `only` (all when `None`).
+    async fn emit_scoped(
+        &mut self,
+        event: StatusEvent,
+        reason: Option<String>,
+        only: Option<&HashSet<SmolStr>>,
+    ) -> Result<(), Ended> {
+        let Some(only) = only else {
+            return self.emit_status(event, reason, None).await;
+        };
+        let ts = now_ns();
+        for native in only {
+            let Some(s) = self
+                .spec
+                .plan
+                .symbols
+                .iter()
+                .find(|s| s.native.eq_ignore_ascii_case(native))
+            else {
+                warn!(exchange = self.spec.exchange, conn = self.spec.conn, %native, "a refusal names a symbol this connection did not ask for");
+                continue;
+            };
+            self.out
+                .send(self.status_record(s, event, reason.clone(), ts))
+                .await
+                .map_err(|_| Ended::QueueClosed)?;
+            SourceStats::add(&self.stats.status_records, 1);
+        }
+        Ok(())
+    }
+
+    fn status_record(
+        &self,
+        s: &crate::symbols::SymbolInfo,
+        event: StatusEvent,
+        reason: Option<String>,
+        ts: i64,
+    ) -> Record {
+        let status = Status {
+            event,
+            channel: None,
+            reason,
+            expected: None,
+            got: None,
+        };
+        let suffix = format!("{}.{}.{}", event.as_str(), self.spec.conn, ts);
+        Record {
+            v: SCHEMA_VERSION,
+            exchange: self.spec.exchange.into(),
+            market: s.market,
+            symbol: s.symbol.clone(),
+            native: s.native.clone(),
+            ts_exchange: None,
+            ts_recv: ts,
+            seq: None,
+            id: record_id(
+                self.spec.exchange,
+                s.market.as_str(),
+                &s.symbol,
+                "status",
+                suffix,
+            ),
+            data: Data::Status(status),
+        }
     }
 
     fn log_once(&mut self, key: String, message: impl FnOnce() -> String) {
@@ -443,6 +1007,34 @@ impl Session {
                 message()
             );
         }
+    }
+}
+
+/// The connect attempt in progress (pending when there is none).
+async fn poll_connecting(connecting: &mut Option<(Role, Connecting)>) -> Result<Ws, String> {
+    match connecting {
+        Some((_, fut)) => fut.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What one connection yielded: a frame (or the end of the stream), or the answer to
+/// one of its parser's REST requests.
+enum ConnEvent {
+    Frame(Option<Result<Message, WsError>>),
+    Rest(RestResponse),
+}
+
+/// The next event of a connection (pending when there is none).
+async fn next_event(c: &mut Option<Conn>) -> ConnEvent {
+    match c {
+        Some(c) => tokio::select! {
+            biased;
+            // Before frames: a snapshot is rare and its diffs are waiting for it.
+            r = c.rest.next() => ConnEvent::Rest(r),
+            m = c.read.next() => ConnEvent::Frame(m),
+        },
+        None => std::future::pending().await,
     }
 }
 

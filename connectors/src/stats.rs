@@ -11,8 +11,10 @@ pub struct SourceStats {
     /// Text frames received.
     pub frames: AtomicU64,
     pub bytes: AtomicU64,
-    /// Records forwarded downstream (data and status).
+    /// Data records forwarded downstream (status records excluded).
     pub records: AtomicU64,
+    /// Status records forwarded downstream (`connected`, `stale`, `gap`, ...).
+    pub status_records: AtomicU64,
     /// Frames that could not be used (malformed + invalid; `unknown_frames` apart).
     pub parse_errors: AtomicU64,
     /// Of `parse_errors`: not JSON, truncated, wrong shape.
@@ -63,5 +65,36 @@ impl SourceStats {
 
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Relaxed)
+    }
+
+    /// Every counter by name (the shutdown log line; tests read it).
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        let fields: [(&'static str, &AtomicU64); 24] = [
+            ("frames", &self.frames),
+            ("bytes", &self.bytes),
+            ("records", &self.records),
+            ("parse_errors", &self.parse_errors),
+            ("parse_malformed", &self.parse_malformed),
+            ("parse_invalid", &self.parse_invalid),
+            ("unknown_frames", &self.unknown_frames),
+            ("oversized_frames", &self.oversized_frames),
+            ("binary_frames", &self.binary_frames),
+            ("connects", &self.connects),
+            ("reconnects", &self.reconnects),
+            ("connect_failures", &self.connect_failures),
+            ("connect_throttled", &self.connect_throttled),
+            ("rotations", &self.rotations),
+            ("duplicates_dropped", &self.duplicates_dropped),
+            ("stale", &self.stale),
+            ("pong_timeouts", &self.pong_timeouts),
+            ("idle_timeouts", &self.idle_timeouts),
+            ("subscribe_timeouts", &self.subscribe_timeouts),
+            ("unexpected_closes", &self.unexpected_closes),
+            ("gaps", &self.gaps),
+            ("rejected", &self.rejected),
+            ("subscribed_connections", &self.subscribed_connections),
+            ("status_records", &self.status_records),
+        ];
+        fields.iter().map(|(k, v)| (*k, v.load(Relaxed))).collect()
     }
 }

@@ -3,19 +3,26 @@
 //! benchmarked against real exchange traffic on 127.0.0.1.
 //!
 //! - The k-th WebSocket client gets the capture's k-th connection; a client beyond the
-//!   recorded connections gets an idle connection.
+//!   recorded connections gets an idle connection. In live mode (`--live`) all clients
+//!   share one playback clock and join the recording where it is (see [`ReplayArgs`]).
 //! - Frames are sent in recorded order, at recorded speed scaled by a factor, or as
 //!   fast as the client reads (`Speed::Max`). When the recording shows the client
 //!   sending first (a subscribe), the server waits for the client's first frame.
+//! - Client frames are logged (`client frame`, with the client number and the text):
+//!   tests read what the bridge subscribed to from the log. Subscribe requests are
+//!   answered in the exchange's format ([`protocol`]), refusals included.
 //! - After the last frame the connection stays open (pings answered) until the client
 //!   closes it, like a quiet exchange.
+//! - Misbehaviours ([`faults`]) drop, silence, close or corrupt connections on demand.
 //! - A REST request is answered with the recorded response of the same path and query
 //!   (ignoring `limit`), released only once playback has reached the time it was
 //!   recorded: the real order-book sync race, preserved.
 //!
 //! Every connection task is tracked and joined on shutdown.
 
+pub mod faults;
 mod http;
+pub mod protocol;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,12 +34,17 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::{sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::capture::{Capture, Event, EventKind};
+use faults::Action;
+pub use faults::ReplayArgs;
+use protocol::Protocol;
 
 /// Playback speed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,6 +82,10 @@ struct Replay {
     http_served: Mutex<HashMap<String, usize>>,
     /// Connections whose frames have all been sent.
     finished: AtomicUsize,
+    args: ReplayArgs,
+    protocol: Protocol,
+    /// Live mode: when playback started (the first client's start).
+    live_start: std::sync::OnceLock<Instant>,
 }
 
 /// A running replay server's handle.
@@ -91,8 +107,19 @@ pub async fn bind(
     capture: Capture,
     speed: Speed,
 ) -> std::io::Result<(TcpListener, ReplayHandle)> {
+    bind_with(addr, capture, speed, ReplayArgs::default()).await
+}
+
+/// [`bind`] with live mode and misbehaviours.
+pub async fn bind_with(
+    addr: &str,
+    capture: Capture,
+    speed: Speed,
+    args: ReplayArgs,
+) -> std::io::Result<(TcpListener, ReplayHandle)> {
     let listener = TcpListener::bind(addr).await?;
     let connections = capture.connections();
+    let capture_exchange = capture.header.exchange.clone();
     let start = capture.events.first().map(|e| e.ts).unwrap_or(0);
     let state = Arc::new(Replay {
         capture,
@@ -102,6 +129,9 @@ pub async fn bind(
         position: watch::channel(start).0,
         http_served: Mutex::new(HashMap::new()),
         finished: AtomicUsize::new(0),
+        protocol: Protocol::of(&capture_exchange),
+        args,
+        live_start: std::sync::OnceLock::new(),
     });
     let addr = listener.local_addr()?;
     Ok((listener, ReplayHandle { addr, state }))
@@ -139,8 +169,20 @@ async fn handle_connection(
     stream.set_nodelay(true)?;
     let head = http::peek_head(&stream).await?;
     if head.is_websocket_upgrade() {
-        let ws = tokio_tungstenite::accept_async(stream).await?;
         let index = state.next_client.fetch_add(1, Ordering::SeqCst);
+        info!(client = index, path = %head.path, "client connected");
+        if let Some(delay) = state
+            .args
+            .accept_delay()
+            .filter(|_| state.args.faulty(index))
+        {
+            info!(client = index, ?delay, "fault: delaying the handshake");
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+        let ws = tokio_tungstenite::accept_async(stream).await?;
         serve_websocket(state, ws, index, cancel).await
     } else {
         http::answer(stream, &head, move |path| async move {
@@ -150,7 +192,16 @@ async fn handle_connection(
     }
 }
 
-/// Plays capture connection number `index` to one client.
+/// How a client's playback goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Playing,
+    /// No more data; pings and requests still answered.
+    Quiet,
+}
+
+/// Plays capture connection number `index` (live: the one at the clock's position) to
+/// one client, answering its requests and applying the faults it is due.
 async fn serve_websocket(
     state: Arc<Replay>,
     ws: tokio_tungstenite::WebSocketStream<TcpStream>,
@@ -158,7 +209,12 @@ async fn serve_websocket(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let (mut write, mut read) = ws.split();
-    let conn = state.connections.get(index).copied();
+    let args = &state.args;
+    let conn = match (args.live, state.connections.len()) {
+        (_, 0) => None,
+        (true, n) => Some(state.connections[index % n]),
+        (false, _) => state.connections.get(index).copied(),
+    };
     let frames: Vec<&Event> = match conn {
         Some(c) => state
             .capture
@@ -168,51 +224,109 @@ async fn serve_websocket(
             .collect(),
         None => Vec::new(),
     };
-    info!(client = index, conn = ?conn, frames = frames.len(), "replaying");
+    info!(client = index, conn = ?conn, frames = frames.len(), live = args.live, "replaying");
     let client_speaks_first = frames.first().is_some_and(|e| e.ev == EventKind::Send);
-    if client_speaks_first {
-        // Like the exchange: nothing flows until the client subscribes.
-        let first = timeout(Duration::from_secs(10), async {
-            while let Some(msg) = read.next().await {
-                if matches!(msg?, Message::Text(_)) {
-                    return Ok::<_, anyhow::Error>(());
-                }
-            }
-            anyhow::bail!("client closed before subscribing")
-        });
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            r = first => { let _ = r; }
-        }
-    }
     let t0 = frames.first().map(|e| e.ts).unwrap_or(0);
-    let start = Instant::now();
     let recvs: Vec<&Event> = frames
         .iter()
         .copied()
         .filter(|e| e.ev == EventKind::Recv)
+        .filter(|e| {
+            e.text
+                .as_deref()
+                .is_none_or(|t| !state.protocol.is_recorded_reply(t) && !args.refused_frame(t))
+        })
         .collect();
-    // When frame `i` is due.
-    let due_at = |i: usize| match state.speed {
-        Speed::Max => Instant::now(),
-        Speed::Factor(f) => {
-            start + Duration::from_nanos(((recvs[i].ts - t0).max(0) as f64 / f) as u64)
-        }
-    };
+    let faulty = args.faulty(index);
+    // The frame truncated by `--garbage-after`: a trade, which every connector
+    // parses (a channel it does not normalize might be skipped unparsed).
+    let texts = || recvs.iter().filter_map(|e| e.text.as_deref());
+    let sample = texts()
+        .find(|t| t.contains("trade") || t.contains("match"))
+        .or_else(|| texts().next())
+        .unwrap_or("{}")
+        .to_string();
+
+    let mut started: Option<Instant> = None;
     let mut next = 0usize;
-    while next < recvs.len() {
-        let due = due_at(next);
+    let mut sent = 0usize;
+    let mut mode = Mode::Playing;
+    // Answers to the client's requests, each due at its instant (`--ack-delay`).
+    let mut replies: std::collections::VecDeque<(Instant, String)> = Default::default();
+    let far = || Instant::now() + Duration::from_secs(86_400);
+    let start_playback = |next: &mut usize| -> Instant {
+        let now = Instant::now();
+        if !args.live {
+            return now;
+        }
+        // Join the shared clock where it is: frames already due are gone.
+        let start = *state.live_start.get_or_init(|| now);
+        if let Speed::Factor(f) = state.speed {
+            while *next < recvs.len()
+                && start + Duration::from_nanos(((recvs[*next].ts - t0).max(0) as f64 / f) as u64)
+                    < now
+            {
+                *next += 1;
+            }
+        }
+        info!(client = index, skipped = *next, "joining the live stream");
+        start
+    };
+    if !client_speaks_first {
+        started = Some(start_playback(&mut next));
+    }
+
+    loop {
+        let due = match (started, mode) {
+            (Some(start), Mode::Playing) if next < recvs.len() => match state.speed {
+                Speed::Max => Instant::now(),
+                Speed::Factor(f) => {
+                    start + Duration::from_nanos(((recvs[next].ts - t0).max(0) as f64 / f) as u64)
+                }
+            },
+            _ => far(),
+        };
+        let reply_due = replies.front().map(|(t, _)| *t).unwrap_or_else(far);
         tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
+            _ = cancel.cancelled() => {
+                let _ = write.send(Message::Close(None)).await;
+                return Ok(());
+            }
             msg = read.next() => match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                Some(Ok(Message::Text(text))) => {
+                    info!(client = index, text = %text.as_str(), "client frame");
+                    let at = Instant::now() + args.ack_delay();
+                    for answer in state.protocol.answer(text.as_str(), &args.refuse_symbols) {
+                        replies.push_back((at, answer));
+                    }
+                    if started.is_none() {
+                        started = Some(start_playback(&mut next));
+                    }
+                }
+                // Pings are answered by tungstenite (on the next read or write).
                 Some(Ok(_)) => {}
             },
-            _ = sleep_until(due) => {
+            _ = sleep_until(reply_due), if !replies.is_empty() => {
+                let now = Instant::now();
+                while replies.front().is_some_and(|(t, _)| *t <= now) {
+                    if let Some((_, text)) = replies.pop_front() {
+                        write.feed(Message::text(text)).await?;
+                    }
+                }
+                write.flush().await?;
+            }
+            _ = sleep_until(due), if started.is_some() && mode == Mode::Playing && next < recvs.len() => {
                 // Send everything due now, then flush once.
                 let now = Instant::now();
                 let mut burst = 0;
-                while next < recvs.len() && burst < 256 && (state.speed == Speed::Max || due_at(next) <= now) {
+                while next < recvs.len() && burst < 256 && mode == Mode::Playing {
+                    if let (Speed::Factor(f), Some(start)) = (state.speed, started) {
+                        let at = start + Duration::from_nanos(((recvs[next].ts - t0).max(0) as f64 / f) as u64);
+                        if at > now {
+                            break;
+                        }
+                    }
                     let e = recvs[next];
                     next += 1;
                     let msg = match (&e.text, e.binary()) {
@@ -223,40 +337,61 @@ async fn serve_websocket(
                     write.feed(msg).await?;
                     state.position.send_if_modified(|p| if e.ts > *p { *p = e.ts; true } else { false });
                     burst += 1;
+                    sent += 1;
+                    if !faulty {
+                        continue;
+                    }
+                    for action in args.actions_after(sent) {
+                        info!(client = index, sent, ?action, "fault");
+                        match action {
+                            Action::Garbage => {
+                                let (texts, binary) = faults::garbage(&sample);
+                                for t in texts {
+                                    write.feed(Message::text(t)).await?;
+                                }
+                                write.feed(Message::binary(binary)).await?;
+                            }
+                            Action::Oversized(bytes) => {
+                                write.feed(Message::text(faults::oversized(bytes))).await?;
+                            }
+                            Action::Quiet => mode = Mode::Quiet,
+                            Action::Silent => {
+                                write.flush().await?;
+                                // Neither read nor write: no pong ever comes back.
+                                cancel.cancelled().await;
+                                return Ok(());
+                            }
+                            Action::Close(code) => {
+                                write.flush().await?;
+                                let frame = CloseFrame {
+                                    code: CloseCode::from(code),
+                                    reason: "replay fault".into(),
+                                };
+                                write.send(Message::Close(Some(frame))).await?;
+                                // The client's Close reply, briefly.
+                                let _ = timeout(Duration::from_secs(1), read.next()).await;
+                                return Ok(());
+                            }
+                            Action::Drop => {
+                                write.flush().await?;
+                                // Dropping both halves closes the TCP connection
+                                // without a WebSocket Close frame.
+                                return Ok(());
+                            }
+                        }
+                    }
                 }
                 write.flush().await?;
+                if next >= recvs.len() && !recvs.is_empty() {
+                    state.finished.fetch_add(1, Ordering::SeqCst);
+                    info!(client = index, sent = next, "capture connection served; holding it open");
+                    // Hold the connection like a quiet exchange until the client or the
+                    // server ends it.
+                    if let Some(last) = frames.last() {
+                        state.position.send_if_modified(|p| if last.ts > *p { *p = last.ts; true } else { false });
+                    }
+                }
             }
-        }
-    }
-    if !recvs.is_empty() {
-        state.finished.fetch_add(1, Ordering::SeqCst);
-    }
-    info!(
-        client = index,
-        sent = next,
-        "capture connection served; holding it open"
-    );
-    // Hold the connection like a quiet exchange until the client or the server ends it.
-    if let Some(last) = frames.last() {
-        state.position.send_if_modified(|p| {
-            if last.ts > *p {
-                *p = last.ts;
-                true
-            } else {
-                false
-            }
-        });
-    }
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => {
-                let _ = write.send(Message::Close(None)).await;
-                return Ok(());
-            }
-            msg = read.next() => match msg {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                Some(Ok(_)) => {}
-            },
         }
     }
 }

@@ -1,13 +1,21 @@
 //! Binance: spot (`binance`), USD-M futures (`binance-usdm`) and COIN-M futures
 //! (`binance-coinm`).
 //!
-//! Connections use combined streams with the stream list in the URL
-//! (`/stream?streams=btcusdt@trade/btcusdt@bookTicker`), so every frame arrives wrapped
-//! as `{"stream":..,"data":{..}}` and is dispatched on the stream name without a
-//! second JSON pass. Limits honoured by the planner: at most 1024 streams per
-//! connection. Heartbeat: the server pings (every 20 s on spot, 3 min on futures) and
-//! tungstenite answers with the payload; the client also pings every 20 s so a quiet
-//! symbol never looks like a dead socket.
+//! Connections open the combined endpoint (`/stream`) and subscribe live, one
+//! `{"method":"SUBSCRIBE","params":[..],"id":n}` per symbol, so every frame arrives
+//! wrapped as `{"stream":..,"data":{..}}` and is dispatched on the stream name without
+//! a second JSON pass, and every refusal (`{"error":{..},"id":n}`) names the one symbol
+//! it concerns; `{"result":null,"id":n}` confirms.
+//!
+//! Limits (developers.binance.com, WebSocket Streams), honoured by the planner and the
+//! session: at most 1024 streams per connection (symbols are never split over
+//! connections); 5 incoming messages per second per connection, pings and pongs
+//! included (requests are spaced by 300 ms, so a connection of 300 symbols is fully
+//! subscribed after 90 s, each symbol flowing as soon as its request is sent); 300
+//! connection attempts per 5 minutes per IP (shared by every session to the host); a
+//! connection is closed at 24 h (rotated at 23 h 50 min). Heartbeat: the server pings
+//! (every 20 s on spot, 3 min on futures) and tungstenite answers with the payload;
+//! the client also pings every 20 s so a dead socket shows within ping + pong timeout.
 
 pub mod book;
 mod parser;
@@ -185,43 +193,58 @@ impl Connector for Binance {
 
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
         self.check(request)?;
-        // (stream, symbol index) pairs in a stable order, without duplicates.
-        let mut streams: Vec<(String, usize)> = Vec::new();
-        for (i, sym) in request.symbols.iter().enumerate() {
+        // Live subscriptions on the combined endpoint (frames still arrive wrapped as
+        // `{"stream":..,"data":..}`), one SUBSCRIBE per symbol with ids 1, 2, ...: a
+        // refusal names its id, so it is attributed to one symbol and the others flow.
+        // Symbols are never split over connections; a connection carries at most
+        // 1024 streams.
+        let mut plans: Vec<ConnectionPlan> = Vec::new();
+        let mut streams_in_last = 0usize;
+        let url = format!("{}/stream", request.ws_url.trim_end_matches('/'));
+        for sym in &request.symbols {
             let lower = sym.native.to_ascii_lowercase();
+            let mut streams: Vec<String> = Vec::new();
             for &channel in &request.channels {
                 for s in self.streams(channel, &lower) {
-                    if !streams.iter().any(|(x, _)| *x == s) {
-                        streams.push((s, i));
+                    if !streams.contains(&s) {
+                        streams.push(s);
                     }
                 }
             }
-        }
-        let base = request.ws_url.trim_end_matches('/');
-        Ok(streams
-            .chunks(MAX_STREAMS_PER_CONNECTION)
-            .map(|chunk| {
-                let mut symbols: Vec<SymbolInfo> = Vec::new();
-                for (_, i) in chunk {
-                    if !symbols.contains(&request.symbols[*i]) {
-                        symbols.push(request.symbols[*i].clone());
-                    }
-                }
-                let names: Vec<&str> = chunk.iter().map(|(s, _)| s.as_str()).collect();
-                ConnectionPlan {
-                    url: format!("{base}/stream?streams={}", names.join("/")),
+            if streams.is_empty() {
+                continue;
+            }
+            if plans.is_empty() || streams_in_last + streams.len() > MAX_STREAMS_PER_CONNECTION {
+                plans.push(ConnectionPlan {
+                    url: url.clone(),
                     subscribe: Vec::new(),
                     market: request.market,
                     channels: request.channels.iter().copied().collect(),
-                    symbols,
-                    send_interval: Duration::from_millis(250),
-                }
-            })
-            .collect())
+                    symbols: Vec::new(),
+                    // 5 incoming messages/s per connection, pings and pongs included:
+                    // at most ~3 subscribe requests a second leaves room for them.
+                    send_interval: Duration::from_millis(300),
+                });
+                streams_in_last = 0;
+            }
+            let plan = plans.last_mut().expect("a plan was just pushed");
+            streams_in_last += streams.len();
+            plan.symbols.push(sym.clone());
+            let id = plan.subscribe.len() + 1;
+            plan.subscribe.push(
+                serde_json::json!({"method": "SUBSCRIBE", "params": streams, "id": id}).to_string(),
+            );
+        }
+        Ok(plans)
     }
 
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
-        Box::new(self.new_parser(plan.channels, &plan.symbols))
+        // Request `id` n subscribed the n-th symbol of the plan.
+        let requests = plan.symbols.iter().map(|s| s.native.clone()).collect();
+        Box::new(
+            self.new_parser(plan.channels, &plan.symbols)
+                .with_subscriptions(requests),
+        )
     }
 
     fn heartbeat(&self) -> Heartbeat {
@@ -358,7 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn plans_combined_streams_in_the_url() {
+    fn plans_one_live_subscribe_per_symbol() {
         let b = Binance { venue: Venue::Spot };
         let plans = b
             .plan(&request(
@@ -369,11 +392,15 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(plans.len(), 1);
+        assert_eq!(plans[0].url, "ws://127.0.0.1:1/stream");
         assert_eq!(
-            plans[0].url,
-            "ws://127.0.0.1:1/stream?streams=btcusdt@trade/btcusdt@bookTicker/ethusdt@trade/ethusdt@bookTicker"
+            plans[0].subscribe,
+            vec![
+                r#"{"id":1,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker"]}"#,
+                r#"{"id":2,"method":"SUBSCRIBE","params":["ethusdt@trade","ethusdt@bookTicker"]}"#,
+            ]
         );
-        assert!(plans[0].subscribe.is_empty());
+        assert_eq!(plans[0].symbols.len(), 2);
     }
 
     #[test]
@@ -386,12 +413,21 @@ mod tests {
                 Venue::Spot,
                 Market::Spot,
                 &refs,
-                &[Channel::Trade, Channel::Bbo],
+                &[Channel::Trade, Channel::Bbo, Channel::Ticker],
             ))
             .unwrap();
-        let counts: Vec<usize> = plans.iter().map(|p| p.url.matches('@').count()).collect();
-        assert_eq!(counts, vec![1024, 176]);
-        assert_eq!(plans[0].symbols.len(), 512);
+        // 3 streams per symbol: 341 symbols (1023 streams) fit, a symbol is never split.
+        let counts: Vec<usize> = plans
+            .iter()
+            .map(|p| p.subscribe.iter().map(|f| f.matches('@').count()).sum())
+            .collect();
+        assert_eq!(counts, vec![1023, 777]);
+        assert_eq!(plans[0].symbols.len(), 341);
+        assert_eq!(plans[1].symbols.len(), 259);
+        assert!(
+            plans[1].subscribe[0].contains(r#""id":1"#),
+            "ids restart per connection"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tickbridge_schema::{
 use super::book::{BookVenue, Chain, Diff, Need, Snapshot, SnapshotOutcome, SymbolSync};
 use super::wire;
 use crate::book::{BookConfig, BookSync, Stamp};
-use crate::parse::{record_id, FrameParser, ParseError, Parsed, RestRequest};
+use crate::parse::{record_id, FrameParser, ParseError, Parsed, Refusal, RestRequest};
 use crate::spec::{Channel, ChannelSet};
 use crate::symbols::{SymbolInfo, SymbolTable};
 use crate::time::ms_to_ns;
@@ -31,6 +31,9 @@ pub struct BinanceParser {
     books: HashMap<SmolStr, SymbolSync>,
     /// Snapshot requests not yet handed to the session.
     requests: Vec<RestRequest>,
+    /// The native symbol each live SUBSCRIBE request (`id` n → index n-1) asked for,
+    /// so a refusal is attributed to its symbol.
+    subscriptions: Vec<SmolStr>,
 }
 
 impl BinanceParser {
@@ -55,6 +58,29 @@ impl BinanceParser {
             },
             books: HashMap::new(),
             requests: Vec::new(),
+            subscriptions: Vec::new(),
+        }
+    }
+
+    /// Names the symbol of each SUBSCRIBE request of the plan, in id order (1, 2, ...).
+    pub fn with_subscriptions(mut self, natives: Vec<SmolStr>) -> Self {
+        self.subscriptions = natives;
+        self
+    }
+
+    /// A refusal of request `id`: attributed to its symbol when the id is one of ours.
+    fn refusal(&self, id: Option<&serde_json::Value>, reason: String) -> Parsed {
+        let symbol = id
+            .and_then(|v| v.as_u64())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.subscriptions.get(i as usize));
+        match symbol {
+            Some(native) => Parsed::Refused(Refusal {
+                symbols: vec![native.clone()],
+                reason,
+                answers_request: true,
+            }),
+            None => Parsed::Rejected(reason),
         }
     }
 
@@ -423,17 +449,14 @@ impl FrameParser for BinanceParser {
         }
         if obj.contains_key("id") || obj.contains_key("error") || obj.contains_key("code") {
             let reply: wire::Reply = owned(value)?;
-            let id = reply.id.map(|v| v.to_string()).unwrap_or_default();
+            let id = reply.id.as_ref().map(|v| v.to_string()).unwrap_or_default();
             if let Some(e) = reply.error {
-                return Ok(Parsed::Rejected(format!(
-                    "request {id}: code {}: {}",
-                    e.code, e.msg
-                )));
+                let reason = format!("request {id}: code {}: {}", e.code, e.msg);
+                return Ok(self.refusal(reply.id.as_ref(), reason));
             }
             if let (Some(code), Some(msg)) = (reply.code, reply.msg) {
-                return Ok(Parsed::Rejected(format!(
-                    "request {id}: code {code}: {msg}"
-                )));
+                let reason = format!("request {id}: code {code}: {msg}");
+                return Ok(self.refusal(reply.id.as_ref(), reason));
             }
             return Ok(match reply.result {
                 None | Some(serde_json::Value::Null) => Parsed::SubscribeAck(id),

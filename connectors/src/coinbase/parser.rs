@@ -303,7 +303,9 @@ fn product_ids_in(text: &str) -> Vec<SmolStr> {
             continue;
         };
         let part_ok = |p: &str| {
-            !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         };
         if part_ok(base) && part_ok(quote) && !out.iter().any(|s| s == word) {
             out.push(word.into());
