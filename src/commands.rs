@@ -13,20 +13,23 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::capture::{Capture, CaptureWriter, Header};
-use crate::config::{describe_plan, Config, SinkKind};
+use crate::config::{describe_plan, Config, Overrides, SinkKind};
 use crate::ops::OpsState;
 use crate::replay::{self, Speed};
 use crate::run::{self, log_summary, Hooks};
 use crate::signals::Signals;
 
-/// `tickbridge run`.
-pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let config = Config::load(config_path)?;
+/// `tickbridge run`; `sets` are the `--set PATH=VALUE` flags.
+pub async fn run(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides::gather(sets)?;
+    let config = Config::load_with(config_path, &overrides)?;
     let sources = config.resolve()?;
     info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %config_path.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default".into()),
+        overrides = ?overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
         sink = config.sink.kind.as_str(),
+        ops = %config.ops.listen,
         plan = ?describe_plan(&sources),
         "tickbridge starting"
     );
@@ -51,6 +54,8 @@ async fn run_until_signal(
     let outcome = tokio::select! {
         outcome = &mut bridge => outcome?,
         name = signals.next() => {
+            // Readiness turns false at once, before the sources stop.
+            ops.draining.store(true, std::sync::atomic::Ordering::Relaxed);
             info!(signal = name, "shutdown requested");
             shutdown.cancel();
             tokio::select! {
@@ -76,9 +81,10 @@ async fn run_until_signal(
     })
 }
 
-/// `tickbridge validate`.
-pub fn validate(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let config = Config::load(config_path)?;
+/// `tickbridge validate`; `sets` are the `--set PATH=VALUE` flags.
+pub fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides::gather(sets)?;
+    let config = Config::load_with(config_path, &overrides)?;
     let sources = config.resolve()?;
     println!("config ok: sink {}", config.sink.kind.as_str());
     for (source, connections) in describe_plan(&sources) {
@@ -86,6 +92,13 @@ pub fn validate(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
         for c in connections {
             println!("  {c}");
         }
+    }
+    match config.ops.listen.as_str() {
+        "" => println!("ops: disabled"),
+        listen => println!("ops: listen {listen}"),
+    }
+    for o in overrides.iter() {
+        println!("override: {o}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -140,10 +153,11 @@ pub fn schema(kind: Option<&str>, write: Option<&Path>) -> anyhow::Result<ExitCo
 /// `tickbridge record`: the configured sources, every frame written to a capture.
 pub async fn record(
     config_path: Option<&Path>,
+    sets: &[String],
     out: &str,
     duration: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(config_path)?;
+    let mut config = Config::load_with(config_path, &Overrides::gather(sets)?)?;
     config.sink.kind = SinkKind::Null;
     let sources = config.resolve()?;
     let mut writers = Vec::new();
@@ -252,6 +266,9 @@ kind = "stdout"
 
 [batch]
 linger = "20ms"
+
+[ops]
+listen = ""
 "#,
         bh.addr, ch.addr
     );

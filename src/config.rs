@@ -13,6 +13,9 @@ use tickbridge_schema::Market;
 use crate::sinks::kafka::KafkaConfig;
 use crate::sinks::nats::NatsConfig;
 
+pub mod overrides;
+pub use overrides::Overrides;
+
 /// The embedded default configuration (`tickbridge run` without `--config`).
 pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
 
@@ -36,6 +39,9 @@ pub enum ConfigError {
     BadInterpolation { origin: String, line: usize },
     #[error("{field}: {why}")]
     Invalid { field: String, why: String },
+    /// A setting from the environment or a `--set` flag (see [`overrides`]).
+    #[error("{origin}: {message}")]
+    Override { origin: String, message: String },
 }
 
 fn invalid(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
@@ -478,25 +484,52 @@ pub fn interpolate(
 impl Config {
     /// Parses configuration text (after interpolation from the process environment).
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        Config::parse_with(text, origin, &Overrides::none())
+    }
+
+    /// Parses configuration text with environment / `--set` overrides layered on top
+    /// (precedence: overrides > file > defaults; see [`overrides`]).
+    pub fn parse_with(
+        text: &str,
+        origin: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
         let text = interpolate(text, origin, |v| std::env::var(v).ok())?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
             origin: origin.to_string(),
             message: e.to_string(),
+        };
+        if overrides.is_empty() {
+            return toml::from_str(&text).map_err(parse_error);
+        }
+        let tree: toml::Table = text.parse().map_err(parse_error)?;
+        overrides.deserialize(tree, |merged| match toml::from_str::<Config>(&text) {
+            // The file alone shows the mistake with its line number.
+            Err(e) => parse_error(e),
+            Ok(_) => ConfigError::Parse {
+                origin: format!("{origin} with overrides"),
+                message: merged,
+            },
         })
     }
 
-    /// Loads a file, or the embedded default when `path` is `None`.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    /// Loads a file (or the embedded default) with overrides layered on top.
+    pub fn load_with(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         match path {
-            None => Config::parse(DEFAULT_CONFIG, "embedded default config"),
+            None => Config::parse_with(DEFAULT_CONFIG, "embedded default config", overrides),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                     path: p.to_path_buf(),
                     source,
                 })?;
-                Config::parse(&text, &p.display().to_string())
+                Config::parse_with(&text, &p.display().to_string(), overrides)
             }
         }
+    }
+
+    /// Loads a file, or the embedded default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with(path, &Overrides::none())
     }
 
     /// Checks every field and turns the sources into connection plans.

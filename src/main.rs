@@ -33,15 +33,23 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bridge (the embedded default config when none is given).
+    #[command(after_help = SETTINGS_HELP)]
     Run {
         /// TOML config file.
         #[arg(long, short, env = "TICKBRIDGE_CONFIG")]
         config: Option<PathBuf>,
+        /// Set one config setting by its dotted path (repeatable), e.g. `sink.kind=kafka`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// Check a config and print the resolved plan.
+    #[command(after_help = SETTINGS_HELP)]
     Validate {
         #[arg(long, short, env = "TICKBRIDGE_CONFIG")]
         config: Option<PathBuf>,
+        /// Set one config setting by its dotted path (repeatable), e.g. `sink.kind=kafka`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// List supported exchanges, markets and channels.
     Exchanges,
@@ -58,6 +66,9 @@ enum Command {
     Record {
         #[arg(long, short, env = "TICKBRIDGE_CONFIG")]
         config: Option<PathBuf>,
+        /// Set one config setting by its dotted path (repeatable), e.g. `source.0.symbols=["BTC-USDT"]`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
         /// Output path; `{exchange}` and `{market}` are replaced per source.
         #[arg(long, default_value = "capture-{exchange}-{market}.jsonl.gz")]
         out: String,
@@ -88,6 +99,24 @@ enum Command {
     },
 }
 
+/// How settings combine (`run --help`, `validate --help`; docs/configuration.md).
+const SETTINGS_HELP: &str = "\
+Settings, highest precedence first:
+  1. --set PATH=VALUE flags (a later flag wins over an earlier one)
+  2. environment variables TICKBRIDGE__<PATH>, the path in upper case with `__`
+     between its parts: TICKBRIDGE__SINK__KIND=kafka, TICKBRIDGE__BATCH__MAX_EVENTS=500,
+     TICKBRIDGE__SOURCE__0__WS_URL=ws://127.0.0.1:9443, TICKBRIDGE__OPS__LISTEN=
+  3. the config file (--config / TICKBRIDGE_CONFIG), after ${VAR} / ${VAR:-default}
+     interpolation; without one, the embedded default config
+  4. built-in defaults
+
+PATH is the setting's dotted TOML path: sink.kind, sink.kafka.brokers, ops.listen,
+source.0.symbols (a number indexes the [[source]] list), sink.kafka.options.\"linger.ms\"
+(quote a key holding a dot). VALUE is read as TOML when it is valid TOML (500, true,
+[\"trade\",\"bbo\"], \"text\") and as plain text otherwise (kafka, 20s, 127.0.0.1:0).
+Every setting is documented in docs/configuration.md; `tickbridge validate` shows the
+result and which overrides applied.";
+
 fn init_logging(format: LogFormat, filter: &str) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
@@ -107,7 +136,8 @@ fn init_logging(format: LogFormat, filter: &str) {
             .with_current_span(false)
             .init();
     } else {
-        builder.init();
+        // Colours only for a terminal (`--log-format text` into a file stays plain).
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 
@@ -136,8 +166,8 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run { config } => commands::run(config.as_deref()).await,
-        Command::Validate { config } => commands::validate(config.as_deref()),
+        Command::Run { config, set } => commands::run(config.as_deref(), &set).await,
+        Command::Validate { config, set } => commands::validate(config.as_deref(), &set),
         Command::Exchanges => {
             print!("{}", commands::exchanges_table());
             Ok(ExitCode::SUCCESS)
@@ -145,9 +175,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Schema { kind, write } => commands::schema(kind.as_deref(), write.as_deref()),
         Command::Record {
             config,
+            set,
             out,
             duration,
-        } => commands::record(config.as_deref(), &out, duration.map(Into::into)).await,
+        } => commands::record(config.as_deref(), &set, &out, duration.map(Into::into)).await,
         Command::Replay {
             capture,
             listen,

@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, ResolvedSource};
+use crate::ops::http::OpsServer;
 use crate::ops::OpsState;
 use crate::pipeline::{self, PipelineStats, Summary};
 use crate::sinks::{self, SinkError};
@@ -33,6 +34,11 @@ pub enum RunError {
     Sink(#[from] SinkError),
     #[error("drain did not finish within {0:?}")]
     DrainTimeout(Duration),
+    #[error("ops server: cannot listen on {listen:?} ([ops] listen; empty disables it): {error}")]
+    Ops {
+        listen: String,
+        error: std::io::Error,
+    },
 }
 
 /// How a run ended.
@@ -51,6 +57,10 @@ pub struct Hooks {
 }
 
 /// Runs until `shutdown` is cancelled, then drains.
+///
+/// The ops HTTP server (`[ops] listen`) answers for the whole run: before the sink
+/// connects, while running, and during the drain (`/readyz` 503); it stops after the
+/// drain and is joined. The run loop's heartbeat (`/healthz`) beats next to the bridge.
 pub async fn run(
     config: &Config,
     sources: Vec<ResolvedSource>,
@@ -58,7 +68,40 @@ pub async fn run(
     hooks: Hooks,
     shutdown: CancellationToken,
 ) -> Result<Outcome, RunError> {
+    ops.beat();
+    let server = OpsServer::bind(&config.ops.listen)
+        .await
+        .map_err(|error| RunError::Ops {
+            listen: config.ops.listen.clone(),
+            error,
+        })?;
+    let ops_tasks = TaskTracker::new();
+    let stop_ops = CancellationToken::new();
+    if let Some(server) = server {
+        let addr = server.addr();
+        info!(%addr, "ops listening on {addr}");
+        ops_tasks.spawn(server.serve(ops.clone(), stop_ops.clone()));
+    }
+    ops_tasks.close();
+    let outcome = tokio::select! {
+        outcome = bridge(config, sources, ops.clone(), hooks, shutdown) => outcome,
+        never = crate::ops::heartbeat(&ops) => match never {},
+    };
+    stop_ops.cancel();
+    ops_tasks.wait().await;
+    outcome
+}
+
+/// The bridge itself: sources, pipeline, sink; then the drain.
+async fn bridge(
+    config: &Config,
+    sources: Vec<ResolvedSource>,
+    ops: Arc<OpsState>,
+    hooks: Hooks,
+    shutdown: CancellationToken,
+) -> Result<Outcome, RunError> {
     let sink = sinks::build(&config.sink).await?;
+    let _ = ops.sink_name.set(sink.name());
     {
         let s = sink.clone();
         *ops.sink_connected.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -66,6 +109,7 @@ pub async fn run(
     }
     let stats: Arc<PipelineStats> = ops.pipeline.clone();
     let (tx, rx) = mpsc::channel(config.queue.capacity);
+    let _ = ops.queue.set(tx.downgrade());
     let tracker = TaskTracker::new();
     let stop_sources = CancellationToken::new();
 

@@ -1,36 +1,81 @@
-//! Operational state shared with the ops HTTP endpoint: readiness and liveness.
+//! Operations: the state behind the ops HTTP endpoint (liveness, readiness, metrics)
+//! and the endpoint itself.
+//!
+//! - [`OpsState`]: what the running bridge shares with the endpoint: the drain flag,
+//!   the planned connections, every source's counters, the pipeline's counters, the
+//!   sink's connection state, the queue, and a heartbeat.
+//! - [`http`]: the server (`/healthz`, `/readyz`, `/metrics`) on `[ops] listen`.
+//! - [`metrics`]: the Prometheus text exposition of the state.
+//!
+//! Everything the hot path touches is a relaxed atomic; the locks here are taken only
+//! at startup and by the endpoint.
 
+pub mod http;
+pub mod metrics;
+
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use tickbridge_connectors::stats::SourceStats;
+use tickbridge_schema::Record;
+use tokio::sync::mpsc;
 
 use crate::pipeline::PipelineStats;
 
-/// What `/readyz` and `/metrics` read.
+/// How often the run loop beats.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(500);
+/// `/healthz` fails when the last beat is older than this: the event loop is stuck.
+pub const HEARTBEAT_STALL: Duration = Duration::from_secs(5);
+
+/// What `/healthz`, `/readyz` and `/metrics` read.
 #[derive(Default)]
 pub struct OpsState {
     /// Set when the drain begins: the pod stops getting traffic before the drain.
     pub draining: AtomicBool,
     /// Connections the plan opens (all must be subscribed for readiness).
     pub planned_connections: AtomicU64,
+    /// Per source: `"exchange market"` and its counters.
     pub sources: std::sync::Mutex<Vec<(String, Arc<SourceStats>)>>,
     pub pipeline: Arc<PipelineStats>,
     pub sink_connected: std::sync::Mutex<Option<Arc<dyn Fn() -> bool + Send + Sync>>>,
+    /// The sink's name (the `sink` label), once it is built.
+    pub sink_name: OnceLock<&'static str>,
+    /// The queue between sources and batcher (weak: it must not keep the queue open).
+    pub queue: OnceLock<mpsc::WeakSender<Record>>,
+    /// Milliseconds since [`mono_start`] at the run loop's last beat (0 = never).
+    heartbeat_ms: AtomicU64,
+}
+
+/// The process's monotonic time origin for heartbeats.
+fn mono_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+fn mono_ms() -> u64 {
+    // +1: a beat at the very start must not read as "never".
+    mono_start().elapsed().as_millis() as u64 + 1
 }
 
 impl OpsState {
     /// Ready: not draining, the sink connected, every planned connection subscribed.
     pub fn is_ready(&self) -> bool {
+        self.readiness().is_ok()
+    }
+
+    /// `Ok` when ready, else why not (the `/readyz` body).
+    pub fn readiness(&self) -> Result<(), String> {
         if self.draining.load(Relaxed) {
-            return false;
+            return Err("draining".into());
         }
-        let sink_ok = self
-            .sink_connected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(|f| f());
+        if !self.sink_is_connected() {
+            return Err(match self.sink_name.get() {
+                Some(name) => format!("{name} sink not connected"),
+                None => "sink not started".into(),
+            });
+        }
         let subscribed: u64 = self
             .sources
             .lock()
@@ -38,6 +83,108 @@ impl OpsState {
             .iter()
             .map(|(_, s)| SourceStats::get(&s.subscribed_connections))
             .sum();
-        sink_ok && subscribed >= self.planned_connections.load(Relaxed)
+        let planned = self.planned_connections.load(Relaxed);
+        if planned == 0 || subscribed < planned {
+            return Err(format!("{subscribed} of {planned} connections subscribed"));
+        }
+        Ok(())
+    }
+
+    pub fn sink_is_connected(&self) -> bool {
+        self.sink_connected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|f| f())
+    }
+
+    /// Records waiting in the queue, and its capacity (0, 0 before the run starts or
+    /// once every source has stopped).
+    pub fn queue_depth(&self) -> (u64, u64) {
+        match self.queue.get().and_then(|w| w.upgrade()) {
+            Some(tx) => {
+                let max = tx.max_capacity() as u64;
+                (max - tx.capacity() as u64, max)
+            }
+            None => (0, 0),
+        }
+    }
+
+    /// Records a heartbeat of the run loop.
+    pub fn beat(&self) {
+        self.heartbeat_ms.store(mono_ms(), Relaxed);
+    }
+
+    /// Time since the last heartbeat; `None` before the first one.
+    pub fn heartbeat_age(&self) -> Option<Duration> {
+        match self.heartbeat_ms.load(Relaxed) {
+            0 => None,
+            at => Some(Duration::from_millis(mono_ms().saturating_sub(at))),
+        }
+    }
+
+    /// `Ok` when the run loop beat recently (the `/healthz` answer).
+    pub fn liveness(&self) -> Result<(), String> {
+        self.liveness_within(HEARTBEAT_STALL)
+    }
+
+    fn liveness_within(&self, stall: Duration) -> Result<(), String> {
+        match self.heartbeat_age() {
+            Some(age) if age <= stall => Ok(()),
+            Some(age) => Err(format!(
+                "event loop stalled: no heartbeat for {:.1}s",
+                age.as_secs_f64()
+            )),
+            None => Err("not started".into()),
+        }
+    }
+}
+
+/// Beats every [`HEARTBEAT_EVERY`], forever: polled next to the bridge in the run
+/// task, so a stuck run loop (or runtime) shows as a stale heartbeat on `/healthz`.
+pub async fn heartbeat(ops: &OpsState) -> Infallible {
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        ops.beat();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_needs_sink_and_every_connection_and_no_drain() {
+        let ops = OpsState::default();
+        assert_eq!(ops.readiness(), Err("sink not started".into()));
+        *ops.sink_connected.lock().unwrap() = Some(Arc::new(|| true));
+        ops.planned_connections.store(2, Relaxed);
+        let stats = Arc::new(SourceStats::default());
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("binance spot".into(), stats.clone()));
+        SourceStats::add(&stats.subscribed_connections, 1);
+        assert_eq!(ops.readiness(), Err("1 of 2 connections subscribed".into()));
+        SourceStats::add(&stats.subscribed_connections, 1);
+        assert_eq!(ops.readiness(), Ok(()));
+        ops.draining.store(true, Relaxed);
+        assert_eq!(ops.readiness(), Err("draining".into()));
+    }
+
+    #[test]
+    fn liveness_follows_the_heartbeat() {
+        let ops = OpsState::default();
+        assert_eq!(ops.liveness(), Err("not started".into()));
+        ops.beat();
+        assert_eq!(ops.liveness(), Ok(()));
+        std::thread::sleep(Duration::from_millis(5));
+        let err = ops.liveness_within(Duration::from_millis(1)).unwrap_err();
+        assert!(
+            err.starts_with("event loop stalled: no heartbeat for "),
+            "{err}"
+        );
     }
 }

@@ -42,6 +42,7 @@ pub(super) async fn run(
                 }
                 stats.received.fetch_add(n as u64, Relaxed);
                 for record in incoming.drain(..) {
+                    stats.records_by_kind.count(&record);
                     let item = encode(record);
                     batch.bytes += item.json.len();
                     batch.items.push(item);

@@ -10,6 +10,7 @@
 //! and closes the sink.
 
 mod batcher;
+mod metrics;
 mod publisher;
 mod stats;
 
@@ -22,6 +23,7 @@ use crate::config::{BatchConfig, SinkConfig};
 use crate::sinks::{Sink, SinkError};
 
 pub use batcher::encode;
+pub use metrics::{Histogram, HistogramSnapshot, RecordCounts, LATENCY_BUCKETS};
 pub use stats::{PipelineStats, Summary};
 
 /// Runs the pipeline to completion (until `queue` closes and everything is acknowledged).

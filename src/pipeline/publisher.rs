@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
+use tickbridge_connectors::time::now_ns;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::PipelineStats;
 use crate::sinks::{Batch, BatchOutcome, Sink, SinkError};
@@ -22,12 +24,14 @@ pub(super) async fn run(
     let mut input_open = true;
     while input_open || !in_flight.is_empty() {
         tokio::select! {
-            Some(outcome) = in_flight.next(), if !in_flight.is_empty() => account(&stats, outcome),
+            Some((outcome, timing)) = in_flight.next(), if !in_flight.is_empty() => account(&stats, outcome, timing),
             batch = batches.recv(), if input_open && in_flight.len() < max_in_flight => match batch {
                 Some(batch) => {
                     stats.batches.fetch_add(1, Relaxed);
                     stats.batches_in_flight.fetch_add(1, Relaxed);
-                    in_flight.push_back(sink.enqueue(batch).await);
+                    let timing = Timing::of(&batch);
+                    let acks = sink.enqueue(batch).await;
+                    in_flight.push_back(async move { (acks.await, timing) });
                 }
                 None => input_open = false,
             },
@@ -36,7 +40,32 @@ pub(super) async fn run(
     sink.close().await
 }
 
-fn account(stats: &PipelineStats, outcome: BatchOutcome) {
+/// What the latency histograms need of a batch once it is acknowledged.
+struct Timing {
+    enqueued: Instant,
+    ts_recv: Vec<i64>,
+}
+
+impl Timing {
+    fn of(batch: &Batch) -> Self {
+        Timing {
+            enqueued: Instant::now(),
+            ts_recv: batch.items.iter().map(|e| e.record.ts_recv).collect(),
+        }
+    }
+}
+
+fn account(stats: &PipelineStats, outcome: BatchOutcome, timing: Timing) {
+    let acked_ns = now_ns();
+    stats
+        .batch_ack_latency
+        .observe_ns(timing.enqueued.elapsed().as_nanos() as u64);
+    stats.receive_to_ack_latency.observe_many_ns(
+        timing
+            .ts_recv
+            .iter()
+            .map(|ts| acked_ns.saturating_sub(*ts).max(0) as u64),
+    );
     stats.batches_in_flight.fetch_sub(1, Relaxed);
     stats.delivered.fetch_add(outcome.delivered, Relaxed);
     stats

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use super::metrics::{Histogram, RecordCounts};
+
 /// Counters of the pipeline (records are counted once they leave the queue).
 #[derive(Debug, Default)]
 pub struct PipelineStats {
@@ -15,6 +17,12 @@ pub struct PipelineStats {
     pub failed: AtomicU64,
     pub batches: AtomicU64,
     pub batches_in_flight: AtomicU64,
+    /// Records taken from the queue, by exchange × market × kind.
+    pub records_by_kind: RecordCounts,
+    /// From handing a batch to the sink to its last acknowledgement.
+    pub batch_ack_latency: Histogram,
+    /// From a record's `ts_recv` to its batch's acknowledgement, per record.
+    pub receive_to_ack_latency: Histogram,
 }
 
 /// The numbers of the shutdown summary line.

@@ -1,0 +1,459 @@
+//! `/metrics`: the [`OpsState`] in the Prometheus text exposition format (0.0.4).
+//!
+//! Written by hand (it is small): every family has `# HELP` and `# TYPE`, counters end
+//! in `_total`, histograms have cumulative `_bucket{le}` series ending in `+Inf`, then
+//! `_sum` and `_count`. Labels: `exchange` and `market` per source, `kind` per record
+//! kind, `sink` per sink; never a symbol (its cardinality is the user's to choose,
+//! not the metrics').
+
+use std::collections::BTreeMap;
+use std::fmt::{Display, Write};
+use std::sync::atomic::Ordering::Relaxed;
+
+use tickbridge_connectors::stats::SourceStats;
+
+use super::OpsState;
+use crate::pipeline::{HistogramSnapshot, LATENCY_BUCKETS};
+
+/// The `Content-Type` of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The whole exposition.
+pub fn render(ops: &OpsState) -> String {
+    let mut m = Text::default();
+    let version = env!("CARGO_PKG_VERSION");
+
+    m.family(
+        "tickbridge_build_info",
+        "gauge",
+        "Build information; always 1.",
+    );
+    m.sample("tickbridge_build_info", &[("version", version)], 1);
+
+    let ready = ops.is_ready();
+    let draining = ops.draining.load(Relaxed);
+    m.single(
+        "tickbridge_ready",
+        "gauge",
+        "1 when /readyz answers 200.",
+        ready as u8,
+    );
+    m.single(
+        "tickbridge_draining",
+        "gauge",
+        "1 once shutdown began (readiness is false during the drain).",
+        draining as u8,
+    );
+
+    // Sources, summed per exchange × market (two [[source]] entries may share both).
+    let mut sources: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    {
+        let list = ops.sources.lock().unwrap_or_else(|p| p.into_inner());
+        for (label, stats) in list.iter() {
+            let (exchange, market) = label.split_once(' ').unwrap_or((label.as_str(), ""));
+            let row = sources
+                .entry((exchange.to_string(), market.to_string()))
+                .or_insert_with(|| vec![0; SOURCE_COUNTERS.len() + PARSE_ERRORS.len()]);
+            let reads = SOURCE_COUNTERS
+                .iter()
+                .map(|c| c.3)
+                .chain(PARSE_ERRORS.iter().map(|p| p.1));
+            for (cell, read) in row.iter_mut().zip(reads) {
+                *cell += read(stats);
+            }
+        }
+    }
+    m.single(
+        "tickbridge_connections_planned",
+        "gauge",
+        "WebSocket connections the plan opens (all must be subscribed for readiness).",
+        ops.planned_connections.load(Relaxed),
+    );
+    for (i, (name, kind, help, _)) in SOURCE_COUNTERS.iter().enumerate() {
+        m.family(name, kind, help);
+        for ((exchange, market), row) in &sources {
+            m.sample(name, &[("exchange", exchange), ("market", market)], row[i]);
+        }
+    }
+    let name = "tickbridge_parse_errors_total";
+    m.family(
+        name,
+        "counter",
+        "Frames (or REST answers) that could not be used, by error: malformed, invalid, other.",
+    );
+    for ((exchange, market), row) in &sources {
+        for (j, (error, _)) in PARSE_ERRORS.iter().enumerate() {
+            let labels = [
+                ("exchange", exchange.as_str()),
+                ("market", market),
+                ("error", error),
+            ];
+            m.sample(name, &labels, row[SOURCE_COUNTERS.len() + j]);
+        }
+    }
+
+    // Records by exchange × market × kind: every kind of each configured source (zeros
+    // included, so rates start at the first scrape), plus any other non-zero cell.
+    m.family(
+        "tickbridge_records_received_total",
+        "counter",
+        "Records taken from the queue into batches, by exchange, market and kind.",
+    );
+    for (exchange, market, kind, n) in ops.pipeline.records_by_kind.snapshot() {
+        let configured = sources.contains_key(&(exchange.to_string(), market.as_str().to_string()));
+        if configured || n > 0 {
+            m.sample(
+                "tickbridge_records_received_total",
+                &[
+                    ("exchange", exchange),
+                    ("market", market.as_str()),
+                    ("kind", kind.as_str()),
+                ],
+                n,
+            );
+        }
+    }
+
+    let (depth, capacity) = ops.queue_depth();
+    m.single(
+        "tickbridge_queue_depth",
+        "gauge",
+        "Records waiting in the queue between the sources and the batcher.",
+        depth,
+    );
+    m.single(
+        "tickbridge_queue_capacity",
+        "gauge",
+        "Capacity of that queue ([queue] capacity).",
+        capacity,
+    );
+
+    // The sink and its acknowledgements.
+    let p = &ops.pipeline;
+    let sink = ops.sink_name.get().copied().unwrap_or("none");
+    let sink_label = [("sink", sink)];
+    m.family(
+        "tickbridge_sink_connected",
+        "gauge",
+        "1 while the sink's transport is connected.",
+    );
+    m.sample(
+        "tickbridge_sink_connected",
+        &sink_label,
+        ops.sink_is_connected() as u8,
+    );
+    let pending = p.received.load(Relaxed).saturating_sub(
+        p.delivered.load(Relaxed) + p.dead_lettered.load(Relaxed) + p.failed.load(Relaxed),
+    );
+    for (name, kind, help, value) in [
+        (
+            "tickbridge_batches_total",
+            "counter",
+            "Batches handed to the sink.",
+            p.batches.load(Relaxed),
+        ),
+        (
+            "tickbridge_batches_in_flight",
+            "gauge",
+            "Batches handed to the sink and not yet acknowledged.",
+            p.batches_in_flight.load(Relaxed),
+        ),
+        (
+            "tickbridge_records_acked_total",
+            "counter",
+            "Records the sink acknowledged (broker ack, or write + flush).",
+            p.delivered.load(Relaxed),
+        ),
+        (
+            "tickbridge_records_failed_total",
+            "counter",
+            "Records whose delivery definitely failed (retries exhausted, no dead-letter target).",
+            p.failed.load(Relaxed),
+        ),
+        (
+            "tickbridge_records_dead_lettered_total",
+            "counter",
+            "Records written to the dead-letter target after a terminal error.",
+            p.dead_lettered.load(Relaxed),
+        ),
+        (
+            "tickbridge_records_pending",
+            "gauge",
+            "Records taken from the queue and not yet settled (acked, dead-lettered or failed).",
+            pending,
+        ),
+    ] {
+        m.family(name, kind, help);
+        m.sample(name, &sink_label, value);
+    }
+    m.histogram(
+        "tickbridge_batch_ack_latency_seconds",
+        "From handing a batch to the sink to its last acknowledgement.",
+        &sink_label,
+        &p.batch_ack_latency.snapshot(),
+    );
+    m.histogram(
+        "tickbridge_receive_to_ack_latency_seconds",
+        "From a record's receive time (ts_recv) to the acknowledgement of its batch, per record.",
+        &sink_label,
+        &p.receive_to_ack_latency.snapshot(),
+    );
+    m.out
+}
+
+type Read = fn(&SourceStats) -> u64;
+
+/// Per-source series: name, type, help, and how to read it.
+const SOURCE_COUNTERS: [(&str, &str, &str, Read); 20] = [
+    (
+        "tickbridge_connections_subscribed",
+        "gauge",
+        "Connections currently open and subscribed.",
+        |s| SourceStats::get(&s.subscribed_connections),
+    ),
+    (
+        "tickbridge_frames_received_total",
+        "counter",
+        "Text frames received from the exchange.",
+        |s| SourceStats::get(&s.frames),
+    ),
+    (
+        "tickbridge_bytes_received_total",
+        "counter",
+        "Bytes of the text frames received from the exchange.",
+        |s| SourceStats::get(&s.bytes),
+    ),
+    (
+        "tickbridge_source_records_total",
+        "counter",
+        "Records the source's sessions forwarded into the queue.",
+        |s| SourceStats::get(&s.records),
+    ),
+    (
+        "tickbridge_unknown_frames_total",
+        "counter",
+        "Frames of a type the connector does not know.",
+        |s| SourceStats::get(&s.unknown_frames),
+    ),
+    (
+        "tickbridge_binary_frames_total",
+        "counter",
+        "Binary frames skipped (the exchanges send text).",
+        |s| SourceStats::get(&s.binary_frames),
+    ),
+    (
+        "tickbridge_oversized_frames_total",
+        "counter",
+        "Frames above [connection] max_frame_bytes.",
+        |s| SourceStats::get(&s.oversized_frames),
+    ),
+    (
+        "tickbridge_connects_total",
+        "counter",
+        "WebSocket connections established.",
+        |s| SourceStats::get(&s.connects),
+    ),
+    (
+        "tickbridge_connect_failures_total",
+        "counter",
+        "Connection attempts that failed (refused, timed out, handshake error).",
+        |s| SourceStats::get(&s.connect_failures),
+    ),
+    (
+        "tickbridge_connect_throttled_total",
+        "counter",
+        "Connection attempts delayed by the exchange's connection-attempt limit.",
+        |s| SourceStats::get(&s.connect_throttled),
+    ),
+    (
+        "tickbridge_reconnects_total",
+        "counter",
+        "Connections lost and re-opened (rotations not counted).",
+        |s| SourceStats::get(&s.reconnects),
+    ),
+    (
+        "tickbridge_rotations_total",
+        "counter",
+        "Planned rotations before an exchange's forced disconnect.",
+        |s| SourceStats::get(&s.rotations),
+    ),
+    (
+        "tickbridge_duplicates_dropped_total",
+        "counter",
+        "Records received on both connections of a rotation's overlap (one copy dropped).",
+        |s| SourceStats::get(&s.duplicates_dropped),
+    ),
+    (
+        "tickbridge_stale_total",
+        "counter",
+        "Stale periods: no data within the watchdog window.",
+        |s| SourceStats::get(&s.stale),
+    ),
+    (
+        "tickbridge_pong_timeouts_total",
+        "counter",
+        "Connections ended because a ping went unanswered.",
+        |s| SourceStats::get(&s.pong_timeouts),
+    ),
+    (
+        "tickbridge_idle_timeouts_total",
+        "counter",
+        "Connections ended because no frame arrived within the idle timeout.",
+        |s| SourceStats::get(&s.idle_timeouts),
+    ),
+    (
+        "tickbridge_subscribe_timeouts_total",
+        "counter",
+        "Connections whose subscription was not confirmed in time.",
+        |s| SourceStats::get(&s.subscribe_timeouts),
+    ),
+    (
+        "tickbridge_unexpected_closes_total",
+        "counter",
+        "Close frames from the exchange with a code other than 1000/1001.",
+        |s| SourceStats::get(&s.unexpected_closes),
+    ),
+    (
+        "tickbridge_gaps_total",
+        "counter",
+        "Sequence or checksum gaps announced downstream (status gap).",
+        |s| SourceStats::get(&s.gaps),
+    ),
+    (
+        "tickbridge_subscriptions_rejected_total",
+        "counter",
+        "Subscriptions the exchange refused.",
+        |s| SourceStats::get(&s.rejected),
+    ),
+];
+
+/// `tickbridge_parse_errors_total` by `error`: `malformed` (not JSON, wrong shape),
+/// `invalid` (an unusable value), `other` (the rest, e.g. an unusable REST answer).
+const PARSE_ERRORS: [(&str, Read); 3] = [
+    ("malformed", |s| SourceStats::get(&s.parse_malformed)),
+    ("invalid", |s| SourceStats::get(&s.parse_invalid)),
+    ("other", |s| {
+        SourceStats::get(&s.parse_errors).saturating_sub(
+            SourceStats::get(&s.parse_malformed) + SourceStats::get(&s.parse_invalid),
+        )
+    }),
+];
+
+/// The text being written.
+#[derive(Default)]
+struct Text {
+    out: String,
+}
+
+impl Text {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", escape_label(v));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+
+    /// A family of one unlabelled sample.
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: impl Display) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+
+    fn histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        h: &HistogramSnapshot,
+    ) {
+        self.family(name, "histogram", help);
+        let bucket = format!("{name}_bucket");
+        for (i, n) in h.cumulative.iter().enumerate() {
+            let le = match LATENCY_BUCKETS.get(i) {
+                Some(bound) => bound.to_string(),
+                None => "+Inf".to_string(),
+            };
+            let mut with_le = labels.to_vec();
+            with_le.push(("le", &le));
+            self.sample(&bucket, &with_le, n);
+        }
+        self.sample(&format!("{name}_sum"), labels, h.sum_seconds);
+        self.sample(&format!("{name}_count"), labels, h.count);
+    }
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn renders_every_family_with_help_and_type() {
+        let ops = OpsState::default();
+        let stats = Arc::new(SourceStats::default());
+        SourceStats::add(&stats.frames, 3);
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("binance spot".into(), stats.clone()));
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("binance spot".into(), stats));
+        ops.pipeline.batch_ack_latency.observe_ns(2_000_000);
+        let text = render(&ops);
+        assert!(text.contains("tickbridge_build_info{version=\""), "{text}");
+        // Two sources of the same exchange × market are one series.
+        assert!(
+            text.contains(
+                "\ntickbridge_frames_received_total{exchange=\"binance\",market=\"spot\"} 6\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "tickbridge_records_received_total{exchange=\"binance\",market=\"spot\",kind=\"status\"} 0\n"
+        ));
+        assert!(text.contains(
+            "tickbridge_batch_ack_latency_seconds_bucket{sink=\"none\",le=\"0.0025\"} 1\n"
+        ));
+        assert!(text.contains(
+            "tickbridge_batch_ack_latency_seconds_bucket{sink=\"none\",le=\"+Inf\"} 1\n"
+        ));
+        assert!(text.contains("tickbridge_batch_ack_latency_seconds_count{sink=\"none\"} 1\n"));
+        // Every sample line follows its family's TYPE line.
+        let mut family = String::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                family = rest.split(' ').next().unwrap().to_string();
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert!(name.starts_with(&family), "{name} outside {family}");
+            }
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
