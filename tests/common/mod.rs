@@ -72,7 +72,10 @@ impl Lines {
                 sink.lock().unwrap().push(line);
             }
         });
-        Lines { lines, reader: Some(reader) }
+        Lines {
+            lines,
+            reader: Some(reader),
+        }
     }
 
     fn snapshot(&self) -> Vec<String> {
@@ -109,15 +112,28 @@ impl Replay {
         let stdout = Lines::spawn(child.stdout.take().unwrap(), "replay");
         let stderr = Lines::spawn(child.stderr.take().unwrap(), "replay-log");
         let mut addr = String::new();
-        wait_until(Duration::from_secs(20), "replay to print its address", || {
-            if let Some(l) = stdout.snapshot().iter().find(|l| l.starts_with("listening on ")) {
-                addr = l.trim_start_matches("listening on ").trim().to_string();
-                true
-            } else {
-                false
-            }
-        });
-        Replay { child, addr, _stdout: stdout, stderr }
+        wait_until(
+            Duration::from_secs(20),
+            "replay to print its address",
+            || {
+                if let Some(l) = stdout
+                    .snapshot()
+                    .iter()
+                    .find(|l| l.starts_with("listening on "))
+                {
+                    addr = l.trim_start_matches("listening on ").trim().to_string();
+                    true
+                } else {
+                    false
+                }
+            },
+        );
+        Replay {
+            child,
+            addr,
+            _stdout: stdout,
+            stderr,
+        }
     }
 
     pub fn start(capture: &Path, speed: &str) -> Replay {
@@ -173,14 +189,30 @@ impl Bridge {
         let config_path = dir.path().join("tickbridge.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut cmd = Command::new(bin());
-        cmd.args(["--log-format", "json", "run", "--config"]).arg(&config_path);
+        cmd.args(["--log-format", "json", "run", "--config"])
+            .arg(&config_path);
+        if !config.contains("[ops]") {
+            // The default 0.0.0.0:9000 would collide between tests running at once.
+            cmd.env("TICKBRIDGE__OPS__LISTEN", "127.0.0.1:0");
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawning tickbridge run");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning tickbridge run");
         let stdout = Lines::spawn(child.stdout.take().unwrap(), "bridge-out");
         let stderr = Lines::spawn(child.stderr.take().unwrap(), "bridge");
-        Bridge { child, stdout, stderr, config_path, _dir: dir, exit: None }
+        Bridge {
+            child,
+            stdout,
+            stderr,
+            config_path,
+            _dir: dir,
+            exit: None,
+        }
     }
 
     pub fn start(config: &str) -> Bridge {
@@ -193,13 +225,21 @@ impl Bridge {
 
     /// Sends a signal (`"TERM"`, `"INT"`, `"KILL"`).
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(status.success(), "kill -{name} failed");
     }
 
     /// Log lines (JSON objects) so far.
     pub fn logs(&self) -> Vec<Value> {
-        self.stderr.snapshot().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.stderr
+            .snapshot()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Raw stderr lines so far.
@@ -214,7 +254,9 @@ impl Bridge {
 
     /// True when some log line's message contains `text`.
     pub fn logged(&self, text: &str) -> bool {
-        self.logs().iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains(text)))
+        self.logs()
+            .iter()
+            .any(|l| l["message"].as_str().is_some_and(|m| m.contains(text)))
     }
 
     /// Waits for the process to exit; returns its exit code.
@@ -239,18 +281,31 @@ impl Bridge {
     pub fn stop(&mut self) -> (i32, Summary) {
         self.signal("TERM");
         let code = self.wait(Duration::from_secs(60));
-        (code, self.summary().expect("no summary line in the bridge's logs"))
+        (
+            code,
+            self.summary()
+                .expect("no summary line in the bridge's logs"),
+        )
     }
 
     /// The summary line's numbers, once it was logged.
     pub fn summary(&self) -> Option<Summary> {
-        let line = self
-            .logs()
-            .into_iter()
-            .rev()
-            .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with("summary:")))?;
-        let n = |k: &str| line[k].as_u64().unwrap_or_else(|| panic!("summary field {k} missing in {line}"));
-        Some(Summary { received: n("received"), delivered: n("delivered"), dead_lettered: n("dead_lettered"), lost: n("lost") })
+        let line = self.logs().into_iter().rev().find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("summary:"))
+        })?;
+        let n = |k: &str| {
+            line[k]
+                .as_u64()
+                .unwrap_or_else(|| panic!("summary field {k} missing in {line}"))
+        };
+        Some(Summary {
+            received: n("received"),
+            delivered: n("delivered"),
+            dead_lettered: n("dead_lettered"),
+            lost: n("lost"),
+        })
     }
 }
 
@@ -265,8 +320,13 @@ impl Drop for Bridge {
 
 /// Reads a JSON-lines file of records (missing file = no records).
 pub fn read_jsonl(path: &Path) -> Vec<Value> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
 }
 
 /// Validates records against the published JSON Schema files in `schemas/json/`.
@@ -281,8 +341,10 @@ impl SchemaValidator {
         for entry in std::fs::read_dir(&dir).expect("schemas/json") {
             let path = entry.unwrap().path();
             let kind = path.file_stem().unwrap().to_string_lossy().to_string();
-            let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let schema: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let validator = jsonschema::validator_for(&schema)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             validators.insert(kind, validator);
         }
         SchemaValidator { validators }
@@ -290,10 +352,21 @@ impl SchemaValidator {
 
     /// Panics with the record and every violation when it is not valid.
     pub fn check(&self, record: &Value) {
-        let kind = record["kind"].as_str().unwrap_or_else(|| panic!("record without kind: {record}"));
-        let v = self.validators.get(kind).unwrap_or_else(|| panic!("no schema for kind {kind}"));
-        let errors: Vec<String> = v.iter_errors(record).map(|e| format!("{e} at {}", e.instance_path)).collect();
-        assert!(errors.is_empty(), "record violates schemas/json/{kind}.json: {errors:?}\n{record}");
+        let kind = record["kind"]
+            .as_str()
+            .unwrap_or_else(|| panic!("record without kind: {record}"));
+        let v = self
+            .validators
+            .get(kind)
+            .unwrap_or_else(|| panic!("no schema for kind {kind}"));
+        let errors: Vec<String> = v
+            .iter_errors(record)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "record violates schemas/json/{kind}.json: {errors:?}\n{record}"
+        );
     }
 }
 
@@ -307,7 +380,9 @@ impl Default for SchemaValidator {
 pub fn count_kinds(records: &[Value]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for r in records {
-        *counts.entry(r["kind"].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
+        *counts
+            .entry(r["kind"].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += 1;
     }
     counts
 }
