@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
+use tickbridge_connectors::book::BookConfig;
 use tickbridge_connectors::spec::{Channel, ConnectionPlan, Connector, PlanError, SourceRequest};
 use tickbridge_schema::Market;
 
@@ -88,6 +89,33 @@ pub struct SourceConfig {
     pub ws_url: Option<String>,
     /// REST base URL override.
     pub rest_url: Option<String>,
+    /// `[source.book]`: order-book options (used when `channels` has `book`).
+    #[serde(default)]
+    pub book: BookOptions,
+}
+
+/// `[source.book]`: how order books are synced and published.
+///
+/// ```toml
+/// [source.book]
+/// snapshot_depth = 1000          # levels per side of REST snapshots
+/// publish_depth = 100            # levels per side of published snapshot records
+/// full_snapshot_interval = "60s" # also publish the whole book this often
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookOptions {
+    /// Levels per side requested in REST snapshots (Binance spot 1-5000, futures
+    /// 5/10/20/50/100/500/1000, rounded up); default: the exchange module's (Binance:
+    /// 1000). Deeper costs more request weight.
+    pub snapshot_depth: Option<u32>,
+    /// Levels per side in published snapshot records (`snapshot=true`); default: the
+    /// whole book. Diffs are published as the exchange sent them.
+    pub publish_depth: Option<usize>,
+    /// Publish a full snapshot of each in-sync book this often (`snapshot=true`,
+    /// `prev_seq` = `seq`), e.g. `"60s"`; default: never.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub full_snapshot_interval: Option<Duration>,
 }
 
 /// `[sink]`: where records go. `kind` is the one-line switch.
@@ -580,6 +608,8 @@ pub struct ResolvedSource {
     pub connector: &'static dyn Connector,
     pub request: SourceRequest,
     pub plans: Vec<ConnectionPlan>,
+    /// Order-book options handed to every parser of the source.
+    pub book: BookConfig,
 }
 
 impl SourceConfig {
@@ -660,18 +690,43 @@ impl SourceConfig {
             ws_url,
             rest_url,
         };
-        let plans = connector.plan(&request).map_err(|e: PlanError| {
-            let f = match e {
-                PlanError::UnsupportedChannel { .. } => field("channels"),
-                PlanError::UnknownMarket { .. } => field("market"),
-                _ => field("symbols"),
-            };
-            invalid(f, e.to_string())
-        })?;
+        if self.book.snapshot_depth == Some(0) {
+            return Err(invalid(field("book.snapshot_depth"), "must be at least 1"));
+        }
+        if self.book.publish_depth == Some(0) {
+            return Err(invalid(field("book.publish_depth"), "must be at least 1"));
+        }
+        if self
+            .book
+            .full_snapshot_interval
+            .is_some_and(|d| d.is_zero())
+        {
+            return Err(invalid(
+                field("book.full_snapshot_interval"),
+                "must be above zero",
+            ));
+        }
+        let book = BookConfig {
+            rest_url: request.rest_url.clone(),
+            snapshot_depth: self.book.snapshot_depth,
+            publish_depth: self.book.publish_depth,
+            full_snapshot_interval: self.book.full_snapshot_interval,
+        };
+        let plans = connector
+            .plan_books(&request, &book)
+            .map_err(|e: PlanError| {
+                let f = match e {
+                    PlanError::UnsupportedChannel { .. } => field("channels"),
+                    PlanError::UnknownMarket { .. } => field("market"),
+                    _ => field("symbols"),
+                };
+                invalid(f, e.to_string())
+            })?;
         Ok(ResolvedSource {
             connector,
             request,
             plans,
+            book,
         })
     }
 }
@@ -803,5 +858,30 @@ mod tests {
         .unwrap();
         assert_eq!(c.batch.linger, Duration::from_millis(250));
         assert_eq!(c.shutdown.drain_timeout, Duration::from_secs(65));
+    }
+
+    #[test]
+    fn source_book_options_reach_the_parsers_config() {
+        let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"book\"]\nsymbols = [\"BTC-USDT\"]\nrest_url = \"http://127.0.0.1:1\"\n[source.book]\nsnapshot_depth = 500\npublish_depth = 20\nfull_snapshot_interval = \"30s\"\n";
+        let sources = Config::parse(text, "t").unwrap().resolve().unwrap();
+        let book = &sources[0].book;
+        assert_eq!(book.rest_url, "http://127.0.0.1:1");
+        assert_eq!(book.snapshot_depth, Some(500));
+        assert_eq!(book.publish_depth, Some(20));
+        assert_eq!(book.full_snapshot_interval, Some(Duration::from_secs(30)));
+        let defaults =
+            "[[source]]\nexchange = \"binance\"\nchannels = [\"book\"]\nsymbols = [\"BTC-USDT\"]\n";
+        let sources = Config::parse(defaults, "t").unwrap().resolve().unwrap();
+        assert_eq!(sources[0].book.rest_url, "https://api.binance.com");
+        assert_eq!(sources[0].book.snapshot_depth, None);
+        let unknown = format!("{text}depth = 5\n");
+        let err = Config::parse(&unknown, "t").unwrap_err().to_string();
+        assert!(err.contains("unknown field `depth`"), "{err}");
+        let zero = text.replace("publish_depth = 20", "publish_depth = 0");
+        let err = Config::parse(&zero, "t").unwrap().resolve().err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "source[0].book.publish_depth: must be at least 1"
+        );
     }
 }
