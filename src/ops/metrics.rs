@@ -204,7 +204,7 @@ pub fn render(ops: &OpsState) -> String {
 type Read = fn(&SourceStats) -> u64;
 
 /// Per-source series: name, type, help, and how to read it.
-const SOURCE_COUNTERS: [(&str, &str, &str, Read); 20] = [
+const SOURCE_COUNTERS: [(&str, &str, &str, Read); 21] = [
     (
         "tickbridge_connections_subscribed",
         "gauge",
@@ -226,8 +226,14 @@ const SOURCE_COUNTERS: [(&str, &str, &str, Read); 20] = [
     (
         "tickbridge_source_records_total",
         "counter",
-        "Records the source's sessions forwarded into the queue.",
+        "Data records the source's sessions forwarded into the queue.",
         |s| SourceStats::get(&s.records),
+    ),
+    (
+        "tickbridge_status_records_total",
+        "counter",
+        "Status records (connected, subscribed, stale, gap, ...) the sessions forwarded.",
+        |s| SourceStats::get(&s.status_records),
     ),
     (
         "tickbridge_unknown_frames_total",
