@@ -208,7 +208,7 @@ topic = "{template}"
 drain_timeout = "30s"
 
 [ops]
-listen = ""
+listen = "127.0.0.1:0"
 "#,
         ws = replay.ws_url(),
         brokers = brokers(),
@@ -232,6 +232,73 @@ fn stop(bridge: &mut Bridge) -> Summary {
         "{summary:?}"
     );
     summary
+}
+
+// ---------------------------------------------------------------------------------
+// The ops endpoint (readiness and the sink-connected gauge).
+
+/// The ops address the bridge logged (`ops listening on ADDR`).
+fn ops_addr(bridge: &Bridge) -> String {
+    let mut addr = String::new();
+    wait_until(
+        Duration::from_secs(20),
+        "the `ops listening on` log line",
+        || {
+            let found = bridge.logs().into_iter().find_map(|l| {
+                l["message"]
+                    .as_str()?
+                    .strip_prefix("ops listening on ")
+                    .map(str::to_string)
+            });
+            found.map(|a| addr = a).is_some()
+        },
+    );
+    addr
+}
+
+/// `GET path` → (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(addr).expect("connecting to the ops port");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// The `tickbridge_sink_connected` gauge.
+fn sink_connected_gauge(ops: &str) -> Option<u8> {
+    let (_, body) = http_get(ops, "/metrics");
+    body.lines()
+        .find(|l| l.starts_with("tickbridge_sink_connected{"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Waits until the gauge shows `connected`; while disconnected, readiness is false.
+fn wait_for_sink_state(ops: &str, connected: bool) {
+    let want = connected as u8;
+    wait_until(
+        Duration::from_secs(30),
+        &format!("tickbridge_sink_connected {want} on /metrics"),
+        || sink_connected_gauge(ops) == Some(want),
+    );
+    if !connected {
+        let (status, body) = http_get(ops, "/readyz");
+        assert_ne!(status, 200, "ready while the broker is down: {body}");
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -603,6 +670,9 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
     let mut bridge = Bridge::start(&config(&replay, &topics, ""));
     wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
 
+    let ops = ops_addr(&bridge);
+    wait_for_sink_state(&ops, true);
+
     let killed_at = Instant::now();
     kafka_sh(&["kill"]);
     wait_until(
@@ -610,6 +680,7 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
         "the outage in the bridge's log",
         || bridge.logged("kafka: no broker reachable"),
     );
+    wait_for_sink_state(&ops, false);
     kafka_sh(&["start"]);
     eprintln!("broker back after {:?}", killed_at.elapsed());
     wait_until(
@@ -617,8 +688,17 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
         "the bridge to see the broker again",
         || bridge.logged("kafka: broker reachable again"),
     );
+    wait_for_sink_state(&ops, true);
     wait_for_messages(&topics, expected_total(), Duration::from_secs(90), &bridge);
     let summary = stop(&mut bridge);
+    // The outage as the bridge logged it.
+    for line in bridge.logs() {
+        let level = line["level"].as_str().unwrap_or("");
+        let message = line["message"].as_str().unwrap_or("");
+        if level == "WARN" || level == "ERROR" || message.starts_with("kafka:") {
+            eprintln!("bridge log: {level} {message}");
+        }
+    }
 
     let found = check(&topics, read_all(&topics.all()), false);
     assert_capture_complete(&found);
@@ -667,7 +747,10 @@ fn kafka_broker_down_at_start_then_delivers() {
         bridge.summary().is_none(),
         "the bridge must not exit without a broker"
     );
+    let ops = ops_addr(&bridge);
+    wait_for_sink_state(&ops, false);
     kafka_sh(&["start"]);
+    wait_for_sink_state(&ops, true);
     wait_for_messages(&topics, expected_total(), Duration::from_secs(90), &bridge);
     let summary = stop(&mut bridge);
     assert!(bridge.logged("kafka: broker reachable"));

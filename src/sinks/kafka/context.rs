@@ -159,7 +159,7 @@ impl ClientContext for BridgeContext {
                 | RDKafkaErrorCode::Resolve
                 | RDKafkaErrorCode::MessageTimedOut,
             ) => {
-                warn!(error = %error, reason, "kafka: client error")
+                warn!(error = %error, reason, "kafka: broker connection failed")
             }
             _ => error!(error = %error, reason, "kafka: client error"),
         }
