@@ -583,6 +583,25 @@ impl Config {
                 "must not exceed connection.reconnect_max",
             ));
         }
+        let c = &self.connection;
+        for (name, value) in [
+            ("ping_interval", c.ping_interval),
+            ("pong_timeout", c.pong_timeout),
+            ("idle_timeout", c.idle_timeout),
+            ("stale_after", c.stale_after),
+            ("subscribe_timeout", c.subscribe_timeout),
+            ("max_connection_age", c.max_connection_age),
+        ] {
+            if value.is_some_and(|d| d.is_zero()) {
+                return Err(invalid(format!("connection.{name}"), "must be above zero"));
+            }
+        }
+        if c.max_frame_bytes < 1024 {
+            return Err(invalid(
+                "connection.max_frame_bytes",
+                "must be at least 1024 (exchange frames are often kilobytes)",
+            ));
+        }
         if self.connection.reconnect_min.is_zero() {
             return Err(invalid(
                 "connection.reconnect_min",
@@ -836,6 +855,8 @@ mod tests {
             ("[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\n[batch]\nmax_events = 0\n",
              "batch.max_events: must be at least 1"),
             ("", "source: no [[source]] given: nothing to read"),
+            ("[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\n[connection]\nstale_after = \"0s\"\n",
+             "connection.stale_after: must be above zero"),
         ];
         for (text, want) in cases {
             let err = Config::parse(text, "t")

@@ -26,7 +26,7 @@ const SUBSCRIBE_BTC: &str =
 
 /// A bridge reading `symbols` from the mock into a file, with short heartbeat
 /// intervals; `extra` lines (`key = value`) override or extend `[connection]`.
-fn config(replay: &Replay, out: &Path, symbols: &[&str], extra: &str) -> String {
+fn config(replay: &Replay, out: &Path, exchange: &str, symbols: &[&str], extra: &str) -> String {
     let symbols: Vec<String> = symbols.iter().map(|s| format!("{s:?}")).collect();
     let mut connection: BTreeMap<&str, &str> = [
         ("reconnect_min", "\"100ms\""),
@@ -51,7 +51,7 @@ fn config(replay: &Replay, out: &Path, symbols: &[&str], extra: &str) -> String 
     format!(
         r#"
 [[source]]
-exchange = "binance"
+exchange = "{exchange}"
 channels = ["trade", "bbo"]
 symbols = [{symbols}]
 ws_url = "{ws}"
@@ -71,6 +71,7 @@ listen = ""
 {connection}
 "#,
         symbols = symbols.join(", "),
+        exchange = exchange,
         ws = replay.ws_url(),
         out = out.display(),
         connection = connection.join("\n"),
@@ -86,13 +87,24 @@ struct Rig {
 }
 
 impl Rig {
+    /// The Binance BTCUSDT recording at recorded speed, live, with `replay_args`.
     fn start(replay_args: &[&str], symbols: &[&str], extra: &str) -> Rig {
+        Rig::start_on(BTC, "binance", replay_args, symbols, extra)
+    }
+
+    fn start_on(
+        recording: &str,
+        exchange: &str,
+        replay_args: &[&str],
+        symbols: &[&str],
+        extra: &str,
+    ) -> Rig {
         let mut args = vec!["--live"];
         args.extend_from_slice(replay_args);
-        let replay = Replay::start_with(&capture(BTC), "1", &args);
+        let replay = Replay::start_with(&capture(recording), "1", &args);
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.jsonl");
-        let bridge = Bridge::start(&config(&replay, &out, symbols, extra));
+        let bridge = Bridge::start(&config(&replay, &out, exchange, symbols, extra));
         Rig {
             replay,
             bridge,
@@ -646,4 +658,50 @@ fn rotation_before_the_forced_disconnect_loses_and_doubles_nothing() {
     for (client, frames) in rig.client_frames() {
         assert_eq!(frames, [SUBSCRIBE_BTC], "client {client}");
     }
+}
+
+#[test]
+fn coinbase_refusal_names_the_product_and_the_others_flow() {
+    // Coinbase refuses a whole subscribe message; one message per product keeps the
+    // refusal to the product its error frame names.
+    let mut rig = Rig::start_on(
+        "cryptofeed/coinbase.jsonl.gz",
+        "coinbase",
+        &["--refuse-symbol", "XYZ-USD"],
+        &["SKL-USD", "XYZ-USD"],
+        "stale_after = \"60s\"",
+    );
+    rig.wait_for_record(Duration::from_secs(10), "a rejected status", |r| {
+        r["event"] == "rejected"
+    });
+    rig.wait_for_record(Duration::from_secs(15), "SKL-USD trades", |r| {
+        r["kind"] == "trade" && r["symbol"] == "SKL-USD"
+    });
+    let counters = rig.stop();
+
+    let skl = rig.statuses("SKL-USD");
+    assert_eq!(
+        events(&skl),
+        ["connected", "subscribed", "disconnected"],
+        "{skl:?}"
+    );
+    let xyz = rig.statuses("XYZ-USD");
+    assert_eq!(
+        events(&xyz),
+        ["connected", "rejected", "disconnected"],
+        "{xyz:?}"
+    );
+    assert_eq!(
+        xyz[1].1,
+        "Failed to subscribe: XYZ-USD is not a valid product"
+    );
+    assert_eq!(
+        rig.client_frames()[&0],
+        [
+            r#"{"channels":["matches","ticker","heartbeat"],"product_ids":["SKL-USD"],"type":"subscribe"}"#,
+            r#"{"channels":["matches","ticker","heartbeat"],"product_ids":["XYZ-USD"],"type":"subscribe"}"#,
+        ]
+    );
+    assert_eq!(counters["rejected"], 1, "{counters:?}");
+    assert_eq!(counters["reconnects"], 0, "{counters:?}");
 }

@@ -13,6 +13,7 @@
 //! - [`session`]: one task per connection: connect, subscribe, heartbeat, watchdog,
 //!   reconnect; it emits `status` records for every transition.
 //! - [`registry`]: the list of supported exchanges.
+//! - [`fuzzing`]: every parser behind one entry point for the fuzz test and `fuzz/`.
 
 pub mod binance;
 pub mod book;
@@ -20,6 +21,7 @@ pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod common;
+pub mod fuzzing;
 pub mod kraken;
 pub mod okx;
 pub mod parse;
