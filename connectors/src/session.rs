@@ -190,6 +190,8 @@ impl Session {
         let mut close_old_at: Option<Instant> = None;
         let mut gen: u64 = 0;
         let overlap = self.spec.rotation_overlap;
+        // Filtering goes on a little after two connections met: the newer one may lag.
+        let settle = overlap + Duration::from_secs(2);
 
         let ended = loop {
             let now = Instant::now();
@@ -322,7 +324,7 @@ impl Session {
                             s.role = Role::Active;
                             s
                         });
-                        self.dedup.end_after(Instant::now() + overlap);
+                        self.dedup.end_after(Instant::now() + settle);
                     } else {
                         if let Some(s) = standby.take() {
                             self.close(s, "rotation abandoned", false).await;
@@ -372,7 +374,7 @@ impl Session {
                 rotation_attempt = 0;
                 next_rotation = None;
                 // The replacement may still deliver what the old one already forwarded.
-                self.dedup.end_after(Instant::now() + overlap);
+                self.dedup.end_after(Instant::now() + settle);
                 info!(
                     exchange = self.spec.exchange,
                     conn = self.spec.conn,
@@ -513,7 +515,7 @@ impl Session {
             // A reconnect's first records have arrived or are about to: compare them
             // with the last forwarded ones a little longer, then stop filtering.
             self.dedup
-                .end_after(Instant::now() + self.spec.rotation_overlap);
+                .end_after(Instant::now() + self.spec.rotation_overlap + Duration::from_secs(2));
             self.emit_status(StatusEvent::Subscribed, None, Some(&c.refused))
                 .await?;
         }
