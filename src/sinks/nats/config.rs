@@ -26,8 +26,8 @@ use crate::config::duration;
 #[serde(deny_unknown_fields)]
 pub struct NatsConfig {
     /// Server URL, or several separated by commas (`nats://a:4222,nats://b:4222`).
-    /// `tls://` requires TLS. Credentials in the URL (`nats://TOKEN@host`,
-    /// `nats://user:pass@host`) work, but prefer the fields below; they are never logged.
+    /// `tls://` requires TLS. Prefer the credential fields below to credentials inside
+    /// the URL; logs and errors show URLs with any `user:pass@` part as `***@`.
     #[serde(default = "default_url")]
     pub url: String,
     /// Subject template; `{exchange}`, `{market}`, `{kind}` and `{symbol}` are replaced

@@ -120,14 +120,23 @@ impl Publisher {
     ) -> BatchOutcome {
         let deadline = Instant::now() + self.delivery_timeout;
         let msgs = self.messages(batch);
+        let created = Instant::now();
         if let Some(previous) = previous {
             // An error means the previous batch's future is gone: nothing to wait for.
             let _ = previous.await;
         }
+        let turn = Instant::now();
+        let records = msgs.len();
         let report = match &self.js {
             Some(js) => self.deliver_js(js, msgs, done, deadline).await,
             None => self.deliver_core(msgs, done, deadline).await,
         };
+        debug!(
+            records,
+            waited_turn_us = (turn - created).as_micros() as u64,
+            delivered_us = turn.elapsed().as_micros() as u64,
+            "nats batch settled"
+        );
         self.log_report(&report);
         report.outcome
     }
@@ -161,6 +170,29 @@ impl Publisher {
         let mut pending: FuturesUnordered<AckFut> = FuturesUnordered::new();
         let mut lookups: HashMap<String, Option<bool>> = HashMap::new();
         loop {
+            // Publish what has room right away (the common case: one tight pass).
+            while let Some(&i) = queue.front() {
+                let Ok(permit) = self.outstanding.clone().try_acquire_owned() else {
+                    break;
+                };
+                queue.pop_front();
+                match self.publish_js(js, &mut msgs[i], permit).await {
+                    Ok(fut) => pending.push(Box::pin(async move { (i, fut.await) })),
+                    Err(e) => {
+                        self.settle(
+                            js,
+                            &mut msgs,
+                            i,
+                            Err(e),
+                            deadline,
+                            &mut backing_off,
+                            &mut lookups,
+                            &mut report,
+                        )
+                        .await;
+                    }
+                }
+            }
             if queue.is_empty() {
                 if let Some(done) = done.take() {
                     let _ = done.send(());
@@ -170,18 +202,25 @@ impl Publisher {
                 }
             }
             let next_due = backing_off.iter().map(|(due, _)| *due).min();
+            let backoff_elapsed = async {
+                match next_due {
+                    Some(due) => sleep_until(due).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 Some((i, result)) = pending.next(), if !pending.is_empty() => {
                     self.settle(js, &mut msgs, i, result, deadline, &mut backing_off, &mut lookups, &mut report).await;
                 }
-                _ = sleep_until(next_due.unwrap_or(deadline)), if next_due.is_some() => {
+                _ = backoff_elapsed, if next_due.is_some() => {
                     let now = Instant::now();
                     let mut due: Vec<usize> = Vec::new();
                     backing_off.retain(|(at, i)| if *at <= now { due.push(*i); false } else { true });
                     due.sort_unstable();
                     queue.extend(due);
                 }
+                // Out of room: wait for a permit (acks above free them) and publish.
                 permit = self.outstanding.clone().acquire_owned(), if !queue.is_empty() => {
                     let permit = permit.expect("the semaphore is never closed");
                     let i = queue.pop_front().expect("queue is not empty");
