@@ -31,7 +31,8 @@
 //! `TB_BENCH_MAX_EVENTS` (`[batch] max_events`, 1000), `TB_BENCH_IN_FLIGHT`
 //! (`[sink] max_in_flight`, 4), `TB_BENCH_KAFKA_OPTIONS` (extra librdkafka options,
 //! `k=v,k=v`), `TB_BENCH_CAPTURES` (directory, default
-//! `$TICKBRIDGE_CAPTURES/hftbacktest`).
+//! `$TICKBRIDGE_CAPTURES/hftbacktest`), `TB_BENCH_DUMP` (write `ts_recv append_ms`
+//! per record to `<path>.<scenario>`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -500,6 +501,11 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str) -> RunResult {
     drop(replays);
 
     let times = read_times(&topics);
+    if let Ok(path) = std::env::var("TB_BENCH_DUMP") {
+        // ts_recv (ns) and broker append time (ms) of every record, for plots.
+        let text: String = times.iter().map(|(a, r)| format!("{r} {a}\n")).collect();
+        std::fs::write(format!("{path}.{tag}"), text).unwrap();
+    }
     let delivered = summary["delivered"].as_u64().unwrap();
     assert_eq!(
         times.len() as u64,
