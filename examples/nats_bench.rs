@@ -40,6 +40,7 @@ struct Args {
     capture: PathBuf,
     linger: String,
     max_events: usize,
+    max_in_flight: usize,
     bin: PathBuf,
     /// `None`: start a private nats-server (JetStream, store in a temp dir).
     url: Option<String>,
@@ -55,6 +56,7 @@ fn args() -> Args {
         .join("hftbacktest/binance_btcusdt_20240808.jsonl.gz"),
         linger: "1ms".into(),
         max_events: 1000,
+        max_in_flight: 4,
         bin: std::env::current_exe()
             .ok()
             .and_then(|p| Some(p.parent()?.parent()?.join("tickbridge")))
@@ -70,9 +72,12 @@ fn args() -> Args {
             "--capture" => a.capture = PathBuf::from(value()),
             "--linger" => a.linger = value(),
             "--max-events" => a.max_events = value().parse().expect("--max-events N"),
+            "--max-in-flight" => a.max_in_flight = value().parse().expect("--max-in-flight N"),
             "--bin" => a.bin = PathBuf::from(value()),
             "--url" => a.url = Some(value()),
-            other => panic!("unknown flag {other} (--rate --repeat --capture --linger --max-events --bin --url)"),
+            other => panic!(
+                "unknown flag {other} (--rate --repeat --capture --linger --max-events --max-in-flight --bin --url)"
+            ),
         }
     }
     a
@@ -212,6 +217,7 @@ ws_url = "ws://127.0.0.1:{port}"
 [sink]
 kind = "nats"
 delivery_timeout = "60s"
+max_in_flight = {max_in_flight}
 [sink.nats]
 url = "{url}"
 subject = "{subject_prefix}.{{exchange}}.{{kind}}.{{symbol}}"
@@ -227,6 +233,7 @@ drain_timeout = "60s"
 listen = "127.0.0.1:0"
 "#,
         max_events = a.max_events,
+        max_in_flight = a.max_in_flight,
         linger = a.linger,
     );
     let config_path = std::env::temp_dir().join(format!("{stream}.toml"));
