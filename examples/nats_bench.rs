@@ -84,7 +84,7 @@ fn args() -> Args {
 }
 
 /// The trade and bookTicker frames, `repeat` times with shifted ids.
-fn frames(capture: &PathBuf, repeat: usize) -> Vec<String> {
+fn frames(capture: &std::path::Path, repeat: usize) -> Vec<String> {
     let capture = Capture::read(capture).expect("reading the capture");
     let base: Vec<&str> = capture
         .events

@@ -130,7 +130,10 @@ fn bad_password_fails_at_startup_and_the_right_one_delivers() {
         &stream_section("TB_AUTH"),
     );
     let mut bridge = Bridge::start_env(&config, &[("TB_TEST_NATS_PASSWORD", "s3cret")]);
-    let js = Js::connect_with(&url, async_nats::ConnectOptions::with_user_and_password("bridge".into(), "s3cret".into()));
+    let js = Js::connect_with(
+        &url,
+        async_nats::ConnectOptions::with_user_and_password("bridge".into(), "s3cret".into()),
+    );
     js.wait_at_least("TB_AUTH", 1000, Duration::from_secs(60));
     let (code, summary) = bridge.stop();
     assert_eq!(code, 0);
