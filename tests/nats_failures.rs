@@ -140,3 +140,116 @@ fn bad_password_fails_at_startup_and_the_right_one_delivers() {
     assert_eq!(summary.lost, 0);
     assert_eq!(js.count("TB_AUTH"), summary.delivered);
 }
+
+/// A CA and a server certificate for 127.0.0.1, made with the `openssl` CLI.
+fn make_certs(dir: &std::path::Path) -> (String, String, String) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the TLS test needs the openssl CLI (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tickbridge test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let p = |f: &str| dir.join(f).display().to_string();
+    (p("ca.pem"), p("server.pem"), p("server.key"))
+}
+
+#[test]
+fn tls_with_the_servers_ca_delivers_and_without_it_fails_naming_the_cause() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certs(certs.path());
+    let server = PrivateServer::start(&["--tls", "--tlscert", &cert, "--tlskey", &key]);
+    let url = server.url();
+
+    // Without the CA: the server's certificate is not trusted.
+    let config = bridge_config(
+        "ws://127.0.0.1:9",
+        &url,
+        "tb_tls",
+        "tls = true",
+        &stream_section("TB_TLS"),
+    );
+    let mut bridge = Bridge::start(&config);
+    assert_eq!(bridge.wait(Duration::from_secs(30)), 2);
+    let logs = bridge.log_lines().join("\n");
+    assert!(
+        logs.contains(&format!("nats sink: cannot connect to {url}")),
+        "{logs}"
+    );
+
+    // With it: connected over TLS, records delivered.
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    let config = bridge_config(
+        &replay.ws_url(),
+        &url,
+        "tb_tls",
+        &format!("tls_ca_file = \"{ca}\""),
+        &stream_section("TB_TLS"),
+    );
+    let mut bridge = Bridge::start(&config);
+    let js = Js::connect_with(
+        &url,
+        async_nats::ConnectOptions::new()
+            .require_tls(true)
+            .add_root_certificates(ca.clone().into()),
+    );
+    js.wait_at_least("TB_TLS", 1000, Duration::from_secs(60));
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 0, "{}", bridge.log_lines().join("\n"));
+    assert_eq!(summary.lost, 0);
+    assert_eq!(js.count("TB_TLS"), summary.delivered);
+}
