@@ -253,3 +253,22 @@ fn tls_with_the_servers_ca_delivers_and_without_it_fails_naming_the_cause() {
     assert_eq!(summary.lost, 0);
     assert_eq!(js.count("TB_TLS"), summary.delivered);
 }
+
+#[test]
+fn unreadable_credentials_file_fails_at_startup_naming_it() {
+    let server = PrivateServer::start(&[]);
+    let config = bridge_config(
+        "ws://127.0.0.1:9",
+        &server.url(),
+        "tb_creds",
+        "credentials = \"/nonexistent/tickbridge.creds\"",
+        &stream_section("TB_CREDS"),
+    );
+    let mut bridge = Bridge::start(&config);
+    assert_eq!(bridge.wait(Duration::from_secs(30)), 2);
+    let logs = bridge.log_lines().join("\n");
+    assert!(
+        logs.contains("nats sink: cannot read credentials file /nonexistent/tickbridge.creds:"),
+        "{logs}"
+    );
+}
