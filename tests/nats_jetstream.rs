@@ -271,3 +271,48 @@ fn core_nats_mode_publishes_and_flushes_every_batch() {
     let validator = SchemaValidator::new();
     got.iter().for_each(|r| validator.check(r));
 }
+
+#[test]
+fn dead_letters_can_go_to_a_subject() {
+    use async_nats::jetstream::stream;
+    let js = Js::connect();
+    let name = unique("TB_DLQSUBJ");
+    let prefix = name.to_lowercase();
+    // Trades and bbo are captured; status records are not: they are the dead letters.
+    js.create_stream(stream::Config {
+        name: name.clone(),
+        subjects: vec![format!("{prefix}.*.trade.*"), format!("{prefix}.*.bbo.*")],
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    });
+    let dlq = format!("{prefix}_dlq");
+    let mut sub = js.subscribe(&dlq);
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    let extra = format!("dead_letter_subject = \"{dlq}\"");
+    let tail = format!("[sink.nats.stream]\nname = \"{name}\"\ncreate = false\n");
+    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, &extra, &tail);
+    let mut bridge = Bridge::start(&config);
+    js.wait_at_least(&name, 1000, Duration::from_secs(60));
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 0, "logs:\n{}", bridge.log_lines().join("\n"));
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    // connected, subscribed, disconnected
+    assert_eq!(summary.dead_lettered, 3, "{summary:?}");
+    let mut letters = Vec::new();
+    while let Some(m) = js.next_message(&mut sub, Duration::from_millis(500)) {
+        letters.push(serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap());
+    }
+    assert_eq!(letters.len(), 3);
+    for l in &letters {
+        assert_eq!(l["record"]["kind"], "status");
+        assert!(
+            l["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("no JetStream stream captures subject"),
+            "{l}"
+        );
+    }
+    assert_eq!(js.count(&name), summary.delivered);
+    js.delete_stream(&name);
+}
