@@ -22,7 +22,13 @@ pub fn parse_rfc3339_utc(text: &str) -> Option<i64> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b' ') {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { text.get(r)?.parse().ok() };
+    // Digits only (`parse` alone would take a sign).
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
     if !(1..=12).contains(&month)
@@ -49,7 +55,10 @@ pub fn parse_rfc3339_utc(text: &str) -> Option<i64> {
         nanos += (c - b'0') as i64 * 10i64.pow(8 - i as u32);
     }
     let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + minute) * 60_000_000_000 + second * 1_000_000_000 + nanos)
+    // i64 nanoseconds span the years 1677-2262; dates outside are not timestamps.
+    ((days * 24 + hour) * 60 + minute)
+        .checked_mul(60_000_000_000)?
+        .checked_add(second * 1_000_000_000 + nanos)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -85,5 +94,9 @@ mod tests {
         assert_eq!(parse_rfc3339_utc("2024-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339_utc("2024-01-01T00:00:00+02:00"), None);
         assert_eq!(parse_rfc3339_utc("yesterday"), None);
+        // Found by the parser fuzz test: years outside i64 nanoseconds, signs.
+        assert_eq!(parse_rfc3339_utc("0021-04-17T16:43:37.413943Z"), None);
+        assert_eq!(parse_rfc3339_utc("9999-04-17T16:43:37Z"), None);
+        assert_eq!(parse_rfc3339_utc("+021-04-17T16:43:37Z"), None);
     }
 }

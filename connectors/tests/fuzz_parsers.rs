@@ -284,12 +284,17 @@ fn fuzz(connector: &dyn Connector, seed: u64, iterations: usize, budget: Duratio
                 let file = Path::new(env!("CARGO_MANIFEST_DIR"))
                     .join(format!("../target/fuzz-failure-{}.txt", connector.name()));
                 let _ = std::fs::write(&file, &script);
+                // The quiet hook of the test would swallow this report.
+                let _ = std::panic::take_hook();
                 panic!(
                     "{} parser panicked ({why}) with seed {seed} at iteration {i}; input written to {}:\n{}",
                     connector.name(),
                     file.display(),
                     script.chars().take(2000).collect::<String>()
                 );
+            }
+            if t.elapsed() >= Duration::from_secs(2) {
+                let _ = std::panic::take_hook();
             }
             assert!(
                 t.elapsed() < Duration::from_secs(2),
