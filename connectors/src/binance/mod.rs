@@ -431,6 +431,48 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_attributed_to_the_symbol_of_their_request() {
+        use crate::parse::{Parsed, Refusal};
+        let b = Binance { venue: Venue::Spot };
+        let plan = b
+            .plan(&request(
+                Venue::Spot,
+                Market::Spot,
+                &["BTC-USDT", "XYZ-USDT"],
+                &[Channel::Trade],
+            ))
+            .unwrap()
+            .remove(0);
+        let mut parser = b.parser(&plan);
+        let mut out = Vec::new();
+        assert_eq!(
+            parser.parse(r#"{"result":null,"id":1}"#, 1, &mut out),
+            Ok(Parsed::SubscribeAck("1".into()))
+        );
+        assert_eq!(
+            parser.parse(
+                r#"{"error":{"code":2,"msg":"Invalid request: unknown symbol"},"id":2}"#,
+                2,
+                &mut out
+            ),
+            Ok(Parsed::Refused(Refusal {
+                symbols: vec!["XYZUSDT".into()],
+                reason: "request 2: code 2: Invalid request: unknown symbol".into(),
+                answers_request: true,
+            }))
+        );
+        // An id that is not one of ours stays unattributed.
+        assert!(matches!(
+            parser.parse(
+                r#"{"error":{"code":3,"msg":"Invalid JSON"},"id":9}"#,
+                3,
+                &mut out
+            ),
+            Ok(Parsed::Rejected(_))
+        ));
+    }
+
+    #[test]
     fn rejects_unsupported_channels() {
         let b = Binance { venue: Venue::Spot };
         let err = b
