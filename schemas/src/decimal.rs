@@ -89,8 +89,10 @@ fn cmp_magnitude(a: &str, b: &str) -> Ordering {
         .then_with(|| af.cmp(bf))
 }
 
-/// Normalizes `digits[.digits]` without allocation beyond the result; `None` when the
-/// text has any other shape (sign, exponent, invalid characters).
+/// Normalizes `digits[.digits]`; `None` when the text has any other shape (sign,
+/// exponent, invalid characters). The normalized text is nearly always a slice of
+/// the input (`61837.63000000` → `61837.63`, `0.02000000` → `0.02`), so it is taken
+/// as is, without building a new string.
 fn normalize_plain(text: &str) -> Option<Dec> {
     let bytes = text.as_bytes();
     let mut dot = None;
@@ -105,10 +107,24 @@ fn normalize_plain(text: &str) -> Option<Dec> {
         Some(i) => (&text[..i], &text[i + 1..]),
         None => (text, ""),
     };
-    if int.is_empty() && frac.is_empty() {
-        return None;
+    if int.is_empty() {
+        // `.5` needs a leading zero; `.` is not a number.
+        return (!frac.is_empty()).then(|| assemble(false, int, frac));
     }
-    Some(assemble(false, int, frac))
+    let int_digits = int.trim_start_matches('0');
+    let frac_digits = frac.trim_end_matches('0');
+    if frac_digits.is_empty() {
+        return Some(if int_digits.is_empty() {
+            Dec::zero()
+        } else {
+            Dec(SmolStr::new(int_digits))
+        });
+    }
+    // `int_digits.frac_digits` is contiguous in `text`; an all-zero integer part
+    // keeps its last zero (`0.02`).
+    let start = int.len() - int_digits.len().max(1);
+    let end = int.len() + 1 + frac_digits.len();
+    Some(Dec(SmolStr::new(&text[start..end])))
 }
 
 /// Builds the normalized text from a sign, integer digits and fraction digits.
@@ -260,6 +276,15 @@ mod tests {
             ("1.25e1", "12.5"),
             ("0.00001000e2", "0.001"),
             ("123456789012345678901234.5", "123456789012345678901234.5"),
+            ("0", "0"),
+            ("000", "0"),
+            ("0.", "0"),
+            (".0", "0"),
+            ("0.5", "0.5"),
+            ("00.50", "0.5"),
+            ("10", "10"),
+            ("10.0", "10"),
+            ("100.001000", "100.001"),
         ];
         for (input, want) in cases {
             assert_eq!(Dec::parse(input).unwrap().as_str(), want, "input {input:?}");

@@ -5,6 +5,7 @@
 //! consumers and tests can depend on it alone.
 
 pub mod decimal;
+mod json;
 pub mod json_schema;
 pub mod record;
 

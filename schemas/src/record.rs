@@ -151,14 +151,15 @@ impl Record {
 
     /// Serializes the record as one compact JSON object.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
+        let mut out = Vec::new();
         self.write_json(&mut out);
         out
     }
 
-    /// Appends the record's compact JSON to `out`.
+    /// Appends the record's compact JSON to `out`: exactly what serde writes for
+    /// it, by a dedicated encoder (see `json.rs`; this is the hot path).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        serde_json::to_writer(out, self).expect("a Record always serializes");
+        crate::json::write_record(self, out);
     }
 }
 
