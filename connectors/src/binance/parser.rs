@@ -240,6 +240,12 @@ impl BinanceParser {
             }
             "ticker" => {
                 let t: wire::Ticker24h = data(text)?;
+                // COIN-M counts `v` in contracts and `q` in the base asset; the
+                // quote volume is not sent there.
+                let (volume, quote_volume) = match self.exchange {
+                    "binance-coinm" => (t.quote_volume, None),
+                    _ => (t.volume, Some(t.quote_volume)),
+                };
                 let ticker = Ticker {
                     last: Some(t.last),
                     bid_price: t.bid_price,
@@ -249,8 +255,8 @@ impl BinanceParser {
                     open_24h: Some(t.open),
                     high_24h: Some(t.high),
                     low_24h: Some(t.low),
-                    volume_24h: Some(t.volume),
-                    quote_volume_24h: Some(t.quote_volume),
+                    volume_24h: Some(volume),
+                    quote_volume_24h: quote_volume,
                 };
                 self.push(
                     out,
