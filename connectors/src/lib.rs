@@ -6,6 +6,8 @@
 //! - [`parse`]: the pure, synchronous frame-parser contract: a frame in, records and a
 //!   classification out. No I/O, so every parser is table-tested without a network.
 //! - [`binance`], [`coinbase`]: one module per exchange with its wire types.
+//! - [`flat`]: a scanner for flat JSON objects, the fast path of the highest-volume
+//!   frames (serde reads every other shape).
 //! - [`book`]: the order-book engine (`OrderBook`) and the per-symbol publication
 //!   state (`BookSync`) every exchange's book sync builds on.
 //! - [`rest`]: REST fetching (order-book snapshots) within the exchanges' request-weight
@@ -21,6 +23,7 @@ pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod common;
+pub mod flat;
 pub mod fuzzing;
 pub mod kraken;
 pub mod okx;

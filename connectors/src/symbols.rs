@@ -22,6 +22,9 @@ pub struct SymbolInfo {
 pub struct SymbolTable {
     by_native: HashMap<SmolStr, SymbolInfo>,
     fallback: fn(&str) -> SymbolInfo,
+    /// The symbol resolved last: consecutive frames mostly name the same one, and a
+    /// string compare is cheaper than hashing.
+    last: Option<SymbolInfo>,
 }
 
 impl SymbolTable {
@@ -33,16 +36,24 @@ impl SymbolTable {
         SymbolTable {
             by_native,
             fallback,
+            last: None,
         }
     }
 
     /// The symbol for a native name as it appears in a frame.
     pub fn resolve(&mut self, native: &str) -> &SymbolInfo {
-        if !self.by_native.contains_key(native) {
-            let info = (self.fallback)(native);
-            self.by_native.insert(SmolStr::new(native), info);
+        if self.last.as_ref().is_none_or(|s| s.native != native) {
+            let info = match self.by_native.get(native) {
+                Some(info) => info.clone(),
+                None => {
+                    let info = (self.fallback)(native);
+                    self.by_native.insert(SmolStr::new(native), info.clone());
+                    info
+                }
+            };
+            self.last = Some(info);
         }
-        &self.by_native[native]
+        self.last.as_ref().expect("set above")
     }
 }
 

@@ -18,6 +18,7 @@
 //! the client also pings every 20 s so a dead socket shows within ping + pong timeout.
 
 pub mod book;
+mod fast;
 mod parser;
 pub use parser::preview as parser_preview;
 pub mod wire;

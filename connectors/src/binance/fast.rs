@@ -1,0 +1,218 @@
+//! Fast paths for the highest-volume Binance frames (`@trade`, `@aggTrade`,
+//! `@bookTicker`: over 80% of a busy connection's frames). Their `data` is a flat
+//! object, read here with [`crate::flat`] into the same wire types serde fills. A
+//! frame of any other shape (or with a missing, duplicate or mistyped field) gives
+//! `None`, and the parser reads it with serde, which then accepts it or reports the
+//! error; so both paths agree on every frame (the tests compare them).
+
+use tickbridge_schema::Dec;
+
+use super::wire;
+use crate::flat::{for_each_member, Scalar};
+
+/// The `data` object of a combined-stream frame `{"stream":"..","data":{..}}`.
+fn data_object(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("{\"stream\":\"")?;
+    let rest = &rest[rest.find('"')? + 1..];
+    rest.strip_prefix(",\"data\":")?.strip_suffix('}')
+}
+
+/// Stores a member's value; false when it has the wrong type or came twice.
+fn set<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
+    match value {
+        Some(v) if slot.is_none() => {
+            *slot = Some(v);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn dec(value: Scalar<'_>) -> Option<Dec> {
+    Dec::parse(value.str()?).ok()
+}
+
+/// `<symbol>@trade`.
+pub(super) fn trade(text: &str) -> Option<wire::Trade<'_>> {
+    let (mut symbol, mut id, mut price, mut qty, mut time, mut maker) =
+        (None, None, None, None, None, None);
+    let mut valid = true;
+    for_each_member(data_object(text)?, |key, value| {
+        valid &= match key {
+            "s" => set(&mut symbol, value.str()),
+            "t" => set(&mut id, value.u64()),
+            "p" => set(&mut price, dec(value)),
+            "q" => set(&mut qty, dec(value)),
+            "T" => set(&mut time, value.i64()),
+            "m" => set(&mut maker, value.bool()),
+            _ => true,
+        };
+    })?;
+    valid.then_some(())?;
+    Some(wire::Trade {
+        symbol: symbol?,
+        trade_id: id?,
+        price: price?,
+        qty: qty?,
+        trade_time: time?,
+        buyer_is_maker: maker?,
+    })
+}
+
+/// `<symbol>@aggTrade`.
+pub(super) fn agg_trade(text: &str) -> Option<wire::AggTrade<'_>> {
+    let (mut symbol, mut id, mut price, mut qty, mut time, mut maker) =
+        (None, None, None, None, None, None);
+    let mut valid = true;
+    for_each_member(data_object(text)?, |key, value| {
+        valid &= match key {
+            "s" => set(&mut symbol, value.str()),
+            "a" => set(&mut id, value.u64()),
+            "p" => set(&mut price, dec(value)),
+            "q" => set(&mut qty, dec(value)),
+            "T" => set(&mut time, value.i64()),
+            "m" => set(&mut maker, value.bool()),
+            _ => true,
+        };
+    })?;
+    valid.then_some(())?;
+    Some(wire::AggTrade {
+        symbol: symbol?,
+        agg_id: id?,
+        price: price?,
+        qty: qty?,
+        trade_time: time?,
+        buyer_is_maker: maker?,
+    })
+}
+
+/// `<symbol>@bookTicker` (spot without times, futures with `T`).
+pub(super) fn book_ticker(text: &str) -> Option<wire::BookTicker<'_>> {
+    let (mut id, mut symbol, mut bid, mut bid_qty, mut ask, mut ask_qty) =
+        (None, None, None, None, None, None);
+    // `T` is optional: absent and `null` both mean none.
+    let mut time: Option<Option<i64>> = None;
+    let mut valid = true;
+    for_each_member(data_object(text)?, |key, value| {
+        valid &= match key {
+            "u" => set(&mut id, value.u64()),
+            "s" => set(&mut symbol, value.str()),
+            "b" => set(&mut bid, dec(value)),
+            "B" => set(&mut bid_qty, dec(value)),
+            "a" => set(&mut ask, dec(value)),
+            "A" => set(&mut ask_qty, dec(value)),
+            "T" => match value {
+                Scalar::Null => set(&mut time, Some(None)),
+                v => set(&mut time, v.i64().map(Some)),
+            },
+            _ => true,
+        };
+    })?;
+    valid.then_some(())?;
+    Some(wire::BookTicker {
+        update_id: id?,
+        symbol: symbol?,
+        bid_price: bid?,
+        bid_qty: bid_qty?,
+        ask_price: ask?,
+        ask_qty: ask_qty?,
+        time: time.flatten(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the serde path reads (the parser's `data`).
+    fn serde<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Option<T> {
+        #[derive(serde::Deserialize)]
+        struct Wrapped<T> {
+            data: T,
+        }
+        serde_json::from_str::<Wrapped<T>>(text)
+            .ok()
+            .map(|w| w.data)
+    }
+
+    const TRADES: &[&str] = &[
+        r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"#,
+        r#"{"stream":"btcusd_perp@trade","data":{"e":"trade","E":1723161257687,"T":1723161257679,"s":"BTCUSD_PERP","t":849714402,"p":"61804.8","q":"4","X":"MARKET","m":false}}"#,
+        // Shapes the fast path leaves to serde (and serde's verdict stands).
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true,"t":2}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":1,"p":1,"q":"1","T":1,"m":true}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":01,"p":"1","q":"1","T":1,"m":true}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTC\"USDT","t":1,"p":"1","q":"1","T":1,"m":true}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":1,"p":"x","q":"1","T":1,"m":true}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":"true"}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true,"o":{}}}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true},"x":1}"#,
+        r#"{"stream":"btcusdt@trade","data":{"s":"BTCUSDT","t":18446744073709551616,"p":"1","q":"1","T":1,"m":true}}"#,
+        r#"{"data":{"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true},"stream":"btcusdt@trade"}"#,
+    ];
+
+    #[test]
+    fn trades_agree_with_serde() {
+        for text in TRADES {
+            let fast = trade(text).map(|t| format!("{t:?}"));
+            let slow = serde::<wire::Trade>(text).map(|t| format!("{t:?}"));
+            // Where the fast path declines, serde decides.
+            if let Some(f) = fast {
+                assert_eq!(Some(f), slow, "{text}");
+            }
+        }
+        assert!(trade(TRADES[0]).is_some() && trade(TRADES[1]).is_some());
+        assert!(TRADES[2..].iter().all(|t| trade(t).is_none()));
+    }
+
+    #[test]
+    fn agg_trades_agree_with_serde() {
+        for text in [
+            r#"{"stream":"nknusdt@aggTrade","data":{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT","a":15683430,"p":"0.35280000","q":"58.00000000","f":19862790,"l":19862790,"T":1633998523963,"m":false,"M":true}}"#,
+            r#"{"stream":"btcusd_211231@aggTrade","data":{"e":"aggTrade","E":1626916406786,"a":494825,"s":"BTCUSD_211231","p":"32623.3","q":"5","f":769293,"l":769293,"T":1626916406631,"m":true}}"#,
+        ] {
+            let fast = agg_trade(text).map(|t| format!("{t:?}"));
+            assert!(fast.is_some(), "{text}");
+            assert_eq!(
+                fast,
+                serde::<wire::AggTrade>(text).map(|t| format!("{t:?}"))
+            );
+        }
+    }
+
+    #[test]
+    fn book_tickers_agree_with_serde() {
+        for (text, fast_path) in [
+            (
+                r#"{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"#,
+                true,
+            ),
+            (
+                r#"{"stream":"btcusd_perp@bookTicker","data":{"u":1007202248045,"e":"bookTicker","s":"BTCUSD_PERP","ps":"BTCUSD","b":"61668.6","B":"1243","a":"61668.7","A":"871","T":1723161601262,"E":1723161601269}}"#,
+                true,
+            ),
+            (
+                r#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1","B":"2","a":"3","A":"4","T":null}}"#,
+                true,
+            ),
+            (
+                r#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1","B":"2","a":"3","A":"4","T":"5"}}"#,
+                false,
+            ),
+            (
+                r#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1","B":"2","a":"3"}}"#,
+                false,
+            ),
+        ] {
+            let fast = book_ticker(text).map(|t| format!("{t:?}"));
+            assert_eq!(fast.is_some(), fast_path, "{text}");
+            if fast.is_some() {
+                assert_eq!(
+                    fast,
+                    serde::<wire::BookTicker>(text).map(|t| format!("{t:?}"))
+                );
+            }
+        }
+    }
+}
