@@ -4,6 +4,8 @@
 //! Schema. Synchronous (std::process) so every test can use them.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -348,6 +350,22 @@ impl SchemaValidator {
             validators.insert(kind, validator);
         }
         SchemaValidator { validators }
+    }
+
+    /// Every violation of `record` against its kind's schema (empty when valid).
+    pub fn errors(&self, record: &Value) -> Vec<String> {
+        let Some(kind) = record["kind"].as_str() else {
+            return vec![format!("record without kind: {record}")];
+        };
+        let Some(v) = self.validators.get(kind) else {
+            return vec![format!("no schema for kind {kind}")];
+        };
+        if v.is_valid(record) {
+            return Vec::new();
+        }
+        v.iter_errors(record)
+            .map(|e| format!("{kind}.json: {e} at {}", e.instance_path))
+            .collect()
     }
 
     /// Panics with the record and every violation when it is not valid.
