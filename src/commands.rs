@@ -105,12 +105,12 @@ pub fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<E
 
 /// `tickbridge exchanges`: exchange × market × channels.
 pub fn exchanges_table() -> String {
-    let mut out = format!("{:<16} {:<8} channels\n", "exchange", "market");
+    let mut out = format!("{:<19} {:<8} channels\n", "exchange", "market");
     for c in tickbridge_connectors::connectors() {
         for (market, channels) in c.supported() {
             let names: Vec<&str> = channels.iter().map(|ch| ch.as_str()).collect();
             out.push_str(&format!(
-                "{:<16} {:<8} {}\n",
+                "{:<19} {:<8} {}\n",
                 c.name(),
                 market.as_str(),
                 names.join(", ")

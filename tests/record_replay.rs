@@ -179,16 +179,24 @@ fn record_then_replay_round_trips_every_frame() {
     check_recorded(&gen1.1, "coinbase", &c.ws_url());
     drop((b, c));
     let (recorded, original) = (received(&gen1.0), received(&originals[0]));
-    assert_eq!(recorded.0, original.0, "binance market data, gen 1 vs the original");
+    assert_eq!(
+        recorded.0, original.0,
+        "binance market data, gen 1 vs the original"
+    );
     assert_eq!(recorded.0.len(), 265);
     let (recorded, original) = (received(&gen1.1), received(&originals[1]));
-    assert_eq!(recorded.0, original.0, "coinbase market data, gen 1 vs the original");
+    assert_eq!(
+        recorded.0, original.0,
+        "coinbase market data, gen 1 vs the original"
+    );
     assert_eq!(recorded.0.len(), 397);
     // One live SUBSCRIBE per Binance symbol, one subscribe per Coinbase connection,
     // each answered once.
     assert_eq!(
         sent(&gen1.0),
-        [serde_json::json!({"method": "SUBSCRIBE", "params": ["btcusdt@trade", "btcusdt@bookTicker"], "id": 1})]
+        [
+            serde_json::json!({"method": "SUBSCRIBE", "params": ["btcusdt@trade", "btcusdt@bookTicker"], "id": 1})
+        ]
     );
     let reply: Vec<serde_json::Value> = received(&gen1.0)
         .1
@@ -198,7 +206,9 @@ fn record_then_replay_round_trips_every_frame() {
     assert_eq!(reply, [serde_json::json!({"result": null, "id": 1})]);
     assert_eq!(
         sent(&gen1.1),
-        [serde_json::json!({"type": "subscribe", "product_ids": ["BTC-USD"], "channels": ["matches", "ticker", "heartbeat"]})]
+        [
+            serde_json::json!({"type": "subscribe", "product_ids": ["BTC-USD"], "channels": ["matches", "ticker", "heartbeat"]})
+        ]
     );
     assert_eq!(received(&gen1.1).1.len(), 1);
 

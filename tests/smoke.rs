@@ -13,7 +13,11 @@ fn demo_runs_offline_and_emits_valid_records() {
         .args(["--log-format", "json", "demo"])
         .output()
         .expect("running tickbridge demo");
-    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let records: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -27,7 +31,11 @@ fn demo_runs_offline_and_emits_valid_records() {
     assert_eq!(kinds.get("trade"), Some(&19), "{kinds:?}");
     assert_eq!(kinds.get("bbo"), Some(&14), "{kinds:?}");
     let logs = String::from_utf8(out.stderr).unwrap();
-    let summary = logs.lines().rev().find(|l| l.contains("summary:")).expect("summary line");
+    let summary = logs
+        .lines()
+        .rev()
+        .find(|l| l.contains("summary:"))
+        .expect("summary line");
     let summary: serde_json::Value = serde_json::from_str(summary).unwrap();
     assert_eq!(summary["lost"], 0);
     assert_eq!(summary["delivered"].as_u64(), Some(records.len() as u64));
