@@ -76,17 +76,14 @@ impl Dec {
     }
 }
 
-/// Compares two normalized non-negative decimals by value.
+/// Compares two normalized non-negative decimals by value (the hot path of order
+/// books). Normalized integer parts have no leading zeros, so a longer one is larger;
+/// with integer parts of equal length the points align, and normalized fractions have
+/// no trailing zeros, so the texts compare byte by byte (a missing digit is smaller).
 fn cmp_magnitude(a: &str, b: &str) -> Ordering {
-    let (ai, af) = a.split_once('.').unwrap_or((a, ""));
-    let (bi, bf) = b.split_once('.').unwrap_or((b, ""));
-    // Normalized integer parts have no leading zeros, so a longer one is larger.
-    ai.len()
-        .cmp(&bi.len())
-        .then_with(|| ai.cmp(bi))
-        // Fractions compare lexicographically digit by digit; a missing digit is 0,
-        // and normalized fractions have no trailing zeros, so plain `cmp` is right.
-        .then_with(|| af.cmp(bf))
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let int_len = |s: &[u8]| s.iter().position(|&c| c == b'.').unwrap_or(s.len());
+    int_len(a).cmp(&int_len(b)).then_with(|| a.cmp(b))
 }
 
 /// Normalizes `digits[.digits]`; `None` when the text has any other shape (sign,
@@ -313,6 +310,24 @@ mod tests {
         assert_eq!(d("-1").cmp_value(&d("0.5")), Ordering::Less);
         assert_eq!(d("-1").cmp_value(&d("-2")), Ordering::Greater);
         assert_eq!(d("61837.63").cmp_value(&d("61837.6")), Ordering::Greater);
+        assert_eq!(d("123").cmp_value(&d("123.5")), Ordering::Less);
+        assert_eq!(d("123.5").cmp_value(&d("124")), Ordering::Less);
+        assert_eq!(d("123.45").cmp_value(&d("123.5")), Ordering::Less);
+        assert_eq!(d("0.001").cmp_value(&d("0.01")), Ordering::Less);
+        assert_eq!(d("0").cmp_value(&d("0.00001")), Ordering::Less);
+        assert_eq!(d("99.9").cmp_value(&d("100")), Ordering::Less);
+        assert_eq!(d("61837.63").cmp_value(&d("61837.63")), Ordering::Equal);
+        assert_eq!(d("-0.5").cmp_value(&d("-0.05")), Ordering::Less);
+        // Against sorting by f64 over a spread of values.
+        let values = [
+            "0", "0.5", "0.05", "1", "10", "9.99", "100.001", "100.01", "2.5", "0.0001",
+        ];
+        let mut sorted: Vec<Dec> = values.iter().map(|v| d(v)).collect();
+        sorted.sort_by(|a, b| a.cmp_value(b));
+        let mut by_float = values.to_vec();
+        by_float.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse().unwrap()));
+        let sorted: Vec<&str> = sorted.iter().map(Dec::as_str).collect();
+        assert_eq!(sorted, by_float);
     }
 
     #[test]
