@@ -70,9 +70,15 @@ pub(super) async fn run(
     }
 }
 
-/// Hands the batch to the publisher; false when the publisher is gone.
+/// Hands the batch to the publisher; false when the publisher is gone. The next
+/// batch starts with room for as many records as this one held (growing a batch of
+/// records from empty every time costs more than encoding them).
 async fn send(out: &mpsc::Sender<Batch>, batch: &mut Batch) -> bool {
-    let full = std::mem::take(batch);
+    let next = Batch {
+        items: Vec::with_capacity(batch.len()),
+        bytes: 0,
+    };
+    let full = std::mem::replace(batch, next);
     if full.is_empty() {
         return true;
     }
