@@ -371,12 +371,10 @@ fn main() {
             .display()
             .to_string()
     });
-    let mut recordings = load(Path::new(&dir), arg("--capture").as_deref());
-    if testing {
-        // A smoke run: the smallest recording only.
-        recordings.sort_by_key(|r| r.items.len());
-        recordings.truncate(1);
-    }
+    // A smoke run (`cargo test --benches`) replays one small recording.
+    let capture = arg("--capture").or_else(|| testing.then(|| "usdm_btcusdt_20240718".into()));
+    let recordings = load(Path::new(&dir), capture.as_deref());
+    assert!(!recordings.is_empty(), "no recording matches {capture:?}");
     let frames: usize = recordings
         .iter()
         .map(|r| {
