@@ -194,7 +194,7 @@ mod tests {
         let server = OpsServer::bind("127.0.0.1:0").await.unwrap().unwrap();
         let addr = server.addr();
         let stop = CancellationToken::new();
-        let serving = tokio::spawn(server.serve(ops, stop.clone()));
+        let serving_handle = tokio::spawn(server.serve(ops, stop.clone()));
         // An idle keep-alive connection must not hold the server open.
         let idle = TcpStream::connect(addr).await.unwrap();
         let mut c = TcpStream::connect(addr).await.unwrap();
@@ -206,7 +206,7 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
         assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
         stop.cancel();
-        tokio::time::timeout(CLOSE_GRACE * 3, serving)
+        tokio::time::timeout(CLOSE_GRACE * 3, serving_handle)
             .await
             .expect("the server stops within its grace")
             .unwrap();
