@@ -9,6 +9,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use tickbridge::commands;
 
+/// mimalloc instead of glibc's malloc: every record allocates its id and JSON and
+/// frees them once acknowledged, across threads; glibc spent ~20% of the bridge's CPU
+/// in malloc/free at full speed (BENCHMARKS.md, Kafka sink).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Streams exchange market data into Kafka or NATS, every batch acknowledged.
 #[derive(Parser)]
 #[command(name = "tickbridge", version, about, long_about = None)]

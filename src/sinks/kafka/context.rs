@@ -9,6 +9,8 @@
 //!   connection is `UP`;
 //! - the global error `AllBrokersDown`: unreachable at once;
 //! - a successful delivery report: reachable (a broker just acknowledged).
+//!
+//! Delivery reports go to the batch's [`Reports`] (see `delivery.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,9 +20,12 @@ use std::time::Instant;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
+use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use serde::Deserialize;
 use tracing::{debug, error, info, warn};
+
+use super::delivery::Reports;
 
 /// Broker reachability as the sink sees it, shared by the context and the sink.
 #[derive(Debug, Default)]
@@ -163,6 +168,15 @@ impl ClientContext for BridgeContext {
             }
             _ => error!(error = %error, reason, "kafka: client error"),
         }
+    }
+}
+
+impl ProducerContext for BridgeContext {
+    /// Each message carries its batch's report tracker.
+    type DeliveryOpaque = Arc<Reports>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, reports: Arc<Reports>) {
+        reports.report(result);
     }
 }
 

@@ -1,26 +1,120 @@
-//! Settling one batch: await every delivery report, classify the errors, send the
+//! Settling one batch: count every delivery report, classify the errors, send the
 //! terminal ones to the dead-letter targets, and count what became of each record.
+//!
+//! A batch's records share one [`Reports`] (the delivery opaque of each message is an
+//! `Arc` of it): librdkafka's polling thread adds each report to it, and the batch's
+//! acknowledgement future waits until every record has reported. One shared counter
+//! per batch instead of a channel and a future per record keeps the per-message cost
+//! of the acknowledgement to an atomic decrement.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureRecord};
+use rdkafka::producer::{BaseRecord, DeliveryResult};
 use rdkafka::types::RDKafkaErrorCode;
+use tokio::sync::Notify;
 use tracing::{error, warn};
 
 use super::{headers, Inner, QUEUE_FULL_BACKOFF};
 use crate::sinks::BatchOutcome;
 
-/// One record of a batch after `send_result`.
-pub(super) enum Pending {
-    /// Accepted by librdkafka; the delivery report will tell.
-    InFlight(DeliveryFuture),
-    /// Refused at once (e.g. larger than `message.max.bytes`).
-    Refused {
-        error: KafkaError,
-        topic: String,
-        key: String,
-        json: Vec<u8>,
-    },
+/// How long past the delivery timeout a batch waits for reports librdkafka owes
+/// before it counts the missing ones as failed. librdkafka reports every message
+/// within `message.timeout.ms`; this only bounds the wait should it ever not.
+const REPORT_GRACE: Duration = Duration::from_secs(30);
+
+/// A record that failed for good, as the dead-letter targets need it.
+pub struct Failure {
+    pub error: KafkaError,
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub json: Vec<u8>,
+}
+
+/// The delivery reports of one batch (or one dead letter), filled in by the
+/// producer's polling thread.
+pub struct Reports {
+    /// Records not reported yet.
+    remaining: AtomicUsize,
+    delivered: AtomicU64,
+    /// Records whose report was an error, and records refused at enqueue time.
+    failures: Mutex<Vec<Failure>>,
+    /// Notified once `remaining` reaches zero.
+    done: Notify,
+}
+
+impl Reports {
+    /// A tracker expecting `records` reports.
+    pub fn new(records: usize) -> Arc<Reports> {
+        Arc::new(Reports {
+            remaining: AtomicUsize::new(records),
+            delivered: AtomicU64::new(0),
+            failures: Mutex::new(Vec::new()),
+            done: Notify::new(),
+        })
+    }
+
+    /// One delivery report (called on the producer's polling thread).
+    pub fn report(&self, result: &DeliveryResult<'_>) {
+        match result {
+            Ok(_) => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((error, message)) => self.push_failure(Failure {
+                error: error.clone(),
+                topic: message.topic().to_string(),
+                key: message.key().map(<[u8]>::to_vec),
+                json: message.payload().unwrap_or_default().to_vec(),
+            }),
+        }
+        self.one_done();
+    }
+
+    /// A record librdkafka refused at once: it will never report.
+    pub fn refused(&self, failure: Failure) {
+        self.push_failure(failure);
+        self.one_done();
+    }
+
+    fn push_failure(&self, failure: Failure) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(failure);
+    }
+
+    fn one_done(&self) {
+        // AcqRel: the waiter that sees zero also sees every count and failure.
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // notify_one keeps a permit when nobody waits yet, so no wake-up is lost.
+            self.done.notify_one();
+        }
+    }
+
+    /// Waits until every record reported or `limit` passed; returns the records
+    /// still unreported (0 normally).
+    async fn wait(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = self.remaining.load(Ordering::Acquire);
+            if left == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, self.done.notified())
+                .await
+                .is_err()
+            {
+                return self.remaining.load(Ordering::Acquire);
+            }
+        }
+    }
+
+    fn take_failures(&self) -> Vec<Failure> {
+        std::mem::take(&mut *self.failures.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// What a definite delivery error means for the record.
@@ -58,71 +152,41 @@ pub(super) fn classify(error: &KafkaError) -> Class {
     }
 }
 
-/// A record that failed with a terminal error.
-struct DeadLetterItem {
-    error: String,
-    topic: String,
-    key: Option<Vec<u8>>,
-    json: Vec<u8>,
-}
-
 impl Inner {
     /// Awaits every delivery report of one batch and accounts for every record.
-    pub(super) async fn settle(&self, pending: Vec<Pending>) -> BatchOutcome {
-        let mut outcome = BatchOutcome::default();
-        let mut terminal = Vec::new();
-        let mut first_failure: Option<String> = None;
-        for p in pending {
-            let (error, item) = match p {
-                Pending::InFlight(report) => match report.await {
-                    Ok(Ok(_)) => {
-                        outcome.delivered += 1;
-                        continue;
-                    }
-                    Ok(Err((error, message))) => {
-                        let item = DeadLetterItem {
-                            error: format!("topic {}: {error}", message.topic()),
-                            topic: message.topic().to_string(),
-                            key: message.key().map(<[u8]>::to_vec),
-                            json: message.payload().unwrap_or_default().to_vec(),
-                        };
-                        (error, item)
-                    }
-                    Err(_canceled) => {
-                        outcome.failed += 1;
-                        first_failure.get_or_insert_with(|| "the producer was dropped".to_string());
-                        continue;
-                    }
-                },
-                Pending::Refused {
-                    error,
-                    topic,
-                    key,
-                    json,
-                } => {
-                    let item = DeadLetterItem {
-                        error: format!("topic {topic}: {error}"),
-                        topic,
-                        key: Some(key.into_bytes()),
-                        json,
-                    };
-                    (error, item)
-                }
-            };
-            match classify(&error) {
-                Class::Terminal => terminal.push(item),
-                Class::Failed => {
-                    outcome.failed += 1;
-                    first_failure.get_or_insert(item.error);
-                }
-            }
+    pub(super) async fn settle(&self, reports: Arc<Reports>) -> BatchOutcome {
+        let unreported = reports.wait(self.delivery_timeout + REPORT_GRACE).await as u64;
+        let mut outcome = BatchOutcome {
+            delivered: reports.delivered.load(Ordering::Relaxed),
+            failed: unreported,
+            ..BatchOutcome::default()
+        };
+        if unreported > 0 {
+            error!(
+                unreported,
+                "kafka: librdkafka did not report these records within the delivery \
+                 timeout; counted as failed"
+            );
         }
         if outcome.delivered > 0 {
             self.reachability.mark_up("delivery report");
         }
+        let mut terminal = Vec::new();
+        let mut first_failure: Option<String> = None;
+        for failure in reports.take_failures() {
+            match classify(&failure.error) {
+                Class::Terminal => terminal.push(failure),
+                Class::Failed => {
+                    outcome.failed += 1;
+                    first_failure.get_or_insert_with(|| {
+                        format!("topic {}: {}", failure.topic, failure.error)
+                    });
+                }
+            }
+        }
         if !terminal.is_empty() {
             let n = terminal.len() as u64;
-            let first = terminal[0].error.clone();
+            let first = format!("topic {}: {}", terminal[0].topic, terminal[0].error);
             let taken = self.dead_letter_all(terminal).await;
             outcome.dead_lettered += taken;
             outcome.failed += n - taken;
@@ -145,7 +209,8 @@ impl Inner {
 
     /// Sends dead letters to the topic and/or the file; returns how many were taken
     /// by at least one target.
-    async fn dead_letter_all(&self, items: Vec<DeadLetterItem>) -> u64 {
+    async fn dead_letter_all(&self, items: Vec<Failure>) -> u64 {
+        // One tracker per dead letter: whether each one reached the topic.
         let mut to_topic = Vec::with_capacity(items.len());
         if let Some(dlq) = &self.dead_letter_topic {
             for item in &items {
@@ -154,18 +219,19 @@ impl Inner {
         }
         let mut taken = 0;
         for (i, item) in items.iter().enumerate() {
-            let in_topic = match to_topic.get_mut(i).and_then(Option::take) {
-                Some(report) => match report.await {
-                    Ok(Ok(_)) => true,
-                    Ok(Err((e, _))) => {
-                        warn!(error = %e, "kafka: the dead-letter topic refused a record");
-                        false
+            let in_topic = match to_topic.get(i).and_then(Option::as_ref) {
+                Some(report) => {
+                    let unreported = report.wait(self.delivery_timeout + REPORT_GRACE).await;
+                    let ok = unreported == 0 && report.delivered.load(Ordering::Relaxed) == 1;
+                    if let Some(f) = report.take_failures().pop() {
+                        warn!(error = %f.error, "kafka: the dead-letter topic refused a record");
                     }
-                    Err(_) => false,
-                },
+                    ok
+                }
                 None => false,
             };
-            let in_file = self.dead_letter.write("kafka", &item.error, &item.json);
+            let error = format!("topic {}: {}", item.topic, item.error);
+            let in_file = self.dead_letter.write("kafka", &error, &item.json);
             if in_topic || in_file {
                 taken += 1;
             }
@@ -173,18 +239,21 @@ impl Inner {
         taken
     }
 
-    /// Enqueues one dead letter on the DLQ topic (backing off while the queue is full).
-    async fn send_dead_letter(&self, dlq: &str, item: &DeadLetterItem) -> Option<DeliveryFuture> {
-        let mut record = FutureRecord::to(dlq)
+    /// Enqueues one dead letter on the DLQ topic (backing off while the queue is
+    /// full); returns its report tracker, or `None` when it could not be enqueued.
+    async fn send_dead_letter(&self, dlq: &str, item: &Failure) -> Option<Arc<Reports>> {
+        let reports = Reports::new(1);
+        let error = format!("topic {}: {}", item.topic, item.error);
+        let mut record = BaseRecord::with_opaque_to(dlq, reports.clone())
             .payload(item.json.as_slice())
-            .headers(dead_letter_headers(&item.error, &item.topic));
+            .headers(dead_letter_headers(&error, &item.topic));
         if let Some(key) = &item.key {
             record = record.key(key.as_slice());
         }
         let mut backoff = QUEUE_FULL_BACKOFF.0;
         loop {
-            match self.producer.send_result(record) {
-                Ok(report) => return Some(report),
+            match self.producer.send(record) {
+                Ok(()) => return Some(reports),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
                     tokio::time::sleep(backoff).await;
@@ -235,5 +304,35 @@ mod tests {
         ] {
             assert_eq!(classify(&p(code)), Class::Failed, "{code:?}");
         }
+    }
+
+    fn refused(n: u8) -> Failure {
+        Failure {
+            error: KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+            topic: "t".into(),
+            key: None,
+            json: vec![n],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_settles_when_its_last_record_reports() {
+        let reports = Reports::new(3);
+        reports.refused(refused(1));
+        assert_eq!(reports.wait(Duration::from_millis(20)).await, 2);
+        let r = reports.clone();
+        let waiter = tokio::spawn(async move { r.wait(Duration::from_secs(10)).await });
+        reports.refused(refused(2));
+        reports.refused(refused(3));
+        assert_eq!(waiter.await.unwrap(), 0);
+        let failures = reports.take_failures();
+        assert_eq!(
+            failures.iter().map(|f| f.json[0]).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        // Reported before anyone waited: the wait returns at once.
+        let early = Reports::new(1);
+        early.refused(refused(4));
+        assert_eq!(early.wait(Duration::from_secs(10)).await, 0);
     }
 }

@@ -9,6 +9,8 @@
 //!                                                 └──▶ other error    ──▶ failed (lost)
 //! ```
 //!
+//! - Acknowledgement: a batch's records share one report counter (`delivery.rs`);
+//!   its future resolves when librdkafka has reported every one of them.
 //! - Order: records are handed to librdkafka in batch order and batches in call order;
 //!   the key is `exchange.market.symbol`, so one symbol's records land on one partition,
 //!   and the idempotent producer keeps their order across retries.
@@ -34,13 +36,13 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use serde::Deserialize;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use self::context::{BridgeContext, Reachability};
-use self::delivery::Pending;
+use self::delivery::{Failure, Reports};
 use self::topic::TopicTemplate;
 use super::dead_letter::DeadLetter;
 use super::{Acks, Batch, BoxFuture, Sink, SinkError};
@@ -209,13 +211,16 @@ pub struct KafkaSink {
 
 /// What the acknowledgement futures share with the sink.
 struct Inner {
-    producer: FutureProducer<BridgeContext>,
+    producer: ThreadedProducer<BridgeContext>,
     reachability: Arc<Reachability>,
     topic: TopicTemplate,
     dead_letter: DeadLetter,
     dead_letter_topic: Option<String>,
     hold_while_down: bool,
     delivery_timeout: Duration,
+    /// Topics this producer has already asked the broker about (see
+    /// `learn_new_topics`). Only the batcher's sequential enqueue touches it.
+    known_topics: std::sync::Mutex<Vec<String>>,
 }
 
 impl KafkaSink {
@@ -231,7 +236,7 @@ impl KafkaSink {
         let context = BridgeContext {
             reachability: reachability.clone(),
         };
-        let producer: FutureProducer<BridgeContext> = client_config(config)?
+        let producer: ThreadedProducer<BridgeContext> = client_config(config)?
             .create_with_context(context)
             .map_err(|e| setup(format!("cannot create the producer: {e}")))?;
         info!(
@@ -258,6 +263,7 @@ impl KafkaSink {
                 dead_letter_topic: kafka.dead_letter_topic.clone(),
                 hold_while_down: kafka.hold_while_down,
                 delivery_timeout: config.delivery_timeout,
+                known_topics: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -296,27 +302,29 @@ impl Inner {
         }
     }
 
-    /// Hands one batch to librdkafka in order; returns what each record became.
-    async fn send_batch(&self, batch: Batch) -> Vec<Pending> {
-        let mut pending = Vec::with_capacity(batch.len());
+    /// Hands one batch to librdkafka in order; returns the tracker its delivery
+    /// reports (and its refused records) go to.
+    async fn send_batch(self: &Arc<Self>, batch: Batch) -> Arc<Reports> {
+        let reports = Reports::new(batch.len());
         let mut topic = String::with_capacity(32);
         let mut key = String::with_capacity(48);
+        let mut new_topics: Vec<String> = Vec::new();
         for item in batch.items {
             let r = &item.record;
             self.topic.render_into(r, &mut topic);
+            if !new_topics.contains(&topic) && self.is_new_topic(&topic) {
+                new_topics.push(topic.clone());
+            }
             key.clear();
             let _ = write!(key, "{}.{}.{}", r.exchange, r.market.as_str(), r.symbol);
-            let mut record = FutureRecord::to(&topic)
+            let mut record = BaseRecord::with_opaque_to(&topic, reports.clone())
                 .key(key.as_str())
                 .payload(item.json.as_slice())
                 .headers(headers());
             let mut backoff = QUEUE_FULL_BACKOFF.0;
             loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        pending.push(Pending::InFlight(delivery));
-                        break;
-                    }
+                match self.producer.send(record) {
+                    Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                         record = back;
                         tokio::time::sleep(backoff).await;
@@ -324,10 +332,10 @@ impl Inner {
                     }
                     Err((error, back)) => {
                         drop(back);
-                        pending.push(Pending::Refused {
+                        reports.refused(Failure {
                             error,
                             topic: topic.clone(),
-                            key: key.clone(),
+                            key: Some(key.clone().into_bytes()),
                             json: item.json,
                         });
                         break;
@@ -335,9 +343,46 @@ impl Inner {
                 }
             }
         }
-        pending
+        if !new_topics.is_empty() {
+            self.learn_new_topics(new_topics).await;
+        }
+        reports
+    }
+
+    fn is_new_topic(&self, topic: &str) -> bool {
+        let known = self.known_topics.lock().unwrap_or_else(|p| p.into_inner());
+        !known.iter().any(|t| t == topic)
+    }
+
+    /// Asks the broker for the metadata of topics this producer just started using,
+    /// and waits for the answer (about a millisecond). librdkafka itself learns a new
+    /// topic's partitions only at its next one-second topic scan, so without this the
+    /// first records of every topic waited up to a second in the producer queue.
+    async fn learn_new_topics(self: &Arc<Self>, topics: Vec<String>) {
+        let inner = self.clone();
+        let asked = tokio::task::spawn_blocking(move || {
+            for topic in &topics {
+                if let Err(e) = inner
+                    .producer
+                    .client()
+                    .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+                {
+                    // librdkafka's own scan still finds the topic; this was a head start.
+                    debug!(topic, error = %e, "kafka: early metadata request failed");
+                }
+            }
+            topics
+        })
+        .await;
+        if let Ok(topics) = asked {
+            let mut known = self.known_topics.lock().unwrap_or_else(|p| p.into_inner());
+            known.extend(topics);
+        }
     }
 }
+
+/// The longest wait for the metadata of a new topic (`learn_new_topics`).
+const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Sink for KafkaSink {
     fn name(&self) -> &'static str {
@@ -349,9 +394,9 @@ impl Sink for KafkaSink {
     fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
         Box::pin(async move {
             self.inner.wait_for_broker().await;
-            let pending = self.inner.send_batch(batch).await;
+            let reports = self.inner.send_batch(batch).await;
             let inner = self.inner.clone();
-            let acks: Acks = Box::pin(async move { inner.settle(pending).await });
+            let acks: Acks = Box::pin(async move { inner.settle(reports).await });
             acks
         })
     }
