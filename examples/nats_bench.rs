@@ -41,6 +41,8 @@ struct Args {
     linger: String,
     max_events: usize,
     max_in_flight: usize,
+    /// `[sink.nats] publish`: `fast_batch` or `per_message`.
+    publish: String,
     bin: PathBuf,
     /// `None`: start a private nats-server (JetStream, store in a temp dir).
     url: Option<String>,
@@ -57,6 +59,7 @@ fn args() -> Args {
         linger: "1ms".into(),
         max_events: 1000,
         max_in_flight: 4,
+        publish: "fast_batch".into(),
         bin: std::env::current_exe()
             .ok()
             .and_then(|p| Some(p.parent()?.parent()?.join("tickbridge")))
@@ -73,10 +76,11 @@ fn args() -> Args {
             "--linger" => a.linger = value(),
             "--max-events" => a.max_events = value().parse().expect("--max-events N"),
             "--max-in-flight" => a.max_in_flight = value().parse().expect("--max-in-flight N"),
+            "--publish" => a.publish = value(),
             "--bin" => a.bin = PathBuf::from(value()),
             "--url" => a.url = Some(value()),
             other => panic!(
-                "unknown flag {other} (--rate --repeat --capture --linger --max-events --max-in-flight --bin --url)"
+                "unknown flag {other} (--rate --repeat --capture --linger --max-events --max-in-flight --publish --bin --url)"
             ),
         }
     }
@@ -220,6 +224,7 @@ delivery_timeout = "60s"
 max_in_flight = {max_in_flight}
 [sink.nats]
 url = "{url}"
+publish = "{publish}"
 subject = "{subject_prefix}.{{exchange}}.{{kind}}.{{symbol}}"
 [sink.nats.stream]
 name = "{stream}"
@@ -235,6 +240,7 @@ listen = "127.0.0.1:0"
         max_events = a.max_events,
         max_in_flight = a.max_in_flight,
         linger = a.linger,
+        publish = a.publish,
     );
     let config_path = std::env::temp_dir().join(format!("{stream}.toml"));
     std::fs::write(&config_path, config).unwrap();

@@ -12,12 +12,13 @@ use std::time::Duration;
 use common::{capture, Bridge, Replay, SchemaValidator};
 use nats_common::*;
 
-/// Runs the bridge over the whole capture into `stream`, then SIGTERM; returns its
-/// summary and logs.
+/// Runs the bridge over the whole capture into `stream` (with `nats_extra` lines in
+/// `[sink.nats]`), then SIGTERM; returns its summary and logs.
 fn run_whole_capture(
     js: &Js,
     stream: &str,
     prefix: &str,
+    nats_extra: &str,
 ) -> (common::Summary, Vec<serde_json::Value>) {
     // A core subscription sees every publish (duplicates too): once it has seen every
     // record of the capture, the bridge has received and published them all.
@@ -27,7 +28,7 @@ fn run_whole_capture(
         &replay.ws_url(),
         &js.url,
         prefix,
-        "",
+        nats_extra,
         &stream_section(stream),
     );
     let mut bridge = Bridge::start(&config);
@@ -48,7 +49,7 @@ fn jetstream_end_to_end_stream_holds_exactly_what_the_bridge_delivered() {
     let js = Js::connect();
     let stream = unique("TB_E2E");
     let prefix = stream.to_lowercase();
-    let (summary, logs) = run_whole_capture(&js, &stream, &prefix);
+    let (summary, logs) = run_whole_capture(&js, &stream, &prefix, "");
 
     assert_eq!(summary.lost, 0, "{summary:?}");
     assert_eq!(summary.dead_lettered, 0, "{summary:?}");
@@ -65,6 +66,16 @@ fn jetstream_end_to_end_stream_holds_exactly_what_the_bridge_delivered() {
     assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
     // Nothing was retried or duplicated on a healthy server.
     assert_eq!(log_field(&logs, "nats sink closed", "duplicates"), Some(0));
+    assert_eq!(log_field(&logs, "nats sink closed", "retries"), Some(0));
+    // The default publishes fast batches (the created stream allows them): one per
+    // batch of the pipeline, none fell back to per-record publishing.
+    let fast = log_field(&logs, "nats sink closed", "fast_batches").expect("fast_batches");
+    assert!(fast > 0, "no fast batch was published");
+    assert_eq!(
+        log_field(&logs, "nats sink closed", "published"),
+        Some(summary.delivered),
+        "each record published exactly once"
+    );
     assert_eq!(
         log_field(&logs, "nats sink closed", "acked"),
         Some(summary.delivered)
@@ -72,18 +83,20 @@ fn jetstream_end_to_end_stream_holds_exactly_what_the_bridge_delivered() {
     js.delete_stream(&stream);
 }
 
-#[test]
-fn jetstream_dedup_replaying_the_capture_twice_stores_each_record_once() {
+/// Runs the capture twice into one stream (same record ids, within the duplicate
+/// window) and checks the stream holds each record once; returns the second run's
+/// summary, its logs, and how many new status records it added.
+fn replay_twice(nats_extra: &str, name: &str) -> (common::Summary, Vec<serde_json::Value>, u64) {
     let js = Js::connect();
-    let stream = unique("TB_DEDUP");
+    let stream = unique(name);
     let prefix = stream.to_lowercase();
-    let (first, _) = run_whole_capture(&js, &stream, &prefix);
+    let (first, _) = run_whole_capture(&js, &stream, &prefix, nats_extra);
     assert_eq!(first.lost, 0, "{first:?}");
     let after_first = js.count(&stream);
     assert_eq!(after_first, first.delivered);
 
     // The same capture again, within the 2-minute duplicate window: same record ids.
-    let (second, logs) = run_whole_capture(&js, &stream, &prefix);
+    let (second, logs) = run_whole_capture(&js, &stream, &prefix, nats_extra);
     assert_eq!(second.lost, 0, "{second:?}");
     assert_eq!(
         second.delivered, second.received,
@@ -99,14 +112,32 @@ fn jetstream_dedup_replaying_the_capture_twice_stores_each_record_once() {
         after_first + new_status,
         "stream grew by more than the new status events"
     );
+    check_stream_content(&stored, &prefix, &SchemaValidator::new());
+    js.delete_stream(&stream);
+    (second, logs, new_status)
+}
+
+#[test]
+fn jetstream_dedup_replaying_the_capture_twice_stores_each_record_once() {
+    // Fast batches (the default): the server drops the duplicates inside each batch
+    // and confirms the batch as a whole.
+    let (_, logs, _) = replay_twice("", "TB_DEDUP");
+    assert!(log_field(&logs, "nats sink closed", "fast_batches").unwrap() > 0);
+}
+
+#[test]
+fn jetstream_dedup_per_message_counts_every_duplicate() {
+    let (second, logs, new_status) = replay_twice("publish = \"per_message\"", "TB_DEDUP1");
+    assert_eq!(
+        log_field(&logs, "nats sink closed", "fast_batches"),
+        Some(0)
+    );
     let duplicates = log_field(&logs, "nats sink closed", "duplicates").expect("duplicates field");
     assert_eq!(
         duplicates,
         second.delivered - new_status,
         "PubAcks with duplicate=true"
     );
-    check_stream_content(&stored, &prefix, &SchemaValidator::new());
-    js.delete_stream(&stream);
 }
 
 #[test]
@@ -194,9 +225,26 @@ fn missing_stream_with_creation_disabled_fails_at_startup_naming_it() {
 
 #[test]
 fn terminal_errors_are_dead_lettered_and_counted() {
+    // The stream does not allow fast batches: records go one by one.
+    let logs = dead_letter_case("TB_DLQ", false);
+    assert_eq!(
+        log_field(&logs, "nats sink closed", "fast_batches"),
+        Some(0)
+    );
+}
+
+#[test]
+fn terminal_errors_inside_fast_batches_are_dead_lettered_and_counted() {
+    // Fast batches: a record no stream captures ends its batch there; the rest of the
+    // batch goes on one by one, where the error is classified and dead-lettered.
+    let logs = dead_letter_case("TB_DLQF", true);
+    assert!(log_field(&logs, "nats sink closed", "fast_batches").unwrap() > 0);
+}
+
+fn dead_letter_case(name: &str, allow_batched: bool) -> Vec<serde_json::Value> {
     use async_nats::jetstream::stream;
     let js = Js::connect();
-    let name = unique("TB_DLQ");
+    let name = unique(name);
     let prefix = name.to_lowercase();
     // A stream made by someone else that captures trades only: bbo and status records
     // match no stream, which the JetStream API confirms: terminal, dead-lettered.
@@ -204,6 +252,7 @@ fn terminal_errors_are_dead_lettered_and_counted() {
         name: name.clone(),
         subjects: vec![format!("{prefix}.*.trade.*")],
         duplicate_window: Duration::from_secs(120),
+        allow_batch_publish: allow_batched,
         ..Default::default()
     });
     let dir = tempfile::tempdir().unwrap();
@@ -236,7 +285,15 @@ fn terminal_errors_are_dead_lettered_and_counted() {
     let stored = js.read_all(&name);
     assert_eq!(stored.len() as u64, summary.delivered);
     assert!(stored.iter().all(|m| m.record["kind"] == "trade"));
+    let mut ids: Vec<&str> = stored
+        .iter()
+        .map(|m| m.record["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), stored.len(), "a record is in the stream twice");
     js.delete_stream(&name);
+    bridge.logs()
 }
 
 #[test]

@@ -7,6 +7,11 @@
 //!   the stream), or a definite outcome: dead-lettered after a terminal error, or
 //!   failed when retriable errors outlast `[sink] delivery_timeout`. At most
 //!   `max_outstanding_acks` PubAcks are outstanding across all batches.
+//!   With `publish = "fast_batch"` (the default) a batch goes out as one JetStream
+//!   fast-ingest batch ([`fast_batch`]: flow acks, one PubAck per batch, same
+//!   `Nats-Msg-Id`s); whatever the server did not confirm is republished per record
+//!   (below), and a stream without `allow_batched` turns the sink to per-record
+//!   publishing for good.
 //! - **Core NATS** (`jetstream = false`): a batch is published, then flushed (a
 //!   PING/PONG round trip: the server has received it); a failed flush republishes the
 //!   batch within the delivery timeout.
@@ -27,11 +32,13 @@
 //! [`Sink::is_connected`]); `close` drains that connection.
 
 mod config;
+mod fast_batch;
 mod publish;
 mod stats;
 mod subject;
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,7 +49,7 @@ use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerError};
 use tokio::sync::{oneshot, Semaphore};
 use tracing::{error, info, warn};
 
-pub use config::{NatsConfig, Retention, Storage, StreamSettings};
+pub use config::{NatsConfig, PublishMode, Retention, Storage, StreamSettings};
 pub use stats::NatsStats;
 pub use subject::SubjectTemplate;
 
@@ -135,13 +142,21 @@ impl NatsSink {
                     message: e.to_string(),
                 },
             })?;
+        let mut fast_batch = false;
         let js = if config.jetstream {
             let js = jetstream::ContextBuilder::new()
                 .timeout(config.ack_timeout)
                 .max_ack_inflight(config.max_outstanding_acks)
                 .backpressure_on_inflight(true)
                 .build(client.clone());
-            prepare_stream(&js, config, &template, &url).await?;
+            let batched = prepare_stream(&js, config, &template, &url).await?;
+            fast_batch = config.publish == PublishMode::FastBatch && batched;
+            if config.publish == PublishMode::FastBatch && !batched {
+                info!(
+                    stream = %config.stream.name,
+                    "the stream does not allow fast batches (allow_batched); publishing per message"
+                );
+            }
             Some(js)
         } else {
             None
@@ -152,6 +167,7 @@ impl NatsSink {
             stream = config.jetstream.then_some(config.stream.name.as_str()),
             subject = %config.subject,
             max_outstanding_acks = config.max_outstanding_acks,
+            fast_batch,
             "nats sink ready"
         );
         Ok(NatsSink {
@@ -165,6 +181,7 @@ impl NatsSink {
                 dead_letter,
                 stats,
                 denied,
+                fast_batch: AtomicBool::new(fast_batch),
             }),
             turn: Mutex::new(None),
         })
@@ -274,7 +291,7 @@ async fn prepare_stream(
     config: &NatsConfig,
     template: &SubjectTemplate,
     url: &str,
-) -> Result<(), NatsError> {
+) -> Result<bool, NatsError> {
     use jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
     use jetstream::stream;
     let s = &config.stream;
@@ -296,6 +313,7 @@ async fn prepare_stream(
                 Storage::Memory => stream::StorageType::Memory,
             },
             num_replicas: s.replicas,
+            allow_batch_publish: config.publish == PublishMode::FastBatch,
             ..Default::default()
         };
         let info =
@@ -317,9 +335,10 @@ async fn prepare_stream(
             subjects = ?info.config.subjects,
             messages = info.state.messages,
             duplicate_window = ?info.config.duplicate_window,
+            allow_batched = info.config.allow_batch_publish,
             "jetstream stream ready (created or updated)"
         );
-        return Ok(());
+        return Ok(info.config.allow_batch_publish);
     }
     let mut stream = js.get_stream(&s.name).await.map_err(|e| match e.kind() {
         GetStreamErrorKind::JetStream(api)
@@ -360,8 +379,8 @@ async fn prepare_stream(
     if info.config.duplicate_window.is_zero() {
         warn!(stream = %s.name, "the stream has no duplicate window: retried records may be stored twice");
     }
-    info!(stream = %s.name, subjects = ?info.config.subjects, messages = info.state.messages, "jetstream stream found");
-    Ok(())
+    info!(stream = %s.name, subjects = ?info.config.subjects, messages = info.state.messages, allow_batched = info.config.allow_batch_publish, "jetstream stream found");
+    Ok(info.config.allow_batch_publish)
 }
 
 impl Sink for NatsSink {

@@ -2,6 +2,7 @@
 //! retriable within the delivery timeout, dead-letter what is terminal.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,6 +15,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, error, info, warn};
 
+use super::fast_batch::{self, Problem};
 use super::{NatsConfig, NatsError, NatsStats, SubjectTemplate};
 use crate::sinks::dead_letter::DeadLetter;
 use crate::sinks::{Batch, BatchOutcome};
@@ -32,15 +34,18 @@ pub(super) struct Publisher {
     pub stats: Arc<NatsStats>,
     /// Subjects the server refused with a permission violation.
     pub denied: Arc<Mutex<HashSet<String>>>,
+    /// Publish JetStream batches as fast batches (`publish = "fast_batch"`); cleared
+    /// for good when the server or stream turns out not to allow them.
+    pub fast_batch: AtomicBool,
 }
 
 /// One record on its way.
-struct Msg {
-    subject: Subject,
-    payload: Bytes,
-    id: String,
-    ts_recv: i64,
-    attempts: u32,
+pub(super) struct Msg {
+    pub subject: Subject,
+    pub payload: Bytes,
+    pub id: String,
+    pub ts_recv: i64,
+    pub attempts: u32,
 }
 
 /// How a failed publish attempt is treated.
@@ -128,7 +133,13 @@ impl Publisher {
         let turn = Instant::now();
         let records = msgs.len();
         let report = match &self.js {
-            Some(js) => self.deliver_js(js, msgs, done, deadline).await,
+            Some(js) if msgs.len() >= 2 && self.fast_batch.load(Relaxed) => {
+                self.deliver_fast(js, msgs, done, deadline).await
+            }
+            Some(js) => {
+                self.deliver_js(js, msgs, done, deadline, Report::default())
+                    .await
+            }
             None => self.deliver_core(msgs, done, deadline).await,
         };
         debug!(
@@ -155,7 +166,9 @@ impl Publisher {
             .collect()
     }
 
-    async fn deliver_js(
+    /// Publishes the batch as one fast batch; what the server did not confirm goes
+    /// on through the per-message path (`Nats-Msg-Id` makes republishing safe).
+    async fn deliver_fast(
         &self,
         js: &jetstream::Context,
         mut msgs: Vec<Msg>,
@@ -163,6 +176,59 @@ impl Publisher {
         deadline: Instant,
     ) -> Report {
         let mut report = Report::default();
+        let mut done = Some(done);
+        let outcome =
+            fast_batch::publish(&self.client, &msgs, self.config.ack_timeout, &mut done).await;
+        self.stats.fast_batches.fetch_add(1, Relaxed);
+        self.stats.published.fetch_add(outcome.sent as u64, Relaxed);
+        for msg in &mut msgs[..outcome.sent] {
+            msg.attempts += 1;
+        }
+        for msg in &msgs[..outcome.stored] {
+            self.delivered(msg.ts_recv, &mut report);
+        }
+        let rest = msgs.split_off(outcome.stored);
+        match outcome.problem {
+            None => {}
+            Some(Problem::Unsupported(why)) if self.fast_batch.swap(false, Relaxed) => {
+                warn!(
+                    reason = %why,
+                    "nats: the stream does not take fast batches; publishing per message from now on"
+                );
+            }
+            Some(Problem::Unsupported(_)) => {}
+            Some(Problem::Failed(why)) => {
+                self.stats.retries.fetch_add(rest.len() as u64, Relaxed);
+                report.retried += rest.len() as u64;
+                warn!(
+                    error = %why,
+                    confirmed = outcome.stored,
+                    republishing = rest.len(),
+                    "nats: fast batch not confirmed in full; republishing the rest per message"
+                );
+                report.last_retriable = Some(why);
+            }
+        }
+        if rest.is_empty() {
+            if let Some(done) = done.take() {
+                let _ = done.send(());
+            }
+            return report;
+        }
+        // `done` was signalled once the fast batch was sent; the rest may follow
+        // later batches (like any retry).
+        let done = done.unwrap_or_else(|| oneshot::channel().0);
+        self.deliver_js(js, rest, done, deadline, report).await
+    }
+
+    async fn deliver_js(
+        &self,
+        js: &jetstream::Context,
+        mut msgs: Vec<Msg>,
+        done: oneshot::Sender<()>,
+        deadline: Instant,
+        mut report: Report,
+    ) -> Report {
         let mut done = Some(done);
         // Records to publish, in order; retries join it when their backoff elapsed.
         let mut queue: VecDeque<usize> = (0..msgs.len()).collect();
@@ -529,6 +595,7 @@ impl Publisher {
             retries = g(&s.retries),
             dead_lettered = g(&s.dead_lettered),
             failed = g(&s.failed),
+            fast_batches = g(&s.fast_batches),
             reconnects = g(&s.connects).saturating_sub(1),
             ack_latency_p50_us = s.latency.quantile_us(0.50),
             ack_latency_p99_us = s.latency.quantile_us(0.99),

@@ -14,6 +14,8 @@ pub struct NatsStats {
     /// PubAcks with `duplicate: true`: the record was already in the stream (a retry or a
     /// replay within the duplicate window). Counted as delivered too.
     pub duplicates: AtomicU64,
+    /// Batches published as JetStream fast batches (`publish = "fast_batch"`).
+    pub fast_batches: AtomicU64,
     /// Retried publish attempts after a retriable error.
     pub retries: AtomicU64,
     /// Records given up after a terminal error and written to a dead-letter target.
