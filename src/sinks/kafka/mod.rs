@@ -29,7 +29,6 @@ mod delivery;
 pub mod topic;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -315,8 +314,13 @@ impl Inner {
             if !new_topics.contains(&topic) && self.is_new_topic(&topic) {
                 new_topics.push(topic.clone());
             }
+            // `exchange.market.symbol`, without the formatting machinery (per record).
             key.clear();
-            let _ = write!(key, "{}.{}.{}", r.exchange, r.market.as_str(), r.symbol);
+            key.push_str(&r.exchange);
+            key.push('.');
+            key.push_str(r.market.as_str());
+            key.push('.');
+            key.push_str(&r.symbol);
             let mut record = BaseRecord::with_opaque_to(&topic, reports.clone())
                 .key(key.as_str())
                 .payload(item.json.as_slice())
