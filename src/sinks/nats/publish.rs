@@ -133,7 +133,7 @@ impl Publisher {
         let turn = Instant::now();
         let records = msgs.len();
         let report = match &self.js {
-            Some(js) if msgs.len() >= 2 && self.fast_batch.load(Relaxed) => {
+            Some(js) if msgs.len() >= fast_batch::MIN_MESSAGES && self.fast_batch.load(Relaxed) => {
                 self.deliver_fast(js, msgs, done, deadline).await
             }
             Some(js) => {
