@@ -29,7 +29,6 @@ use std::time::Duration;
 use async_nats::{Client, HeaderMap, StatusCode, Subscriber};
 use futures_util::{FutureExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::oneshot;
 use tokio::time::{timeout_at, Instant};
 
 use super::publish::Msg;
@@ -163,18 +162,10 @@ struct FastBatch<'a> {
     ack_timeout: Duration,
     /// Messages handed to the connection so far.
     sent: usize,
-    sent_signal: &'a mut Option<oneshot::Sender<()>>,
 }
 
 /// Publishes `msgs` (at least two) as one fast batch and waits for its PubAck.
-/// `sent` is signalled (taken) once every message is handed to the connection, or
-/// when the batch stops early, so the next batch can start publishing.
-pub async fn publish(
-    client: &Client,
-    msgs: &[Msg],
-    ack_timeout: Duration,
-    sent: &mut Option<oneshot::Sender<()>>,
-) -> FastOutcome {
+pub async fn publish(client: &Client, msgs: &[Msg], ack_timeout: Duration) -> FastOutcome {
     let inbox = client.new_inbox();
     let sub = match client.subscribe(format!("{inbox}.>")).await {
         Ok(sub) => sub,
@@ -190,11 +181,9 @@ pub async fn publish(
         done: None,
         ack_timeout,
         sent: 0,
-        sent_signal: sent,
     };
     let mut outcome = batch.run(msgs).await;
     outcome.sent = batch.sent;
-    batch.signal_sent();
     // Dropping the subscriber unsubscribes from the inbox.
     outcome
 }
@@ -208,12 +197,6 @@ fn failed(stored: u64, why: String) -> FastOutcome {
 }
 
 impl FastBatch<'_> {
-    fn signal_sent(&mut self) {
-        if let Some(signal) = self.sent_signal.take() {
-            let _ = signal.send(());
-        }
-    }
-
     async fn run(&mut self, msgs: &[Msg]) -> FastOutcome {
         let n = msgs.len() as u64;
         for (i, msg) in msgs.iter().enumerate() {
@@ -235,9 +218,6 @@ impl FastBatch<'_> {
                 return failed(self.acked, format!("publish failed: {e}"));
             }
             self.sent += 1;
-            if seq == n {
-                self.signal_sent();
-            }
             if seq == 1 {
                 // The first reply says whether the stream takes fast batches at all.
                 match self

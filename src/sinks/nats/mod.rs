@@ -18,7 +18,9 @@
 //!
 //! Batches publish in the order they were enqueued: each batch waits for the previous
 //! one to finish its first publishing pass (a chain of oneshot signals), so records of
-//! one subject reach the server in order and several batches' acks overlap. A record
+//! one subject reach the server in order and several batches' acks overlap. A fast
+//! batch's first pass ends with its PubAck (or with the republishing of what it did
+//! not confirm), so a batch that stops early cannot be overtaken by the next one. A record
 //! retried after a failure (server restart) can land after later records of its
 //! subject; consumers restore order by `seq` or `ts_recv` if they must.
 //!

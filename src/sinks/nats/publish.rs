@@ -176,9 +176,10 @@ impl Publisher {
         deadline: Instant,
     ) -> Report {
         let mut report = Report::default();
-        let mut done = Some(done);
-        let outcome =
-            fast_batch::publish(&self.client, &msgs, self.config.ack_timeout, &mut done).await;
+        // The next batch starts once this one is settled or its unconfirmed rest was
+        // republished (`deliver_js` signals after its first pass): records of one
+        // subject reach the stream in order even when a fast batch stops early.
+        let outcome = fast_batch::publish(&self.client, &msgs, self.config.ack_timeout).await;
         self.stats.fast_batches.fetch_add(1, Relaxed);
         self.stats.published.fetch_add(outcome.sent as u64, Relaxed);
         for msg in &mut msgs[..outcome.sent] {
@@ -210,14 +211,9 @@ impl Publisher {
             }
         }
         if rest.is_empty() {
-            if let Some(done) = done.take() {
-                let _ = done.send(());
-            }
+            let _ = done.send(());
             return report;
         }
-        // `done` was signalled once the fast batch was sent; the rest may follow
-        // later batches (like any retry).
-        let done = done.unwrap_or_else(|| oneshot::channel().0);
         self.deliver_js(js, rest, done, deadline, report).await
     }
 
