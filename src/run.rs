@@ -106,6 +106,9 @@ async fn bridge(
         let s = sink.clone();
         *ops.sink_connected.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::new(move || s.is_connected()));
+        let s = sink.clone();
+        *ops.sink_counters.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(move || s.counters()));
     }
     let stats: Arc<PipelineStats> = ops.pipeline.clone();
     let (tx, rx) = mpsc::channel(config.queue.capacity);

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use common::{wait_until, Bridge, Replay, SchemaValidator, Summary};
+use common::{http_get, ops_addr, wait_until, Bridge, Replay, SchemaValidator, Summary};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -236,48 +236,6 @@ fn stop(bridge: &mut Bridge) -> Summary {
 
 // ---------------------------------------------------------------------------------
 // The ops endpoint (readiness and the sink-connected gauge).
-
-/// The ops address the bridge logged (`ops listening on ADDR`).
-fn ops_addr(bridge: &Bridge) -> String {
-    let mut addr = String::new();
-    wait_until(
-        Duration::from_secs(20),
-        "the `ops listening on` log line",
-        || {
-            let found = bridge.logs().into_iter().find_map(|l| {
-                l["message"]
-                    .as_str()?
-                    .strip_prefix("ops listening on ")
-                    .map(str::to_string)
-            });
-            found.map(|a| addr = a).is_some()
-        },
-    );
-    addr
-}
-
-/// `GET path` → (status, body).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = TcpStream::connect(addr).expect("connecting to the ops port");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
 
 /// The `tickbridge_sink_connected` gauge.
 fn sink_connected_gauge(ops: &str) -> Option<u8> {
@@ -689,6 +647,9 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
         || bridge.logged("kafka: broker reachable again"),
     );
     wait_for_sink_state(&ops, true);
+    // The outage in the metrics (at least this one: a restart may flap).
+    let outages = common::metric(&ops, "tickbridge_sink_outages_total{sink=\"kafka\"}");
+    assert!(outages >= Some(1), "outages on /metrics: {outages:?}");
     wait_for_messages(&topics, expected_total(), Duration::from_secs(90), &bridge);
     let summary = stop(&mut bridge);
     // The outage as the bridge logged it.

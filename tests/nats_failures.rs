@@ -38,6 +38,10 @@ fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
     common::wait_until(Duration::from_secs(30), "the bridge to reconnect", || {
         bridge.logged("nats reconnected")
     });
+    // The outage on /metrics too.
+    let ops = common::ops_addr(&bridge);
+    let outages = common::metric(&ops, "tickbridge_sink_outages_total{sink=\"nats\"}");
+    assert!(outages >= Some(1), "outages on /metrics: {outages:?}");
     // Every record of the capture must reach the stream (trades + bbos + the connected
     // and subscribed status records); a missing one fails here with the count.
     js.wait_at_least(stream, (TRADES + BBOS + 2) as u64, Duration::from_secs(120));

@@ -186,6 +186,10 @@ pub fn render(ops: &OpsState) -> String {
         m.family(name, kind, help);
         m.sample(name, &sink_label, value);
     }
+    for c in ops.sink_counters() {
+        m.family(c.name, "counter", c.help);
+        m.sample(c.name, &sink_label, c.value);
+    }
     m.histogram(
         "tickbridge_batch_ack_latency_seconds",
         "From handing a batch to the sink to its last acknowledgement.",

@@ -40,6 +40,8 @@ pub struct OpsState {
     pub sources: std::sync::Mutex<Vec<(String, Arc<SourceStats>)>>,
     pub pipeline: Arc<PipelineStats>,
     pub sink_connected: std::sync::Mutex<Option<Arc<dyn Fn() -> bool + Send + Sync>>>,
+    /// The sink's own counters (outages, retries, ...), once it is built.
+    pub sink_counters: std::sync::Mutex<Option<SinkCounters>>,
     /// The sink's name (the `sink` label), once it is built.
     pub sink_name: OnceLock<&'static str>,
     /// The queue between sources and batcher (weak: it must not keep the queue open).
@@ -47,6 +49,9 @@ pub struct OpsState {
     /// Milliseconds since [`mono_start`] at the run loop's last beat (0 = never).
     heartbeat_ms: AtomicU64,
 }
+
+/// Reads the sink's transport counters.
+pub type SinkCounters = Arc<dyn Fn() -> Vec<crate::sinks::SinkCounter> + Send + Sync>;
 
 /// The process's monotonic time origin for heartbeats.
 fn mono_start() -> Instant {
@@ -88,6 +93,15 @@ impl OpsState {
             return Err(format!("{subscribed} of {planned} connections subscribed"));
         }
         Ok(())
+    }
+
+    /// The sink's transport counters (none before the sink is built).
+    pub fn sink_counters(&self) -> Vec<crate::sinks::SinkCounter> {
+        self.sink_counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or_else(Vec::new, |f| f())
     }
 
     pub fn sink_is_connected(&self) -> bool {

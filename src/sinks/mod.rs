@@ -95,6 +95,14 @@ pub enum SinkError {
     Close { sink: &'static str, message: String },
 }
 
+/// A counter of the sink's transport, shown on `/metrics` with the `sink` label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkCounter {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub value: u64,
+}
+
 /// The sink contract (see the module docs).
 pub trait Sink: Send + Sync {
     fn name(&self) -> &'static str;
@@ -107,7 +115,17 @@ pub trait Sink: Send + Sync {
     fn is_connected(&self) -> bool {
         true
     }
+    /// The transport's own counters (outages, retries, ...), for `/metrics`.
+    fn counters(&self) -> Vec<SinkCounter> {
+        Vec::new()
+    }
 }
+
+/// `tickbridge_sink_outages_total`: the same meaning for every networked sink.
+pub const OUTAGES: &str = "tickbridge_sink_outages_total";
+/// The help text of [`OUTAGES`].
+pub const OUTAGES_HELP: &str =
+    "Times the sink lost its broker or server after having reached it (each outage ends in a reconnect).";
 
 /// Builds the sink the config selects.
 pub async fn build(config: &SinkConfig) -> Result<Arc<dyn Sink>, SinkError> {

@@ -404,3 +404,53 @@ pub fn count_kinds(records: &[Value]) -> HashMap<String, usize> {
     }
     counts
 }
+
+/// The ops address the bridge logged (`ops listening on ADDR`).
+pub fn ops_addr(bridge: &Bridge) -> String {
+    let mut addr = String::new();
+    wait_until(
+        Duration::from_secs(20),
+        "the `ops listening on` log line",
+        || {
+            let found = bridge.logs().into_iter().find_map(|l| {
+                l["message"]
+                    .as_str()?
+                    .strip_prefix("ops listening on ")
+                    .map(str::to_string)
+            });
+            found.map(|a| addr = a).is_some()
+        },
+    );
+    addr
+}
+
+/// `GET path` → (status, body).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connecting to the ops port");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// The value of an unlabelled-or-labelled sample on `/metrics` (`line_prefix` is the
+/// sample's name and labels, e.g. `tickbridge_sink_outages_total{sink="nats"}`).
+pub fn metric(ops: &str, line_prefix: &str) -> Option<u64> {
+    let (_, body) = http_get(ops, "/metrics");
+    body.lines()
+        .find_map(|l| l.strip_prefix(line_prefix)?.strip_prefix(' ')?.parse().ok())
+}

@@ -441,6 +441,14 @@ impl Sink for KafkaSink {
     fn is_connected(&self) -> bool {
         self.inner.reachability.is_connected()
     }
+
+    fn counters(&self) -> Vec<super::SinkCounter> {
+        vec![super::SinkCounter {
+            name: super::OUTAGES,
+            help: super::OUTAGES_HELP,
+            value: self.inner.reachability.outages(),
+        }]
+    }
 }
 
 #[cfg(test)]

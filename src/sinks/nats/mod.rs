@@ -56,7 +56,7 @@ pub use stats::NatsStats;
 pub use subject::SubjectTemplate;
 
 use super::dead_letter::DeadLetter;
-use super::{Acks, Batch, BoxFuture, Sink, SinkError};
+use super::{Acks, Batch, BoxFuture, Sink, SinkCounter, SinkError};
 use crate::config::SinkConfig;
 
 /// Errors of the NATS sink's setup and shutdown (publishing errors are classified per
@@ -408,5 +408,29 @@ impl Sink for NatsSink {
 
     fn is_connected(&self) -> bool {
         self.inner.client.connection_state() == State::Connected
+    }
+
+    fn counters(&self) -> Vec<SinkCounter> {
+        let s = &self.inner.stats;
+        let g = |c: &std::sync::atomic::AtomicU64| c.load(Relaxed);
+        let counter = |name, help, value| SinkCounter { name, help, value };
+        vec![
+            counter(super::OUTAGES, super::OUTAGES_HELP, g(&s.disconnects)),
+            counter(
+                "tickbridge_sink_retries_total",
+                "Publish attempts repeated after a retriable error (NATS).",
+                g(&s.retries),
+            ),
+            counter(
+                "tickbridge_sink_duplicates_total",
+                "Records the JetStream duplicate window dropped, by their PubAck (per-message publishing only; NATS).",
+                g(&s.duplicates),
+            ),
+            counter(
+                "tickbridge_sink_fast_batches_total",
+                "Batches published as JetStream fast batches (NATS).",
+                g(&s.fast_batches),
+            ),
+        ]
     }
 }
