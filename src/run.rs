@@ -93,6 +93,42 @@ pub async fn run(
 }
 
 /// The bridge itself: sources, pipeline, sink; then the drain.
+/// The longest the sources wait for the sink's first connection before they start.
+const SINK_START_WAIT: Duration = Duration::from_secs(5);
+
+/// Lets the sink connect before the sources subscribe (a Kafka producer needs its
+/// broker connection and ProducerId, 0.2–0.6 s): records then flow at once instead
+/// of queueing behind the sink's start. A sink still unconnected after
+/// [`SINK_START_WAIT`] does not hold the sources back any longer: its own gate (and
+/// readiness) handles the outage.
+async fn wait_for_sink(sink: &dyn sinks::Sink, shutdown: &CancellationToken) {
+    if sink.is_connected() {
+        return;
+    }
+    let started = tokio::time::Instant::now();
+    let deadline = started + SINK_START_WAIT;
+    while !sink.is_connected() && !shutdown.is_cancelled() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+    let waited_ms = started.elapsed().as_millis() as u64;
+    if sink.is_connected() {
+        info!(
+            sink = sink.name(),
+            waited_ms, "sink connected; starting the sources"
+        );
+    } else {
+        warn!(
+            sink = sink.name(),
+            waited_ms,
+            "sink not connected yet; starting the sources anyway (records wait in the queue until it is)"
+        );
+    }
+}
+
 async fn bridge(
     config: &Config,
     sources: Vec<ResolvedSource>,
@@ -110,6 +146,7 @@ async fn bridge(
         *ops.sink_counters.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::new(move || s.counters()));
     }
+    wait_for_sink(sink.as_ref(), &shutdown).await;
     let stats: Arc<PipelineStats> = ops.pipeline.clone();
     let (tx, rx) = mpsc::channel(config.queue.capacity);
     let _ = ops.queue.set(tx.downgrade());

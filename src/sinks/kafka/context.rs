@@ -10,6 +10,9 @@
 //! - the global error `AllBrokersDown`: unreachable at once;
 //! - a successful delivery report: reachable (a broker just acknowledged).
 //!
+//! The sink counts as connected (readiness, the sources' start) once it is reachable
+//! and the statistics say the idempotent producer holds its ProducerId.
+//!
 //! Delivery reports go to the batch's [`Reports`] (see `delivery.rs`).
 
 use std::collections::HashMap;
@@ -38,11 +41,19 @@ pub struct Reachability {
     outages: AtomicU64,
     /// Set once the first connection was seen.
     ever_connected: AtomicBool,
+    /// Set once the idempotent producer holds its ProducerId (statistics
+    /// `eos.idemp_state` = `Assigned`): only then can it produce.
+    producer_id: AtomicBool,
 }
 
 impl Reachability {
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Acquire)
+    }
+
+    /// Reachable, and the producer holds its ProducerId.
+    pub fn can_produce(&self) -> bool {
+        self.is_connected() && self.producer_id.load(Ordering::Acquire)
     }
 
     /// How many times the broker became unreachable after having been reachable.
@@ -107,6 +118,13 @@ pub struct BridgeContext {
 struct Stats {
     #[serde(default)]
     brokers: HashMap<String, BrokerStats>,
+    /// Present for idempotent producers: `{"idemp_state": "Assigned", ...}`.
+    eos: Option<EosStats>,
+}
+
+#[derive(Deserialize)]
+struct EosStats {
+    idemp_state: String,
 }
 
 #[derive(Deserialize)]
@@ -114,15 +132,16 @@ struct BrokerStats {
     state: String,
 }
 
-/// True when some broker connection is up, per a statistics JSON document.
-pub(super) fn any_broker_up(stats_json: &[u8]) -> Option<bool> {
+/// What a statistics JSON document says: is some broker connection up, and does
+/// the idempotent producer hold its ProducerId.
+pub(super) fn read_stats(stats_json: &[u8]) -> Option<(bool, bool)> {
     let stats: Stats = serde_json::from_slice(stats_json).ok()?;
-    Some(
-        stats
-            .brokers
-            .values()
-            .any(|b| b.state == "UP" || b.state == "UPDATE"),
-    )
+    let up = stats
+        .brokers
+        .values()
+        .any(|b| b.state == "UP" || b.state == "UPDATE");
+    let pid = stats.eos.is_some_and(|e| e.idemp_state == "Assigned");
+    Some((up, pid))
 }
 
 impl ClientContext for BridgeContext {
@@ -144,11 +163,18 @@ impl ClientContext for BridgeContext {
     }
 
     fn stats_raw(&self, statistics: &[u8]) {
-        match any_broker_up(statistics) {
-            Some(true) => self.reachability.mark_up("statistics"),
-            Some(false) => self
-                .reachability
-                .mark_down("no broker connection is up", true),
+        match read_stats(statistics) {
+            Some((up, pid)) => {
+                if pid {
+                    self.reachability.producer_id.store(true, Ordering::Release);
+                }
+                if up {
+                    self.reachability.mark_up("statistics");
+                } else {
+                    self.reachability
+                        .mark_down("no broker connection is up", true);
+                }
+            }
             None => debug!("kafka: unreadable statistics document"),
         }
     }
@@ -188,13 +214,17 @@ mod tests {
     fn reads_broker_states_from_statistics() {
         let up =
             br#"{"name":"p","brokers":{"127.0.0.1:9092/bootstrap":{"state":"INIT","nodeid":-1},
-            "127.0.0.1:9092/1":{"state":"UP","nodeid":1,"rtt":{"avg":1}}},"topics":{}}"#;
+            "127.0.0.1:9092/1":{"state":"UP","nodeid":1,"rtt":{"avg":1}}},"topics":{},
+            "eos":{"idemp_state":"Assigned","idemp_stateage":12,"producer_id":2029}}"#;
+        let waiting = br#"{"brokers":{"127.0.0.1:9092/1":{"state":"UP","nodeid":1}},
+            "eos":{"idemp_state":"WaitPID","idemp_stateage":3}}"#;
         let down =
             br#"{"brokers":{"127.0.0.1:9092/bootstrap":{"state":"TRY_CONNECT","nodeid":-1}}}"#;
-        assert_eq!(any_broker_up(up), Some(true));
-        assert_eq!(any_broker_up(down), Some(false));
-        assert_eq!(any_broker_up(b"{}"), Some(false));
-        assert_eq!(any_broker_up(b"not json"), None);
+        assert_eq!(read_stats(up), Some((true, true)));
+        assert_eq!(read_stats(waiting), Some((true, false)));
+        assert_eq!(read_stats(down), Some((false, false)));
+        assert_eq!(read_stats(b"{}"), Some((false, false)));
+        assert_eq!(read_stats(b"not json"), None);
     }
 
     #[test]

@@ -438,8 +438,9 @@ impl Sink for KafkaSink {
         })
     }
 
+    /// Reachable and holding its ProducerId (before that nothing can be produced).
     fn is_connected(&self) -> bool {
-        self.inner.reachability.is_connected()
+        self.inner.reachability.can_produce()
     }
 
     fn counters(&self) -> Vec<super::SinkCounter> {
