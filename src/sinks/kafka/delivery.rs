@@ -320,11 +320,15 @@ mod tests {
         let reports = Reports::new(3);
         reports.refused(refused(1));
         assert_eq!(reports.wait(Duration::from_millis(20)).await, 2);
-        let r = reports.clone();
-        let waiter = tokio::spawn(async move { r.wait(Duration::from_secs(10)).await });
-        reports.refused(refused(2));
-        reports.refused(refused(3));
-        assert_eq!(waiter.await.unwrap(), 0);
+        // The waiter is parked before the last reports arrive (no task is spawned:
+        // both run in this test's future).
+        let last_reports = async {
+            tokio::task::yield_now().await;
+            reports.refused(refused(2));
+            reports.refused(refused(3));
+        };
+        let (left, ()) = tokio::join!(reports.wait(Duration::from_secs(10)), last_reports);
+        assert_eq!(left, 0);
         let failures = reports.take_failures();
         assert_eq!(
             failures.iter().map(|f| f.json[0]).collect::<Vec<_>>(),
