@@ -307,12 +307,18 @@ impl Inner {
         let reports = Reports::new(batch.len());
         let mut topic = String::with_capacity(32);
         let mut key = String::with_capacity(48);
+        // The batch's distinct topics (a handful): the shared list of known topics is
+        // locked once per topic per batch, not per record.
+        let mut batch_topics: Vec<String> = Vec::new();
         let mut new_topics: Vec<String> = Vec::new();
         for item in batch.items {
             let r = &item.record;
             self.topic.render_into(r, &mut topic);
-            if !new_topics.contains(&topic) && self.is_new_topic(&topic) {
-                new_topics.push(topic.clone());
+            if !batch_topics.contains(&topic) {
+                batch_topics.push(topic.clone());
+                if self.is_new_topic(&topic) {
+                    new_topics.push(topic.clone());
+                }
             }
             // `exchange.market.symbol`, without the formatting machinery (per record).
             key.clear();
