@@ -156,7 +156,7 @@ struct FastBatch<'a> {
     /// Current flow: an ack every `every` messages.
     every: u64,
     /// Set when the server ended the batch early (gap or error): stop publishing.
-    ended: Option<(u64, String)>,
+    ended: Option<String>,
     /// The final PubAck's count, once it arrived.
     done: Option<u64>,
     ack_timeout: Duration,
@@ -266,7 +266,7 @@ impl FastBatch<'_> {
         }
         let count = self.done.unwrap_or(0).min(n);
         match self.ended.take() {
-            Some((_, why)) if count < n => failed(count, why),
+            Some(why) if count < n => failed(count, why),
             _ if count < n => failed(
                 count,
                 format!("the server stored {count} of {n} messages of the batch"),
@@ -333,15 +333,13 @@ impl FastBatch<'_> {
                 self.every = msgs;
             }
             Reply::Gap { last_seq } => {
-                self.ended.get_or_insert((
-                    last_seq,
-                    format!("the server saw a gap after message {last_seq}"),
-                ));
+                self.ended
+                    .get_or_insert(format!("the server saw a gap after message {last_seq}"));
             }
             Reply::Error { seq, code, text } => {
-                let at = seq.map_or(self.acked, |s| s.saturating_sub(1));
+                let at = seq.map_or_else(String::new, |s| format!(" at message {s}"));
                 self.ended
-                    .get_or_insert((at, format!("JetStream error {code}: {text}")));
+                    .get_or_insert(format!("JetStream error {code}{at}: {text}"));
                 if code == ERR_UNKNOWN_BATCH {
                     // The server forgot the batch (e.g. it restarted): no PubAck comes.
                     self.done.get_or_insert(self.acked);
@@ -349,12 +347,10 @@ impl FastBatch<'_> {
             }
             Reply::Done { count } => self.done = Some(count),
             Reply::Plain => {
-                self.ended
-                    .get_or_insert((self.acked, "unexpected plain PubAck".into()));
+                self.ended.get_or_insert("unexpected plain PubAck".into());
             }
             Reply::NoResponders => {
-                self.ended
-                    .get_or_insert((self.acked, "no responders".into()));
+                self.ended.get_or_insert("no responders".into());
                 // No final PubAck will come: nobody handles the subject.
                 self.done.get_or_insert(self.acked);
             }
