@@ -127,6 +127,18 @@ impl Rig {
         wait_until(timeout, what, || self.records().iter().any(&f));
     }
 
+    /// Waits until `symbol` was subscribed `times` times.
+    fn wait_subscribed(&self, symbol: &str, times: usize, timeout: Duration) {
+        let what = format!("{symbol} subscribed {times} times");
+        self.wait_for_record(timeout, &what, |_| {
+            events(&self.statuses(symbol))
+                .iter()
+                .filter(|e| **e == "subscribed")
+                .count()
+                == times
+        });
+    }
+
     /// Status events of `symbol`, in sink order, with their reasons.
     fn statuses(&self, symbol: &str) -> Vec<(String, String)> {
         self.records()
@@ -209,6 +221,24 @@ impl Rig {
 
 fn events(statuses: &[(String, String)]) -> Vec<&str> {
     statuses.iter().map(|(e, _)| e.as_str()).collect()
+}
+
+/// The statuses of a connection re-opened once, then stopped; returns the reason of
+/// the first disconnect.
+fn reopened_once(statuses: &[(String, String)]) -> &str {
+    assert_eq!(
+        events(statuses),
+        [
+            "connected",
+            "subscribed",
+            "disconnected",
+            "connected",
+            "subscribed",
+            "disconnected"
+        ],
+        "{statuses:?}"
+    );
+    &statuses[2].1
 }
 
 /// Trade ids of one symbol in sink order.
@@ -334,29 +364,11 @@ fn silent_socket_is_reconnected_when_its_pong_is_missing() {
     wait_until(Duration::from_secs(15), "a second connection", || {
         rig.clients() >= 2
     });
-    rig.wait_for_record(Duration::from_secs(10), "subscribed again", |_| {
-        events(&rig.statuses("BTC-USDT"))
-            .iter()
-            .filter(|e| **e == "subscribed")
-            .count()
-            == 2
-    });
+    rig.wait_subscribed("BTC-USDT", 2, Duration::from_secs(10));
     let counters = rig.stop();
 
     let statuses = rig.statuses("BTC-USDT");
-    assert_eq!(
-        events(&statuses),
-        [
-            "connected",
-            "subscribed",
-            "disconnected",
-            "connected",
-            "subscribed",
-            "disconnected"
-        ],
-        "{statuses:?}"
-    );
-    assert_eq!(statuses[2].1, "ping not answered within 1s");
+    assert_eq!(reopened_once(&statuses), "ping not answered within 1s");
     assert_eq!(counters["pong_timeouts"], 1, "{counters:?}");
     assert_eq!(counters["reconnects"], 1, "{counters:?}");
     assert_eq!(counters["stale"], 0, "{counters:?}");
@@ -478,30 +490,12 @@ fn frame_above_the_websocket_limit_reopens_the_connection() {
         &["BTC-USDT"],
         "max_frame_bytes = 100000",
     );
-    rig.wait_for_record(Duration::from_secs(15), "subscribed twice", |_| {
-        events(&rig.statuses("BTC-USDT"))
-            .iter()
-            .filter(|e| **e == "subscribed")
-            .count()
-            == 2
-    });
+    rig.wait_subscribed("BTC-USDT", 2, Duration::from_secs(15));
     let counters = rig.stop();
 
     let statuses = rig.statuses("BTC-USDT");
     assert_eq!(
-        events(&statuses),
-        [
-            "connected",
-            "subscribed",
-            "disconnected",
-            "connected",
-            "subscribed",
-            "disconnected"
-        ],
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses[2].1,
+        reopened_once(&statuses),
         "frame too large: Message too long: 2000000 > 1048576"
     );
     assert_eq!(counters["oversized_frames"], 1, "{counters:?}");
@@ -515,30 +509,12 @@ fn unexpected_close_code_is_counted_and_the_connection_reopened() {
         &["BTC-USDT"],
         "",
     );
-    rig.wait_for_record(Duration::from_secs(15), "subscribed twice", |_| {
-        events(&rig.statuses("BTC-USDT"))
-            .iter()
-            .filter(|e| **e == "subscribed")
-            .count()
-            == 2
-    });
+    rig.wait_subscribed("BTC-USDT", 2, Duration::from_secs(15));
     let counters = rig.stop();
 
     let statuses = rig.statuses("BTC-USDT");
     assert_eq!(
-        events(&statuses),
-        [
-            "connected",
-            "subscribed",
-            "disconnected",
-            "connected",
-            "subscribed",
-            "disconnected"
-        ],
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses[2].1,
+        reopened_once(&statuses),
         "closed by the exchange (code 1011 replay fault)"
     );
     assert_eq!(counters["unexpected_closes"], 1, "{counters:?}");
