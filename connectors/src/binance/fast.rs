@@ -32,57 +32,65 @@ fn dec(value: Scalar<'_>) -> Option<Dec> {
     Dec::parse(value.str()?).ok()
 }
 
-/// `<symbol>@trade`.
-pub(super) fn trade(text: &str) -> Option<wire::Trade<'_>> {
+/// The members trade and aggTrade frames share; they differ in the id's key.
+struct TradeFields<'a> {
+    symbol: &'a str,
+    id: u64,
+    price: Dec,
+    qty: Dec,
+    time: i64,
+    maker: bool,
+}
+
+fn trade_fields<'a>(text: &'a str, id_key: &str) -> Option<TradeFields<'a>> {
     let (mut symbol, mut id, mut price, mut qty, mut time, mut maker) =
         (None, None, None, None, None, None);
     let mut valid = true;
     for_each_member(data_object(text)?, |key, value| {
         valid &= match key {
             "s" => set(&mut symbol, value.str()),
-            "t" => set(&mut id, value.u64()),
             "p" => set(&mut price, dec(value)),
             "q" => set(&mut qty, dec(value)),
             "T" => set(&mut time, value.i64()),
             "m" => set(&mut maker, value.bool()),
+            k if k == id_key => set(&mut id, value.u64()),
             _ => true,
         };
     })?;
     valid.then_some(())?;
-    Some(wire::Trade {
+    Some(TradeFields {
         symbol: symbol?,
-        trade_id: id?,
+        id: id?,
         price: price?,
         qty: qty?,
-        trade_time: time?,
-        buyer_is_maker: maker?,
+        time: time?,
+        maker: maker?,
+    })
+}
+
+/// `<symbol>@trade`.
+pub(super) fn trade(text: &str) -> Option<wire::Trade<'_>> {
+    let f = trade_fields(text, "t")?;
+    Some(wire::Trade {
+        symbol: f.symbol,
+        trade_id: f.id,
+        price: f.price,
+        qty: f.qty,
+        trade_time: f.time,
+        buyer_is_maker: f.maker,
     })
 }
 
 /// `<symbol>@aggTrade`.
 pub(super) fn agg_trade(text: &str) -> Option<wire::AggTrade<'_>> {
-    let (mut symbol, mut id, mut price, mut qty, mut time, mut maker) =
-        (None, None, None, None, None, None);
-    let mut valid = true;
-    for_each_member(data_object(text)?, |key, value| {
-        valid &= match key {
-            "s" => set(&mut symbol, value.str()),
-            "a" => set(&mut id, value.u64()),
-            "p" => set(&mut price, dec(value)),
-            "q" => set(&mut qty, dec(value)),
-            "T" => set(&mut time, value.i64()),
-            "m" => set(&mut maker, value.bool()),
-            _ => true,
-        };
-    })?;
-    valid.then_some(())?;
+    let f = trade_fields(text, "a")?;
     Some(wire::AggTrade {
-        symbol: symbol?,
-        agg_id: id?,
-        price: price?,
-        qty: qty?,
-        trade_time: time?,
-        buyer_is_maker: maker?,
+        symbol: f.symbol,
+        agg_id: f.id,
+        price: f.price,
+        qty: f.qty,
+        trade_time: f.time,
+        buyer_is_maker: f.maker,
     })
 }
 
