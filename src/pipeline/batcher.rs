@@ -1,6 +1,7 @@
 //! The batcher: takes records from the queue, encodes them to JSON, and closes a batch
 //! at `max_events`, `max_bytes` or `linger` after its first record, whichever comes
-//! first. When the queue closes it flushes the partial batch and returns.
+//! first; with a zero `linger` a batch is whatever the queue held when it was read.
+//! When the queue closes it flushes the partial batch and returns.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -56,6 +57,15 @@ pub(super) async fn run(
                         }
                     }
                 }
+                // No linger: the batch is whatever the queue held. Records that arrive
+                // while the publisher is busy pile up in the queue, so batches still
+                // grow with the load, without a timer's 1 ms granularity in the way.
+                if config.linger.is_zero() {
+                    deadline = None;
+                    if !send(&out, &mut batch).await {
+                        return;
+                    }
+                }
             }
             _ = linger => {
                 deadline = None;
@@ -83,4 +93,95 @@ async fn send(out: &mpsc::Sender<Batch>, batch: &mut Batch) -> bool {
         return true;
     }
     out.send(full).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn record(seq: u64) -> Record {
+        let mut r: Record = serde_json::from_str(
+            r#"{"v":1,"kind":"trade","exchange":"binance","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT",
+                "ts_exchange":1,"ts_recv":2,"seq":0,"id":"x","price":"1","size":"1","side":"sell","trade_id":"0"}"#,
+        )
+        .unwrap();
+        r.seq = Some(seq);
+        r.id = format!("binance.spot.BTC-USDT.trade.{seq}");
+        r
+    }
+
+    fn seqs(batch: &Batch) -> Vec<u64> {
+        batch.items.iter().filter_map(|i| i.record.seq).collect()
+    }
+
+    /// Starts the batcher with `config` and hands back its queue and its batches.
+    fn start(
+        config: BatchConfig,
+    ) -> (
+        mpsc::Sender<Record>,
+        mpsc::Receiver<Batch>,
+        impl std::future::Future<Output = ()>,
+    ) {
+        let (queue_tx, queue_rx) = mpsc::channel(64);
+        let (out_tx, out_rx) = mpsc::channel(1);
+        let batcher = run(queue_rx, out_tx, config, Arc::new(PipelineStats::default()));
+        (queue_tx, out_rx, batcher)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_linger_a_batch_is_what_the_queue_held_and_leaves_at_once() {
+        let config = BatchConfig {
+            max_events: 100,
+            linger: Duration::ZERO,
+            ..BatchConfig::default()
+        };
+        let (queue, mut batches, batcher) = start(config);
+        for seq in 1..=3 {
+            queue.send(record(seq)).await.unwrap();
+        }
+        // Off the timer's 1 ms grid, where a zero sleep would still wait for the next tick.
+        tokio::time::advance(Duration::from_micros(500)).await;
+        let started = Instant::now();
+        let check = async {
+            assert_eq!(seqs(&batches.recv().await.unwrap()), [1, 2, 3]);
+            queue.send(record(4)).await.unwrap();
+            queue.send(record(5)).await.unwrap();
+            assert_eq!(seqs(&batches.recv().await.unwrap()), [4, 5]);
+            // No timer was involved: the paused clock never moved.
+            assert_eq!(started.elapsed(), Duration::ZERO);
+            drop(queue);
+            assert!(batches.recv().await.is_none());
+        };
+        tokio::join!(batcher, check);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_closes_at_linger_or_when_full() {
+        let config = BatchConfig {
+            max_events: 3,
+            linger: Duration::from_millis(5),
+            ..BatchConfig::default()
+        };
+        let (queue, mut batches, batcher) = start(config);
+        let check = async {
+            let started = Instant::now();
+            queue.send(record(1)).await.unwrap();
+            queue.send(record(2)).await.unwrap();
+            assert_eq!(seqs(&batches.recv().await.unwrap()), [1, 2]);
+            assert!(started.elapsed() >= Duration::from_millis(5));
+            let full = Instant::now();
+            for seq in 3..=6 {
+                queue.send(record(seq)).await.unwrap();
+            }
+            assert_eq!(seqs(&batches.recv().await.unwrap()), [3, 4, 5]);
+            assert_eq!(full.elapsed(), Duration::ZERO, "a full batch does not wait");
+            drop(queue);
+            // The partial batch is flushed when the queue closes.
+            assert_eq!(seqs(&batches.recv().await.unwrap()), [6]);
+            assert!(batches.recv().await.is_none());
+        };
+        tokio::join!(batcher, check);
+    }
 }
