@@ -22,6 +22,8 @@
 //!   socket, before parsing) to the moment its PubAck resolved; logged in the
 //!   `nats sink closed` line at shutdown.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -104,57 +106,26 @@ fn frames(capture: &std::path::Path, repeat: usize) -> Vec<String> {
                 out.push(text.to_string());
                 continue;
             }
-            let mut v: Value = serde_json::from_str(text).unwrap();
-            for key in ["t", "u"] {
-                if let Some(n) = v["data"][key].as_u64() {
-                    v["data"][key] = Value::from(n + r * 100_000_000_000);
-                }
-            }
-            out.push(v.to_string());
+            out.push(shift_ids(text, r * 100_000_000_000));
         }
     }
     out
 }
 
-/// The nats-server binary: `NATS_SERVER_BIN`, or the one `scripts/nats.sh install` cached.
-fn nats_server_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("NATS_SERVER_BIN") {
-        return PathBuf::from(p);
+/// The frame with its trade id (`"t"`) and update id (`"u"`) raised by `by`, edited in
+/// place: the frame keeps Binance's key order (`stream` first), which the bridge's
+/// parser relies on for its fast path. (Re-serializing through `serde_json::Value`
+/// sorts the keys and sent every shifted copy down the slow path.)
+fn shift_ids(text: &str, by: u64) -> String {
+    let mut out = text.to_string();
+    for key in ["\"t\":", "\"u\":"] {
+        let Some(at) = out.find(key) else { continue };
+        let start = at + key.len();
+        let len = out[start..].bytes().take_while(u8::is_ascii_digit).count();
+        let n: u64 = out[start..start + len].parse().expect("a numeric id");
+        out.replace_range(start..start + len, &(n + by).to_string());
     }
-    let cache = std::env::var("TICKBRIDGE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/tickbridge")
-        });
-    std::fs::read_dir(&cache)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("nats-server-"))
-        .map(|e| e.path().join("bin/nats-server"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "no nats-server: run scripts/nats.sh install, set NATS_SERVER_BIN, or pass --url"
-            )
-        })
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses): utime is 14th, stime 15th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
-    let hz: f64 = Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0);
-    ticks / hz
+    out
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {
@@ -180,26 +151,8 @@ async fn main() {
     let url = match &a.url {
         Some(u) => u.clone(),
         None => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let child = Command::new(nats_server_bin())
-                .args(["-js", "-sd"])
-                .arg(&store)
-                .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("starting nats-server");
+            let (child, url) = common::start_private_server(&store);
             server = Some(child);
-            let url = format!("nats://127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(Instant::now() < deadline, "nats-server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
             url
         }
     };
@@ -333,8 +286,8 @@ listen = "127.0.0.1:0"
         r = send => r,
         _ = drain_reads => panic!("the bridge closed the connection"),
     };
-    let cpu = cpu_seconds(pid);
-    let server_cpu = server_pid.map(cpu_seconds);
+    let cpu = common::cpu_seconds(pid);
+    let server_cpu = server_pid.map(common::cpu_seconds);
     let rss = peak_rss_mb(pid);
     Command::new("kill")
         .arg("-TERM")
