@@ -224,6 +224,50 @@ fn missing_stream_with_creation_disabled_fails_at_startup_naming_it() {
 }
 
 #[test]
+fn a_stream_that_stops_taking_fast_batches_turns_the_sink_to_per_message_publishing() {
+    let js = Js::connect();
+    let stream = unique("TB_NOFAST");
+    let prefix = stream.to_lowercase();
+    // Paced, with batches large enough to go as fast batches (at least 64 records).
+    let replay = Replay::start(&capture(CAPTURE), "40");
+    let tail = format!("{}[batch]\nlinger = \"100ms\"\n", stream_section(&stream));
+    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
+    let mut bridge = Bridge::start(&config);
+    // Fast batches went through, so the sink no longer waits for a batch's start to be
+    // accepted: the refusal arrives while the rest of a batch is already on its way.
+    js.wait_at_least(&stream, 3000, Duration::from_secs(60));
+    js.update_stream(&stream, |c| c.allow_batch_publish = false);
+    js.wait_at_least(
+        &stream,
+        (TRADES + BBOS + 2) as u64,
+        Duration::from_secs(120),
+    );
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 0, "logs:\n{}", bridge.log_lines().join("\n"));
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    assert_eq!(summary.delivered, summary.received, "{summary:?}");
+    let logs = bridge.logs();
+    let switched = logs.iter().any(|l| {
+        l["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not take fast batches; publishing per message"))
+    });
+    assert!(switched, "no switch to per-message publishing was logged");
+    let fast = log_field(&logs, "nats sink closed", "fast_batches").expect("fast_batches");
+    assert!(fast > 0, "no fast batch before the switch");
+    // The refusal was understood as such, not waited out and retried as a failure.
+    assert_eq!(log_field(&logs, "nats sink closed", "retries"), Some(0));
+    // Nothing lost or stored twice, per-subject order kept across the switch.
+    let stored = js.read_all(&stream);
+    assert_eq!(stored.len() as u64, summary.delivered);
+    check_stream_content(&stored, &prefix, &SchemaValidator::new());
+    let kinds = kinds(&stored);
+    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
+    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
+    js.delete_stream(&stream);
+}
+
+#[test]
 fn terminal_errors_are_dead_lettered_and_counted() {
     // The stream does not allow fast batches: records go one by one.
     let logs = dead_letter_case("TB_DLQ", false);

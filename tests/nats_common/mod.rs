@@ -115,6 +115,27 @@ impl Js {
         });
     }
 
+    /// Changes the settings of an existing stream.
+    pub fn update_stream(&self, name: &str, change: impl FnOnce(&mut stream::Config)) {
+        self.rt.block_on(async {
+            let mut config = self
+                .js
+                .get_stream(name)
+                .await
+                .unwrap_or_else(|e| panic!("stream {name}: {e}"))
+                .info()
+                .await
+                .unwrap()
+                .config
+                .clone();
+            change(&mut config);
+            self.js
+                .update_stream(config)
+                .await
+                .unwrap_or_else(|e| panic!("updating stream {name}: {e}"));
+        });
+    }
+
     pub fn delete_stream(&self, stream: &str) {
         let _ = self.rt.block_on(self.js.delete_stream(stream));
     }

@@ -159,13 +159,25 @@ struct FastBatch<'a> {
     ended: Option<String>,
     /// The final PubAck's count, once it arrived.
     done: Option<u64>,
+    /// Set when a reply says the stream or server does not take fast batches.
+    unsupported: Option<String>,
     ack_timeout: Duration,
     /// Messages handed to the connection so far.
     sent: usize,
 }
 
 /// Publishes `msgs` (at least two) as one fast batch and waits for its PubAck.
-pub async fn publish(client: &Client, msgs: &[Msg], ack_timeout: Duration) -> FastOutcome {
+///
+/// With `await_start`, the first message's reply is awaited before the rest is sent:
+/// it says whether the stream takes fast batches at all. Once a batch went through,
+/// the caller passes false and the batch streams without that round trip (a reply
+/// refusing the batch still ends it, only a few hundred messages later).
+pub async fn publish(
+    client: &Client,
+    msgs: &[Msg],
+    ack_timeout: Duration,
+    await_start: bool,
+) -> FastOutcome {
     let inbox = client.new_inbox();
     let sub = match client.subscribe(format!("{inbox}.>")).await {
         Ok(sub) => sub,
@@ -179,10 +191,11 @@ pub async fn publish(client: &Client, msgs: &[Msg], ack_timeout: Duration) -> Fa
         every: FLOW,
         ended: None,
         done: None,
+        unsupported: None,
         ack_timeout,
         sent: 0,
     };
-    let mut outcome = batch.run(msgs).await;
+    let mut outcome = batch.run(msgs, await_start).await;
     outcome.sent = batch.sent;
     // Dropping the subscriber unsubscribes from the inbox.
     outcome
@@ -197,7 +210,7 @@ fn failed(stored: u64, why: String) -> FastOutcome {
 }
 
 impl FastBatch<'_> {
-    async fn run(&mut self, msgs: &[Msg]) -> FastOutcome {
+    async fn run(&mut self, msgs: &[Msg], await_start: bool) -> FastOutcome {
         let n = msgs.len() as u64;
         for (i, msg) in msgs.iter().enumerate() {
             let seq = i as u64 + 1;
@@ -218,7 +231,7 @@ impl FastBatch<'_> {
                 return failed(self.acked, format!("publish failed: {e}"));
             }
             self.sent += 1;
-            if seq == 1 {
+            if seq == 1 && await_start {
                 // The first reply says whether the stream takes fast batches at all.
                 match self
                     .next_reply(msgs, Instant::now() + self.ack_timeout)
@@ -263,6 +276,14 @@ impl FastBatch<'_> {
             if self.acked > before {
                 deadline = Instant::now() + self.ack_timeout;
             }
+        }
+        if let Some(why) = self.unsupported.take() {
+            // Whatever was stored anyway is stored again as a duplicate: harmless.
+            return FastOutcome {
+                sent: 0,
+                stored: 0,
+                problem: Some(Problem::Unsupported(why)),
+            };
         }
         let count = self.done.unwrap_or(0).min(n);
         match self.ended.take() {
@@ -336,6 +357,11 @@ impl FastBatch<'_> {
                 self.ended
                     .get_or_insert(format!("the server saw a gap after message {last_seq}"));
             }
+            Reply::Error { code, text, .. } if code == ERR_NOT_ENABLED => {
+                self.unsupported.get_or_insert(text);
+                self.ended.get_or_insert("fast batches not enabled".into());
+                self.done.get_or_insert(0);
+            }
             Reply::Error { seq, code, text } => {
                 let at = seq.map_or_else(String::new, |s| format!(" at message {s}"));
                 self.ended
@@ -347,7 +373,13 @@ impl FastBatch<'_> {
             }
             Reply::Done { count } => self.done = Some(count),
             Reply::Plain => {
+                // Every message gets its own PubAck from such a server: no batch PubAck
+                // will come.
+                self.unsupported.get_or_insert(
+                    "the server does not know fast batches (nats-server 2.14+)".into(),
+                );
                 self.ended.get_or_insert("unexpected plain PubAck".into());
+                self.done.get_or_insert(0);
             }
             Reply::NoResponders => {
                 self.ended.get_or_insert("no responders".into());

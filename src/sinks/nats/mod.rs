@@ -184,6 +184,7 @@ impl NatsSink {
                 stats,
                 denied,
                 fast_batch: AtomicBool::new(fast_batch),
+                fast_batch_proven: AtomicBool::new(false),
             }),
             turn: Mutex::new(None),
         })

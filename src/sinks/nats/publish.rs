@@ -37,6 +37,9 @@ pub(super) struct Publisher {
     /// Publish JetStream batches as fast batches (`publish = "fast_batch"`); cleared
     /// for good when the server or stream turns out not to allow them.
     pub fast_batch: AtomicBool,
+    /// The last fast batch went through: the next one need not wait for the server to
+    /// accept its start before sending the rest.
+    pub fast_batch_proven: AtomicBool,
 }
 
 /// One record on its way.
@@ -179,7 +182,12 @@ impl Publisher {
         // The next batch starts once this one is settled or its unconfirmed rest was
         // republished (`deliver_js` signals after its first pass): records of one
         // subject reach the stream in order even when a fast batch stops early.
-        let outcome = fast_batch::publish(&self.client, &msgs, self.config.ack_timeout).await;
+        let await_start = !self.fast_batch_proven.load(Relaxed);
+        let outcome =
+            fast_batch::publish(&self.client, &msgs, self.config.ack_timeout, await_start).await;
+        // After any trouble the next batch checks its start again.
+        self.fast_batch_proven
+            .store(outcome.problem.is_none(), Relaxed);
         self.stats.fast_batches.fetch_add(1, Relaxed);
         self.stats.published.fetch_add(outcome.sent as u64, Relaxed);
         for msg in &mut msgs[..outcome.sent] {
