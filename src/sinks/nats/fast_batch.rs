@@ -10,6 +10,10 @@
 //! to. Gap mode `fail`: the server stores the messages in order and stops at the
 //! first gap, so "acknowledged up to seq S" means messages 1..=S are stored.
 //!
+//! The first batch (and the first after any trouble) waits for the server to accept
+//! its start before sending the rest; later ones stream without that round trip, and a
+//! refusal that arrives mid-batch ends the batch the same way.
+//!
 //! The result says how many of the batch's first messages the server confirmed;
 //! the caller republishes the rest one by one (the per-message path classifies
 //! errors, retries and dead-letters), which is safe because of `Nats-Msg-Id`.
