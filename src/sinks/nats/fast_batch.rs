@@ -46,9 +46,9 @@ pub const FLOW: u64 = 250;
 /// ticks/s and -15% server CPU per message against 2 (BENCHMARKS.md). Below 2 the
 /// stall rule would wait for the ack of a message not sent yet.
 const MAX_OUTSTANDING_FLOW_ACKS: u64 = 4;
-/// Smaller batches are published per message: a fast batch costs one more round
-/// trip (its start is confirmed before the rest follows), a larger share of a small
-/// batch's latency, while the CPU it saves only matters when batches are big.
+/// Smaller batches are published per message: a fast batch subscribes to an inbox and
+/// unsubscribes after (and the first one, or the first after trouble, waits a round
+/// trip for its start), a fixed cost that only pays off when it replaces many PubAcks.
 pub const MIN_MESSAGES: usize = 64;
 /// JetStream API error: the stream does not allow fast batches.
 const ERR_NOT_ENABLED: u64 = 10205;
