@@ -285,6 +285,82 @@ fn terminal_errors_inside_fast_batches_are_dead_lettered_and_counted() {
     assert!(log_field(&logs, "nats sink closed", "fast_batches").unwrap() > 0);
 }
 
+#[test]
+fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
+    use async_nats::jetstream::stream;
+    let js = Js::connect();
+    let name = unique("TB_MIDWAY");
+    let prefix = name.to_lowercase();
+    // The stream captures trades and bbo only. The mock exchange drops the connection
+    // after 15000 frames: the status records of the reconnect (disconnected,
+    // connected, subscribed) fall in the middle of the fast-publishing stream, match no
+    // stream, and end the fast batch there (a gap). Batches appended to it are not
+    // stored either; everything after the gap goes again one by one, in order.
+    js.create_stream(stream::Config {
+        name: name.clone(),
+        subjects: vec![format!("{prefix}.*.trade.*"), format!("{prefix}.*.bbo.*")],
+        duplicate_window: Duration::from_secs(120),
+        allow_batch_publish: true,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dlq = dir.path().join("dead.jsonl");
+    let replay = Replay::start_with(&capture(CAPTURE), "max", &["--drop-after", "15000"]);
+    let tail = format!(
+        "[sink.nats.stream]\nname = \"{name}\"\ncreate = false\n[sink.dead_letter]\npath = \"{}\"\n",
+        dlq.display()
+    );
+    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
+    let mut bridge = Bridge::start(&config);
+    // 15000 frames carry ~13.5k records; then the feed goes on over the new connection.
+    js.wait_at_least(&name, 13_000, Duration::from_secs(60));
+    js.wait_stable(&name, Duration::from_secs(2), Duration::from_secs(60));
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 0, "logs:\n{}", bridge.log_lines().join("\n"));
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    assert_eq!(summary.delivered + summary.dead_lettered, summary.received);
+    let dead = common::read_jsonl(&dlq);
+    assert_eq!(dead.len() as u64, summary.dead_lettered);
+    let events: Vec<&str> = dead
+        .iter()
+        .map(|d| {
+            assert_eq!(
+                d["record"]["kind"], "status",
+                "only status records die: {d}"
+            );
+            d["record"]["event"].as_str().unwrap()
+        })
+        .collect();
+    assert!(
+        events
+            .windows(3)
+            .any(|w| w == ["disconnected", "connected", "subscribed"]),
+        "the reconnect's status records: {events:?}"
+    );
+    let stored = js.read_all(&name);
+    assert_eq!(stored.len() as u64, summary.delivered, "{summary:?}");
+    // Each record once, in order per subject: nothing published after the gap
+    // overtook what the stopped fast batch had not stored.
+    check_stream_content(&stored, &prefix, &SchemaValidator::new());
+    let logs = bridge.logs();
+    let stops: Vec<u64> = logs
+        .iter()
+        .filter(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("nats: fast batch not confirmed in full"))
+        })
+        .filter_map(|l| l["batch_position"].as_u64())
+        .collect();
+    // At full speed the next pipeline batch is always waiting, so the stop hit a fast
+    // batch that several pipeline batches had been appended to.
+    assert!(
+        stops.iter().any(|&position| position > 1),
+        "no stop inside a chain of pipeline batches: {stops:?}"
+    );
+    js.delete_stream(&name);
+}
+
 fn dead_letter_case(name: &str, allow_batched: bool) -> Vec<serde_json::Value> {
     use async_nats::jetstream::stream;
     let js = Js::connect();

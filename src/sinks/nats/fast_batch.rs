@@ -1,22 +1,28 @@
 //! JetStream fast-ingest batches (ADR-50, nats-server 2.14+, stream `allow_batched`):
-//! one batch of the bridge is published as one fast batch, and the server answers
-//! with a flow ack every N messages and one PubAck for the whole batch, instead of a
-//! PubAck per message. Each message still carries `Nats-Msg-Id`, so the duplicate
-//! window drops replayed records as before.
+//! the pipeline's batches are published as JetStream fast batches, and the server
+//! answers with a flow ack every N messages and one PubAck for the whole fast batch,
+//! instead of a PubAck per message. Each message still carries `Nats-Msg-Id`, so the
+//! duplicate window drops replayed records as before.
 //!
 //! The control state travels in each message's reply subject,
-//! `<inbox>.<flow>.fail.<seq>.<op>.$FI` (op 0 start, 1 append, 2 commit and store,
-//! 4 ping), where `<inbox>` is a fresh two-token `_INBOX.<id>` this batch subscribes
-//! to. Gap mode `fail`: the server stores the messages in order and stops at the
-//! first gap, so "acknowledged up to seq S" means messages 1..=S are stored.
+//! `<inbox>.<flow>.fail.<seq>.<op>.$FI` (op 0 start, 1 append, 3 commit without
+//! storing this message, 4 ping), where `<inbox>` is a fresh two-token `_INBOX.<id>`
+//! the fast batch subscribes to. Gap mode `fail`: the server stores the messages in
+//! order and stops at the first gap or error, so "acknowledged up to seq S" means
+//! messages 1..=S are stored and nothing after a failure is.
 //!
-//! The first batch (and the first after any trouble) waits for the server to accept
-//! its start before sending the rest; later ones stream without that round trip, and a
-//! refusal that arrives mid-batch ends the batch the same way.
+//! **The chain.** When the next pipeline batch is already waiting for its turn, a batch
+//! leaves its fast batch open and the next one appends to it; the last one commits it
+//! (op 3). The server never idles between pipeline batches, and because of gap mode
+//! `fail` a failure anywhere leaves exactly a prefix of the chain stored: every member
+//! republishes its unstored rest through the per-message path, in chain order (each
+//! waits for the previous member's signal), before anything after the chain is
+//! published. So per-subject order holds even when a fast batch stops early.
 //!
-//! The result says how many of the batch's first messages the server confirmed;
-//! the caller republishes the rest one by one (the per-message path classifies
-//! errors, retries and dead-letters), which is safe because of `Nats-Msg-Id`.
+//! A new fast batch, while none has gone through yet (at start, after any trouble),
+//! waits for the server to accept its first message before sending the rest: that
+//! reply says whether the stream takes fast batches at all. A refusal that arrives
+//! later ends the fast batch the same way.
 //!
 //! Server replies on the inbox (examples):
 //!
@@ -28,11 +34,15 @@
 //! {"error":{"code":400,"err_code":10205,"description":"batch publish not enabled on stream"}}
 //! ```
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::{Client, HeaderMap, StatusCode, Subscriber};
-use futures_util::{FutureExt, StreamExt};
+use async_nats::{Client, HeaderMap, StatusCode, Subject, Subscriber};
+use futures_util::StreamExt;
 use serde::Deserialize;
+use tokio::sync::{oneshot, watch};
 use tokio::time::{timeout_at, Instant};
 
 use super::publish::Msg;
@@ -52,22 +62,26 @@ const MAX_OUTSTANDING_FLOW_ACKS: u64 = 4;
 pub const MIN_MESSAGES: usize = 64;
 /// JetStream API error: the stream does not allow fast batches.
 const ERR_NOT_ENABLED: u64 = 10205;
-/// JetStream API error: the server does not know the batch (any more).
-const ERR_UNKNOWN_BATCH: u64 = 10208;
+/// A chain this long is committed, and the next pipeline batch opens a new fast batch:
+/// keeps sequence numbers and the server's per-batch state bounded.
+const MAX_CHAIN: u64 = 1_000_000;
 
-/// What became of one fast batch.
+/// What became of one pipeline batch's part of a fast batch.
 #[derive(Debug, PartialEq, Eq)]
 pub struct FastOutcome {
-    /// How many of the batch's first messages were handed to the connection.
+    /// How many of its first messages were handed to the connection.
     pub sent: usize,
-    /// The batch's first `stored` messages are in the stream (or were duplicates of
-    /// messages already there).
+    /// Its first `stored` messages are in the stream (or were duplicates of messages
+    /// already there).
     pub stored: usize,
     /// Why the rest is not confirmed (`None` when `stored` is the whole batch).
     pub problem: Option<Problem>,
+    /// Where its first message sits in the fast batch (1: it opened the fast batch;
+    /// more: it was appended to an open one).
+    pub position: u64,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The stream or server does not do fast batches: publish per message from now on.
     Unsupported(String),
@@ -150,279 +164,489 @@ fn parse(message: &async_nats::Message) -> Result<Reply, String> {
     })
 }
 
-/// The state of one batch on the wire.
-struct FastBatch<'a> {
-    client: &'a Client,
-    inbox: String,
-    sub: Subscriber,
-    /// Highest sequence the server confirmed stored.
+/// What the server confirmed of one fast batch so far.
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    /// Messages 1..=acked are stored.
     acked: u64,
-    /// Current flow: an ack every `every` messages.
-    every: u64,
-    /// Set when the server ended the batch early (gap or error): stop publishing.
-    ended: Option<String>,
-    /// The final PubAck's count, once it arrived.
-    done: Option<u64>,
-    /// Set when a reply says the stream or server does not take fast batches.
-    unsupported: Option<String>,
+    /// Replies read so far (the first one answers the batch's start).
+    replies: u64,
+    /// The fast batch is over: its first `stored` messages are in the stream.
+    end: Option<End>,
+}
+
+#[derive(Debug, Clone)]
+struct End {
+    stored: u64,
+    problem: Option<Problem>,
+}
+
+/// One fast batch on the server, shared by the pipeline batches appended to it.
+struct FastBatch {
+    client: Client,
+    inbox: String,
+    /// A subject of the stream, for pings and the closing commit.
+    subject: Subject,
+    /// Highest sequence sent (a ping names it, so it never looks like a gap).
+    sent: AtomicU64,
+    /// Current flow: the server acks every this many messages.
+    every: AtomicU64,
+    /// The inbox: whoever needs a reply takes the lock and reads for everyone.
+    inbox_sub: tokio::sync::Mutex<Subscriber>,
+    /// Why the server ended the batch early (gap, error), until its PubAck comes.
+    ended: Mutex<Option<String>>,
+    progress: watch::Sender<Progress>,
     ack_timeout: Duration,
-    /// Messages handed to the connection so far.
+}
+
+/// A fast batch left open between two pipeline batches.
+struct Open {
+    batch: Arc<FastBatch>,
+    /// Fires once the last member is confirmed or has republished its rest.
+    tail: oneshot::Receiver<()>,
+}
+
+/// The sink's fast batches: at most one open at a time, appended to in pipeline order.
+#[derive(Default)]
+pub struct Chain {
+    open: Mutex<Option<Open>>,
+    /// Pipeline batches big enough for a fast batch that wait for their turn: a batch
+    /// that sees one leaves its fast batch open for it instead of committing.
+    pub waiting: AtomicUsize,
+    /// A fast batch went through: new ones need not wait for their start to be accepted.
+    proven: AtomicBool,
+}
+
+/// One pipeline batch's part of a fast batch.
+pub struct Member {
+    batch: Arc<FastBatch>,
+    /// Its messages are the fast batch's `first..first + len`.
+    first: u64,
+    len: u64,
     sent: usize,
+    /// The previous member's signal: republish only after it fired (or was dropped).
+    pub before: Option<oneshot::Receiver<()>>,
+    /// This member's signal for the next one.
+    pub after: Option<oneshot::Sender<()>>,
+    /// The receiving end of `after`, left in the chain when the batch stays open.
+    tail: Option<oneshot::Receiver<()>>,
 }
 
-/// Publishes `msgs` (at least two) as one fast batch and waits for its PubAck.
-///
-/// With `await_start`, the first message's reply is awaited before the rest is sent:
-/// it says whether the stream takes fast batches at all. Once a batch went through,
-/// the caller passes false and the batch streams without that round trip (a reply
-/// refusing the batch still ends it, only a few hundred messages later).
-pub async fn publish(
-    client: &Client,
-    msgs: &[Msg],
-    ack_timeout: Duration,
-    await_start: bool,
-) -> FastOutcome {
-    let inbox = client.new_inbox();
-    let sub = match client.subscribe(format!("{inbox}.>")).await {
-        Ok(sub) => sub,
-        Err(e) => return failed(0, format!("cannot subscribe to the batch inbox: {e}")),
-    };
-    let mut batch = FastBatch {
-        client,
-        inbox,
-        sub,
-        acked: 0,
-        every: FLOW,
-        ended: None,
-        done: None,
-        unsupported: None,
-        ack_timeout,
-        sent: 0,
-    };
-    let mut outcome = batch.run(msgs, await_start).await;
-    outcome.sent = batch.sent;
-    // Dropping the subscriber unsubscribes from the inbox.
-    outcome
-}
-
-fn failed(stored: u64, why: String) -> FastOutcome {
-    FastOutcome {
-        sent: 0,
-        stored: stored as usize,
-        problem: Some(Problem::Failed(why)),
+impl Member {
+    /// The fast batch is still going: it can be handed to the next pipeline batch.
+    pub fn can_continue(&self) -> bool {
+        !self.batch.over() && self.batch.sent.load(Relaxed) < MAX_CHAIN
     }
 }
 
-impl FastBatch<'_> {
-    async fn run(&mut self, msgs: &[Msg], await_start: bool) -> FastOutcome {
-        let n = msgs.len() as u64;
-        for (i, msg) in msgs.iter().enumerate() {
-            let seq = i as u64 + 1;
-            let op = match seq {
-                1 => 0,
-                s if s == n => 2,
-                _ => 1,
-            };
-            if seq > 1 {
-                if let Err(outcome) = self.make_room(seq, msgs).await {
-                    return outcome;
-                }
-                if self.ended.is_some() {
-                    break;
-                }
+impl Chain {
+    /// Sends `msgs` (at least two) as the next part of the open fast batch, or of a new
+    /// one. A failure to even start comes back as the outcome.
+    pub async fn send(
+        &self,
+        client: &Client,
+        msgs: &[Msg],
+        ack_timeout: Duration,
+    ) -> Result<Member, FastOutcome> {
+        let (after, tail) = oneshot::channel();
+        let open = self.take_open();
+        let (batch, before) = match open {
+            Some(open) if !open.batch.over() && open.batch.sent.load(Relaxed) < MAX_CHAIN => {
+                (open.batch, Some(open.tail))
             }
-            if let Err(e) = self.send(msg, seq, op).await {
-                return failed(self.acked, format!("publish failed: {e}"));
-            }
-            self.sent += 1;
-            if seq == 1 && await_start {
-                // The first reply says whether the stream takes fast batches at all.
-                match self
-                    .next_reply(msgs, Instant::now() + self.ack_timeout)
-                    .await
-                {
-                    Ok(Reply::Flow { msgs: every, .. }) => self.every = every,
-                    Ok(Reply::Error { code, text, .. }) if code == ERR_NOT_ENABLED => {
-                        return FastOutcome {
-                            sent: 0,
-                            stored: 0,
-                            problem: Some(Problem::Unsupported(text)),
-                        }
-                    }
-                    Ok(Reply::Plain) => {
-                        return FastOutcome {
-                            sent: 0,
-                            stored: 1,
-                            problem: Some(Problem::Unsupported(
-                                "the server does not know fast batches (nats-server 2.14+)".into(),
-                            )),
-                        }
-                    }
-                    Ok(Reply::NoResponders) => {
-                        return failed(0, "no responders (no stream for the subject?)".into())
-                    }
-                    Ok(Reply::Error { text, .. }) => return failed(0, text),
-                    Ok(other) => self.apply(other),
-                    Err(why) => return failed(0, why),
+            other => {
+                if let Some(open) = other {
+                    // Over or full: commit it and let its members settle first.
+                    open.batch.close().await;
+                    let _ = open.tail.await;
                 }
+                let batch = FastBatch::open(client, &msgs[0], ack_timeout).await?;
+                (batch, None)
             }
+        };
+        let first = batch.sent.load(Relaxed) + 1;
+        let mut member = Member {
+            batch,
+            first,
+            len: msgs.len() as u64,
+            sent: 0,
+            before,
+            after: Some(after),
+            tail: Some(tail),
+        };
+        let await_start = first == 1 && !self.proven.load(Relaxed);
+        member.sent = member.batch.send(msgs, await_start).await;
+        Ok(member)
+    }
+
+    /// Hands the open fast batch to the next pipeline batch (`keep_open`), or commits
+    /// it; then waits until the member's messages are confirmed or the batch is over.
+    pub async fn settle(&self, member: &mut Member, keep_open: bool) -> FastOutcome {
+        let batch = member.batch.clone();
+        let target = if keep_open && member.can_continue() {
+            let tail = member.tail.take().expect("a member settles once");
+            *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some(Open {
+                batch: batch.clone(),
+                tail,
+            });
+            member.first + member.len - 1
+        } else {
+            batch.close().await;
+            u64::MAX
+        };
+        let progress = batch.wait_for(target).await;
+        let outcome = member.outcome(&progress);
+        match &progress.end {
+            Some(End { problem: None, .. }) => self.proven.store(true, Relaxed),
+            Some(End {
+                problem: Some(_), ..
+            }) => self.proven.store(false, Relaxed),
+            None => {}
         }
-        // Wait for the final PubAck (or the end the server announced). The wait
-        // restarts only when the server confirms more messages: replies that bring
-        // no progress (pings answered with errors) cannot keep it going forever.
-        let mut deadline = Instant::now() + self.ack_timeout;
-        while self.done.is_none() {
-            let before = self.acked;
-            match self.next_reply(msgs, deadline).await {
-                Ok(reply) => self.apply(reply),
-                Err(why) => return failed(self.acked, why),
-            }
-            if self.acked > before {
-                deadline = Instant::now() + self.ack_timeout;
-            }
+        outcome
+    }
+
+    /// Before a pipeline batch is published outside fast batches: commits the open
+    /// fast batch, if any, and waits until its members are settled (their unstored rest
+    /// republished), so nothing overtakes them.
+    pub async fn close_open(&self) {
+        if let Some(open) = self.take_open() {
+            open.batch.close().await;
+            let _ = open.tail.await;
         }
-        if let Some(why) = self.unsupported.take() {
+    }
+
+    fn take_open(&self) -> Option<Open> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl Member {
+    fn outcome(&self, progress: &Progress) -> FastOutcome {
+        share(
+            self.first,
+            self.len,
+            self.sent,
+            progress,
+            self.batch.sent.load(Relaxed),
+        )
+    }
+}
+
+/// What a member whose messages are the fast batch's `first..first + len` (of which
+/// `sent` went out) got stored, given what the server confirmed of the whole batch
+/// (`batch_sent` messages): a prefix of the batch is stored, so the member's share is
+/// a prefix of its messages.
+fn share(first: u64, len: u64, sent: usize, progress: &Progress, batch_sent: u64) -> FastOutcome {
+    let last = first + len - 1;
+    let all = len as usize;
+    let (stored, problem) = if progress.acked >= last {
+        (all, None)
+    } else {
+        match &progress.end {
             // Whatever was stored anyway is stored again as a duplicate: harmless.
-            return FastOutcome {
+            Some(End {
+                problem: Some(Problem::Unsupported(why)),
+                ..
+            }) => (0, Some(Problem::Unsupported(why.clone()))),
+            Some(End { stored, problem }) => {
+                let mine = stored.saturating_sub(first - 1).min(len) as usize;
+                if mine == all {
+                    (all, None)
+                } else {
+                    let why = problem.clone().unwrap_or_else(|| {
+                        Problem::Failed(format!(
+                            "the server stored {stored} of {batch_sent} messages of the fast batch"
+                        ))
+                    });
+                    (mine, Some(why))
+                }
+            }
+            None => (
+                0,
+                Some(Problem::Failed("the fast batch was abandoned".into())),
+            ),
+        }
+    };
+    FastOutcome {
+        sent,
+        stored: stored.min(sent),
+        problem,
+        position: first,
+    }
+}
+
+impl FastBatch {
+    async fn open(
+        client: &Client,
+        msg: &Msg,
+        ack_timeout: Duration,
+    ) -> Result<Arc<FastBatch>, FastOutcome> {
+        let inbox = client.new_inbox();
+        let sub = client
+            .subscribe(format!("{inbox}.>"))
+            .await
+            .map_err(|e| FastOutcome {
                 sent: 0,
                 stored: 0,
-                problem: Some(Problem::Unsupported(why)),
-            };
-        }
-        let count = self.done.unwrap_or(0).min(n);
-        match self.ended.take() {
-            Some(why) if count < n => failed(count, why),
-            _ if count < n => failed(
-                count,
-                format!("the server stored {count} of {n} messages of the batch"),
-            ),
-            _ => FastOutcome {
-                sent: 0,
-                stored: n as usize,
-                problem: None,
-            },
-        }
+                position: 1,
+                problem: Some(Problem::Failed(format!(
+                    "cannot subscribe to the batch inbox: {e}"
+                ))),
+            })?;
+        // Dropping the last Arc drops the subscriber, which unsubscribes.
+        Ok(Arc::new(FastBatch {
+            client: client.clone(),
+            inbox,
+            subject: msg.subject.clone(),
+            sent: AtomicU64::new(0),
+            every: AtomicU64::new(FLOW),
+            inbox_sub: tokio::sync::Mutex::new(sub),
+            ended: Mutex::new(None),
+            progress: watch::Sender::new(Progress::default()),
+            ack_timeout,
+        }))
     }
 
-    async fn send(&self, msg: &Msg, seq: u64, op: u8) -> Result<(), String> {
-        let reply = format!("{}.{}.fail.{seq}.{op}.$FI", self.inbox, self.every);
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", msg.id.as_str());
-        self.client
-            .publish_with_reply_and_headers(
-                msg.subject.clone(),
-                reply,
-                headers,
-                msg.payload.clone(),
+    /// Commits the batch (op 3: this message is not stored) unless it is over.
+    async fn close(&self) {
+        if self.over() {
+            return;
+        }
+        let seq = self.sent.load(Relaxed) + 1;
+        if let Err(e) = self
+            .client
+            .publish_with_reply(
+                self.subject.clone(),
+                self.reply(seq, 3),
+                bytes::Bytes::new(),
             )
             .await
-            .map_err(|e| e.to_string())
-    }
-
-    /// Takes in the replies already there, then waits while too many messages are
-    /// unconfirmed (ADR-50: stall while `acked + every * outstanding <= seq`).
-    async fn make_room(&mut self, seq: u64, msgs: &[Msg]) -> Result<(), FastOutcome> {
-        while let Some(Some(message)) = self.sub.next().now_or_never() {
-            match parse(&message) {
-                Ok(reply) => self.apply(reply),
-                Err(why) => return Err(failed(self.acked, why)),
-            }
-        }
-        let mut deadline = Instant::now() + self.ack_timeout;
-        while self.ended.is_none()
-            && self.done.is_none()
-            && self.acked + self.every * MAX_OUTSTANDING_FLOW_ACKS <= seq
         {
-            let before = self.acked;
-            match self.next_reply(msgs, deadline).await {
-                Ok(reply) => self.apply(reply),
-                Err(why) => return Err(failed(self.acked, why)),
-            }
-            if self.acked > before {
-                deadline = Instant::now() + self.ack_timeout;
-            }
+            self.fail(format!("cannot commit the fast batch: {e}"));
         }
-        if let Some(count) = self.done {
-            if self.ended.is_none() && count < msgs.len() as u64 {
-                let why = format!("the server ended the batch after {count} messages");
-                return Err(failed(count, why));
-            }
-        }
-        Ok(())
     }
 
-    fn apply(&mut self, reply: Reply) {
-        match reply {
-            Reply::Flow { seq, msgs } => {
-                self.acked = self.acked.max(seq);
-                self.every = msgs;
+    fn reply(&self, seq: u64, op: u8) -> String {
+        format!("{}.{}.fail.{seq}.{op}.$FI", self.inbox, FLOW)
+    }
+
+    fn over(&self) -> bool {
+        self.progress.borrow().end.is_some()
+    }
+
+    /// Ends the batch here: what was confirmed stays confirmed, the rest is not.
+    fn fail(&self, why: String) {
+        self.finish(None, Some(Problem::Failed(why)));
+    }
+
+    /// Ends the batch with `stored` messages in the stream (`None`: as many as acked).
+    fn finish(&self, stored: Option<u64>, problem: Option<Problem>) {
+        self.progress.send_if_modified(|p| {
+            if p.end.is_some() {
+                return false;
             }
-            Reply::Gap { last_seq } => {
-                self.ended
-                    .get_or_insert(format!("the server saw a gap after message {last_seq}"));
-            }
-            Reply::Error { code, text, .. } if code == ERR_NOT_ENABLED => {
-                self.unsupported.get_or_insert(text);
-                self.ended.get_or_insert("fast batches not enabled".into());
-                self.done.get_or_insert(0);
-            }
-            Reply::Error { seq, code, text } => {
-                let at = seq.map_or_else(String::new, |s| format!(" at message {s}"));
-                self.ended
-                    .get_or_insert(format!("JetStream error {code}{at}: {text}"));
-                if code == ERR_UNKNOWN_BATCH {
-                    // The server forgot the batch (e.g. it restarted): no PubAck comes.
-                    self.done.get_or_insert(self.acked);
+            let stored = stored.unwrap_or(p.acked);
+            p.acked = p.acked.max(stored);
+            p.end = Some(End { stored, problem });
+            true
+        });
+    }
+
+    /// Sends the messages, keeping at most `MAX_OUTSTANDING_FLOW_ACKS` flow windows
+    /// unconfirmed; stops when the batch is over. Returns how many went out.
+    async fn send(&self, msgs: &[Msg], await_start: bool) -> usize {
+        let mut sent = 0;
+        for msg in msgs {
+            let seq = self.sent.load(Relaxed) + 1;
+            if seq > 1 {
+                // ADR-50: stall while `acked + every * outstanding <= seq`.
+                let every = self.every.load(Relaxed);
+                let window = every * MAX_OUTSTANDING_FLOW_ACKS;
+                if self.progress.borrow().acked + window <= seq {
+                    self.wait_for(seq + 1 - window).await;
                 }
             }
-            Reply::Done { count } => self.done = Some(count),
-            Reply::Plain => {
-                // Every message gets its own PubAck from such a server: no batch PubAck
-                // will come.
-                self.unsupported.get_or_insert(
-                    "the server does not know fast batches (nats-server 2.14+)".into(),
-                );
-                self.ended.get_or_insert("unexpected plain PubAck".into());
-                self.done.get_or_insert(0);
+            if self.over() {
+                break;
             }
-            Reply::NoResponders => {
-                self.ended.get_or_insert("no responders".into());
-                // No final PubAck will come: nobody handles the subject.
-                self.done.get_or_insert(self.acked);
+            let op = if seq == 1 { 0 } else { 1 };
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", msg.id.as_str());
+            let result = self
+                .client
+                .publish_with_reply_and_headers(
+                    msg.subject.clone(),
+                    self.reply(seq, op),
+                    headers,
+                    msg.payload.clone(),
+                )
+                .await;
+            if let Err(e) = result {
+                self.fail(format!("publish failed: {e}"));
+                break;
+            }
+            self.sent.store(seq, Relaxed);
+            sent += 1;
+            if seq == 1 && await_start {
+                // The first reply says whether the stream takes fast batches at all.
+                self.wait_replies(1).await;
+            }
+        }
+        sent
+    }
+
+    /// Waits until messages up to `target` are confirmed or the batch is over.
+    async fn wait_for(&self, target: u64) -> Progress {
+        self.wait_until(|p| p.acked >= target).await
+    }
+
+    async fn wait_replies(&self, n: u64) -> Progress {
+        self.wait_until(|p| p.replies >= n).await
+    }
+
+    /// Waits for `done` or the end of the batch, reading the inbox when nobody else
+    /// does. The batch fails when the server confirms nothing more for `ack_timeout`.
+    async fn wait_until(&self, done: impl Fn(&Progress) -> bool) -> Progress {
+        let mut progress = self.progress.subscribe();
+        let mut acked = progress.borrow().acked;
+        let mut deadline = Instant::now() + self.ack_timeout;
+        loop {
+            {
+                let p = progress.borrow_and_update();
+                if done(&p) || p.end.is_some() {
+                    return p.clone();
+                }
+                if p.acked > acked {
+                    acked = p.acked;
+                    deadline = Instant::now() + self.ack_timeout;
+                }
+            }
+            tokio::select! {
+                changed = progress.changed() => {
+                    if changed.is_err() {
+                        return progress.borrow().clone();
+                    }
+                }
+                mut sub = self.inbox_sub.lock() => {
+                    // Someone else may have read what we wait for meanwhile.
+                    if progress.has_changed().unwrap_or(false) {
+                        continue;
+                    }
+                    self.read_one(&mut sub, deadline).await;
+                }
             }
         }
     }
 
-    /// The next reply, pinging the server (op 4) when one is slow to come: a ping
-    /// resends the latest flow ack, in case one was lost. Gives up at `deadline`.
-    async fn next_reply(&mut self, msgs: &[Msg], deadline: Instant) -> Result<Reply, String> {
+    /// Reads one reply, pinging the server (op 4) when one is slow to come: a ping
+    /// resends the latest flow ack, in case one was lost. Fails the batch at `deadline`.
+    async fn read_one(&self, sub: &mut Subscriber, deadline: Instant) {
         let ping_every = self.ack_timeout / 3;
         loop {
             let wait_until = (Instant::now() + ping_every).min(deadline);
-            match timeout_at(wait_until, self.sub.next()).await {
-                Ok(Some(message)) => return parse(&message),
-                Ok(None) => return Err("the batch inbox subscription closed".into()),
-                Err(_) if Instant::now() >= deadline => {
-                    return Err(format!(
-                        "no fast-batch reply within {:?} (confirmed up to message {})",
-                        self.ack_timeout, self.acked
-                    ))
+            match timeout_at(wait_until, sub.next()).await {
+                Ok(Some(message)) => {
+                    match parse(&message) {
+                        Ok(reply) => self.apply(reply),
+                        Err(why) => self.fail(why),
+                    }
+                    return;
                 }
-                Err(_) => self.ping(msgs).await,
+                Ok(None) => return self.fail("the batch inbox subscription closed".into()),
+                Err(_) if Instant::now() >= deadline => {
+                    let acked = self.progress.borrow().acked;
+                    return self.fail(format!(
+                        "no fast-batch reply within {:?} (confirmed up to message {acked})",
+                        self.ack_timeout
+                    ));
+                }
+                Err(_) => self.ping().await,
             }
         }
     }
 
-    async fn ping(&self, msgs: &[Msg]) {
-        let Some(first) = msgs.first() else { return };
-        // The highest sequence sent: a ping must not look like a gap.
-        let highest = self.sent as u64;
-        let reply = format!("{}.{}.fail.{highest}.4.$FI", self.inbox, self.every);
+    async fn ping(&self) {
+        let highest = self.sent.load(Relaxed);
+        if highest == 0 {
+            return;
+        }
         // A lost ping is harmless: the wait goes on until the deadline.
         let _ = self
             .client
-            .publish_with_reply(first.subject.clone(), reply, bytes::Bytes::new())
+            .publish_with_reply(
+                self.subject.clone(),
+                self.reply(highest, 4),
+                bytes::Bytes::new(),
+            )
             .await;
+    }
+
+    fn apply(&self, reply: Reply) {
+        let ended = |why: String| {
+            self.ended
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(why)
+                .clone()
+        };
+        match reply {
+            Reply::Flow { seq, msgs } => {
+                self.every.store(msgs, Relaxed);
+                self.progress.send_modify(|p| {
+                    p.replies += 1;
+                    p.acked = p.acked.max(seq);
+                });
+                return;
+            }
+            Reply::Gap { last_seq } => {
+                ended(format!("the server saw a gap after message {last_seq}"));
+            }
+            Reply::Error { code, text, .. } if code == ERR_NOT_ENABLED => {
+                self.finish(Some(0), Some(Problem::Unsupported(text)));
+            }
+            Reply::Error {
+                seq: Some(seq),
+                code,
+                text,
+            } => {
+                // An error inside the batch: the server commits what came before it
+                // and sends the batch's PubAck, which says how far it got.
+                ended(format!("JetStream error {code} at message {seq}: {text}"));
+            }
+            Reply::Error {
+                seq: None,
+                code,
+                text,
+            } => {
+                // A plain error response: the server refused the batch's first message
+                // or forgot the batch (e.g. it restarted, 10208). No PubAck comes.
+                let why = ended(format!("JetStream error {code}: {text}"));
+                self.fail(why);
+            }
+            Reply::Done { count } => {
+                let sent = self.sent.load(Relaxed);
+                let problem = (count < sent).then(|| {
+                    let why = self.ended.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    Problem::Failed(why.unwrap_or_else(|| {
+                        format!("the server stored {count} of {sent} messages of the batch")
+                    }))
+                });
+                self.finish(Some(count), problem);
+            }
+            Reply::Plain => {
+                // Every message gets its own PubAck from such a server: no batch PubAck
+                // will come.
+                self.finish(
+                    Some(0),
+                    Some(Problem::Unsupported(
+                        "the server does not know fast batches (nats-server 2.14+)".into(),
+                    )),
+                );
+            }
+            Reply::NoResponders => self.fail("no responders (no stream for the subject?)".into()),
+        }
+        self.progress.send_modify(|p| p.replies += 1);
     }
 }
 
@@ -440,6 +664,75 @@ mod tests {
             description: None,
             length: payload.len(),
         }
+    }
+
+    fn ended(acked: u64, stored: u64, problem: Option<Problem>) -> Progress {
+        Progress {
+            acked,
+            replies: 1,
+            end: Some(End { stored, problem }),
+        }
+    }
+
+    fn outcome(first: u64, sent: usize, stored: usize, problem: Option<Problem>) -> FastOutcome {
+        FastOutcome {
+            sent,
+            stored,
+            problem,
+            position: first,
+        }
+    }
+
+    #[test]
+    fn each_member_gets_its_share_of_the_stored_prefix() {
+        let failed = || Some(Problem::Failed("gap".into()));
+        // Three members of 100 messages: 1..=100, 101..=200, 201..=300.
+        let p = ended(150, 150, failed());
+        assert_eq!(share(1, 100, 100, &p, 300), outcome(1, 100, 100, None));
+        assert_eq!(
+            share(101, 100, 100, &p, 300),
+            outcome(101, 100, 50, failed())
+        );
+        assert_eq!(
+            share(201, 100, 100, &p, 300),
+            outcome(201, 100, 0, failed())
+        );
+        // Confirmed by a flow ack while the batch goes on.
+        let going = Progress {
+            acked: 250,
+            replies: 3,
+            end: None,
+        };
+        assert_eq!(
+            share(101, 100, 100, &going, 300),
+            outcome(101, 100, 100, None)
+        );
+        // The final PubAck counts the whole batch.
+        let done = ended(250, 300, None);
+        assert_eq!(
+            share(201, 100, 100, &done, 300),
+            outcome(201, 100, 100, None)
+        );
+        // A member that could not send all its messages has only those stored.
+        assert_eq!(
+            share(201, 100, 40, &ended(240, 240, failed()), 240),
+            outcome(201, 40, 40, failed())
+        );
+        // A PubAck that counts fewer messages than were sent, without a reason given.
+        let short = share(1, 100, 100, &ended(0, 60, None), 100);
+        assert_eq!((short.stored, short.sent), (60, 100));
+        assert!(
+            matches!(&short.problem, Some(Problem::Failed(why)) if why == "the server stored 60 of 100 messages of the fast batch"),
+            "{short:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_fast_batch_is_republished_in_full() {
+        let refused = Some(Problem::Unsupported("batch publish is disabled".into()));
+        // Even what the server stored before refusing goes again (as duplicates).
+        let p = ended(100, 100, refused.clone());
+        assert_eq!(share(101, 100, 100, &p, 200), outcome(101, 100, 0, refused));
     }
 
     #[test]

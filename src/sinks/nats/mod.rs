@@ -7,9 +7,10 @@
 //!   the stream), or a definite outcome: dead-lettered after a terminal error, or
 //!   failed when retriable errors outlast `[sink] delivery_timeout`. At most
 //!   `max_outstanding_acks` PubAcks are outstanding across all batches.
-//!   With `publish = "fast_batch"` (the default) a batch goes out as one JetStream
-//!   fast-ingest batch ([`fast_batch`]: flow acks, one PubAck per batch, same
-//!   `Nats-Msg-Id`s); whatever the server did not confirm is republished per record
+//!   With `publish = "fast_batch"` (the default) batches go out as JetStream
+//!   fast-ingest batches ([`fast_batch`]: flow acks, one PubAck per fast batch, same
+//!   `Nats-Msg-Id`s; consecutive batches append to one open fast batch while the
+//!   next is waiting); whatever the server did not confirm is republished per record
 //!   (below), and a stream without `allow_batched` turns the sink to per-record
 //!   publishing for good.
 //! - **Core NATS** (`jetstream = false`): a batch is published, then flushed (a
@@ -18,11 +19,13 @@
 //!
 //! Batches publish in the order they were enqueued: each batch waits for the previous
 //! one to finish its first publishing pass (a chain of oneshot signals), so records of
-//! one subject reach the server in order and several batches' acks overlap. A fast
-//! batch's first pass ends with its PubAck (or with the republishing of what it did
-//! not confirm), so a batch that stops early cannot be overtaken by the next one. A record
-//! retried after a failure (server restart) can land after later records of its
-//! subject; consumers restore order by `seq` or `ts_recv` if they must.
+//! one subject reach the server in order and several batches' acks overlap. A batch
+//! appended to an open fast batch hands the turn on right after sending; the one that
+//! commits the fast batch hands it on once the fast batch is settled or its
+//! unconfirmed rest republished. Gap mode `fail` stores a prefix of a fast batch, and
+//! its batches republish their rest in order, so a fast batch that stops early is not
+//! overtaken. A record retried after a failure (server restart) can land after later
+//! records of its subject; consumers restore order by `seq` or `ts_recv` if they must.
 //!
 //! Errors are classified ([`publish::classify`]): timeouts, lost connections and "no
 //! responders" while the server restarts are retriable; an oversized message, a
@@ -184,7 +187,7 @@ impl NatsSink {
                 stats,
                 denied,
                 fast_batch: AtomicBool::new(fast_batch),
-                fast_batch_proven: AtomicBool::new(false),
+                chain: fast_batch::Chain::default(),
             }),
             turn: Mutex::new(None),
         })

@@ -37,9 +37,8 @@ pub(super) struct Publisher {
     /// Publish JetStream batches as fast batches (`publish = "fast_batch"`); cleared
     /// for good when the server or stream turns out not to allow them.
     pub fast_batch: AtomicBool,
-    /// The last fast batch went through: the next one need not wait for the server to
-    /// accept its start before sending the rest.
-    pub fast_batch_proven: AtomicBool,
+    /// The open fast batch and who waits to append to it.
+    pub chain: fast_batch::Chain,
 }
 
 /// One record on its way.
@@ -129,18 +128,31 @@ impl Publisher {
         let deadline = Instant::now() + self.delivery_timeout;
         let msgs = self.messages(batch);
         let created = Instant::now();
+        let fast = |msgs: &[Msg]| {
+            self.js.is_some()
+                && msgs.len() >= fast_batch::MIN_MESSAGES
+                && self.fast_batch.load(Relaxed)
+        };
+        // Counted while waiting: the batch before this one keeps its fast batch open.
+        let waits_to_append = fast(&msgs);
+        if waits_to_append {
+            self.chain.waiting.fetch_add(1, Relaxed);
+        }
         if let Some(previous) = previous {
             // An error means the previous batch's future is gone: nothing to wait for.
             let _ = previous.await;
         }
+        if waits_to_append {
+            self.chain.waiting.fetch_sub(1, Relaxed);
+        }
         let turn = Instant::now();
         let records = msgs.len();
         let report = match &self.js {
-            Some(js) if msgs.len() >= fast_batch::MIN_MESSAGES && self.fast_batch.load(Relaxed) => {
-                self.deliver_fast(js, msgs, done, deadline).await
-            }
+            Some(js) if fast(&msgs) => self.deliver_fast(js, msgs, done, deadline).await,
             Some(js) => {
-                self.deliver_js(js, msgs, done, deadline, Report::default())
+                // Nothing overtakes the records of an open fast batch.
+                self.chain.close_open().await;
+                self.deliver_js(js, msgs, vec![done], deadline, Report::default())
                     .await
             }
             None => self.deliver_core(msgs, done, deadline).await,
@@ -169,8 +181,8 @@ impl Publisher {
             .collect()
     }
 
-    /// Publishes the batch as one fast batch; what the server did not confirm goes
-    /// on through the per-message path (`Nats-Msg-Id` makes republishing safe).
+    /// Publishes the batch as (part of) a fast batch; what the server did not confirm
+    /// goes on through the per-message path (`Nats-Msg-Id` makes republishing safe).
     async fn deliver_fast(
         &self,
         js: &jetstream::Context,
@@ -179,15 +191,26 @@ impl Publisher {
         deadline: Instant,
     ) -> Report {
         let mut report = Report::default();
-        // The next batch starts once this one is settled or its unconfirmed rest was
-        // republished (`deliver_js` signals after its first pass): records of one
-        // subject reach the stream in order even when a fast batch stops early.
-        let await_start = !self.fast_batch_proven.load(Relaxed);
-        let outcome =
-            fast_batch::publish(&self.client, &msgs, self.config.ack_timeout, await_start).await;
-        // After any trouble the next batch checks its start again.
-        self.fast_batch_proven
-            .store(outcome.problem.is_none(), Relaxed);
+        let timeout = self.config.ack_timeout;
+        let (outcome, before, after) = match self.chain.send(&self.client, &msgs, timeout).await {
+            Ok(mut member) => {
+                // The next batch waits for its turn: let it append to this fast batch now.
+                // Otherwise this batch commits the fast batch, and the next one starts
+                // once this one is settled or its unconfirmed rest republished.
+                let keep_open = member.can_continue() && self.chain.waiting.load(Relaxed) > 0;
+                let mut done = Some(done);
+                if keep_open {
+                    if let Some(done) = done.take() {
+                        let _ = done.send(());
+                    }
+                }
+                let outcome = self.chain.settle(&mut member, keep_open).await;
+                let mut signals: Vec<oneshot::Sender<()>> = done.into_iter().collect();
+                signals.extend(member.after.take());
+                (outcome, member.before.take(), signals)
+            }
+            Err(outcome) => (outcome, None, vec![done]),
+        };
         self.stats.fast_batches.fetch_add(1, Relaxed);
         self.stats.published.fetch_add(outcome.sent as u64, Relaxed);
         for msg in &mut msgs[..outcome.sent] {
@@ -213,23 +236,31 @@ impl Publisher {
                     error = %why,
                     confirmed = outcome.stored,
                     republishing = rest.len(),
+                    batch_position = outcome.position,
                     "nats: fast batch not confirmed in full; republishing the rest per message"
                 );
                 report.last_retriable = Some(why);
             }
         }
         if rest.is_empty() {
-            let _ = done.send(());
+            for signal in after {
+                let _ = signal.send(());
+            }
             return report;
         }
-        self.deliver_js(js, rest, done, deadline, report).await
+        // The rest of the batches before this one in the same fast batch goes first.
+        if let Some(before) = before {
+            let _ = before.await;
+        }
+        self.deliver_js(js, rest, after, deadline, report).await
     }
 
+    /// Publishes record by record, firing `done` after the first pass.
     async fn deliver_js(
         &self,
         js: &jetstream::Context,
         mut msgs: Vec<Msg>,
-        done: oneshot::Sender<()>,
+        done: Vec<oneshot::Sender<()>>,
         deadline: Instant,
         mut report: Report,
     ) -> Report {
@@ -264,8 +295,8 @@ impl Publisher {
                 }
             }
             if queue.is_empty() {
-                if let Some(done) = done.take() {
-                    let _ = done.send(());
+                for signal in done.take().into_iter().flatten() {
+                    let _ = signal.send(());
                 }
                 if pending.is_empty() && backing_off.is_empty() {
                     break;
@@ -588,6 +619,9 @@ impl Publisher {
 
     /// After the last batch's acks: flush and drain the connection, log the counters.
     pub async fn close(&self) -> Result<(), NatsError> {
+        // Every batch has settled by now, so no fast batch is open; if one were, it
+        // would be committed here rather than left to the server's cleanup.
+        self.chain.close_open().await;
         let flushed = timeout(self.config.ack_timeout, self.client.flush()).await;
         let drained = timeout(self.config.ack_timeout, self.client.drain()).await;
         let s = &self.stats;
