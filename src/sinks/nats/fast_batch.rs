@@ -234,7 +234,7 @@ pub struct Member {
 
 impl Member {
     /// The fast batch is still going: it can be handed to the next pipeline batch.
-    pub fn can_continue(&self) -> bool {
+    fn can_continue(&self) -> bool {
         !self.batch.over() && self.batch.sent.load(Relaxed) < MAX_CHAIN
     }
 }
@@ -279,16 +279,29 @@ impl Chain {
         Ok(member)
     }
 
-    /// Hands the open fast batch to the next pipeline batch (`keep_open`), or commits
-    /// it; then waits until the member's messages are confirmed or the batch is over.
-    pub async fn settle(&self, member: &mut Member, keep_open: bool) -> FastOutcome {
+    /// With `hand_over` (the next pipeline batch waits) and a fast batch that is still
+    /// going, leaves the fast batch open and passes `turn` (the next batch's go-ahead)
+    /// at once; otherwise commits it and leaves `turn` to the caller, to pass on once
+    /// this batch is settled. Then waits until the member's messages are confirmed or
+    /// the fast batch is over.
+    pub async fn settle(
+        &self,
+        member: &mut Member,
+        hand_over: bool,
+        turn: &mut Option<oneshot::Sender<()>>,
+    ) -> FastOutcome {
         let batch = member.batch.clone();
-        let target = if keep_open && member.can_continue() {
+        let target = if hand_over && member.can_continue() {
             let tail = member.tail.take().expect("a member settles once");
             *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some(Open {
                 batch: batch.clone(),
                 tail,
             });
+            // Only now: the next batch must find the open fast batch (or, if it ended
+            // meanwhile, its tail to wait for).
+            if let Some(turn) = turn.take() {
+                let _ = turn.send(());
+            }
             member.first + member.len - 1
         } else {
             batch.close().await;

@@ -197,15 +197,11 @@ impl Publisher {
                 // The next batch waits for its turn: let it append to this fast batch now.
                 // Otherwise this batch commits the fast batch, and the next one starts
                 // once this one is settled or its unconfirmed rest republished.
-                let keep_open = member.can_continue() && self.chain.waiting.load(Relaxed) > 0;
-                let mut done = Some(done);
-                if keep_open {
-                    if let Some(done) = done.take() {
-                        let _ = done.send(());
-                    }
-                }
-                let outcome = self.chain.settle(&mut member, keep_open).await;
-                let mut signals: Vec<oneshot::Sender<()>> = done.into_iter().collect();
+                let hand_over = self.chain.waiting.load(Relaxed) > 0;
+                let mut turn = Some(done);
+                let outcome = self.chain.settle(&mut member, hand_over, &mut turn).await;
+                // Not handed over: the turn passes once this batch is settled.
+                let mut signals: Vec<oneshot::Sender<()>> = turn.into_iter().collect();
                 signals.extend(member.after.take());
                 (outcome, member.before.take(), signals)
             }
