@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tickbridge::capture::{Capture, EventKind};
+use tickbridge::capture::Capture;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -92,13 +92,7 @@ fn args() -> Args {
 /// The trade and bookTicker frames, `repeat` times with shifted ids.
 fn frames(capture: &std::path::Path, repeat: usize) -> Vec<String> {
     let capture = Capture::read(capture).expect("reading the capture");
-    let base: Vec<&str> = capture
-        .events
-        .iter()
-        .filter(|e| e.ev == EventKind::Recv)
-        .filter_map(|e| e.text.as_deref())
-        .filter(|t| t.contains("@trade\"") || t.contains("@bookTicker\""))
-        .collect();
+    let base = common::ticker_frames(&capture);
     let mut out = Vec::with_capacity(base.len() * repeat);
     for r in 0..repeat as u64 {
         for text in &base {

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use tickbridge::capture::{Capture, EventKind};
+use tickbridge::capture::Capture;
 use tickbridge::sinks::nats::SubjectTemplate;
 use tickbridge_connectors::spec::{Channel, SourceRequest};
 use tickbridge_schema::Market;
@@ -89,13 +89,7 @@ fn messages(a: &Args) -> Vec<(String, String, Vec<u8>)> {
     };
     let plan = binance.plan(&request).unwrap().remove(0);
     let template = SubjectTemplate::parse("md.{exchange}.{kind}.{symbol}").unwrap();
-    let frames: Vec<&str> = capture
-        .events
-        .iter()
-        .filter(|e| e.ev == EventKind::Recv)
-        .filter_map(|e| e.text.as_deref())
-        .filter(|t| t.contains("@trade\"") || t.contains("@bookTicker\""))
-        .collect();
+    let frames = common::ticker_frames(&capture);
     let mut out = Vec::new();
     for copy in 0..a.repeat {
         let mut parser = binance.parser(&plan);

@@ -287,7 +287,6 @@ fn terminal_errors_inside_fast_batches_are_dead_lettered_and_counted() {
 
 #[test]
 fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
-    use async_nats::jetstream::stream;
     let js = Js::connect();
     let name = unique("TB_MIDWAY");
     let prefix = name.to_lowercase();
@@ -296,20 +295,11 @@ fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
     // connected, subscribed) fall in the middle of the fast-publishing stream, match no
     // stream, and end the fast batch there (a gap). Batches appended to it are not
     // stored either; everything after the gap goes again one by one, in order.
-    js.create_stream(stream::Config {
-        name: name.clone(),
-        subjects: vec![format!("{prefix}.*.trade.*"), format!("{prefix}.*.bbo.*")],
-        duplicate_window: Duration::from_secs(120),
-        allow_batch_publish: true,
-        ..Default::default()
-    });
+    js.create_stream_for_kinds(&name, &prefix, &["trade", "bbo"], true);
     let dir = tempfile::tempdir().unwrap();
     let dlq = dir.path().join("dead.jsonl");
     let replay = Replay::start_with(&capture(CAPTURE), "max", &["--drop-after", "15000"]);
-    let tail = format!(
-        "[sink.nats.stream]\nname = \"{name}\"\ncreate = false\n[sink.dead_letter]\npath = \"{}\"\n",
-        dlq.display()
-    );
+    let tail = existing_stream_with_dead_letters(&name, &dlq);
     let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
     let mut bridge = Bridge::start(&config);
     // 15000 frames carry ~13.5k records; then the feed goes on over the new connection.
@@ -362,26 +352,16 @@ fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
 }
 
 fn dead_letter_case(name: &str, allow_batched: bool) -> Vec<serde_json::Value> {
-    use async_nats::jetstream::stream;
     let js = Js::connect();
     let name = unique(name);
     let prefix = name.to_lowercase();
     // A stream made by someone else that captures trades only: bbo and status records
     // match no stream, which the JetStream API confirms: terminal, dead-lettered.
-    js.create_stream(stream::Config {
-        name: name.clone(),
-        subjects: vec![format!("{prefix}.*.trade.*")],
-        duplicate_window: Duration::from_secs(120),
-        allow_batch_publish: allow_batched,
-        ..Default::default()
-    });
+    js.create_stream_for_kinds(&name, &prefix, &["trade"], allow_batched);
     let dir = tempfile::tempdir().unwrap();
     let dlq = dir.path().join("dead.jsonl");
     let replay = Replay::start(&capture(CAPTURE), "max");
-    let tail = format!(
-        "[sink.nats.stream]\nname = \"{name}\"\ncreate = false\n[sink.dead_letter]\npath = \"{}\"\n",
-        dlq.display()
-    );
+    let tail = existing_stream_with_dead_letters(&name, &dlq);
     let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
     let mut bridge = Bridge::start(&config);
     js.wait_at_least(&name, 1000, Duration::from_secs(60));
@@ -447,17 +427,11 @@ fn core_nats_mode_publishes_and_flushes_every_batch() {
 
 #[test]
 fn dead_letters_can_go_to_a_subject() {
-    use async_nats::jetstream::stream;
     let js = Js::connect();
     let name = unique("TB_DLQSUBJ");
     let prefix = name.to_lowercase();
     // Trades and bbo are captured; status records are not: they are the dead letters.
-    js.create_stream(stream::Config {
-        name: name.clone(),
-        subjects: vec![format!("{prefix}.*.trade.*"), format!("{prefix}.*.bbo.*")],
-        duplicate_window: Duration::from_secs(120),
-        ..Default::default()
-    });
+    js.create_stream_for_kinds(&name, &prefix, &["trade", "bbo"], false);
     let dlq = format!("{prefix}_dlq");
     let mut sub = js.subscribe(&dlq);
     let replay = Replay::start(&capture(CAPTURE), "max");

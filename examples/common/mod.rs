@@ -1,9 +1,23 @@
-//! What the NATS examples share: finding the cached nats-server, starting a private
-//! one on a free loopback port, and reading a process's CPU time.
+//! What the NATS examples share: the capture's trade and bookTicker frames, finding
+//! the cached nats-server, starting a private one on a free loopback port, and reading
+//! a process's CPU time.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use tickbridge::capture::{Capture, EventKind};
+
+/// The text of the capture's received trade and bookTicker frames, in order.
+pub fn ticker_frames(capture: &Capture) -> Vec<&str> {
+    capture
+        .events
+        .iter()
+        .filter(|e| e.ev == EventKind::Recv)
+        .filter_map(|e| e.text.as_deref())
+        .filter(|t| t.contains("@trade\"") || t.contains("@bookTicker\""))
+        .collect()
+}
 
 /// The nats-server binary: `NATS_SERVER_BIN`, or the one `scripts/nats.sh install` cached.
 pub fn nats_server_bin() -> PathBuf {

@@ -115,6 +115,24 @@ impl Js {
         });
     }
 
+    /// Creates (or replaces) a stream the way someone other than the bridge would: it
+    /// captures only the records of these kinds (`<prefix>.*.<kind>.*`).
+    pub fn create_stream_for_kinds(
+        &self,
+        name: &str,
+        prefix: &str,
+        kinds: &[&str],
+        allow_batched: bool,
+    ) {
+        self.create_stream(stream::Config {
+            name: name.to_string(),
+            subjects: kinds.iter().map(|k| format!("{prefix}.*.{k}.*")).collect(),
+            duplicate_window: Duration::from_secs(120),
+            allow_batch_publish: allow_batched,
+            ..Default::default()
+        });
+    }
+
     /// Changes the settings of an existing stream.
     pub fn update_stream(&self, name: &str, change: impl FnOnce(&mut stream::Config)) {
         self.rt.block_on(async {
@@ -302,6 +320,15 @@ drain_timeout = "20s"
 listen = "127.0.0.1:0"
 {tail}
 "#
+    )
+}
+
+/// `[sink.nats.stream]` naming an existing stream (no creation), and `[sink.dead_letter]`
+/// writing to `path`.
+pub fn existing_stream_with_dead_letters(name: &str, path: &std::path::Path) -> String {
+    format!(
+        "[sink.nats.stream]\nname = \"{name}\"\ncreate = false\n[sink.dead_letter]\npath = \"{}\"\n",
+        path.display()
     )
 }
 
