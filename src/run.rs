@@ -92,7 +92,6 @@ pub async fn run(
     outcome
 }
 
-/// The bridge itself: sources, pipeline, sink; then the drain.
 /// The longest the sources wait for the sink's first connection before they start.
 const SINK_START_WAIT: Duration = Duration::from_secs(5);
 
@@ -129,6 +128,7 @@ async fn wait_for_sink(sink: &dyn sinks::Sink, shutdown: &CancellationToken) {
     }
 }
 
+/// The bridge itself: sources, pipeline, sink; then the drain.
 async fn bridge(
     config: &Config,
     sources: Vec<ResolvedSource>,
