@@ -34,6 +34,13 @@ pub struct Failure {
     pub json: Vec<u8>,
 }
 
+/// `topic <topic>: <error>`, as logs and dead letters name the failure.
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "topic {}: {}", self.topic, self.error)
+    }
+}
+
 /// The delivery reports of one batch (or one dead letter), filled in by the
 /// producer's polling thread.
 pub struct Reports {
@@ -178,15 +185,13 @@ impl Inner {
                 Class::Terminal => terminal.push(failure),
                 Class::Failed => {
                     outcome.failed += 1;
-                    first_failure.get_or_insert_with(|| {
-                        format!("topic {}: {}", failure.topic, failure.error)
-                    });
+                    first_failure.get_or_insert_with(|| failure.to_string());
                 }
             }
         }
         if !terminal.is_empty() {
             let n = terminal.len() as u64;
-            let first = format!("topic {}: {}", terminal[0].topic, terminal[0].error);
+            let first = terminal[0].to_string();
             let taken = self.dead_letter_all(terminal).await;
             outcome.dead_lettered += taken;
             outcome.failed += n - taken;
@@ -230,7 +235,7 @@ impl Inner {
                 }
                 None => false,
             };
-            let error = format!("topic {}: {}", item.topic, item.error);
+            let error = item.to_string();
             let in_file = self.dead_letter.write("kafka", &error, &item.json);
             if in_topic || in_file {
                 taken += 1;
@@ -243,7 +248,7 @@ impl Inner {
     /// full); returns its report tracker, or `None` when it could not be enqueued.
     async fn send_dead_letter(&self, dlq: &str, item: &Failure) -> Option<Arc<Reports>> {
         let reports = Reports::new(1);
-        let error = format!("topic {}: {}", item.topic, item.error);
+        let error = item.to_string();
         let mut record = BaseRecord::with_opaque_to(dlq, reports.clone())
             .payload(item.json.as_slice())
             .headers(dead_letter_headers(&error, &item.topic));
