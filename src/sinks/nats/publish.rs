@@ -101,6 +101,14 @@ pub(super) fn classify(
     }
 }
 
+/// The wall clock in ns since the epoch (the clock of `ts_recv`).
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
 /// A PubAck future with the permit it holds.
 type AckFut =
     std::pin::Pin<Box<dyn std::future::Future<Output = (usize, AckResult)> + Send + 'static>>;
@@ -212,8 +220,10 @@ impl Publisher {
         for msg in &mut msgs[..outcome.sent] {
             msg.attempts += 1;
         }
+        // One acknowledgement (a flow ack or the final PubAck) covers them all.
+        let now = now_ns();
         for msg in &msgs[..outcome.stored] {
-            self.delivered(msg.ts_recv, &mut report);
+            self.delivered_at(msg.ts_recv, now, &mut report);
         }
         let rest = msgs.split_off(outcome.stored);
         match outcome.problem {
@@ -419,13 +429,16 @@ impl Publisher {
         }
     }
 
+    /// One record acknowledged just now.
     fn delivered(&self, ts_recv: i64, report: &mut Report) {
+        self.delivered_at(ts_recv, now_ns(), report);
+    }
+
+    /// One record acknowledged at `now` (ns since the epoch; records acknowledged
+    /// together share one clock read).
+    fn delivered_at(&self, ts_recv: i64, now: i64, report: &mut Report) {
         report.outcome.delivered += 1;
         self.stats.acked.fetch_add(1, Relaxed);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
         if now > ts_recv {
             self.stats
                 .latency
@@ -552,8 +565,9 @@ impl Publisher {
             if failure.is_none() {
                 match timeout(self.config.ack_timeout, self.client.flush()).await {
                     Ok(Ok(())) => {
+                        let now = now_ns();
                         for &i in &todo {
-                            self.delivered(msgs[i].ts_recv, &mut report);
+                            self.delivered_at(msgs[i].ts_recv, now, &mut report);
                         }
                         break;
                     }
