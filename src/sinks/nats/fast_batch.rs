@@ -96,7 +96,9 @@ enum Reply {
     Flow { seq: u64, msgs: u64 },
     /// The server saw a gap after `last_seq`: the batch ends there.
     Gap { last_seq: u64 },
-    /// The message `seq` failed a server-side check.
+    /// An error: with `seq` (`"type":"err"`) the message `seq` failed a server-side
+    /// check inside the batch; without, a plain error response (the batch's first
+    /// message was refused, or the server does not know the batch).
     Error {
         seq: Option<u64>,
         code: u64,
@@ -232,13 +234,6 @@ pub struct Member {
     tail: Option<oneshot::Receiver<()>>,
 }
 
-impl Member {
-    /// The fast batch is still going: it can be handed to the next pipeline batch.
-    fn can_continue(&self) -> bool {
-        !self.batch.over() && self.batch.sent.load(Relaxed) < MAX_CHAIN
-    }
-}
-
 impl Chain {
     /// Sends `msgs` (at least two) as the next part of the open fast batch, or of a new
     /// one. A failure to even start comes back as the outcome.
@@ -251,9 +246,7 @@ impl Chain {
         let (after, tail) = oneshot::channel();
         let open = self.take_open();
         let (batch, before) = match open {
-            Some(open) if !open.batch.over() && open.batch.sent.load(Relaxed) < MAX_CHAIN => {
-                (open.batch, Some(open.tail))
-            }
+            Some(open) if open.batch.can_append() => (open.batch, Some(open.tail)),
             other => {
                 if let Some(open) = other {
                     // Over or full: commit it and let its members settle first.
@@ -291,7 +284,7 @@ impl Chain {
         turn: &mut Option<oneshot::Sender<()>>,
     ) -> FastOutcome {
         let batch = member.batch.clone();
-        let target = if hand_over && member.can_continue() {
+        let target = if hand_over && batch.can_append() {
             let tail = member.tail.take().expect("a member settles once");
             *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some(Open {
                 batch: batch.clone(),
@@ -444,6 +437,11 @@ impl FastBatch {
         format!("{}.{}.fail.{seq}.{op}.$FI", self.inbox, FLOW)
     }
 
+    /// Still going and not too long: the next pipeline batch may append to it.
+    fn can_append(&self) -> bool {
+        !self.over() && self.sent.load(Relaxed) < MAX_CHAIN
+    }
+
     fn over(&self) -> bool {
         self.progress.borrow().end.is_some()
     }
@@ -472,15 +470,19 @@ impl FastBatch {
         let mut sent = 0;
         for msg in msgs {
             let seq = self.sent.load(Relaxed) + 1;
-            if seq > 1 {
-                // ADR-50: stall while `acked + every * outstanding <= seq`.
-                let every = self.every.load(Relaxed);
-                let window = every * MAX_OUTSTANDING_FLOW_ACKS;
-                if self.progress.borrow().acked + window <= seq {
-                    self.wait_for(seq + 1 - window).await;
+            let acked = {
+                let p = self.progress.borrow();
+                if p.end.is_some() {
+                    break;
                 }
-            }
-            if self.over() {
+                p.acked
+            };
+            // ADR-50: stall while `acked + every * outstanding <= seq`.
+            let window = self.every.load(Relaxed) * MAX_OUTSTANDING_FLOW_ACKS;
+            if seq > 1
+                && acked + window <= seq
+                && self.wait_for(seq + 1 - window).await.end.is_some()
+            {
                 break;
             }
             let op = if seq == 1 { 0 } else { 1 };
