@@ -24,17 +24,17 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tickbridge::capture::Capture;
-use tickbridge::sinks::nats::SubjectTemplate;
+use tickbridge::sinks::nats::{SubjectTemplate, FAST_BATCH_FLOW, MAX_OUTSTANDING_FLOW_ACKS};
 use tickbridge_connectors::spec::{Channel, SourceRequest};
 use tickbridge_schema::Market;
 
-/// Flow acks requested in fast-batch mode (the server's maximum is 500).
-const FLOW: u64 = 250;
-/// Flow-ack windows in flight, as in the bridge.
-const OUTSTANDING_FLOWS: u64 = 4;
+/// The bridge's own flow settings: an ack every `FLOW` messages, `OUTSTANDING_FLOWS`
+/// windows in flight.
+const FLOW: u64 = FAST_BATCH_FLOW;
+const OUTSTANDING_FLOWS: u64 = MAX_OUTSTANDING_FLOW_ACKS;
 
 struct Args {
     repeat: u64,
@@ -323,5 +323,4 @@ fn main() {
     let _ = server.kill();
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&store);
-    std::thread::sleep(Duration::from_millis(10));
 }

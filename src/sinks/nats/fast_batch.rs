@@ -55,7 +55,7 @@ pub const FLOW: u64 = 250;
 /// messages, a default batch) kept nats-server busy without idle gaps: +25% acked
 /// ticks/s and -15% server CPU per message against 2 (BENCHMARKS.md). Below 2 the
 /// stall rule would wait for the ack of a message not sent yet.
-const MAX_OUTSTANDING_FLOW_ACKS: u64 = 4;
+pub const MAX_OUTSTANDING_FLOW_ACKS: u64 = 4;
 /// Smaller batches are published per message: a fast batch subscribes to an inbox and
 /// unsubscribes after (and the first one, or the first after trouble, waits a round
 /// trip for its start), a fixed cost that only pays off when it replaces many PubAcks.

@@ -55,6 +55,8 @@ use tokio::sync::{oneshot, Semaphore};
 use tracing::{error, info, warn};
 
 pub use config::{NatsConfig, PublishMode, Retention, Storage, StreamSettings};
+/// The fast batches' flow settings (for `examples/nats_ceiling.rs`, which mirrors them).
+pub use fast_batch::{FLOW as FAST_BATCH_FLOW, MAX_OUTSTANDING_FLOW_ACKS};
 pub use stats::NatsStats;
 pub use subject::SubjectTemplate;
 
