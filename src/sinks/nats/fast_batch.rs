@@ -48,13 +48,13 @@ use tokio::time::{timeout_at, Instant};
 use super::publish::Msg;
 
 /// Flow acks requested: one every this many messages (the server may ask for more
-/// often). 250 measured ~10% faster than ADR-50's example 100 (BENCHMARKS.md).
+/// often). 250 measured ~10% faster than ADR-50's example 100; 500 (the server's
+/// maximum) no faster (BENCHMARKS.md, flow settings).
 pub const FLOW: u64 = 250;
 /// Flow-ack windows in flight before publishing waits. ADR-50 suggests 1-3 for many
-/// concurrent fast publishers; one bridge is one publisher, and 4 (1000 unconfirmed
-/// messages, a default batch) kept nats-server busy without idle gaps: +25% acked
-/// ticks/s and -15% server CPU per message against 2 (BENCHMARKS.md). Below 2 the
-/// stall rule would wait for the ack of a message not sent yet.
+/// concurrent fast publishers; one bridge is one publisher, and 4 kept nats-server
+/// busier than 2 (~8% more acked ticks/s, BENCHMARKS.md). Below 2 the stall rule would
+/// wait for the ack of a message not sent yet.
 pub const MAX_OUTSTANDING_FLOW_ACKS: u64 = 4;
 /// Smaller batches are published per message: a fast batch subscribes to an inbox and
 /// unsubscribes after (and the first one, or the first after trouble, waits a round
