@@ -237,24 +237,16 @@ fn stop(bridge: &mut Bridge) -> Summary {
 // ---------------------------------------------------------------------------------
 // The ops endpoint (readiness and the sink-connected gauge).
 
-/// The `tickbridge_sink_connected` gauge.
-fn sink_connected_gauge(ops: &str) -> Option<u8> {
-    let (_, body) = http_get(ops, "/metrics");
-    body.lines()
-        .find(|l| l.starts_with("tickbridge_sink_connected{"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
 /// Waits until the gauge shows `connected`; while disconnected, readiness is false.
 fn wait_for_sink_state(ops: &str, connected: bool) {
-    let want = connected as u8;
+    let want = connected as u64;
     wait_until(
         Duration::from_secs(30),
         &format!("tickbridge_sink_connected {want} on /metrics"),
-        || sink_connected_gauge(ops) == Some(want),
+        || common::metric(ops, "tickbridge_sink_connected{sink=\"kafka\"}") == Some(want),
     );
     if !connected {
-        let (status, body) = http_get(ops, "/readyz");
+        let (status, body) = http_get(ops, "/readyz").unwrap();
         assert_ne!(status, 200, "ready while the broker is down: {body}");
     }
 }

@@ -16,13 +16,15 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, count_kinds, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
+use common::{
+    bin, count_kinds, http_get, ops_addr, read_jsonl, wait_until, Bridge, Replay, SchemaValidator,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -51,44 +53,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// A plain HTTP/1.1 GET: (status, body).
-fn get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no header end in {response:?}")))?;
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
-    Ok((status, body.to_string()))
-}
-
-/// The ops address the bridge logged (`ops listening on ADDR`).
-fn ops_addr(bridge: &Bridge) -> String {
-    let mut addr = String::new();
-    wait_until(WAIT, "the `ops listening on` log line", || {
-        let line = bridge.logs().into_iter().find(|l| {
-            l["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("ops listening on "))
-        });
-        if let Some(line) = line {
-            addr = line["addr"].as_str().expect("addr field").to_string();
-        }
-        !addr.is_empty()
-    });
-    addr
 }
 
 /// The demo capture's records: trades (1 last_match + 8 matches) and bbo (tickers).
@@ -172,13 +136,13 @@ fn readiness_waits_for_every_subscription() {
 
     // Nothing listens on the exchange's port yet: alive, not ready.
     wait_until(WAIT, "/healthz 200", || {
-        get(&ops, "/healthz").is_ok_and(|(s, _)| s == 200)
+        http_get(&ops, "/healthz").is_ok_and(|(s, _)| s == 200)
     });
     wait_until(WAIT, "the connection plan in the metrics", || {
-        let metrics = Exposition::parse(&get(&ops, "/metrics").unwrap().1).unwrap();
+        let metrics = Exposition::parse(&http_get(&ops, "/metrics").unwrap().1).unwrap();
         metrics.sum("tickbridge_connections_planned", &[]) == 1.0
     });
-    let (status, body) = get(&ops, "/readyz").unwrap();
+    let (status, body) = http_get(&ops, "/readyz").unwrap();
     assert_eq!(
         (status, body.as_str()),
         (503, "not ready: 0 of 1 connections subscribed\n")
@@ -187,10 +151,16 @@ fn readiness_waits_for_every_subscription() {
     // The exchange comes up and confirms the subscription: ready.
     let _replay = ReplayOnPort::start(port);
     wait_until(WAIT, "/readyz 200", || {
-        get(&ops, "/readyz").is_ok_and(|(s, _)| s == 200)
+        http_get(&ops, "/readyz").is_ok_and(|(s, _)| s == 200)
     });
-    assert_eq!(get(&ops, "/readyz").unwrap(), (200, "ready\n".to_string()));
-    assert_eq!(get(&ops, "/healthz").unwrap(), (200, "ok\n".to_string()));
+    assert_eq!(
+        http_get(&ops, "/readyz").unwrap(),
+        (200, "ready\n".to_string())
+    );
+    assert_eq!(
+        http_get(&ops, "/healthz").unwrap(),
+        (200, "ok\n".to_string())
+    );
     wait_for_demo_records(&out);
 
     let (code, summary) = bridge.stop();
@@ -198,7 +168,7 @@ fn readiness_waits_for_every_subscription() {
     assert_eq!(summary.lost, 0);
     assert_eq!(summary.delivered, read_jsonl(&out).len() as u64);
     // The server stopped with the process.
-    assert!(get(&ops, "/healthz").is_err());
+    assert!(http_get(&ops, "/healthz").is_err());
 }
 
 #[test]
@@ -233,17 +203,17 @@ listen = "127.0.0.1:0"
     let ops = ops_addr(&bridge);
     let coinbase = [("exchange", "coinbase"), ("market", "spot")];
     wait_until(WAIT, "the source subscribed and records received", || {
-        let metrics = Exposition::parse(&get(&ops, "/metrics").unwrap().1).unwrap();
+        let metrics = Exposition::parse(&http_get(&ops, "/metrics").unwrap().1).unwrap();
         metrics.sum("tickbridge_connections_subscribed", &coinbase) == 1.0
             && metrics.sum("tickbridge_records_received_total", &[("kind", "trade")])
                 == DEMO_TRADES as f64
     });
-    let (status, body) = get(&ops, "/readyz").unwrap();
+    let (status, body) = http_get(&ops, "/readyz").unwrap();
     assert_eq!(
         (status, body.as_str()),
         (503, "not ready: kafka sink not connected\n")
     );
-    let metrics = Exposition::parse(&get(&ops, "/metrics").unwrap().1).unwrap();
+    let metrics = Exposition::parse(&http_get(&ops, "/metrics").unwrap().1).unwrap();
     assert_eq!(
         metrics.sum("tickbridge_sink_connected", &[("sink", "kafka")]),
         0.0
@@ -258,7 +228,7 @@ listen = "127.0.0.1:0"
     });
     // From then until the process is gone, readiness is false and liveness true.
     let mut answers = 0;
-    while let (Ok(ready), Ok(health)) = (get(&ops, "/readyz"), get(&ops, "/healthz")) {
+    while let (Ok(ready), Ok(health)) = (http_get(&ops, "/readyz"), http_get(&ops, "/healthz")) {
         assert_eq!(ready, (503, "not ready: draining\n".to_string()));
         assert_eq!(health, (200, "ok\n".to_string()));
         answers += 1;
@@ -288,7 +258,7 @@ fn metrics_parse_and_match_the_records_in_the_sink() {
     let mut bridge = Bridge::start(&config(&replay.ws_url(), &out));
     let ops = ops_addr(&bridge);
     wait_until(WAIT, "/readyz 200", || {
-        get(&ops, "/readyz").is_ok_and(|(s, _)| s == 200)
+        http_get(&ops, "/readyz").is_ok_and(|(s, _)| s == 200)
     });
     wait_for_demo_records(&out);
 
@@ -297,7 +267,7 @@ fn metrics_parse_and_match_the_records_in_the_sink() {
     let mut agreed = None;
     let deadline = Instant::now() + WAIT;
     while agreed.is_none() && Instant::now() < deadline {
-        let (status, text) = get(&ops, "/metrics").unwrap();
+        let (status, text) = http_get(&ops, "/metrics").unwrap();
         assert_eq!(status, 200);
         let metrics = Exposition::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let records = read_jsonl(&out);

@@ -424,33 +424,33 @@ pub fn ops_addr(bridge: &Bridge) -> String {
     addr
 }
 
-/// `GET path` → (status, body).
-pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+/// A plain HTTP/1.1 GET: (status, body); an error when nothing answers or the
+/// response is not HTTP.
+pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connecting to the ops port");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no header end in {response:?}")))?;
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    Ok((status, body.to_string()))
 }
 
 /// The value of an unlabelled-or-labelled sample on `/metrics` (`line_prefix` is the
 /// sample's name and labels, e.g. `tickbridge_sink_outages_total{sink="nats"}`).
 pub fn metric(ops: &str, line_prefix: &str) -> Option<u64> {
-    let (_, body) = http_get(ops, "/metrics");
+    let (_, body) = http_get(ops, "/metrics").ok()?;
     body.lines()
         .find_map(|l| l.strip_prefix(line_prefix)?.strip_prefix(' ')?.parse().ok())
 }
