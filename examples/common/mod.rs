@@ -1,12 +1,17 @@
 //! What the NATS examples share: the capture's trade and bookTicker frames, finding
-//! the cached nats-server, starting a private one on a free loopback port, and reading
-//! a process's CPU time.
+//! nats-server (the tests' own lookup), starting a private one on a free loopback
+//! port, and reading a process's CPU time.
 
-use std::path::{Path, PathBuf};
+#[path = "../../tests/nats_common/server_bin.rs"]
+mod server_bin;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tickbridge::capture::{Capture, EventKind};
+
+pub use server_bin::nats_server_bin;
 
 /// The text of the capture's received trade and bookTicker frames, in order.
 pub fn ticker_frames(capture: &Capture) -> Vec<&str> {
@@ -17,30 +22,6 @@ pub fn ticker_frames(capture: &Capture) -> Vec<&str> {
         .filter_map(|e| e.text.as_deref())
         .filter(|t| t.contains("@trade\"") || t.contains("@bookTicker\""))
         .collect()
-}
-
-/// The nats-server binary: `NATS_SERVER_BIN`, or the one `scripts/nats.sh install` cached.
-pub fn nats_server_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("NATS_SERVER_BIN") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var("TICKBRIDGE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/tickbridge")
-        });
-    std::fs::read_dir(&cache)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("nats-server-"))
-        .map(|e| e.path().join("bin/nats-server"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "no nats-server: run scripts/nats.sh install, set NATS_SERVER_BIN, or pass --url"
-            )
-        })
 }
 
 /// Starts nats-server with JetStream (store in `store`) on a free loopback port and

@@ -4,8 +4,11 @@
 //! so the shared server (`scripts/nats.sh`, `NATS_URL`) is never disturbed.
 #![allow(dead_code)]
 
+mod server_bin;
+
+pub use server_bin::nats_server_bin;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -412,49 +415,6 @@ pub fn kinds(stored: &[Stored]) -> HashMap<String, usize> {
             .or_insert(0) += 1;
     }
     out
-}
-
-/// The nats-server binary: `NATS_SERVER_BIN`, the scripts' install cache, or
-/// `scripts/nats.sh install` (which builds or installs it and says where).
-pub fn nats_server_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("NATS_SERVER_BIN") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var("TICKBRIDGE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-                .join(".cache/tickbridge")
-        });
-    if let Ok(entries) = std::fs::read_dir(&cache) {
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with("nats-server-"))
-            .map(|e| e.path().join("bin/nats-server"))
-            .filter(|p| p.is_file())
-            .collect();
-        found.sort();
-        if let Some(p) = found.pop() {
-            return p;
-        }
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/nats.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("install")
-        .output()
-        .expect("running scripts/nats.sh install");
-    let err = String::from_utf8_lossy(&out.stderr);
-    if let Some(path) = err.lines().rev().find_map(|l| l.split(" at ").nth(1)) {
-        let p = PathBuf::from(path.trim());
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!(
-        "no nats-server binary for the private-server tests: set NATS_SERVER_BIN, or run scripts/nats.sh install \
-         (it said: {err})"
-    );
 }
 
 fn free_port() -> u16 {
