@@ -286,6 +286,25 @@ fn terminal_errors_inside_fast_batches_are_dead_lettered_and_counted() {
 #[test]
 fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
     let js = Js::connect();
+    // The stop must hit a fast batch that later pipeline batches were appended to:
+    // that needs the bridge to be behind the feed when the connection drops (the next
+    // batch already waiting), which a loaded machine does not always give. Every run
+    // checks order and accounting; runs repeat until one stopped inside a chain.
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let stops = midway_stop_run(&js);
+        if stops.iter().any(|&position| position > 1) {
+            return;
+        }
+        seen.push(stops);
+    }
+    panic!("no stop inside a chain of pipeline batches in 5 runs: {seen:?}");
+}
+
+/// One run of [`a_fast_batch_that_stops_midway_leaves_the_stream_in_order`]: checks
+/// the stream and the dead letters, and returns where in their fast batches the
+/// stopped pipeline batches sat (1: they had opened it).
+fn midway_stop_run(js: &Js) -> Vec<u64> {
     let name = unique("TB_MIDWAY");
     let prefix = name.to_lowercase();
     // The stream captures trades and bbo only. The mock exchange drops the connection
@@ -340,13 +359,8 @@ fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
         })
         .filter_map(|l| l["batch_position"].as_u64())
         .collect();
-    // At full speed the next pipeline batch is always waiting, so the stop hit a fast
-    // batch that several pipeline batches had been appended to.
-    assert!(
-        stops.iter().any(|&position| position > 1),
-        "no stop inside a chain of pipeline batches: {stops:?}"
-    );
     js.delete_stream(&name);
+    stops
 }
 
 fn dead_letter_case(name: &str, allow_batched: bool) -> Vec<serde_json::Value> {
