@@ -13,12 +13,14 @@ use common::{capture, Bridge, Replay, SchemaValidator};
 use nats_common::*;
 
 /// Runs the bridge over the whole capture into `stream` (with `nats_extra` lines in
-/// `[sink.nats]`), then SIGTERM; returns its summary and logs.
+/// `[sink.nats]` and `stream_extra` lines in `[sink.nats.stream]`), then SIGTERM;
+/// returns its summary and logs.
 fn run_whole_capture(
     js: &Js,
     stream: &str,
     prefix: &str,
     nats_extra: &str,
+    stream_extra: &str,
 ) -> (common::Summary, Vec<serde_json::Value>) {
     // A core subscription sees every publish (duplicates too): once it has seen every
     // record of the capture, the bridge has received and published them all.
@@ -29,7 +31,7 @@ fn run_whole_capture(
         &js.url,
         prefix,
         nats_extra,
-        &stream_section(stream),
+        &(stream_section(stream) + stream_extra),
     );
     let mut bridge = Bridge::start(&config);
     // trades + bbos + the connected and subscribed status records
@@ -49,7 +51,7 @@ fn jetstream_end_to_end_stream_holds_exactly_what_the_bridge_delivered() {
     let js = Js::connect();
     let stream = unique("TB_E2E");
     let prefix = stream.to_lowercase();
-    let (summary, logs) = run_whole_capture(&js, &stream, &prefix, "");
+    let (summary, logs) = run_whole_capture(&js, &stream, &prefix, "", "");
 
     assert_eq!(summary.lost, 0, "{summary:?}");
     assert_eq!(summary.dead_lettered, 0, "{summary:?}");
@@ -83,6 +85,58 @@ fn jetstream_end_to_end_stream_holds_exactly_what_the_bridge_delivered() {
     js.delete_stream(&stream);
 }
 
+#[test]
+fn persist_mode_async_creates_an_async_stream_that_holds_every_delivered_record() {
+    let js = Js::connect();
+    let stream = unique("TB_ASYNC");
+    let prefix = stream.to_lowercase();
+    let (summary, logs) =
+        run_whole_capture(&js, &stream, &prefix, "", "persist_mode = \"async\"\n");
+
+    assert_eq!(
+        js.stream_config(&stream).persist_mode,
+        Some(async_nats::jetstream::stream::PersistenceMode::Async)
+    );
+    let ready = logs
+        .iter()
+        .find(|l| l["message"] == "jetstream stream ready (created or updated)")
+        .expect("the stream-ready log line");
+    assert_eq!(ready["persist_mode"], "async", "{ready}");
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    assert_eq!(summary.delivered, summary.received, "{summary:?}");
+    let stored = js.read_all(&stream);
+    assert_eq!(stored.len() as u64, summary.delivered);
+    check_stream_content(&stored, &prefix, &SchemaValidator::new());
+    assert_eq!(kinds(&stored).get("trade"), Some(&TRADES));
+
+    // The server keeps the mode for the stream's life: a bridge configured with the
+    // default mode cannot start on it, and the error says why.
+    let replay = Replay::start(&capture(CAPTURE), "max");
+    let config = bridge_config(
+        &replay.ws_url(),
+        &js.url,
+        &prefix,
+        "",
+        &stream_section(&stream),
+    );
+    let mut bridge = Bridge::start(&config);
+    let code = bridge.wait(Duration::from_secs(30));
+    let logs = bridge.log_lines().join("\n");
+    assert_eq!(code, 2, "{logs}");
+    let want = format!("nats sink: cannot create or update JetStream stream \"{stream}\": ");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains(&want) && l.contains("can not change persist mode")),
+        "no line with {want:?} and the server's reason in:\n{logs}"
+    );
+    assert_eq!(
+        js.count(&stream),
+        summary.delivered,
+        "nothing more was stored"
+    );
+    js.delete_stream(&stream);
+}
+
 /// Runs the capture twice into one stream (same record ids, within the duplicate
 /// window) and checks the stream holds each record once; returns the second run's
 /// summary, its logs, and how many new status records it added.
@@ -90,13 +144,13 @@ fn replay_twice(nats_extra: &str, name: &str) -> (common::Summary, Vec<serde_jso
     let js = Js::connect();
     let stream = unique(name);
     let prefix = stream.to_lowercase();
-    let (first, _) = run_whole_capture(&js, &stream, &prefix, nats_extra);
+    let (first, _) = run_whole_capture(&js, &stream, &prefix, nats_extra, "");
     assert_eq!(first.lost, 0, "{first:?}");
     let after_first = js.count(&stream);
     assert_eq!(after_first, first.delivered);
 
     // The same capture again, within the 2-minute duplicate window: same record ids.
-    let (second, logs) = run_whole_capture(&js, &stream, &prefix, nats_extra);
+    let (second, logs) = run_whole_capture(&js, &stream, &prefix, nats_extra, "");
     assert_eq!(second.lost, 0, "{second:?}");
     assert_eq!(
         second.delivered, second.received,

@@ -106,6 +106,14 @@ impl Js {
         })
     }
 
+    /// The stream's configuration as the server reports it.
+    pub fn stream_config(&self, stream: &str) -> stream::Config {
+        self.rt.block_on(async {
+            let mut s = self.js.get_stream(stream).await.expect("the stream");
+            s.info().await.expect("stream info").config.clone()
+        })
+    }
+
     /// Creates (or replaces) a stream with these settings.
     pub fn create_stream(&self, config: stream::Config) {
         let name = config.name.clone();

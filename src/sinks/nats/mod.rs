@@ -54,7 +54,7 @@ use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerError};
 use tokio::sync::{oneshot, Semaphore};
 use tracing::{error, info, warn};
 
-pub use config::{NatsConfig, PublishMode, Retention, Storage, StreamSettings};
+pub use config::{NatsConfig, PersistMode, PublishMode, Retention, Storage, StreamSettings};
 /// The fast batches' flow settings (for `examples/nats_ceiling.rs`, which mirrors them).
 pub use fast_batch::{FLOW as FAST_BATCH_FLOW, MAX_OUTSTANDING_FLOW_ACKS};
 pub use stats::NatsStats;
@@ -322,6 +322,11 @@ async fn prepare_stream(
             },
             num_replicas: s.replicas,
             allow_batch_publish: config.publish == PublishMode::FastBatch,
+            // Omitted for the default, so servers before 2.12 see the config they know.
+            persist_mode: match s.persist_mode {
+                PersistMode::Default => None,
+                PersistMode::Async => Some(stream::PersistenceMode::Async),
+            },
             ..Default::default()
         };
         let info =
@@ -344,8 +349,14 @@ async fn prepare_stream(
             messages = info.state.messages,
             duplicate_window = ?info.config.duplicate_window,
             allow_batched = info.config.allow_batch_publish,
+            persist_mode = persist_mode_name(info.config.persist_mode),
             "jetstream stream ready (created or updated)"
         );
+        if s.persist_mode == PersistMode::Async
+            && info.config.persist_mode != Some(stream::PersistenceMode::Async)
+        {
+            warn!(stream = %s.name, "the server ignored persist_mode = \"async\" (it needs nats-server 2.12+): messages are written before each PubAck");
+        }
         return Ok(info.config.allow_batch_publish);
     }
     let mut stream = js.get_stream(&s.name).await.map_err(|e| match e.kind() {
@@ -387,8 +398,15 @@ async fn prepare_stream(
     if info.config.duplicate_window.is_zero() {
         warn!(stream = %s.name, "the stream has no duplicate window: retried records may be stored twice");
     }
-    info!(stream = %s.name, subjects = ?info.config.subjects, messages = info.state.messages, allow_batched = info.config.allow_batch_publish, "jetstream stream found");
+    info!(stream = %s.name, subjects = ?info.config.subjects, messages = info.state.messages, allow_batched = info.config.allow_batch_publish, persist_mode = persist_mode_name(info.config.persist_mode), "jetstream stream found");
     Ok(info.config.allow_batch_publish)
+}
+
+fn persist_mode_name(mode: Option<jetstream::stream::PersistenceMode>) -> &'static str {
+    match mode {
+        Some(jetstream::stream::PersistenceMode::Async) => "async",
+        _ => "default",
+    }
 }
 
 impl Sink for NatsSink {
