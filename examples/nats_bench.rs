@@ -62,7 +62,7 @@ fn args() -> Args {
         .join("hftbacktest/binance_btcusdt_20240808.jsonl.gz"),
         linger: "1ms".into(),
         max_events: 1000,
-        max_in_flight: 4,
+        max_in_flight: 8,
         publish: "fast_batch".into(),
         persist: "default".into(),
         bin: std::env::current_exe()

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo build --release --example nats_ceiling
-//! nice -n -19 target/release/examples/nats_ceiling --repeat 8 [--publish per_message]
+//! nice -n -19 target/release/examples/nats_ceiling --repeat 8 [--publish per_message] [--persist async]
 //! ```
 //!
 //! The messages are the bridge's own: the trade and bookTicker frames of the Binance
@@ -42,6 +42,8 @@ struct Args {
     fast_batch: bool,
     /// Outstanding PubAcks in `per_message` mode.
     window: u64,
+    /// The stream's `persist_mode`: `default` or `async`.
+    persist: String,
 }
 
 fn args() -> Args {
@@ -53,6 +55,7 @@ fn args() -> Args {
         .join("hftbacktest/binance_btcusdt_20240808.jsonl.gz"),
         fast_batch: true,
         window: 8192,
+        persist: "default".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +63,7 @@ fn args() -> Args {
         match flag.as_str() {
             "--repeat" => a.repeat = value().parse().expect("--repeat K"),
             "--capture" => a.capture = PathBuf::from(value()),
+            "--persist" => a.persist = value(),
             "--publish" => {
                 a.fast_batch = match value().as_str() {
                     "fast_batch" => true,
@@ -68,7 +72,7 @@ fn args() -> Args {
                 }
             }
             "--window" => a.window = value().parse().expect("--window N"),
-            other => panic!("unknown flag {other} (--repeat --capture --publish --window)"),
+            other => panic!("unknown flag {other} (--repeat --capture --publish --window --persist)"),
         }
     }
     a
@@ -202,6 +206,7 @@ fn main() {
         "name": "CEILING", "subjects": ["md.>"], "storage": "file", "retention": "limits",
         "duplicate_window": 120_000_000_000u64, "num_replicas": 1,
         "allow_batched": a.fast_batch,
+        "persist_mode": a.persist,
     })
     .to_string();
     writer
