@@ -72,7 +72,9 @@ fn args() -> Args {
                 }
             }
             "--window" => a.window = value().parse().expect("--window N"),
-            other => panic!("unknown flag {other} (--repeat --capture --publish --window --persist)"),
+            other => {
+                panic!("unknown flag {other} (--repeat --capture --publish --window --persist)")
+            }
         }
     }
     a

@@ -203,9 +203,9 @@ pub enum PersistMode {
     Default,
     /// The server acknowledges first and writes in runs of up to 16 KiB within ~8 ms:
     /// a crash of the server *process* loses what it acknowledged in those last
-    /// milliseconds. On a single file-storage server it stores ~30% more messages per
-    /// second (BENCHMARKS.md), because the per-message write leaves the stream's one
-    /// ingest loop. File storage and one replica only.
+    /// milliseconds. On a single file-storage server it stores ~20-30% more messages
+    /// per second (BENCHMARKS.md), because the per-message write leaves the stream's
+    /// one ingest loop. File storage and one replica only.
     Async,
 }
 
