@@ -7,7 +7,7 @@ mod nats_common;
 
 use std::time::Duration;
 
-use common::{capture, Bridge, Replay, SchemaValidator};
+use common::{Bridge, SchemaValidator};
 use nats_common::*;
 
 #[test]
@@ -16,10 +16,9 @@ fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
     let js = Js::connect_to(&server.url());
     let stream = "TB_RESTART";
     let prefix = "tb_restart";
-    let replay = Replay::start(&capture(CAPTURE), "max");
     // Short ack timeout: publishes lost with the server are retried sooner.
-    let config = bridge_config(
-        &replay.ws_url(),
+    let (_replay, config) = replay_and_config(
+        "max",
         &server.url(),
         prefix,
         "ack_timeout = \"2s\"",
@@ -125,9 +124,8 @@ fn bad_password_fails_at_startup_and_the_right_one_delivers() {
 
     // The right password, given through the URL's environment interpolation of the
     // config: the bridge connects, creates the stream and delivers.
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let config = bridge_config(
-        &replay.ws_url(),
+    let (_replay, config) = replay_and_config(
+        "max",
         &url,
         "tb_auth",
         "user = \"bridge\"\npassword = \"${TB_TEST_NATS_PASSWORD}\"",
@@ -236,9 +234,8 @@ fn tls_with_the_servers_ca_delivers_and_without_it_fails_naming_the_cause() {
     );
 
     // With it: connected over TLS, records delivered.
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let config = bridge_config(
-        &replay.ws_url(),
+    let (_replay, config) = replay_and_config(
+        "max",
         &url,
         "tb_tls",
         &format!("tls_ca_file = \"{ca}\""),

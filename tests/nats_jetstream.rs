@@ -25,9 +25,8 @@ fn run_whole_capture(
     // A core subscription sees every publish (duplicates too): once it has seen every
     // record of the capture, the bridge has received and published them all.
     let mut sub = js.subscribe(&format!("{prefix}.>"));
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let config = bridge_config(
-        &replay.ws_url(),
+    let (_replay, config) = replay_and_config(
+        "max",
         &js.url,
         prefix,
         nats_extra,
@@ -111,14 +110,8 @@ fn persist_mode_async_creates_an_async_stream_that_holds_every_delivered_record(
 
     // The server keeps the mode for the stream's life: a bridge configured with the
     // default mode cannot start on it, and the error says why.
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let config = bridge_config(
-        &replay.ws_url(),
-        &js.url,
-        &prefix,
-        "",
-        &stream_section(&stream),
-    );
+    let (_replay, config) =
+        replay_and_config("max", &js.url, &prefix, "", &stream_section(&stream));
     let mut bridge = Bridge::start(&config);
     let code = bridge.wait(Duration::from_secs(30));
     let logs = bridge.log_lines().join("\n");
@@ -202,14 +195,8 @@ fn jetstream_sigterm_mid_stream_delivered_equals_stream_and_nothing_is_lost() {
     for (speed, at) in [("50", 500u64), ("50", 8_000), ("max", 15_000)] {
         let stream = unique("TB_TERM");
         let prefix = stream.to_lowercase();
-        let replay = Replay::start(&capture(CAPTURE), speed);
-        let config = bridge_config(
-            &replay.ws_url(),
-            &js.url,
-            &prefix,
-            "",
-            &stream_section(&stream),
-        );
+        let (_replay, config) =
+            replay_and_config(speed, &js.url, &prefix, "", &stream_section(&stream));
         let mut bridge = Bridge::start(&config);
         js.wait_at_least(&stream, at, Duration::from_secs(60));
         let (code, summary) = bridge.stop();
@@ -283,9 +270,8 @@ fn a_stream_that_stops_taking_fast_batches_turns_the_sink_to_per_message_publish
     let stream = unique("TB_NOFAST");
     let prefix = stream.to_lowercase();
     // Paced, with batches large enough to go as fast batches (at least 64 records).
-    let replay = Replay::start(&capture(CAPTURE), "40");
     let tail = format!("{}[batch]\nlinger = \"100ms\"\n", stream_section(&stream));
-    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
+    let (_replay, config) = replay_and_config("40", &js.url, &prefix, "", &tail);
     let mut bridge = Bridge::start(&config);
     // Fast batches went through, so the sink no longer waits for a batch's start to be
     // accepted: the refusal arrives while the rest of a batch is already on its way.
@@ -392,12 +378,17 @@ fn midway_stop_run(js: &Js) -> Vec<u64> {
             d["record"]["event"].as_str().unwrap()
         })
         .collect();
-    assert!(
-        events
-            .windows(3)
-            .any(|w| w == ["disconnected", "connected", "subscribed"]),
-        "the reconnect's status records: {events:?}"
+    // Both connections' status records and the drop's. Dead letters are written as
+    // each record's refusal comes back, in each pipeline batch's own task, so their
+    // order across batches is not the feed's (a check of their order failed once in a
+    // full run of this file).
+    let count = |event: &str| events.iter().filter(|e| **e == event).count();
+    assert_eq!(
+        (count("connected"), count("subscribed")),
+        (2, 2),
+        "two connections' status records: {events:?}"
     );
+    assert!(count("disconnected") >= 1, "the drop's: {events:?}");
     let stored = js.read_all(&name);
     assert_eq!(stored.len() as u64, summary.delivered, "{summary:?}");
     // Each record once, in order per subject: nothing published after the gap
@@ -426,9 +417,8 @@ fn dead_letter_case(name: &str, allow_batched: bool) -> Vec<serde_json::Value> {
     js.create_stream_for_kinds(&name, &prefix, &["trade"], allow_batched);
     let dir = tempfile::tempdir().unwrap();
     let dlq = dir.path().join("dead.jsonl");
-    let replay = Replay::start(&capture(CAPTURE), "max");
     let tail = existing_stream_with_dead_letters(&name, &dlq);
-    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
+    let (_replay, config) = replay_and_config("max", &js.url, &prefix, "", &tail);
     let mut bridge = Bridge::start(&config);
     js.wait_at_least(&name, 1000, Duration::from_secs(60));
     let (code, summary) = bridge.stop();
@@ -464,8 +454,7 @@ fn core_nats_mode_publishes_and_flushes_every_batch() {
     let prefix = unique("tb_core").to_lowercase();
     // A plain subscriber, started before the bridge.
     let mut sub = js.subscribe(&format!("{prefix}.>"));
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "jetstream = false", "");
+    let (_replay, config) = replay_and_config("max", &js.url, &prefix, "jetstream = false", "");
     let mut bridge = Bridge::start(&config);
     let mut got: Vec<serde_json::Value> = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -500,10 +489,9 @@ fn dead_letters_can_go_to_a_subject() {
     js.create_stream_for_kinds(&name, &prefix, &["trade", "bbo"], false);
     let dlq = format!("{prefix}_dlq");
     let mut sub = js.subscribe(&dlq);
-    let replay = Replay::start(&capture(CAPTURE), "max");
     let extra = format!("dead_letter_subject = \"{dlq}\"");
     let tail = format!("[sink.nats.stream]\nname = \"{name}\"\ncreate = false\n");
-    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, &extra, &tail);
+    let (_replay, config) = replay_and_config("max", &js.url, &prefix, &extra, &tail);
     let mut bridge = Bridge::start(&config);
     js.wait_at_least(&name, 1000, Duration::from_secs(60));
     let (code, summary) = bridge.stop();

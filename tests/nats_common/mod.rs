@@ -297,6 +297,20 @@ impl Js {
     }
 }
 
+/// A mock exchange replaying `CAPTURE` at `speed`, and the `bridge_config` that reads
+/// it into NATS at `url`. Keep the replay for as long as the bridge runs.
+pub fn replay_and_config(
+    speed: &str,
+    url: &str,
+    subject_prefix: &str,
+    nats_extra: &str,
+    tail: &str,
+) -> (crate::common::Replay, String) {
+    let replay = crate::common::Replay::start(&crate::common::capture(CAPTURE), speed);
+    let config = bridge_config(&replay.ws_url(), url, subject_prefix, nats_extra, tail);
+    (replay, config)
+}
+
 /// The bridge config for one Binance BTC-USDT trade+bbo source (the replay at
 /// `ws_url`) into NATS at `url`; `nats_extra` is appended to `[sink.nats]` and
 /// `tail` at the end (e.g. a `[sink.nats.stream]` section).
