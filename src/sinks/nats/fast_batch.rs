@@ -190,7 +190,8 @@ struct End {
 /// One fast batch on the server, shared by the pipeline batches appended to it.
 struct FastBatch {
     client: Client,
-    inbox: String,
+    /// `<inbox>.<flow>.fail.`: each message's reply subject starts with it.
+    reply_prefix: String,
     /// A subject of the stream, for pings and the closing commit.
     subject: Subject,
     /// Highest sequence sent (a ping names it, so it never looks like a gap).
@@ -407,7 +408,7 @@ impl FastBatch {
         // Dropping the last Arc drops the subscriber, which unsubscribes.
         Ok(Arc::new(FastBatch {
             client: client.clone(),
-            inbox,
+            reply_prefix: format!("{inbox}.{FLOW}.fail."),
             subject: msg.subject.clone(),
             sent: AtomicU64::new(0),
             every: AtomicU64::new(FLOW),
@@ -437,8 +438,10 @@ impl FastBatch {
         }
     }
 
+    /// `<inbox>.<flow>.fail.<seq>.<op>.$FI`, built without `format!`: it is made for
+    /// every message.
     fn reply(&self, seq: u64, op: u8) -> String {
-        format!("{}.{}.fail.{seq}.{op}.$FI", self.inbox, FLOW)
+        reply_subject(&self.reply_prefix, seq, op)
     }
 
     /// Still going and not too long: the next pipeline batch may append to it.
@@ -491,7 +494,7 @@ impl FastBatch {
             }
             let op = if seq == 1 { 0 } else { 1 };
             let mut headers = HeaderMap::new();
-            headers.insert("Nats-Msg-Id", msg.id.as_str());
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, msg.id.as_str());
             let result = self
                 .client
                 .publish_with_reply_and_headers(
@@ -669,9 +672,48 @@ impl FastBatch {
     }
 }
 
+/// `<prefix><seq>.<op>.$FI`.
+fn reply_subject(prefix: &str, seq: u64, op: u8) -> String {
+    let mut out = String::with_capacity(prefix.len() + 26);
+    out.push_str(prefix);
+    push_decimal(&mut out, seq);
+    out.push('.');
+    push_decimal(&mut out, u64::from(op));
+    out.push_str(".$FI");
+    out
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| d as char));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reply_subjects_match_the_protocol_format() {
+        let prefix = format!("_INBOX.abc.{FLOW}.fail.");
+        for seq in [0, 1, 9, 10, 99, 250, 1_000_000, u64::MAX] {
+            for op in [0, 1, 3, 4] {
+                assert_eq!(
+                    reply_subject(&prefix, seq, op),
+                    format!("_INBOX.abc.{FLOW}.fail.{seq}.{op}.$FI")
+                );
+            }
+        }
+    }
 
     fn msg(payload: &str) -> async_nats::Message {
         async_nats::Message {

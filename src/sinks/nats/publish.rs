@@ -16,6 +16,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, error, info, warn};
 
 use super::fast_batch::{self, Problem};
+use super::subject::SubjectCache;
 use super::{NatsConfig, NatsError, NatsStats, SubjectTemplate};
 use crate::sinks::dead_letter::DeadLetter;
 use crate::sinks::{Batch, BatchOutcome};
@@ -176,11 +177,12 @@ impl Publisher {
     }
 
     fn messages(&self, batch: Batch) -> Vec<Msg> {
+        let mut subjects = SubjectCache::new(&self.template);
         batch
             .items
             .into_iter()
             .map(|item| Msg {
-                subject: Subject::from(self.template.render(&item.record)),
+                subject: subjects.subject(&item.record),
                 payload: Bytes::from(item.json),
                 ts_recv: item.record.ts_recv,
                 id: item.record.id,
@@ -534,7 +536,7 @@ impl Publisher {
                 msg.attempts += 1;
                 self.stats.published.fetch_add(1, Relaxed);
                 let mut headers = HeaderMap::new();
-                headers.insert("Nats-Msg-Id", msg.id.as_str());
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, msg.id.as_str());
                 let publish = self.client.publish_with_headers(
                     msg.subject.clone(),
                     headers,
