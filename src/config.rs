@@ -155,7 +155,7 @@ impl Default for SinkConfig {
 }
 
 /// 8: a NATS sink chains the batches waiting in line into one fast batch, and with 8
-/// it stores ~15-20% more per second than with 4 (interleaved runs, BENCHMARKS.md);
+/// it stores ~5-10% more per second than with 4 (interleaved runs, BENCHMARKS.md);
 /// Kafka measured the same with either (4 runs each, within the noise).
 fn default_max_in_flight() -> usize {
     8

@@ -54,11 +54,11 @@ pub const FLOW: u64 = 250;
 /// Flow-ack windows in flight before publishing waits. ADR-50 suggests 1-3 for many
 /// concurrent fast publishers; one bridge is one publisher, and the server's one
 /// ingest loop per stream idles whenever the window runs dry. 16 windows (4000
-/// messages, 4 pipeline batches of 1000) beat 4 in 11 of 11
-/// interleaved runs with `persist_mode = "async"` (median ~165k vs ~147k) and in 11 of
-/// 16 with the default (~5%); 2 was below 4 (BENCHMARKS.md, flow settings). The server
-/// still paces the publisher through the flow-ack interval it asks for. Below 2 the
-/// stall rule would wait for the ack of a message not sent yet.
+/// messages, 4 pipeline batches of 1000) beat 4 in 11 of 11 interleaved runs with
+/// `persist_mode = "async"` (median ~165k vs ~147k) and in 11 of 16 with the default
+/// (~5%); 2 was below 4 (BENCHMARKS.md, flow settings). The server still paces the
+/// publisher through the flow-ack interval it asks for. Below 2 the stall rule would
+/// wait for the ack of a message not sent yet.
 pub const MAX_OUTSTANDING_FLOW_ACKS: u64 = 16;
 /// Smaller batches are published per message: a fast batch subscribes to an inbox and
 /// unsubscribes after (and the first one, or the first after trouble, waits a round
