@@ -328,23 +328,48 @@ fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
     let js = Js::connect();
     // The stop must hit a fast batch that later pipeline batches were appended to:
     // that needs the bridge to be behind the feed when the connection drops (the next
-    // batch already waiting), which a loaded machine does not always give. Every run
-    // checks order and accounting; runs repeat until one stopped inside a chain.
+    // batch already waiting), which a loaded machine does not always give. Best is a
+    // stop that leaves two neighbouring members of one fast batch with records to
+    // republish: the second must wait for the first, or per-subject order breaks.
+    // Every run checks order and accounting; runs repeat (up to 5) until one had
+    // such neighbours, and at least one must have stopped inside a chain.
     let mut seen = Vec::new();
     for _ in 0..5 {
         let stops = midway_stop_run(&js);
-        if stops.iter().any(|&position| position > 1) {
+        if neighbours_republished(&stops) {
             return;
         }
         seen.push(stops);
     }
-    panic!("no stop inside a chain of pipeline batches in 5 runs: {seen:?}");
+    assert!(
+        seen.iter().flatten().any(|s| s.position > 1),
+        "no stop inside a chain of pipeline batches in 5 runs: {seen:?}"
+    );
+}
+
+/// A pipeline batch whose fast batch stopped before all of it was confirmed.
+#[derive(Debug)]
+struct Stop {
+    /// Where its first message sat in the fast batch (1: it opened it).
+    position: u64,
+    confirmed: u64,
+    republished: u64,
+}
+
+/// Two members of one fast batch, one right after the other, both republished records.
+fn neighbours_republished(stops: &[Stop]) -> bool {
+    stops.iter().any(|a| {
+        a.republished > 0
+            && stops.iter().any(|b| {
+                b.republished > 0 && b.position == a.position + a.confirmed + a.republished
+            })
+    })
 }
 
 /// One run of [`a_fast_batch_that_stops_midway_leaves_the_stream_in_order`]: checks
-/// the stream and the dead letters, and returns where in their fast batches the
-/// stopped pipeline batches sat (1: they had opened it).
-fn midway_stop_run(js: &Js) -> Vec<u64> {
+/// the stream and the dead letters, and returns the pipeline batches whose fast batch
+/// stopped early.
+fn midway_stop_run(js: &Js) -> Vec<Stop> {
     let name = unique("TB_MIDWAY");
     let prefix = name.to_lowercase();
     // The stream captures trades and bbo only. The mock exchange drops the connection
@@ -357,7 +382,16 @@ fn midway_stop_run(js: &Js) -> Vec<u64> {
     let dlq = dir.path().join("dead.jsonl");
     let replay = Replay::start_with(&capture(CAPTURE), "max", &["--drop-after", "15000"]);
     let tail = existing_stream_with_dead_letters(&name, &dlq);
-    let config = bridge_config(&replay.ws_url(), &js.url, &prefix, "", &tail);
+    // One publish awaiting its ack at a time: republishing a stopped batch's rest takes
+    // a round trip per record, so a later batch that did not wait for it would
+    // interleave with it, and the order check below would see it.
+    let config = bridge_config(
+        &replay.ws_url(),
+        &js.url,
+        &prefix,
+        "max_outstanding_acks = 1",
+        &tail,
+    );
     let mut bridge = Bridge::start(&config);
     // 15000 frames carry ~13.5k records; then the feed goes on over the new connection.
     js.wait_at_least(&name, 13_000, Duration::from_secs(60));
@@ -395,14 +429,19 @@ fn midway_stop_run(js: &Js) -> Vec<u64> {
     // overtook what the stopped fast batch had not stored.
     check_stream_content(&stored, &prefix, &SchemaValidator::new());
     let logs = bridge.logs();
-    let stops: Vec<u64> = logs
+    let field = |l: &serde_json::Value, key: &str| l[key].as_u64().expect(key);
+    let stops: Vec<Stop> = logs
         .iter()
         .filter(|l| {
             l["message"]
                 .as_str()
                 .is_some_and(|m| m.starts_with("nats: fast batch not confirmed in full"))
         })
-        .filter_map(|l| l["batch_position"].as_u64())
+        .map(|l| Stop {
+            position: field(l, "batch_position"),
+            confirmed: field(l, "confirmed"),
+            republished: field(l, "republishing"),
+        })
         .collect();
     js.delete_stream(&name);
     stops
