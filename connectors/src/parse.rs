@@ -31,7 +31,8 @@ pub enum Parsed {
     Heartbeat,
     /// Informational messages (welcome, notices) that need no action.
     Info(String),
-    /// A known channel that tickbridge does not normalize (e.g. candles); counted.
+    /// Frames tickbridge does not normalize: a known channel it has no schema kind for
+    /// (e.g. candles), or a stream the connection did not subscribe to; counted.
     Ignored(&'static str),
 }
 

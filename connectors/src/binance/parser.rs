@@ -189,6 +189,20 @@ impl BinanceParser {
     ) -> Result<Parsed, ParseError> {
         // Stream names: `btcusdt@trade`, `btcusdt@depth@100ms`, `btcusd_perp@markPrice@1s`.
         let kind = kind.split('@').next().unwrap_or(kind);
+        // A stream of a channel this connection did not ask for (a proxy or a replay of
+        // a recording with more streams may send one) is counted, not normalized.
+        let channel = match kind {
+            "trade" | "aggTrade" => Some(Channel::Trade),
+            "bookTicker" => Some(Channel::Bbo),
+            "ticker" => Some(Channel::Ticker),
+            "forceOrder" => Some(Channel::Liquidation),
+            _ => None,
+        };
+        if channel.is_some_and(|c| !self.channels.contains(c)) {
+            return Ok(Parsed::Ignored(
+                "a stream this connection did not subscribe to",
+            ));
+        }
         match kind {
             "trade" => {
                 let t = fast::trade(text).map_or_else(|| data::<wire::Trade>(text), Ok)?;
