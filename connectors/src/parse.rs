@@ -32,7 +32,8 @@ pub enum Parsed {
     /// Informational messages (welcome, notices) that need no action.
     Info(String),
     /// Frames tickbridge does not normalize: a known channel it has no schema kind for
-    /// (e.g. candles), or a stream the connection did not subscribe to; counted.
+    /// (e.g. candles), or a stream the connection did not subscribe to; skipped, and
+    /// logged once per kind.
     Ignored(&'static str),
 }
 

@@ -676,7 +676,7 @@ impl Session {
                 debug!(exchange = self.spec.exchange, conn = self.spec.conn, %what, "info")
             }
             Ok(Parsed::Ignored(kind)) => self.log_once(format!("ignored {kind}"), || {
-                format!("ignored frames ({kind}): not normalized, counted")
+                format!("skipping frames ({kind}): not normalized (logged once)")
             }),
             Ok(Parsed::Reconnect(why)) => {
                 info!(exchange = self.spec.exchange, conn = self.spec.conn, %why, "the exchange announced a disconnect; replacing the connection early");

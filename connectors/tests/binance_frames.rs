@@ -9,7 +9,7 @@ use tickbridge_connectors::spec::{Channel, ChannelSet};
 use tickbridge_connectors::{FrameParser, ParseError, Parsed};
 use tickbridge_schema::Record;
 
-/// Every channel but `book` (depth diffs are then counted as ignored; the book sync
+/// Every channel but `book` (depth diffs are then ignored; the book sync
 /// has its own tests).
 fn channels() -> ChannelSet {
     Channel::ALL
@@ -320,7 +320,7 @@ fn channels_not_subscribed_produce_no_records() {
     assert_eq!(kinds, ["mark_price"]);
 
     // Streams of other channels on a connection that asked for one (a recording
-    // replayed in full sends them all): counted as ignored, no records.
+    // replayed in full sends them all): ignored, no records.
     let frames = [
         (
             Channel::Bbo,

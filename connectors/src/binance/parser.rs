@@ -190,7 +190,7 @@ impl BinanceParser {
         // Stream names: `btcusdt@trade`, `btcusdt@depth@100ms`, `btcusd_perp@markPrice@1s`.
         let kind = kind.split('@').next().unwrap_or(kind);
         // A stream of a channel this connection did not ask for (a proxy or a replay of
-        // a recording with more streams may send one) is counted, not normalized.
+        // a recording with more streams may send one) is skipped, not normalized.
         let channel = match kind {
             "trade" | "aggTrade" => Some(Channel::Trade),
             "bookTicker" => Some(Channel::Bbo),
@@ -342,7 +342,7 @@ impl BinanceParser {
                 );
             }
             // Order-book diffs are kept in sync per symbol when `book` is subscribed;
-            // on a connection without it (and partial-depth streams) they are counted.
+            // on a connection without it (and partial-depth streams) they are skipped.
             "depth" if self.channels.contains(Channel::Book) => {
                 let d: wire::DepthUpdate = data(text)?;
                 self.on_depth(d, ts, out)?;
