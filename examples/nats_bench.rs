@@ -47,6 +47,8 @@ struct Args {
     publish: String,
     /// `[sink.nats.stream] persist_mode`: `default` or `async`.
     persist: String,
+    /// `[sink.nats.stream] duplicate_window`.
+    duplicate_window: String,
     bin: PathBuf,
     /// `None`: start a private nats-server (JetStream, store in a temp dir).
     url: Option<String>,
@@ -65,6 +67,7 @@ fn args() -> Args {
         max_in_flight: 8,
         publish: "fast_batch".into(),
         persist: "default".into(),
+        duplicate_window: "2m".into(),
         bin: std::env::current_exe()
             .ok()
             .and_then(|p| Some(p.parent()?.parent()?.join("tickbridge")))
@@ -83,10 +86,11 @@ fn args() -> Args {
             "--max-in-flight" => a.max_in_flight = value().parse().expect("--max-in-flight N"),
             "--publish" => a.publish = value(),
             "--persist" => a.persist = value(),
+            "--duplicate-window" => a.duplicate_window = value(),
             "--bin" => a.bin = PathBuf::from(value()),
             "--url" => a.url = Some(value()),
             other => panic!(
-                "unknown flag {other} (--rate --repeat --capture --linger --max-events --max-in-flight --publish --persist --bin --url)"
+                "unknown flag {other} (--rate --repeat --capture --linger --max-events --max-in-flight --publish --persist --duplicate-window --bin --url)"
             ),
         }
     }
@@ -181,6 +185,7 @@ subject = "{subject_prefix}.{{exchange}}.{{kind}}.{{symbol}}"
 name = "{stream}"
 storage = "file"
 persist_mode = "{persist}"
+duplicate_window = "{duplicate_window}"
 [batch]
 max_events = {max_events}
 linger = "{linger}"
@@ -194,6 +199,7 @@ listen = "127.0.0.1:0"
         linger = a.linger,
         publish = a.publish,
         persist = a.persist,
+        duplicate_window = a.duplicate_window,
     );
     let config_path = std::env::temp_dir().join(format!("{stream}.toml"));
     std::fs::write(&config_path, config).unwrap();
@@ -287,6 +293,7 @@ listen = "127.0.0.1:0"
     let feed_cpu = common::cpu_seconds(std::process::id()) - own_cpu_at_start;
     let server_cpu = server_pid.map(common::cpu_seconds);
     let rss = peak_rss_mb(pid);
+    let server_rss = server_pid.map(peak_rss_mb);
     Command::new("kill")
         .arg("-TERM")
         .arg(pid.to_string())
@@ -342,6 +349,11 @@ listen = "127.0.0.1:0"
             "nats-server CPU            {c:.2} s = {:.2} s per million ticks",
             c / (stored as f64 / 1e6)
         );
+    }
+    if let Some(r) = server_rss {
+        // Mostly the duplicate window's ids: the server keeps every Nats-Msg-Id of
+        // the last `duplicate_window` in memory.
+        println!("nats-server peak RSS       {r:.0} MB");
     }
     println!(
         "receive→ack latency        p50 {} µs, p99 {} µs, max {} µs",
