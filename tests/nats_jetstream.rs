@@ -330,15 +330,31 @@ fn a_fast_batch_that_stops_midway_leaves_the_stream_in_order() {
     // that needs the bridge to be behind the feed when the connection drops (the next
     // batch already waiting), which a loaded machine does not always give. Every run
     // checks order and accounting; runs repeat until one stopped inside a chain.
+    repeat_until(
+        5,
+        || midway_stop_run(&js),
+        |stops| stops.iter().any(|s| s.position > 1),
+        "a stop inside a chain of pipeline batches",
+    );
+}
+
+/// Runs `scenario` (which checks everything it can each time) until `wanted` holds for
+/// the fast-batch stops of a run, at most `runs` times.
+fn repeat_until(
+    runs: usize,
+    scenario: impl Fn() -> Vec<Stop>,
+    wanted: impl Fn(&[Stop]) -> bool,
+    what: &str,
+) {
     let mut seen = Vec::new();
-    for _ in 0..5 {
-        let stops = midway_stop_run(&js);
-        if stops.iter().any(|s| s.position > 1) {
+    for _ in 0..runs {
+        let stops = scenario();
+        if wanted(&stops) {
             return;
         }
         seen.push(stops);
     }
-    panic!("no stop inside a chain of pipeline batches in 5 runs: {seen:?}");
+    panic!("no run had {what} in {runs} runs: {seen:?}");
 }
 
 /// One run of [`a_fast_batch_that_stops_midway_leaves_the_stream_in_order`]: checks
@@ -442,17 +458,14 @@ fn batches_after_a_gap_in_a_chain_republish_in_order() {
     // A gap in the middle of a chained fast batch leaves that pipeline batch and the
     // ones appended after it with records to republish one by one; each must wait for
     // the one before it, or per-subject order breaks (without that wait this test
-    // failed 3 runs of 3). Runs repeat (up to 3, each fully checked) until one had two
+    // failed 7 runs of 7). Runs repeat (up to 3, each fully checked) until one had two
     // such neighbours.
-    let mut seen = Vec::new();
-    for _ in 0..3 {
-        let stops = chain_gap_run(&js);
-        if neighbours_republished(&stops) {
-            return;
-        }
-        seen.push(stops);
-    }
-    panic!("no two neighbouring batches of a fast batch republished in 3 runs: {seen:?}");
+    repeat_until(
+        3,
+        || chain_gap_run(&js),
+        neighbours_republished,
+        "two neighbouring batches of a fast batch republishing",
+    );
 }
 
 /// One run of [`batches_after_a_gap_in_a_chain_republish_in_order`]; returns the
