@@ -196,7 +196,9 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
-fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` in decimal, without the formatting machinery (it runs per record, and
+/// per published message in the NATS sink).
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     // Two digits per division (nanosecond times have 19 digits).
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\

@@ -10,6 +10,7 @@ pub mod json_schema;
 pub mod record;
 
 pub use decimal::{Dec, DecError};
+pub use json::push_u64;
 pub use record::{
     Bbo, Book, Data, Funding, Kind, Level, Liquidation, MarkPrice, Market, OpenInterest, Record,
     Side, Status, StatusEvent, Ticker, Trade, SCHEMA_VERSION,

@@ -42,6 +42,7 @@ use std::time::Duration;
 use async_nats::{Client, HeaderMap, StatusCode, Subject, Subscriber};
 use futures_util::StreamExt;
 use serde::Deserialize;
+use tickbridge_schema::push_u64;
 use tokio::sync::{oneshot, watch};
 use tokio::time::{timeout_at, Instant};
 
@@ -672,30 +673,16 @@ impl FastBatch {
     }
 }
 
-/// `<prefix><seq>.<op>.$FI`.
+/// `<prefix><seq>.<op>.$FI` (`op` is one digit).
 fn reply_subject(prefix: &str, seq: u64, op: u8) -> String {
-    let mut out = String::with_capacity(prefix.len() + 26);
-    out.push_str(prefix);
-    push_decimal(&mut out, seq);
-    out.push('.');
-    push_decimal(&mut out, u64::from(op));
-    out.push_str(".$FI");
-    out
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| d as char));
+    debug_assert!(op < 10);
+    let mut out = Vec::with_capacity(prefix.len() + 26);
+    out.extend_from_slice(prefix.as_bytes());
+    push_u64(&mut out, seq);
+    out.push(b'.');
+    out.push(b'0' + op);
+    out.extend_from_slice(b".$FI");
+    String::from_utf8(out).expect("a subject and digits are UTF-8")
 }
 
 #[cfg(test)]
