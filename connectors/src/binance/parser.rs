@@ -20,6 +20,9 @@ use crate::spec::{Channel, ChannelSet};
 use crate::symbols::{SymbolInfo, SymbolTable};
 use crate::time::ms_to_ns;
 
+/// A frame of a stream the connection did not subscribe to.
+const NOT_SUBSCRIBED: Parsed = Parsed::Ignored("a stream this connection did not subscribe to");
+
 /// Parser state of one Binance connection.
 pub struct BinanceParser {
     exchange: &'static str,
@@ -189,21 +192,14 @@ impl BinanceParser {
     ) -> Result<Parsed, ParseError> {
         // Stream names: `btcusdt@trade`, `btcusdt@depth@100ms`, `btcusd_perp@markPrice@1s`.
         let kind = kind.split('@').next().unwrap_or(kind);
-        // A stream of a channel this connection did not ask for (a proxy or a replay of
-        // a recording with more streams may send one) is skipped, not normalized.
-        let channel = match kind {
-            "trade" | "aggTrade" => Some(Channel::Trade),
-            "bookTicker" => Some(Channel::Bbo),
-            "ticker" => Some(Channel::Ticker),
-            "forceOrder" => Some(Channel::Liquidation),
-            _ => None,
-        };
-        if channel.is_some_and(|c| !self.channels.contains(c)) {
-            return Ok(Parsed::Ignored(
-                "a stream this connection did not subscribe to",
-            ));
-        }
+        let subscribed = |channel| self.channels.contains(channel);
         match kind {
+            // A stream of a channel this connection did not ask for (a proxy or a
+            // replay of a recording with more streams may send one) is skipped.
+            "trade" | "aggTrade" if !subscribed(Channel::Trade) => return Ok(NOT_SUBSCRIBED),
+            "bookTicker" if !subscribed(Channel::Bbo) => return Ok(NOT_SUBSCRIBED),
+            "ticker" if !subscribed(Channel::Ticker) => return Ok(NOT_SUBSCRIBED),
+            "forceOrder" if !subscribed(Channel::Liquidation) => return Ok(NOT_SUBSCRIBED),
             "trade" => {
                 let t = fast::trade(text).map_or_else(|| data::<wire::Trade>(text), Ok)?;
                 self.trade(
