@@ -56,7 +56,7 @@ pub const FLOW: u64 = 250;
 /// concurrent fast publishers; one bridge is one publisher, and the server's one
 /// ingest loop per stream idles whenever the window runs dry. 16 windows (4000
 /// messages, 4 pipeline batches of 1000) beat 4 in 11 of 11 interleaved runs with
-/// `persist_mode = "async"` (median ~165k vs ~147k) and in 11 of 16 with the default
+/// `persist_mode = "async"` (median ~164k vs ~146k) and in 11 of 16 with the default
 /// (~5%); 2 was below 4 (BENCHMARKS.md, flow settings). The server still paces the
 /// publisher through the flow-ack interval it asks for. Below 2 the stall rule would
 /// wait for the ack of a message not sent yet.
