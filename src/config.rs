@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use tickbridge_connectors::book::BookConfig;
-use tickbridge_connectors::spec::{Channel, ConnectionPlan, Connector, PlanError, SourceRequest};
+use tickbridge_connectors::contract::{Channel, ConnectionPlan, Connector, PlanError, SourceRequest};
 use tickbridge_schema::Market;
 
 use crate::sinks::kafka::KafkaConfig;
@@ -629,9 +629,9 @@ impl Config {
 pub struct ResolvedSource {
     pub connector: &'static dyn Connector,
     pub request: SourceRequest,
+    /// The connection plans; each carries the source's order-book options
+    /// (`request.books`) for its parser.
     pub plans: Vec<ConnectionPlan>,
-    /// Order-book options handed to every parser of the source.
-    pub book: BookConfig,
 }
 
 impl SourceConfig {
@@ -705,13 +705,6 @@ impl SourceConfig {
             .rest_url
             .clone()
             .unwrap_or_else(|| connector.default_rest_url(market).to_string());
-        let request = SourceRequest {
-            market,
-            channels,
-            symbols,
-            ws_url,
-            rest_url,
-        };
         if self.book.snapshot_depth == Some(0) {
             return Err(invalid(field("book.snapshot_depth"), "must be at least 1"));
         }
@@ -728,14 +721,22 @@ impl SourceConfig {
                 "must be above zero",
             ));
         }
-        let book = BookConfig {
-            rest_url: request.rest_url.clone(),
+        let books = BookConfig {
+            rest_url: rest_url.clone(),
             snapshot_depth: self.book.snapshot_depth,
             publish_depth: self.book.publish_depth,
             full_snapshot_interval: self.book.full_snapshot_interval,
         };
+        let request = SourceRequest {
+            market,
+            channels,
+            symbols,
+            ws_url,
+            rest_url,
+            books,
+        };
         let plans = connector
-            .plan_books(&request, &book)
+            .plan(&request)
             .map_err(|e: PlanError| {
                 let f = match e {
                     PlanError::UnsupportedChannel { .. } => field("channels"),
@@ -748,7 +749,6 @@ impl SourceConfig {
             connector,
             request,
             plans,
-            book,
         })
     }
 }
@@ -888,7 +888,7 @@ mod tests {
     fn source_book_options_reach_the_parsers_config() {
         let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"book\"]\nsymbols = [\"BTC-USDT\"]\nrest_url = \"http://127.0.0.1:1\"\n[source.book]\nsnapshot_depth = 500\npublish_depth = 20\nfull_snapshot_interval = \"30s\"\n";
         let sources = Config::parse(text, "t").unwrap().resolve().unwrap();
-        let book = &sources[0].book;
+        let book = &sources[0].request.books;
         assert_eq!(book.rest_url, "http://127.0.0.1:1");
         assert_eq!(book.snapshot_depth, Some(500));
         assert_eq!(book.publish_depth, Some(20));
@@ -896,8 +896,8 @@ mod tests {
         let defaults =
             "[[source]]\nexchange = \"binance\"\nchannels = [\"book\"]\nsymbols = [\"BTC-USDT\"]\n";
         let sources = Config::parse(defaults, "t").unwrap().resolve().unwrap();
-        assert_eq!(sources[0].book.rest_url, "https://api.binance.com");
-        assert_eq!(sources[0].book.snapshot_depth, None);
+        assert_eq!(sources[0].request.books.rest_url, "https://api.binance.com");
+        assert_eq!(sources[0].request.books.snapshot_depth, None);
         let unknown = format!("{text}depth = 5\n");
         let err = Config::parse(&unknown, "t").unwrap_err().to_string();
         assert!(err.contains("unknown field `depth`"), "{err}");

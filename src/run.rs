@@ -184,14 +184,9 @@ async fn bridge(
                 connect_timeout: config.connection.connect_timeout,
                 rotation_overlap: config.connection.rotation_overlap,
             };
-            let book = source.book.clone();
             let session = Session::new(
                 spec,
-                Box::new(move || {
-                    let mut parser = connector.parser(&parser_plan);
-                    parser.configure_books(&book);
-                    parser
-                }),
+                Box::new(move || connector.parser(&parser_plan)),
                 tx.clone(),
                 source_stats.clone(),
                 tap.clone(),

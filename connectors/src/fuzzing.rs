@@ -13,8 +13,8 @@ use std::collections::VecDeque;
 
 use tickbridge_schema::Record;
 
-use crate::parse::FrameParser;
-use crate::spec::{Connector, SourceRequest};
+use crate::book::BookConfig;
+use crate::contract::{Connector, FrameParser, SourceRequest};
 
 /// Symbols tried on every connector (those a connector does not accept are skipped).
 const SYMBOLS: [&str; 8] = [
@@ -46,6 +46,10 @@ pub fn parser(connector: &dyn Connector, market: usize) -> Option<Box<dyn FrameP
         },
         ws_url: "ws://127.0.0.1:9".into(),
         rest_url: "http://127.0.0.1:9".into(),
+        books: BookConfig {
+            rest_url: "http://127.0.0.1:9".into(),
+            ..BookConfig::default()
+        },
     };
     let plan = connector.plan(&request).ok()?.into_iter().next()?;
     Some(connector.parser(&plan))

@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::parse::RestRequest;
+use crate::contract::RestRequest;
 
 /// A documented request-weight limit of one exchange API (per IP).
 #[derive(Debug, PartialEq, Eq)]

@@ -75,6 +75,11 @@ pub fn split_concatenated(native: &str) -> Option<(&str, &str)> {
         .map(|q| upper.split_at(upper.len() - q.len()))
 }
 
+/// Months as exchanges spell them in dated symbols (`26DEC25`).
+pub const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

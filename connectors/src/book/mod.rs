@@ -8,7 +8,7 @@
 //!   truncation to a depth, snapshot replace, and the derived [`Bbo`].
 //! - [`BookSync`]: one symbol's book *plus* its publication state. It is the only
 //!   thing that builds `book` records and the book's `status gap` / `resynced`
-//!   records, so every exchange follows the same contract (DESIGN.md, "Order books"):
+//!   records, so every exchange follows the same contract (docs/architecture.md, "Order books"):
 //!
 //!   1. a chain starts with [`BookSync::snapshot`] → `book` with `snapshot=true`,
 //!      `prev_seq = null` (preceded by `status resynced` when it repairs a gap);
@@ -52,13 +52,15 @@
 //! assert_eq!(out.len(), 2);
 //! ```
 
+pub mod resync;
+
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tickbridge_schema::{Bbo, Book, Data, Dec, Level, Record, Status, StatusEvent, SCHEMA_VERSION};
+use tickbridge_schema::{Bbo, Book, Data, Dec, Level, Record, Status, StatusEvent};
 
-use crate::parse::record_id;
+use crate::envelope::record;
 use crate::symbols::SymbolInfo;
 
 /// A price used as a map key: ordered by numeric value. `Dec` is normalized text, so
@@ -225,7 +227,7 @@ impl OrderBook {
 }
 
 /// Book options of one source (`[source.book]` in the config), handed to every parser
-/// of the source through [`crate::FrameParser::configure_books`].
+/// of the source through its connection plan (`contract::ConnectionPlan::books`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BookConfig {
     /// REST base URL for snapshots (the source's `rest_url`).
@@ -342,7 +344,7 @@ impl BookSync {
                 got: seq,
             };
             let suffix = format!("resynced.{}", seq.map_or(stamp.ts_recv as u64, |s| s));
-            out.push(self.record(stamp, seq, "status", suffix, Data::Status(status)));
+            out.push(self.record(stamp, seq, suffix, Data::Status(status)));
         }
         self.synced = true;
         self.seq = seq;
@@ -359,7 +361,7 @@ impl BookSync {
             checksum_ok,
         };
         let suffix = snap_suffix("snap", seq, stamp);
-        out.push(self.record(stamp, seq, "book", suffix, Data::Book(book)));
+        out.push(self.record(stamp, seq, suffix, Data::Book(book)));
     }
 
     /// Applies a change to the local book without publishing it (for integrity checks
@@ -404,7 +406,7 @@ impl BookSync {
             Some(s) => s.to_string(),
             None => format!("t{}", stamp.ts_exchange.unwrap_or(stamp.ts_recv)),
         };
-        out.push(self.record(stamp, seq, "book", suffix, Data::Book(book)));
+        out.push(self.record(stamp, seq, suffix, Data::Book(book)));
         if let Some(every) = self.full_every_ns {
             if stamp.ts_recv.saturating_sub(self.last_full_ns) >= every {
                 self.full_snapshot(stamp, out);
@@ -446,7 +448,7 @@ impl BookSync {
             checksum_ok: None,
         };
         let suffix = snap_suffix("full", self.seq, stamp);
-        out.push(self.record(stamp, self.seq, "book", suffix, Data::Book(book)));
+        out.push(self.record(stamp, self.seq, suffix, Data::Book(book)));
     }
 
     /// Announces a break (`status gap`, channel `book`), clears the book and stops
@@ -481,7 +483,7 @@ impl BookSync {
             expected.map_or("na".to_string(), |v| v.to_string()),
             got.map_or(stamp.ts_recv.to_string(), |v| v.to_string())
         );
-        out.push(self.record(stamp, got, "status", suffix, Data::Status(status)));
+        out.push(self.record(stamp, got, suffix, Data::Status(status)));
     }
 
     /// Forgets the book without announcing a gap (e.g. a new connection that will
@@ -508,30 +510,24 @@ impl BookSync {
             Some(s) => s.to_string(),
             None => format!("t{}", stamp.ts_exchange.unwrap_or(stamp.ts_recv)),
         };
-        Some(self.record(stamp, self.seq, "bbo", suffix, Data::Bbo(bbo)))
+        Some(self.record(stamp, self.seq, suffix, Data::Bbo(bbo)))
     }
 
     fn record(
         &self,
         stamp: Stamp,
         seq: Option<u64>,
-        kind: &str,
         suffix: impl std::fmt::Display,
         data: Data,
     ) -> Record {
-        let s = &self.symbol;
-        Record {
-            v: SCHEMA_VERSION,
-            exchange: self.exchange.into(),
-            market: s.market,
-            symbol: s.symbol.clone(),
-            native: s.native.clone(),
-            ts_exchange: stamp.ts_exchange,
-            ts_recv: stamp.ts_recv,
+        record(
+            self.exchange,
+            &self.symbol,
+            (stamp.ts_exchange, stamp.ts_recv),
             seq,
-            id: record_id(self.exchange, s.market.as_str(), &s.symbol, kind, suffix),
+            suffix,
             data,
-        }
+        )
     }
 }
 

@@ -1,22 +1,21 @@
-//! One open WebSocket connection of a session: its socket halves, parser, pending
-//! client frames, and the liveness and subscription state the session's timers read.
-//! Plain state and small helpers; the decisions live in the session (`super`).
+//! One open WebSocket connection of a session: its socket halves, parser, REST
+//! fetches, and the small state types the session consults for it (liveness, pacing,
+//! subscriptions). Plain state; the decisions live in the session (`super`).
 
-use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
-use smol_str::SmolStr;
 use tickbridge_schema::Record;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::gate::SlidingWindow;
-use crate::parse::FrameParser;
+use super::liveness::Liveness;
+use super::pacing::Pacer;
+use super::subscriptions::Subscriptions;
+use crate::contract::{FrameParser, Heartbeat, Limits};
 use crate::rest::RestFetcher;
-use crate::spec::{Heartbeat, Limits};
 
 pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -31,13 +30,6 @@ pub(super) enum Role {
     Standby,
 }
 
-/// A client frame waiting for its turn (exchanges limit incoming messages).
-pub(super) struct Outgoing {
-    pub text: String,
-    /// Counts against [`Limits::subscribe_requests`].
-    pub subscribe: bool,
-}
-
 pub(super) struct Conn {
     /// Generation within the session (logs).
     pub gen: u64,
@@ -48,30 +40,11 @@ pub(super) struct Conn {
     /// The parser's REST requests (order-book snapshots) in flight.
     pub rest: RestFetcher,
     pub opened: Instant,
-    /// Last frame of any kind (data, heartbeat, ping, pong, control).
-    pub last_frame: Instant,
-    /// Last market-data frame; the stale window starts at confirmation.
-    pub last_data: Instant,
-    /// Inside a stale period (announced once; cleared by data).
-    pub stale: bool,
-    pub next_ping: Option<Instant>,
-    /// An unanswered client ping must be answered by then.
-    pub pong_due: Option<Instant>,
-    pub outbox: VecDeque<Outgoing>,
-    /// No client frame before this (the plan's `send_interval`).
-    pub next_send: Instant,
-    pub subscribe_window: Option<SlidingWindow>,
-    /// Subscribe requests of the plan, and how many of them were answered.
-    pub expected: usize,
-    pub acks: usize,
-    pub answered: usize,
-    /// Every request answered (acknowledged or refused).
-    pub settled: bool,
-    /// Settled with at least one acknowledgement: data is expected.
+    pub live: Liveness,
+    pub pacer: Pacer,
+    pub subs: Subscriptions,
+    /// Settled with at least one request confirmed: data is expected.
     pub subscribed: bool,
-    pub subscribe_deadline: Option<Instant>,
-    /// Native symbols the exchange refused on this connection.
-    pub refused: HashSet<SmolStr>,
     /// The exchange announced a disconnect: replace this connection early.
     pub rotate_requested: Option<String>,
     pub records: Vec<Record>,
@@ -84,13 +57,18 @@ impl Conn {
         role: Role,
         ws: Ws,
         parser: Box<dyn FrameParser>,
-        subscribe: &[String],
+        mut subs: Subscriptions,
         heartbeat: &Heartbeat,
         limits: &Limits,
+        send_interval: Duration,
         now: Instant,
     ) -> Conn {
         use futures_util::StreamExt;
         let (write, read) = ws.split();
+        let mut pacer = Pacer::new(send_interval, limits.subscribe_requests, now);
+        for request in subs.start(now) {
+            pacer.subscribe(request.text);
+        }
         Conn {
             gen,
             role,
@@ -99,54 +77,22 @@ impl Conn {
             parser,
             rest: RestFetcher::new(),
             opened: now,
-            last_frame: now,
-            last_data: now,
-            stale: false,
-            next_ping: heartbeat.ping_interval.map(|p| now + p),
-            pong_due: None,
-            outbox: subscribe
-                .iter()
-                .map(|s| Outgoing {
-                    text: s.clone(),
-                    subscribe: true,
-                })
-                .collect(),
-            next_send: now,
-            subscribe_window: limits.subscribe_requests.map(SlidingWindow::new),
-            expected: subscribe.len(),
-            acks: 0,
-            answered: 0,
-            settled: false,
+            live: Liveness::new(heartbeat, now),
+            pacer,
+            subs,
             subscribed: false,
-            subscribe_deadline: (!subscribe.is_empty()).then(|| now + heartbeat.subscribe_timeout),
-            refused: HashSet::new(),
             rotate_requested: None,
-            records: Vec::with_capacity(64),
+            records: Vec::new(),
         }
     }
 
     /// When this connection next needs the session's attention without a frame.
-    pub fn next_wake(&mut self, heartbeat: &Heartbeat) -> Instant {
-        let mut wake = self.last_frame + heartbeat.idle_timeout;
-        if let Some(p) = self.pong_due {
-            wake = wake.min(p);
-        }
-        if let Some(d) = self.subscribe_deadline {
+    pub fn next_wake(&mut self) -> Instant {
+        let mut wake = self.live.next_wake(self.pacer.next_slot());
+        if let Some(d) = self.subs.deadline() {
             wake = wake.min(d);
         }
-        if self.subscribed && !self.stale {
-            wake = wake.min(self.last_data + heartbeat.stale_after);
-        }
-        if let Some(p) = self.next_ping {
-            wake = wake.min(p.max(self.next_send));
-        }
-        if let Some(front) = self.outbox.front() {
-            let mut at = self.next_send;
-            if front.subscribe {
-                if let Some(w) = &mut self.subscribe_window {
-                    at = at.max(w.next_free(Instant::now()));
-                }
-            }
+        if let Some(at) = self.pacer.next_due() {
             wake = wake.min(at);
         }
         wake
@@ -155,14 +101,8 @@ impl Conn {
     /// Moves the deadlines that measure the exchange by `by`: time the session spent
     /// blocked on a full queue (back-pressure) is not the exchange's silence.
     pub fn shift_deadlines(&mut self, by: Duration) {
-        self.last_frame += by;
-        self.last_data += by;
-        if let Some(p) = &mut self.pong_due {
-            *p += by;
-        }
-        if let Some(d) = &mut self.subscribe_deadline {
-            *d += by;
-        }
+        self.live.shift(by);
+        self.subs.shift_deadline(by);
     }
 
     /// Age of the connection at `now`.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::spec::RateWindow;
+use crate::contract::RateWindow;
 
 /// At most `limit.count` events in any `limit.window`.
 #[derive(Debug)]

@@ -1,0 +1,200 @@
+//! The connector trait every exchange implements, and the rules it states: heartbeat
+//! and liveness ([`Heartbeat`]), connection limits ([`Limits`]), planning errors.
+
+use std::time::Duration;
+
+use tickbridge_schema::Market;
+
+use super::channel::Channel;
+use super::parser::FrameParser;
+use super::plan::{ConnectionPlan, SourceRequest};
+use crate::symbols::SymbolInfo;
+
+/// How a connection is kept alive and judged alive. The session driver enforces it;
+/// a connector states its exchange's documented rules (and `[connection]` in the
+/// config may override every duration, so tests can use short ones).
+///
+/// Liveness has three layers, from the socket up:
+/// 1. **pings**: every `ping_interval` the client sends `app_ping` (text) or a
+///    WebSocket protocol ping; a ping not answered within `pong_timeout` ends the
+///    connection. An answer is a protocol Pong, or any frame the parser classifies as
+///    [`crate::Parsed::Heartbeat`] (app-level pongs: OKX `pong`, Bybit
+///    `{"op":"ping","ret_msg":"pong"}`, Kraken `{"method":"pong"}`).
+///    Server pings are answered in time: protocol pings by the WebSocket layer at
+///    once, app-level ones through [`crate::FrameParser::reply`] (sent before the next
+///    frame is read).
+/// 2. **idle**: no frame at all (data, heartbeat, ping, pong) for `idle_timeout`
+///    means the socket is dead: reconnect.
+/// 3. **stale**: no *data* for `stale_after` while frames still flow (a quiet
+///    symbol, or an exchange that answers pings but stopped publishing) is announced
+///    downstream once as `status stale`; the connection is kept. Data resuming ends
+///    the stale period.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    /// Text sent every `ping_interval` instead of a protocol ping, if the exchange wants
+    /// an application-level ping (OKX `ping`, Bybit `{"op":"ping"}`, Kraken
+    /// `{"method":"ping"}`).
+    pub app_ping: Option<&'static str>,
+    /// Interval of client pings (`app_ping`, or protocol pings); `None` = never ping.
+    pub ping_interval: Option<Duration>,
+    /// A client ping unanswered for this long ends the connection.
+    pub pong_timeout: Duration,
+    /// With no frame at all (data, heartbeat, ping, pong) for this long the socket is dead.
+    pub idle_timeout: Duration,
+    /// No data for this long (frames still flowing) is reported as `status stale`.
+    pub stale_after: Duration,
+    /// How long to wait for subscription confirmation before reporting it.
+    pub subscribe_timeout: Duration,
+    /// A connection the exchange closes after this age is rotated before it: a
+    /// replacement is opened and confirmed, then the old one is closed (Binance: 24 h).
+    pub max_connection_age: Option<Duration>,
+}
+
+impl Default for Heartbeat {
+    /// Conservative defaults for an exchange that documents nothing: protocol pings
+    /// every 20 s, 10 s to answer, dead after 60 s of total silence, stale after 60 s
+    /// without data.
+    fn default() -> Self {
+        Heartbeat {
+            app_ping: None,
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            stale_after: Duration::from_secs(60),
+            subscribe_timeout: Duration::from_secs(10),
+            max_connection_age: None,
+        }
+    }
+}
+
+/// `count` events per `window` (a documented exchange rate limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    pub count: u32,
+    pub window: Duration,
+}
+
+/// An exchange's documented connection limits, honoured by the planner (streams per
+/// connection, request spacing via [`ConnectionPlan::send_interval`]) and by the
+/// session driver (connection attempts, subscribe requests per connection).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Subscriptions (channel × symbol streams/topics) one connection may carry; the
+    /// planner shards above it.
+    pub max_streams_per_connection: usize,
+    /// Connection attempts per window per IP, shared by every session to the same
+    /// host (Binance: 300 per 5 min; Bybit: 500 per 5 min; OKX: 3 per second).
+    pub connect_attempts: Option<RateWindow>,
+    /// Subscribe requests per window on one connection (OKX: 480 per hour),
+    /// counting the initial plan and parser resubscriptions.
+    pub subscribe_requests: Option<RateWindow>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_streams_per_connection: 100,
+            connect_attempts: None,
+            subscribe_requests: None,
+        }
+    }
+}
+
+/// Why a source request cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{exchange} has no market {market:?} (supported: {supported})")]
+    UnknownMarket {
+        exchange: &'static str,
+        market: String,
+        supported: String,
+    },
+    #[error("{exchange} {market}: channel `{channel}` is not supported (supported: {supported})")]
+    UnsupportedChannel {
+        exchange: &'static str,
+        market: &'static str,
+        channel: String,
+        supported: String,
+    },
+    #[error("{exchange}: symbol {symbol:?} is not valid: {why}")]
+    BadSymbol {
+        exchange: &'static str,
+        symbol: String,
+        why: String,
+    },
+    #[error("no symbols given")]
+    NoSymbols,
+}
+
+/// An exchange module: endpoints, planning, parsing and heartbeat rules.
+pub trait Connector: Send + Sync + 'static {
+    /// The name used in config, records and `tickbridge exchanges`.
+    fn name(&self) -> &'static str;
+    /// Every market this connector serves, with the channels supported on it.
+    fn supported(&self) -> &'static [(Market, &'static [Channel])];
+    /// The market used when a source does not name one.
+    fn default_market(&self) -> Market {
+        self.supported()[0].0
+    }
+    fn default_ws_url(&self, market: Market) -> &'static str;
+    fn default_rest_url(&self, market: Market) -> &'static str;
+    /// The market a recorded WebSocket URL serves, if the connection speaks this
+    /// connector's protocol (its host and path, as the exchange documents them). The
+    /// corpus and fuzz tests pick connectors for recordings by it.
+    fn market_of_url(&self, url: &str) -> Option<Market>;
+    /// Resolves a user symbol (normalized `BTC-USDT` or native `BTCUSDT`) on a market.
+    fn symbol(&self, market: Market, user_symbol: &str) -> Result<SymbolInfo, PlanError>;
+    /// Splits a request into connections within the exchange's limits; each plan
+    /// carries its typed subscribe requests and the source's book options.
+    fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError>;
+    /// The parser of one connection of `plan`, configured from the plan alone.
+    fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser>;
+    fn heartbeat(&self) -> Heartbeat;
+    /// The exchange's documented connection limits (see [`Limits`]); document their
+    /// source in the connector's module header.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
+
+    /// The channels supported on `market`, if the market is served.
+    fn channels(&self, market: Market) -> Option<&'static [Channel]> {
+        self.supported()
+            .iter()
+            .find(|(m, _)| *m == market)
+            .map(|(_, c)| *c)
+    }
+
+    /// Checks a request against [`Connector::supported`] (used by every `plan`).
+    fn check(&self, request: &SourceRequest) -> Result<(), PlanError> {
+        let channels = self
+            .channels(request.market)
+            .ok_or_else(|| PlanError::UnknownMarket {
+                exchange: self.name(),
+                market: request.market.as_str().to_string(),
+                supported: self
+                    .supported()
+                    .iter()
+                    .map(|(m, _)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        if request.symbols.is_empty() {
+            return Err(PlanError::NoSymbols);
+        }
+        for c in &request.channels {
+            if !channels.contains(c) {
+                return Err(PlanError::UnsupportedChannel {
+                    exchange: self.name(),
+                    market: request.market.as_str(),
+                    channel: c.to_string(),
+                    supported: channels
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        Ok(())
+    }
+}

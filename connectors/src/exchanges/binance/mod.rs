@@ -1,0 +1,369 @@
+//! Binance: spot (`binance`), USD-M futures (`binance-usdm`) and COIN-M futures
+//! (`binance-coinm`).
+//!
+//! Connections open the combined endpoint (`/stream`) and subscribe live with
+//! `{"method":"SUBSCRIBE","params":[..],"id":n}` requests of up to
+//! [`MAX_STREAMS_PER_REQUEST`] streams, so every frame arrives wrapped as
+//! `{"stream":..,"data":{..}}` and is dispatched on the stream name without a second
+//! JSON pass; `{"result":null,"id":n}` confirms a request and `{"error":{..},"id":n}`
+//! refuses it as a whole, naming no stream: the session then halves the request until
+//! the refusal is down to one symbol (the others confirmed meanwhile).
+//!
+//! Limits (developers.binance.com, WebSocket Streams), honoured by the planner and the
+//! session: at most 1024 streams per connection (symbols are never split over
+//! connections); 5 incoming messages per second per connection, pings and pongs
+//! included (requests are spaced by 300 ms: 1,000 symbols with two streams each are
+//! two connections of five requests, subscribed within ~1.5 s); no documented cap of
+//! streams per request; 300
+//! connection attempts per 5 minutes per IP (shared by every session to the host); a
+//! connection is closed at 24 h (rotated at 23 h 50 min). Heartbeat: the server pings
+//! (every 20 s on spot, 3 min on futures) and tungstenite answers with the payload;
+//! the client also pings every 20 s so a dead socket shows within ping + pong timeout.
+
+pub mod book;
+mod fast;
+mod parser;
+pub use parser::preview as parser_preview;
+pub mod wire;
+
+use std::time::Duration;
+
+use tickbridge_schema::Market;
+
+use self::book::{BookVenue, Chain};
+use crate::contract::{
+    Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, PlanError, RateWindow,
+    SourceRequest, SubscribeRequest, Topic,
+};
+use crate::symbols::{split_concatenated, SymbolInfo};
+
+pub use parser::BinanceParser;
+
+/// Binance's documented limit of streams on one connection.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
+
+/// Streams per SUBSCRIBE request. Binance documents no cap per request; 200 keeps a
+/// request a few KB and a refused one quick to halve down to its symbol.
+pub const MAX_STREAMS_PER_REQUEST: usize = 200;
+
+/// A SUBSCRIBE request of `topics` (answered once, as a whole).
+fn encode(id: u64, topics: Vec<Topic>) -> SubscribeRequest {
+    let params: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+    SubscribeRequest {
+        id,
+        text: serde_json::json!({"method": "SUBSCRIBE", "params": params, "id": id}).to_string(),
+        topics,
+        answers: 1,
+    }
+}
+
+/// Which Binance venue a connector serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Venue {
+    Spot,
+    UsdM,
+    CoinM,
+}
+
+/// The Binance connector for one venue.
+pub struct Binance {
+    pub venue: Venue,
+}
+
+impl Binance {
+    pub const SPOT: Binance = Binance { venue: Venue::Spot };
+    pub const USDM: Binance = Binance { venue: Venue::UsdM };
+    pub const COINM: Binance = Binance {
+        venue: Venue::CoinM,
+    };
+}
+
+const SPOT_CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Book, Channel::Ticker];
+const FUTURES_CHANNELS: &[Channel] = &[
+    Channel::Trade,
+    Channel::Bbo,
+    Channel::Book,
+    Channel::Ticker,
+    Channel::MarkPrice,
+    Channel::Funding,
+    Channel::Liquidation,
+];
+
+impl Binance {
+    /// Normalizes a native symbol seen in a frame (`BTCUSDT`, `BTCUSD_PERP`, `BTCUSDT_240927`).
+    fn fallback_symbol(venue: Venue, native: &str) -> SymbolInfo {
+        let (pair, suffix) = native.split_once('_').unwrap_or((native, ""));
+        let pair_norm = match split_concatenated(pair) {
+            Some((base, quote)) => format!("{base}-{quote}"),
+            None => pair.to_string(),
+        };
+        let (market, symbol) = match (venue, suffix) {
+            (Venue::Spot, _) => (Market::Spot, pair_norm),
+            (_, "" | "PERP") => (Market::Perp, format!("{pair_norm}-PERP")),
+            (_, expiry) => (Market::Future, format!("{pair_norm}-{expiry}")),
+        };
+        SymbolInfo {
+            market,
+            symbol: symbol.into(),
+            native: native.into(),
+        }
+    }
+
+    fn spot_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::Spot, native)
+    }
+    fn usdm_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::UsdM, native)
+    }
+    fn coinm_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::CoinM, native)
+    }
+
+    /// The stream name carrying `channel` for one symbol, if the venue has one.
+    fn stream(channel: Channel, native_lower: &str) -> Option<String> {
+        let s = native_lower;
+        Some(match channel {
+            Channel::Trade => format!("{s}@trade"),
+            Channel::Bbo => format!("{s}@bookTicker"),
+            Channel::Ticker => format!("{s}@ticker"),
+            Channel::Book => format!("{s}@depth@100ms"),
+            // One markPrice stream carries both mark price and funding.
+            Channel::MarkPrice | Channel::Funding => format!("{s}@markPrice@1s"),
+            Channel::Liquidation => format!("{s}@forceOrder"),
+            Channel::OpenInterest => return None,
+        })
+    }
+}
+
+impl Connector for Binance {
+    fn name(&self) -> &'static str {
+        match self.venue {
+            Venue::Spot => "binance",
+            Venue::UsdM => "binance-usdm",
+            Venue::CoinM => "binance-coinm",
+        }
+    }
+
+    fn supported(&self) -> &'static [(Market, &'static [Channel])] {
+        match self.venue {
+            Venue::Spot => &[(Market::Spot, SPOT_CHANNELS)],
+            Venue::UsdM | Venue::CoinM => &[
+                (Market::Perp, FUTURES_CHANNELS),
+                (Market::Future, FUTURES_CHANNELS),
+            ],
+        }
+    }
+
+    fn default_ws_url(&self, _market: Market) -> &'static str {
+        match self.venue {
+            Venue::Spot => "wss://stream.binance.com:9443",
+            Venue::UsdM => "wss://fstream.binance.com",
+            Venue::CoinM => "wss://dstream.binance.com",
+        }
+    }
+
+    fn default_rest_url(&self, _market: Market) -> &'static str {
+        match self.venue {
+            Venue::Spot => "https://api.binance.com",
+            Venue::UsdM => "https://fapi.binance.com",
+            Venue::CoinM => "https://dapi.binance.com",
+        }
+    }
+
+    fn market_of_url(&self, url: &str) -> Option<Market> {
+        let host = crate::session::gate::host_of(url);
+        let ours = match self.venue {
+            Venue::Spot => {
+                host.starts_with("stream.binance.com")
+                    || host.starts_with("data-stream.binance.vision")
+            }
+            Venue::UsdM => host.starts_with("fstream.binance.com"),
+            Venue::CoinM => host.starts_with("dstream.binance.com"),
+        };
+        ours.then(|| self.default_market())
+    }
+
+    fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
+        let bad = |why: &str| PlanError::BadSymbol {
+            exchange: self.name(),
+            symbol: user.to_string(),
+            why: why.to_string(),
+        };
+        let upper = user.trim().to_ascii_uppercase();
+        if upper.is_empty()
+            || !upper
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(bad(
+                "expected BASE-QUOTE (e.g. BTC-USDT) or the exchange's own symbol",
+            ));
+        }
+        let native = if upper.contains('-') {
+            let parts: Vec<&str> = upper.split('-').collect();
+            match (self.venue, parts.as_slice()) {
+                (Venue::Spot, [base, quote]) => format!("{base}{quote}"),
+                (Venue::UsdM, [base, quote, "PERP"]) => format!("{base}{quote}"),
+                (Venue::CoinM, [base, quote, "PERP"]) => format!("{base}{quote}_PERP"),
+                (Venue::UsdM | Venue::CoinM, [base, quote, expiry])
+                    if expiry.len() == 6 && expiry.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    format!("{base}{quote}_{expiry}")
+                }
+                (Venue::Spot, _) => return Err(bad("expected BASE-QUOTE, e.g. BTC-USDT")),
+                _ => {
+                    return Err(bad(
+                        "expected BASE-QUOTE-PERP or BASE-QUOTE-YYMMDD, e.g. BTC-USDT-PERP",
+                    ))
+                }
+            }
+        } else {
+            upper
+        };
+        let info = Self::fallback_symbol(self.venue, &native);
+        if info.market != market {
+            return Err(bad(&format!(
+                "it is a {} instrument but the source's market is {}",
+                info.market.as_str(),
+                market.as_str()
+            )));
+        }
+        Ok(info)
+    }
+
+    fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
+        self.check(request)?;
+        // Live subscriptions on the combined endpoint (frames still arrive wrapped as
+        // `{"stream":..,"data":..}`). Symbols are never split over connections or
+        // requests; a connection carries at most 1024 streams, a request 200.
+        let mut plans: Vec<ConnectionPlan> = Vec::new();
+        let url = format!("{}/stream", request.ws_url.trim_end_matches('/'));
+        let mut pending: Vec<Topic> = Vec::new();
+        let mut in_plan = 0usize;
+        for sym in &request.symbols {
+            let lower = sym.native.to_ascii_lowercase();
+            let mut topics: Vec<Topic> = Vec::new();
+            for &channel in &request.channels {
+                let Some(name) = Self::stream(channel, &lower) else {
+                    continue;
+                };
+                if !topics.iter().any(|t| t.name == name) {
+                    topics.push(Topic {
+                        native: sym.native.clone(),
+                        channel,
+                        name: name.into(),
+                    });
+                }
+            }
+            if topics.is_empty() {
+                continue;
+            }
+            if plans.is_empty() || in_plan + topics.len() > MAX_STREAMS_PER_CONNECTION {
+                if let Some(plan) = plans.last_mut() {
+                    plan.push_request(encode, std::mem::take(&mut pending));
+                }
+                // 5 incoming messages/s per connection, pings and pongs included:
+                // at most ~3 subscribe requests a second leaves room for them.
+                let mut plan =
+                    ConnectionPlan::new(url.clone(), request, Duration::from_millis(300));
+                plan.encode = Some(encode);
+                plans.push(plan);
+                in_plan = 0;
+            }
+            let plan = plans.last_mut().expect("a plan was just pushed");
+            if pending.len() + topics.len() > MAX_STREAMS_PER_REQUEST {
+                plan.push_request(encode, std::mem::take(&mut pending));
+            }
+            in_plan += topics.len();
+            plan.symbols.push(sym.clone());
+            pending.extend(topics);
+        }
+        if let (Some(plan), false) = (plans.last_mut(), pending.is_empty()) {
+            plan.push_request(encode, pending);
+        }
+        Ok(plans)
+    }
+
+    fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
+        Box::new(self.new_parser(plan))
+    }
+
+    fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            app_ping: None,
+            // The server pings every 20 s (spot; 3 min on futures) and disconnects
+            // after 1 min without a pong; our own pings make a dead socket show
+            // within ping + pong timeout even when the server's pings stop too.
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            // bookTicker moves many times a second on any listed symbol; a quiet
+            // `@trade`-only symbol may be silent longer, hence a minute.
+            stale_after: Duration::from_secs(60),
+            subscribe_timeout: Duration::from_secs(10),
+            // Binance closes every connection at 24 h: rotate 10 minutes before.
+            max_connection_age: Some(Duration::from_secs(23 * 3600 + 50 * 60)),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,
+            // "300 connections per attempt every 5 minutes per IP" (spot and futures).
+            connect_attempts: Some(RateWindow {
+                count: 300,
+                window: Duration::from_secs(300),
+            }),
+            // 5 incoming messages/s per connection are paced by `send_interval`.
+            subscribe_requests: None,
+        }
+    }
+}
+
+impl Binance {
+    /// The parser of one connection of `plan` (unplanned symbols are normalized on
+    /// first sight).
+    pub fn new_parser(&self, plan: &ConnectionPlan) -> BinanceParser {
+        let fallback = match self.venue {
+            Venue::Spot => Self::spot_fallback,
+            Venue::UsdM => Self::usdm_fallback,
+            Venue::CoinM => Self::coinm_fallback,
+        };
+        let venue = match self.venue {
+            Venue::Spot => BookVenue {
+                chain: Chain::Spot,
+                path: "/api/v3/depth",
+                limit: &book::SPOT_LIMIT,
+                weight: book::spot_weight,
+                depth: book::spot_depth,
+            },
+            Venue::UsdM => BookVenue {
+                chain: Chain::Futures,
+                path: "/fapi/v1/depth",
+                limit: &book::USDM_LIMIT,
+                weight: book::futures_weight,
+                depth: book::futures_depth,
+            },
+            Venue::CoinM => BookVenue {
+                chain: Chain::Futures,
+                path: "/dapi/v1/depth",
+                limit: &book::COINM_LIMIT,
+                weight: book::futures_weight,
+                depth: book::futures_depth,
+            },
+        };
+        let rest_url = self.default_rest_url(self.default_market());
+        BinanceParser::new(
+            self.name(),
+            plan.channels,
+            &plan.symbols,
+            fallback,
+            venue,
+            &plan.books,
+            rest_url,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

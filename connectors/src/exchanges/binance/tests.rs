@@ -1,0 +1,216 @@
+//! Binance: symbols, plans and subscription answers (the wire types are tested in
+//! `wire.rs`, the parser and book sync in `parser.rs` and `book.rs`).
+
+use super::*;
+
+fn request(venue: Venue, market: Market, symbols: &[&str], channels: &[Channel]) -> SourceRequest {
+    let b = Binance { venue };
+    SourceRequest {
+        market,
+        channels: channels.to_vec(),
+        symbols: symbols
+            .iter()
+            .map(|s| b.symbol(market, s).unwrap())
+            .collect(),
+        ws_url: "ws://127.0.0.1:1/".into(),
+        rest_url: "http://127.0.0.1:1".into(),
+        books: crate::book::BookConfig::default(),
+    }
+}
+
+#[test]
+fn resolves_symbols_per_venue() {
+    let spot = Binance { venue: Venue::Spot };
+    let s = spot.symbol(Market::Spot, "btc-usdt").unwrap();
+    assert_eq!(
+        (s.symbol.as_str(), s.native.as_str()),
+        ("BTC-USDT", "BTCUSDT")
+    );
+    assert_eq!(
+        spot.symbol(Market::Spot, "ETHBTC").unwrap().symbol,
+        "ETH-BTC"
+    );
+    let usdm = Binance { venue: Venue::UsdM };
+    assert_eq!(
+        usdm.symbol(Market::Perp, "BTC-USDT-PERP").unwrap().native,
+        "BTCUSDT"
+    );
+    assert_eq!(
+        usdm.symbol(Market::Perp, "BTCUSDT").unwrap().symbol,
+        "BTC-USDT-PERP"
+    );
+    let fut = usdm.symbol(Market::Future, "BTC-USDT-240927").unwrap();
+    assert_eq!(fut.native, "BTCUSDT_240927");
+    let coinm = Binance {
+        venue: Venue::CoinM,
+    };
+    assert_eq!(
+        coinm.symbol(Market::Perp, "BTC-USD-PERP").unwrap().native,
+        "BTCUSD_PERP"
+    );
+    assert_eq!(
+        usdm.symbol(Market::Perp, "BTC-USDT-240927").unwrap_err().to_string(),
+        "binance-usdm: symbol \"BTC-USDT-240927\" is not valid: it is a future instrument but the source's market is perp"
+    );
+    assert!(spot.symbol(Market::Spot, "BTC/USDT").is_err());
+}
+
+#[test]
+fn plans_symbols_together_in_one_subscribe() {
+    let b = Binance { venue: Venue::Spot };
+    let plans = b
+        .plan(&request(
+            Venue::Spot,
+            Market::Spot,
+            &["BTC-USDT", "ETH-USDT"],
+            &[Channel::Trade, Channel::Bbo],
+        ))
+        .unwrap();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].url, "ws://127.0.0.1:1/stream");
+    assert_eq!(
+        plans[0].texts(),
+        [
+            r#"{"id":1,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker","ethusdt@trade","ethusdt@bookTicker"]}"#
+        ]
+    );
+    let r = &plans[0].requests[0];
+    assert_eq!((r.id, r.answers), (1, 1));
+    assert_eq!(r.symbols(), ["BTCUSDT", "ETHUSDT"]);
+    assert_eq!(r.topics[1].channel, Channel::Bbo);
+    assert_eq!(plans[0].symbols.len(), 2);
+    assert!(plans[0].encode.is_some(), "a refused request can be split");
+}
+
+#[test]
+fn shards_over_the_stream_limit_and_batches_requests() {
+    let b = Binance { venue: Venue::Spot };
+    let symbols: Vec<String> = (0..600).map(|i| format!("C{i}-USDT")).collect();
+    let refs: Vec<&str> = symbols.iter().map(String::as_str).collect();
+    let plans = b
+        .plan(&request(
+            Venue::Spot,
+            Market::Spot,
+            &refs,
+            &[Channel::Trade, Channel::Bbo, Channel::Ticker],
+        ))
+        .unwrap();
+    // 3 streams per symbol: 341 symbols (1023 streams) fit, a symbol is never split.
+    let streams = |p: &ConnectionPlan| -> usize { p.requests.iter().map(|r| r.topics.len()).sum() };
+    assert_eq!(plans.iter().map(streams).collect::<Vec<_>>(), [1023, 777]);
+    assert_eq!(plans[0].symbols.len(), 341);
+    assert_eq!(plans[1].symbols.len(), 259);
+    for p in &plans {
+        for (i, r) in p.requests.iter().enumerate() {
+            assert_eq!(r.id, i as u64 + 1, "ids restart per connection");
+            assert!(r.topics.len() <= MAX_STREAMS_PER_REQUEST);
+            assert_eq!(
+                r.topics.len() % 3,
+                0,
+                "a symbol's streams stay in one request"
+            );
+            assert_eq!(r.text.matches('@').count(), r.topics.len());
+        }
+    }
+    // 66 symbols (198 streams) per request.
+    assert_eq!(plans[0].requests.len(), 6);
+    assert_eq!(plans[0].requests[0].topics.len(), 198);
+}
+
+#[test]
+fn a_thousand_symbols_are_asked_for_within_two_seconds() {
+    let b = Binance { venue: Venue::Spot };
+    let symbols: Vec<String> = (0..1000).map(|i| format!("C{i}-USDT")).collect();
+    let refs: Vec<&str> = symbols.iter().map(String::as_str).collect();
+    let plans = b
+        .plan(&request(
+            Venue::Spot,
+            Market::Spot,
+            &refs,
+            &[Channel::Trade, Channel::Bbo],
+        ))
+        .unwrap();
+    assert_eq!(plans.len(), 2);
+    for p in &plans {
+        // Requests leave one per send interval, the first at once.
+        let last_sent = p.send_interval * (p.requests.len() as u32 - 1);
+        assert!(last_sent < Duration::from_secs(2), "{last_sent:?}");
+    }
+    let symbols: usize = plans.iter().map(|p| p.symbols.len()).sum();
+    assert_eq!(symbols, 1000);
+}
+
+#[test]
+fn answers_name_their_request_id() {
+    use crate::contract::{Answer, Parsed, Refusal};
+    let b = Binance { venue: Venue::Spot };
+    let plan = b
+        .plan(&request(
+            Venue::Spot,
+            Market::Spot,
+            &["BTC-USDT", "XYZ-USDT"],
+            &[Channel::Trade],
+        ))
+        .unwrap()
+        .remove(0);
+    let mut parser = b.parser(&plan);
+    let mut out = Vec::new();
+    assert_eq!(
+        parser.parse(r#"{"result":null,"id":1}"#, 1, &mut out),
+        Ok(Parsed::Acked(Answer::Id(1)))
+    );
+    assert_eq!(
+        parser.parse(
+            r#"{"error":{"code":2,"msg":"Invalid request: unknown symbol"},"id":2}"#,
+            2,
+            &mut out
+        ),
+        Ok(Parsed::Refused(Refusal::of(
+            Answer::Id(2),
+            vec![],
+            "request 2: code 2: Invalid request: unknown symbol"
+        )))
+    );
+    assert_eq!(
+        parser.parse(r#"{"error":{"code":3,"msg":"Invalid JSON"}}"#, 3, &mut out),
+        Ok(Parsed::Refused(Refusal::unattributed(
+            "request : code 3: Invalid JSON"
+        )))
+    );
+}
+
+#[test]
+fn recorded_urls_are_recognised_per_venue() {
+    let url = "wss://stream.binance.com:9443/stream?streams=btcusdt@trade";
+    assert_eq!(Binance::SPOT.market_of_url(url), Some(Market::Spot));
+    assert_eq!(Binance::USDM.market_of_url(url), None);
+    assert_eq!(
+        Binance::USDM.market_of_url("wss://fstream.binance.com/stream?streams=x"),
+        Some(Market::Perp)
+    );
+    assert_eq!(
+        Binance::COINM.market_of_url("wss://dstream.binance.com/stream"),
+        Some(Market::Perp)
+    );
+    assert_eq!(
+        Binance::SPOT.market_of_url("wss://stream.binance.us:9443/stream"),
+        None
+    );
+}
+
+#[test]
+fn rejects_unsupported_channels() {
+    let b = Binance { venue: Venue::Spot };
+    let err = b
+        .plan(&request(
+            Venue::Spot,
+            Market::Spot,
+            &["BTC-USDT"],
+            &[Channel::Funding],
+        ))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "binance spot: channel `funding` is not supported (supported: trade, bbo, book, ticker)"
+    );
+}

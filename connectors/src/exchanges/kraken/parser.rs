@@ -1,0 +1,470 @@
+//! The Kraken v2 frame parser: trades, tickers (→ `ticker` and `bbo`), books kept in
+//! sync with the CRC32 checksum, and every control frame (status, heartbeat, pong,
+//! subscribe acks and refusals).
+
+use std::collections::{BTreeMap, HashMap};
+
+use smol_str::SmolStr;
+use tickbridge_schema::{Bbo, Data, Level, Record, Ticker, Trade};
+
+use super::wire;
+use crate::book::resync::Resyncs;
+use crate::book::{BookConfig, BookSync, Price, Stamp};
+use crate::checksum::{crc32, fnv1a};
+use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal};
+use crate::contract::{Channel, ChannelSet};
+use crate::convert::{dec_raw, raw_text, side};
+use crate::envelope::Emitter;
+use crate::symbols::SymbolInfo;
+use crate::time::parse_rfc3339_utc;
+
+/// Request ids of resubscriptions start here (plan requests count up from 1).
+const RESYNC_REQ_ID: u64 = 1_000_000;
+/// Levels per side covered by the checksum, whatever the subscribed depth.
+const CHECKSUM_LEVELS: usize = 10;
+
+/// One side of a book as the exchange wrote it: price → (price text, qty text).
+type RawSide = BTreeMap<Price, (SmolStr, SmolStr)>;
+
+/// One symbol's book: the published state ([`BookSync`]) plus the exchange's text of
+/// every level, which the checksum is computed over.
+struct KrakenBook {
+    sync: BookSync,
+    bids: RawSide,
+    asks: RawSide,
+}
+
+impl KrakenBook {
+    fn clear(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+    }
+
+    /// Sets levels from the exchange's text (qty 0 deletes); returns the levels as
+    /// decimals for the book record.
+    fn apply(side: &mut RawSide, levels: &[wire::Level<'_>]) -> Result<Vec<Level>, ParseError> {
+        let mut out = Vec::with_capacity(levels.len());
+        for l in levels {
+            let price = dec_raw(l.price, "book.price")?;
+            let qty = dec_raw(l.qty, "book.qty")?;
+            if qty.is_zero() {
+                side.remove(&Price(price.clone()));
+            } else {
+                side.insert(
+                    Price(price.clone()),
+                    (
+                        SmolStr::new(raw_text(l.price)),
+                        SmolStr::new(raw_text(l.qty)),
+                    ),
+                );
+            }
+            out.push(Level(price, qty));
+        }
+        Ok(out)
+    }
+
+    /// Drops the levels beyond `depth` (Kraken does not delete them explicitly) and
+    /// returns them as deletions, so the published diff stays exact.
+    fn truncate(&mut self, depth: usize) -> (Vec<Level>, Vec<Level>) {
+        let mut dropped_bids = Vec::new();
+        while self.bids.len() > depth {
+            let (p, _) = self.bids.pop_first().expect("non-empty");
+            dropped_bids.push(Level(p.0, tickbridge_schema::Dec::zero()));
+        }
+        let mut dropped_asks = Vec::new();
+        while self.asks.len() > depth {
+            let (p, _) = self.asks.pop_last().expect("non-empty");
+            dropped_asks.push(Level(p.0, tickbridge_schema::Dec::zero()));
+        }
+        self.sync.book_mut().truncate(depth);
+        (dropped_bids, dropped_asks)
+    }
+
+    fn checksum(&self) -> u32 {
+        checksum(
+            self.asks.values().take(CHECKSUM_LEVELS),
+            self.bids.values().rev().take(CHECKSUM_LEVELS),
+        )
+    }
+}
+
+/// Kraken's v2 book checksum: for the top 10 asks (low → high) then the top 10 bids
+/// (high → low), each level's price and qty text with the `.` removed and leading
+/// zeros stripped, concatenated; CRC32 of the whole string.
+pub fn checksum<'a>(
+    asks: impl Iterator<Item = &'a (SmolStr, SmolStr)>,
+    bids: impl Iterator<Item = &'a (SmolStr, SmolStr)>,
+) -> u32 {
+    let mut s = String::with_capacity(512);
+    for (price, qty) in asks.chain(bids) {
+        push_digits(&mut s, price);
+        push_digits(&mut s, qty);
+    }
+    crc32(s.as_bytes())
+}
+
+fn push_digits(s: &mut String, text: &str) {
+    let start = s.len();
+    for c in text.chars().filter(|c| *c != '.') {
+        if s.len() == start && c == '0' {
+            continue;
+        }
+        s.push(c);
+    }
+}
+
+/// Parser state of one Kraken connection.
+pub struct KrakenParser {
+    emit: Emitter,
+    channels: ChannelSet,
+    config: BookConfig,
+    /// Subscribed book depth per native symbol (from the plan, confirmed by acks).
+    depth: HashMap<SmolStr, usize>,
+    pub(super) default_depth: usize,
+    books: HashMap<SmolStr, KrakenBook>,
+    resyncs: Resyncs,
+    next_req_id: u64,
+    /// Receive time of the last frame (the clock of the resync throttle).
+    last_ts: i64,
+}
+
+impl KrakenParser {
+    /// `depth`: the subscribed book depth; `config`: the source's book options.
+    pub fn new(
+        channels: ChannelSet,
+        symbols: &[SymbolInfo],
+        fallback: fn(&str) -> SymbolInfo,
+        depth: usize,
+        config: &BookConfig,
+    ) -> Self {
+        KrakenParser {
+            emit: Emitter::new("kraken", symbols, fallback),
+            channels,
+            config: config.clone(),
+            depth: HashMap::new(),
+            default_depth: depth,
+            books: HashMap::new(),
+            resyncs: Resyncs::new(std::time::Duration::from_secs(2)),
+            next_req_id: RESYNC_REQ_ID,
+            last_ts: 0,
+        }
+    }
+
+    fn depth_of(&self, native: &str) -> usize {
+        self.depth
+            .get(native)
+            .copied()
+            .unwrap_or(self.default_depth)
+    }
+
+    /// The frames that resubscribe the books of the symbols due for a resync.
+    pub fn take_resubscribe(&mut self, now: i64) -> Vec<String> {
+        let mut frames = Vec::new();
+        for native in self.resyncs.due(now) {
+            let depth = self.depth_of(&native);
+            for method in ["unsubscribe", "subscribe"] {
+                let mut params = serde_json::json!({
+                    "channel": "book",
+                    "symbol": [native.as_str()],
+                    "depth": depth,
+                });
+                if method == "subscribe" {
+                    params["snapshot"] = true.into();
+                }
+                frames.push(
+                    serde_json::json!({"method": method, "params": params, "req_id": self.next_req_id})
+                        .to_string(),
+                );
+                self.next_req_id += 1;
+            }
+        }
+        frames
+    }
+
+    fn on_trade(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
+        let trades: Vec<wire::Trade> = serde_json::from_str(data)?;
+        for t in trades {
+            let trade = Trade {
+                price: dec_raw(t.price, "trade.price")?,
+                size: dec_raw(t.qty, "trade.qty")?,
+                side: side(t.side, "trade.side")?,
+                trade_id: t.trade_id.to_string().into(),
+            };
+            self.emit.push(
+                out,
+                t.symbol,
+                parse_rfc3339_utc(t.timestamp),
+                ts,
+                Some(t.trade_id),
+                t.trade_id,
+                Data::Trade(trade),
+            );
+        }
+        Ok(())
+    }
+
+    fn on_ticker(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
+        let tickers: Vec<wire::Ticker> = serde_json::from_str(data)?;
+        for t in tickers {
+            let opt =
+                |r: Option<&serde_json::value::RawValue>, c| r.map(|r| dec_raw(r, c)).transpose();
+            let bid_price = dec_raw(t.bid, "ticker.bid")?;
+            let bid_size = dec_raw(t.bid_qty, "ticker.bid_qty")?;
+            let ask_price = dec_raw(t.ask, "ticker.ask")?;
+            let ask_size = dec_raw(t.ask_qty, "ticker.ask_qty")?;
+            let ts_ex = t.timestamp.and_then(parse_rfc3339_utc);
+            // No sequence on tickers: the exchange timestamp names the event, or (when
+            // a snapshot lacks it) a hash of the element's content.
+            let suffix = match ts_ex {
+                Some(t) => format!("t{t}"),
+                None => format!("h{:016x}", fnv1a(data)),
+            };
+            if self.channels.contains(Channel::Bbo) {
+                let bbo = Bbo {
+                    bid_price: Some(bid_price.clone()),
+                    bid_size: Some(bid_size.clone()),
+                    ask_price: Some(ask_price.clone()),
+                    ask_size: Some(ask_size.clone()),
+                };
+                self.emit
+                    .push(out, t.symbol, ts_ex, ts, None, &suffix, Data::Bbo(bbo));
+            }
+            if self.channels.contains(Channel::Ticker) {
+                let ticker = Ticker {
+                    last: opt(t.last, "ticker.last")?,
+                    bid_price: Some(bid_price),
+                    bid_size: Some(bid_size),
+                    ask_price: Some(ask_price),
+                    ask_size: Some(ask_size),
+                    open_24h: None,
+                    high_24h: opt(t.high, "ticker.high")?,
+                    low_24h: opt(t.low, "ticker.low")?,
+                    volume_24h: opt(t.volume, "ticker.volume")?,
+                    quote_volume_24h: None,
+                };
+                self.emit.push(
+                    out,
+                    t.symbol,
+                    ts_ex,
+                    ts,
+                    None,
+                    &suffix,
+                    Data::Ticker(ticker),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn on_book(
+        &mut self,
+        snapshot: bool,
+        data: &str,
+        ts: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), ParseError> {
+        let books: Vec<wire::Book> = serde_json::from_str(data)?;
+        for b in books {
+            let native = SmolStr::new(b.symbol);
+            let depth = self.depth_of(&native);
+            let info = self.emit.symbol(&native);
+            let config = &self.config;
+            let book = self
+                .books
+                .entry(native.clone())
+                .or_insert_with(|| KrakenBook {
+                    sync: BookSync::new("kraken", info, config),
+                    bids: RawSide::new(),
+                    asks: RawSide::new(),
+                });
+            let stamp = Stamp {
+                ts_exchange: b.timestamp.and_then(parse_rfc3339_utc),
+                ts_recv: ts,
+            };
+            if snapshot {
+                book.clear();
+                let bids = KrakenBook::apply(&mut book.bids, &b.bids)?;
+                let asks = KrakenBook::apply(&mut book.asks, &b.asks)?;
+                let computed = book.checksum();
+                if computed != b.checksum {
+                    book.clear();
+                    book.sync.gap(
+                        stamp,
+                        Some(b.checksum as u64),
+                        Some(computed as u64),
+                        "checksum mismatch on the book snapshot",
+                        out,
+                    );
+                    self.resyncs.request(&native);
+                    continue;
+                }
+                self.resyncs.done(&native);
+                let first = out.len();
+                book.sync.snapshot(stamp, None, bids, asks, Some(true), out);
+                book.truncate(depth);
+                rename_ids(&mut out[first..], b.checksum, stamp, data);
+                continue;
+            }
+            if !book.sync.is_synced() {
+                // A broken chain: nothing is published until the fresh snapshot.
+                continue;
+            }
+            let mut bids = KrakenBook::apply(&mut book.bids, &b.bids)?;
+            let mut asks = KrakenBook::apply(&mut book.asks, &b.asks)?;
+            book.sync.apply(&bids, &asks);
+            let (dropped_bids, dropped_asks) = book.truncate(depth);
+            bids.extend(dropped_bids);
+            asks.extend(dropped_asks);
+            let computed = book.checksum();
+            if computed != b.checksum {
+                book.clear();
+                book.sync.gap(
+                    stamp,
+                    Some(b.checksum as u64),
+                    Some(computed as u64),
+                    "checksum mismatch after applying an update",
+                    out,
+                );
+                self.resyncs.request(&native);
+                continue;
+            }
+            let first = out.len();
+            book.sync
+                .publish_update(stamp, None, bids, asks, Some(true), out);
+            rename_ids(&mut out[first..], b.checksum, stamp, data);
+        }
+        Ok(())
+    }
+
+    fn on_method(&mut self, f: &wire::Frame) -> Result<Parsed, ParseError> {
+        let method = f.method.unwrap_or_default();
+        let req = f.req_id.unwrap_or(0);
+        if f.success == Some(false) || f.error.is_some() {
+            let reason = format!(
+                "{method} request {req}: {}",
+                f.error.as_deref().unwrap_or("refused")
+            );
+            if method != "subscribe" {
+                return Ok(Parsed::Refused(Refusal::unattributed(reason)));
+            }
+            // Kraken refuses per symbol, each one an answer of its request.
+            let symbols = f.symbol.iter().map(SmolStr::new).collect();
+            let answer = (req < RESYNC_REQ_ID).then_some(Answer::Id(req));
+            return Ok(Parsed::Refused(Refusal {
+                answer,
+                symbols,
+                reason,
+            }));
+        }
+        match method {
+            "pong" => Ok(Parsed::Heartbeat),
+            "subscribe" | "unsubscribe" => {
+                let result: Option<wire::SubscribeResult> = f
+                    .result
+                    .map(|r| serde_json::from_str(r.get()))
+                    .transpose()?;
+                if let Some(r) = &result {
+                    if let (Some(symbol), Some(depth), "subscribe", "book") =
+                        (&r.symbol, r.depth, method, r.channel.as_str())
+                    {
+                        self.depth.insert(SmolStr::new(symbol), depth);
+                    }
+                }
+                let what = result
+                    .map(|r| format!("{} {}", r.channel, r.symbol.unwrap_or_default()))
+                    .unwrap_or_default();
+                if method == "unsubscribe" || req >= RESYNC_REQ_ID {
+                    return Ok(Parsed::Info(format!("{method} {what} (resync)")));
+                }
+                // One acknowledgement per symbol, each an answer of its request.
+                Ok(Parsed::Acked(Answer::Id(req)))
+            }
+            other => Err(ParseError::Unknown(format!("method {other:?}"))),
+        }
+    }
+}
+
+/// Book records of Kraken carry no sequence: their ids (`...book.t<ts>`) get the
+/// checksum appended, so two distinct updates with the same timestamp never share an id.
+///
+/// A snapshot without an exchange timestamp would otherwise be named by its receive
+/// time, which differs on every replay: it is named by a hash of its content instead
+/// (`stamp` is the one the records were built with).
+fn rename_ids(records: &mut [Record], checksum: u32, stamp: Stamp, content: &str) {
+    let by_recv = stamp.ts_exchange.is_none();
+    let recv = stamp.ts_recv.to_string();
+    let hash = format!("h{:016x}", fnv1a(content));
+    for r in records {
+        if by_recv {
+            // `...book.snap.t<ts_recv>` and `...status.resynced.<ts_recv>`.
+            if let Some(at) = r.id.rfind(recv.as_str()) {
+                let start = if r.id[..at].ends_with('t') {
+                    at - 1
+                } else {
+                    at
+                };
+                r.id.replace_range(start.., &hash);
+            }
+        }
+        if matches!(r.data, Data::Book(_)) {
+            r.id.push_str(&format!(".c{checksum}"));
+        }
+    }
+}
+
+impl FrameParser for KrakenParser {
+    fn parse(
+        &mut self,
+        text: &str,
+        ts_recv: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Parsed, ParseError> {
+        self.last_ts = ts_recv;
+        let f: wire::Frame = serde_json::from_str(text)?;
+        if let Some(channel) = f.channel {
+            let data = f.data.map(|d| d.get()).unwrap_or("[]");
+            let snapshot = match f.kind {
+                Some("snapshot") => true,
+                Some("update") | None => false,
+                Some(other) => {
+                    return Err(ParseError::Unknown(format!("{channel} type {other:?}")))
+                }
+            };
+            match channel {
+                "heartbeat" => return Ok(Parsed::Heartbeat),
+                "status" => {
+                    let s: Vec<wire::Status> = serde_json::from_str(data)?;
+                    let s = s.first().map(|s| {
+                        format!("system {} {}", s.system, s.version.as_deref().unwrap_or(""))
+                    });
+                    return Ok(Parsed::Info(s.unwrap_or_else(|| "status".into())));
+                }
+                "trade" => self.on_trade(data, ts_recv, out)?,
+                "ticker" => self.on_ticker(data, ts_recv, out)?,
+                "book" => self.on_book(snapshot, data, ts_recv, out)?,
+                "ohlc" => return Ok(Parsed::Ignored("ohlc")),
+                "instrument" => return Ok(Parsed::Ignored("instrument")),
+                "level3" => return Ok(Parsed::Ignored("level3")),
+                other => return Err(ParseError::Unknown(format!("channel {other:?}"))),
+            }
+            return Ok(Parsed::Data);
+        }
+        if f.method.is_some() {
+            return self.on_method(&f);
+        }
+        if f.error.is_some() {
+            // `{"error":"Exceeded msg rate"}` and other connection-level errors.
+            return Ok(Parsed::Refused(Refusal::unattributed(
+                f.error.unwrap_or_default(),
+            )));
+        }
+        Err(ParseError::Unknown(format!(
+            "frame {}",
+            crate::exchanges::binance::parser_preview(text)
+        )))
+    }
+
+    fn resubscribe(&mut self) -> Vec<String> {
+        self.take_resubscribe(self.last_ts)
+    }
+}

@@ -1,0 +1,58 @@
+//! Every exchange, one folder each with the same files (`mod.rs` the connector,
+//! `wire.rs` the raw types with a documented example frame each, `parser.rs`,
+//! `book.rs` where the exchange needs one, `tests.rs`), and the registry: the list of
+//! connectors. Adding an exchange is its folder, its `mod` line and its registry
+//! line; the fuzz and corpus tests iterate the registry.
+
+pub mod binance;
+pub mod bybit;
+pub mod coinbase;
+pub mod coinbase_advanced;
+pub mod kraken;
+pub mod okx;
+
+use crate::contract::Connector;
+
+/// Every connector, in the order `tickbridge exchanges` lists them.
+static REGISTRY: &[&dyn Connector] = &[
+    &binance::Binance::SPOT,
+    &binance::Binance::USDM,
+    &binance::Binance::COINM,
+    &coinbase::Coinbase,
+    &coinbase_advanced::CoinbaseAdvanced,
+    &kraken::Kraken,
+    &bybit::Bybit,
+    &okx::Okx::DEFAULT,
+];
+
+/// Every connector, in the order `tickbridge exchanges` lists them.
+pub fn connectors() -> &'static [&'static dyn Connector] {
+    REGISTRY
+}
+
+/// The connector named `name`.
+pub fn connector(name: &str) -> Option<&'static dyn Connector> {
+    connectors().iter().copied().find(|c| c.name() == name)
+}
+
+/// The connector whose protocol a recorded WebSocket URL speaks, with the market it
+/// serves (captures, the corpus tests, `replay`).
+pub fn connector_for_url(url: &str) -> Option<(&'static dyn Connector, tickbridge_schema::Market)> {
+    connectors()
+        .iter()
+        .find_map(|c| c.market_of_url(url).map(|m| (*c, m)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = connectors().iter().map(|c| c.name()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "{names:?}");
+    }
+}
