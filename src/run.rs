@@ -1,5 +1,5 @@
 //! `tickbridge run`: wires sources, the pipeline and the sink together, and performs
-//! the structured shutdown of DESIGN.md:
+//! the structured shutdown of docs/architecture.md ("Delivery and shutdown"):
 //!
 //! 1. readiness turns false;
 //! 2. sources stop (each session sends a Close frame and drops its sender);

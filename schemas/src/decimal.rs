@@ -3,7 +3,7 @@
 //! Exchanges send prices and sizes as decimal text (`"61837.63000000"`) or as JSON
 //! numbers with full precision (Kraken v2). Converting them through `f64` loses
 //! digits; converting them through a decimal type and back costs 50-100% of the hot
-//! path (see DESIGN.md, Performance). So a `Dec` is the exchange's own text,
+//! path (see docs/architecture.md, "Schema v1"). So a `Dec` is the exchange's own text,
 //! validated and normalized once: no sign for zero, no leading zeros, no trailing
 //! fractional zeros, no exponent. Two `Dec`s of the same value are byte-equal, which
 //! makes equality, hashing and the deterministic record `id` cheap.

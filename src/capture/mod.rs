@@ -1,4 +1,4 @@
-//! Capture format v1 (see `shared/CAPTURE_FORMAT.md`): gzip-compressed JSON lines, a
+//! Capture format v1 (see docs/architecture.md, "Captures"): gzip-compressed JSON lines, a
 //! header line then one event per line. Reading accepts plain or gzip text and
 //! ignores unknown fields; writing produces gzip.
 

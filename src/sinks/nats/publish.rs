@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tickbridge_connectors::time::now_ns;
+use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishErrorKind, publish::PublishAck};
 use async_nats::{Client, HeaderMap, Subject};
@@ -100,14 +101,6 @@ pub(super) fn classify(
             }
         }
     }
-}
-
-/// The wall clock in ns since the epoch (the clock of `ts_recv`).
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 /// A PubAck future with the permit it holds.

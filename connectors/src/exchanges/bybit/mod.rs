@@ -131,17 +131,6 @@ fn encode(id: u64, topics: Vec<Topic>) -> SubscribeRequest {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
 fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         4 | 6 | 9 | 11 => 30,
@@ -155,7 +144,7 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 fn last_friday(y: i64, m: u32) -> u32 {
     let last = days_in_month(y, m);
     // 1970-01-01 was a Thursday: weekday 0 = Thursday, 1 = Friday.
-    let wd = days_from_civil(y, m, last).rem_euclid(7);
+    let wd = crate::time::days_from_civil(y, m as i64, last as i64).rem_euclid(7);
     let back = (wd - 1).rem_euclid(7) as u32;
     last - back
 }
