@@ -53,6 +53,7 @@
 //! ```
 
 pub mod resync;
+pub mod text;
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

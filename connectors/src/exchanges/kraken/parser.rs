@@ -2,14 +2,15 @@
 //! sync with the CRC32 checksum, and every control frame (status, heartbeat, pong,
 //! subscribe acks and refusals).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use smol_str::SmolStr;
 use tickbridge_schema::{Bbo, Data, Level, Record, Ticker, Trade};
 
 use super::wire;
 use crate::book::resync::Resyncs;
-use crate::book::{BookConfig, BookSync, Price, Stamp};
+use crate::book::text::{TextBook, TextSide};
+use crate::book::{BookConfig, BookSync, Stamp};
 use crate::checksum::{crc32, fnv1a};
 use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal};
 use crate::contract::{Channel, ChannelSet};
@@ -24,68 +25,20 @@ const RESYNC_REQ_ID: u64 = 1_000_000;
 const CHECKSUM_LEVELS: usize = 10;
 
 /// One side of a book as the exchange wrote it: price → (price text, qty text).
-type RawSide = BTreeMap<Price, (SmolStr, SmolStr)>;
+/// One symbol's book with the text of its levels (the checksum is over the text).
+type KrakenBook = TextBook;
 
-/// One symbol's book: the published state ([`BookSync`]) plus the exchange's text of
-/// every level, which the checksum is computed over.
-struct KrakenBook {
-    sync: BookSync,
-    bids: RawSide,
-    asks: RawSide,
+/// Sets levels from the exchange's text (qty 0 deletes); returns them as decimals.
+fn apply(side: &mut TextSide, levels: &[wire::Level<'_>]) -> Result<Vec<Level>, ParseError> {
+    levels
+        .iter()
+        .map(|l| TextBook::set(side, raw_text(l.price), raw_text(l.qty), ("book.price", "book.qty")))
+        .collect()
 }
 
-impl KrakenBook {
-    fn clear(&mut self) {
-        self.bids.clear();
-        self.asks.clear();
-    }
-
-    /// Sets levels from the exchange's text (qty 0 deletes); returns the levels as
-    /// decimals for the book record.
-    fn apply(side: &mut RawSide, levels: &[wire::Level<'_>]) -> Result<Vec<Level>, ParseError> {
-        let mut out = Vec::with_capacity(levels.len());
-        for l in levels {
-            let price = dec_raw(l.price, "book.price")?;
-            let qty = dec_raw(l.qty, "book.qty")?;
-            if qty.is_zero() {
-                side.remove(&Price(price.clone()));
-            } else {
-                side.insert(
-                    Price(price.clone()),
-                    (
-                        SmolStr::new(raw_text(l.price)),
-                        SmolStr::new(raw_text(l.qty)),
-                    ),
-                );
-            }
-            out.push(Level(price, qty));
-        }
-        Ok(out)
-    }
-
-    /// Drops the levels beyond `depth` (Kraken does not delete them explicitly) and
-    /// returns them as deletions, so the published diff stays exact.
-    fn truncate(&mut self, depth: usize) -> (Vec<Level>, Vec<Level>) {
-        let mut dropped_bids = Vec::new();
-        while self.bids.len() > depth {
-            let (p, _) = self.bids.pop_first().expect("non-empty");
-            dropped_bids.push(Level(p.0, tickbridge_schema::Dec::zero()));
-        }
-        let mut dropped_asks = Vec::new();
-        while self.asks.len() > depth {
-            let (p, _) = self.asks.pop_last().expect("non-empty");
-            dropped_asks.push(Level(p.0, tickbridge_schema::Dec::zero()));
-        }
-        self.sync.book_mut().truncate(depth);
-        (dropped_bids, dropped_asks)
-    }
-
-    fn checksum(&self) -> u32 {
-        checksum(
-            self.asks.values().take(CHECKSUM_LEVELS),
-            self.bids.values().rev().take(CHECKSUM_LEVELS),
-        )
-    }
+/// The checksum of a book as it stands.
+fn book_checksum(b: &KrakenBook) -> u32 {
+    checksum(b.top_asks(CHECKSUM_LEVELS), b.top_bids(CHECKSUM_LEVELS))
 }
 
 /// Kraken's v2 book checksum: for the top 10 asks (low → high) then the top 10 bids
@@ -272,20 +225,16 @@ impl KrakenParser {
             let book = self
                 .books
                 .entry(native.clone())
-                .or_insert_with(|| KrakenBook {
-                    sync: BookSync::new("kraken", info, config),
-                    bids: RawSide::new(),
-                    asks: RawSide::new(),
-                });
+                .or_insert_with(|| TextBook::new(BookSync::new("kraken", info, config)));
             let stamp = Stamp {
                 ts_exchange: b.timestamp.and_then(parse_rfc3339_utc),
                 ts_recv: ts,
             };
             if snapshot {
                 book.clear();
-                let bids = KrakenBook::apply(&mut book.bids, &b.bids)?;
-                let asks = KrakenBook::apply(&mut book.asks, &b.asks)?;
-                let computed = book.checksum();
+                let bids = apply(&mut book.bids, &b.bids)?;
+                let asks = apply(&mut book.asks, &b.asks)?;
+                let computed = book_checksum(book);
                 if computed != b.checksum {
                     book.clear();
                     book.sync.gap(
@@ -309,13 +258,13 @@ impl KrakenParser {
                 // A broken chain: nothing is published until the fresh snapshot.
                 continue;
             }
-            let mut bids = KrakenBook::apply(&mut book.bids, &b.bids)?;
-            let mut asks = KrakenBook::apply(&mut book.asks, &b.asks)?;
+            let mut bids = apply(&mut book.bids, &b.bids)?;
+            let mut asks = apply(&mut book.asks, &b.asks)?;
             book.sync.apply(&bids, &asks);
             let (dropped_bids, dropped_asks) = book.truncate(depth);
             bids.extend(dropped_bids);
             asks.extend(dropped_asks);
-            let computed = book.checksum();
+            let computed = book_checksum(book);
             if computed != b.checksum {
                 book.clear();
                 book.sync.gap(

@@ -2,7 +2,7 @@
 //! with `seqId`/`prevSeqId` (or, on recordings older than the sequence ids, the legacy
 //! checksum), events classified (acks, errors, notices), text `pong`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use smol_str::SmolStr;
 use tickbridge_schema::{
@@ -11,7 +11,8 @@ use tickbridge_schema::{
 
 use super::wire;
 use crate::book::resync::Resyncs;
-use crate::book::{BookConfig, BookSync, Price, Stamp};
+use crate::book::text::{TextBook, TextSide};
+use crate::book::{BookConfig, BookSync, Stamp};
 use crate::checksum::crc32;
 use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal, PARSER_REQUEST_IDS};
 use crate::contract::{Channel, ChannelSet};
@@ -22,49 +23,27 @@ use crate::symbols::SymbolInfo;
 /// Levels per side in the legacy checksum.
 const CHECKSUM_LEVELS: usize = 25;
 
-type RawSide = BTreeMap<Price, (SmolStr, SmolStr)>;
+/// One instrument's book with the text of its levels (the legacy checksum is
+/// computed over the text as sent).
+type OkxBook = TextBook;
 
-/// One instrument's book plus the exchange's text of every level (the legacy checksum
-/// is computed over the text as sent).
-struct OkxBook {
-    sync: BookSync,
-    bids: RawSide,
-    asks: RawSide,
+/// Sets levels `[price, size, ...]` from the exchange's text; returns them as decimals.
+fn apply(side: &mut TextSide, levels: &[Vec<&str>]) -> Result<Vec<Level>, ParseError> {
+    levels
+        .iter()
+        .map(|l| match (l.first(), l.get(1)) {
+            (Some(p), Some(s)) => TextBook::set(side, p, s, ("books.px", "books.sz")),
+            _ => Err(ParseError::Invalid {
+                context: "books level",
+                detail: format!("{l:?}"),
+            }),
+        })
+        .collect()
 }
 
-impl OkxBook {
-    fn apply(side: &mut RawSide, levels: &[Vec<&str>]) -> Result<Vec<Level>, ParseError> {
-        let mut out = Vec::with_capacity(levels.len());
-        for l in levels {
-            let (Some(p), Some(s)) = (l.first(), l.get(1)) else {
-                return Err(ParseError::Invalid {
-                    context: "books level",
-                    detail: format!("{l:?}"),
-                });
-            };
-            let price = dec(p, "books.px")?;
-            let size = dec(s, "books.sz")?;
-            if size.is_zero() {
-                side.remove(&Price(price.clone()));
-            } else {
-                side.insert(Price(price.clone()), (SmolStr::new(p), SmolStr::new(s)));
-            }
-            out.push(Level(price, size));
-        }
-        Ok(out)
-    }
-
-    fn clear(&mut self) {
-        self.bids.clear();
-        self.asks.clear();
-    }
-
-    fn checksum(&self) -> i32 {
-        legacy_checksum(
-            self.bids.values().rev().take(CHECKSUM_LEVELS),
-            self.asks.values().take(CHECKSUM_LEVELS),
-        )
-    }
+/// The legacy checksum of a book as it stands.
+fn book_checksum(b: &OkxBook) -> i32 {
+    legacy_checksum(b.top_bids(CHECKSUM_LEVELS), b.top_asks(CHECKSUM_LEVELS))
 }
 
 /// OKX's legacy (deprecated) book checksum: the first 25 bids and asks interleaved as
@@ -252,11 +231,7 @@ impl OkxParser {
         for b in books {
             let info = self.emit.symbol(&native);
             let config = &self.config;
-            let book = self.books.entry(native.clone()).or_insert_with(|| OkxBook {
-                sync: BookSync::new("okx", info, config),
-                bids: RawSide::new(),
-                asks: RawSide::new(),
-            });
+            let book = self.books.entry(native.clone()).or_insert_with(|| TextBook::new(BookSync::new("okx", info, config)));
             let stamp = Stamp {
                 ts_exchange: ms_text_to_ns(b.ts),
                 ts_recv: ts,
@@ -268,15 +243,15 @@ impl OkxParser {
             let claimed = b.checksum.filter(|c| *c != 0);
             if snapshot {
                 book.clear();
-                let bids = OkxBook::apply(&mut book.bids, &b.bids)?;
-                let asks = OkxBook::apply(&mut book.asks, &b.asks)?;
-                let ok = claimed.map(|c| book.checksum() as i64 == c);
+                let bids = apply(&mut book.bids, &b.bids)?;
+                let asks = apply(&mut book.asks, &b.asks)?;
+                let ok = claimed.map(|c| book_checksum(book) as i64 == c);
                 if ok == Some(false) {
                     book.clear();
                     book.sync.gap(
                         stamp,
                         claimed.map(|c| c as u32 as u64),
-                        Some(book.checksum() as u32 as u64),
+                        Some(book_checksum(book) as u32 as u64),
                         "checksum mismatch on the book snapshot",
                         out,
                     );
@@ -319,16 +294,16 @@ impl OkxParser {
                     continue;
                 }
             }
-            let bids = OkxBook::apply(&mut book.bids, &b.bids)?;
-            let asks = OkxBook::apply(&mut book.asks, &b.asks)?;
+            let bids = apply(&mut book.bids, &b.bids)?;
+            let asks = apply(&mut book.asks, &b.asks)?;
             if bids.is_empty() && asks.is_empty() && seq.is_some() && seq == last {
                 // No change for a while: OKX's keep-alive update (seqId == prevSeqId).
                 continue;
             }
             book.sync.apply(&bids, &asks);
-            let ok = claimed.map(|c| book.checksum() as i64 == c);
+            let ok = claimed.map(|c| book_checksum(book) as i64 == c);
             if ok == Some(false) {
-                let computed = book.checksum();
+                let computed = book_checksum(book);
                 book.clear();
                 book.sync.gap(
                     stamp,
