@@ -823,7 +823,7 @@ mod tests {
             "wss://stream.binance.com:9443/stream"
         );
         assert_eq!(
-            sources[0].plans[0].subscribe,
+            sources[0].plans[0].texts(),
             vec![
                 r#"{"id":1,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker"]}"#
             ]

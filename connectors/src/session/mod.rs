@@ -31,6 +31,15 @@
 //! Shutdown: on cancellation the driver sends a Close frame on every open connection,
 //! waits briefly for the close handshake and returns, dropping its sender.
 //!
+//! The loop is a `select!` over the connections' sockets, their REST answers, the
+//! connect attempt and one timer; what the timer and the frames mean is decided by
+//! small types, each tested on paused time: [`liveness::Liveness`] (pings, pong
+//! deadline, idle and stale), [`pacing::Pacer`] (client frame spacing and subscribe
+//! windows), [`subscriptions::Subscriptions`] (per-request state, splitting refused
+//! requests, what a reconnect asks again, the confirmation deadline),
+//! [`rotation::Rotation`] (when to replace a connection, the overlap) with
+//! [`dedup::Dedup`] (the overlap's second copies), and [`status::StatusRecords`].
+//!
 //! One task, no detached work: both connections of a rotation, the connect attempt in
 //! progress and the timers are branches of one `select!`; REST requests of a parser
 //! run in the connection's `JoinSet` (joined when it closes).
@@ -40,6 +49,7 @@ pub mod dedup;
 pub mod gate;
 pub mod liveness;
 pub mod pacing;
+pub mod rotation;
 pub mod status;
 pub mod subscriptions;
 
@@ -66,6 +76,7 @@ use self::conn::{Conn, Role, Ws};
 use self::dedup::Dedup;
 use self::gate::{host_of, ConnectGate};
 use self::liveness::Alarm;
+use self::rotation::Rotation;
 use self::status::{Scope, StatusRecords};
 use self::subscriptions::{Subscriptions, Update};
 use crate::contract::{ConnectionPlan, FrameParser, Heartbeat, Limits, ParseError, Parsed};
@@ -129,6 +140,13 @@ pub struct SessionSpec {
 pub fn hard_frame_limit(max_frame_bytes: usize) -> usize {
     max_frame_bytes.saturating_mul(4).max(1 << 20)
 }
+
+/// Initial capacity of a connection's WebSocket read buffer. tungstenite allocates it
+/// eagerly and zero-fills all of it on the first read (its default, 128 KiB, was most
+/// of an idle connection's memory); 8 KiB holds dozens of typical frames per read. A
+/// larger frame still arrives whole: the buffer grows to the frame's size (up to
+/// [`hard_frame_limit`]).
+pub const READ_BUFFER_BYTES: usize = 8 << 10;
 
 /// Why a connection (or the session) ended.
 #[derive(Debug)]
@@ -197,14 +215,13 @@ impl Session {
         // When the active connection is (re)opened next; `None` while one is open.
         let mut next_connect: Option<Instant> = Some(Instant::now());
         let mut attempt: u32 = 0;
-        // Rotation: retries of a failed replacement back off too.
-        let mut rotation_attempt: u32 = 0;
-        let mut next_rotation: Option<Instant> = None;
-        let mut close_old_at: Option<Instant> = None;
+        let mut rotation = Rotation::new(
+            self.spec.heartbeat.max_connection_age,
+            self.spec.rotation_overlap,
+        );
         let mut gen: u64 = 0;
-        let overlap = self.spec.rotation_overlap;
         // Filtering goes on a little after two connections met: the newer one may lag.
-        let settle = overlap + Duration::from_secs(2);
+        let settle = rotation.settle();
 
         let ended = loop {
             let now = Instant::now();
@@ -214,10 +231,10 @@ impl Session {
                         next_connect = None;
                         connecting = Some((Role::Active, self.connect()));
                     }
-                } else if standby.is_none() && close_old_at.is_none() {
-                    let why = active
-                        .as_ref()
-                        .and_then(|a| self.rotation_reason(a, now, next_rotation));
+                } else if standby.is_none() {
+                    let why = active.as_ref().and_then(|a| {
+                        rotation.reason(a.subscribed, a.opened, a.rotate_requested.as_deref(), now)
+                    });
                     if let Some(why) = why {
                         SourceStats::add(&self.stats.rotations, 1);
                         info!(exchange = self.spec.exchange, conn = self.spec.conn, %why, "rotating: opening a replacement connection");
@@ -237,12 +254,12 @@ impl Session {
             for c in [active.as_mut(), standby.as_mut()].into_iter().flatten() {
                 wake = wake.min(c.next_wake());
             }
-            if let Some(t) = close_old_at {
+            if let Some(t) = rotation.overlap_ends() {
                 wake = wake.min(t);
             }
             if let (Some(a), None, None) = (&active, &standby, &connecting) {
-                if let Some(age) = self.spec.heartbeat.max_connection_age {
-                    wake = wake.min((a.opened + age).max(next_rotation.unwrap_or(now)));
+                if let Some(t) = rotation.due_at(a.opened, now) {
+                    wake = wake.min(t);
                 }
             }
 
@@ -277,8 +294,7 @@ impl Session {
                                 }
                                 Role::Standby => {
                                     self.dedup.end_after(Instant::now());
-                                    next_rotation = Some(Instant::now() + self.spec.backoff.delay(rotation_attempt));
-                                    rotation_attempt = rotation_attempt.saturating_add(1);
+                                    rotation.failed(Instant::now(), |a| self.spec.backoff.delay(a));
                                 }
                             }
                         }
@@ -321,9 +337,7 @@ impl Session {
                         self.close(c, "replacement failed", false).await;
                     }
                     self.dedup.end_after(Instant::now());
-                    next_rotation =
-                        Some(Instant::now() + self.spec.backoff.delay(rotation_attempt));
-                    rotation_attempt = rotation_attempt.saturating_add(1);
+                    rotation.failed(Instant::now(), |a| self.spec.backoff.delay(a));
                 }
                 Some(e) => break e,
             }
@@ -334,7 +348,7 @@ impl Session {
                     if let Some(c) = active.take() {
                         self.close(c, "dropped", false).await;
                     }
-                    close_old_at = None;
+                    rotation.done();
                     if standby.as_ref().is_some_and(|s| s.subscribed) {
                         // The replacement is already live: the feed did not break.
                         info!(exchange = self.spec.exchange, conn = self.spec.conn, reason = %why, "connection lost during rotation; the replacement takes over");
@@ -381,11 +395,10 @@ impl Session {
             }
 
             // Rotation: once the replacement is confirmed, overlap, then close the old.
-            if standby.as_ref().is_some_and(|s| s.subscribed) && close_old_at.is_none() {
-                close_old_at = Some(Instant::now() + overlap);
+            if standby.as_ref().is_some_and(|s| s.subscribed) {
+                rotation.confirmed(Instant::now());
             }
-            if close_old_at.is_some_and(|t| t <= Instant::now()) {
-                close_old_at = None;
+            if rotation.overlap_over(Instant::now()) {
                 if let Some(old) = active.take() {
                     self.close(old, "rotated", true).await;
                 }
@@ -393,8 +406,7 @@ impl Session {
                     s.role = Role::Active;
                     s
                 });
-                rotation_attempt = 0;
-                next_rotation = None;
+                rotation.done();
                 // The replacement may still deliver what the old one already forwarded.
                 self.dedup.end_after(Instant::now() + settle);
                 info!(
@@ -428,29 +440,13 @@ impl Session {
 }
 
 impl Session {
-    /// Why `active` should be replaced now, if it should.
-    fn rotation_reason(
-        &self,
-        active: &Conn,
-        now: Instant,
-        not_before: Option<Instant>,
-    ) -> Option<String> {
-        if !active.subscribed || not_before.is_some_and(|t| now < t) {
-            return None;
-        }
-        if let Some(why) = &active.rotate_requested {
-            return Some(format!("the exchange announced a disconnect: {why}"));
-        }
-        let age = self.spec.heartbeat.max_connection_age?;
-        (active.age(now) >= age).then(|| format!("connection age reached {age:?}"))
-    }
-
     /// A connection attempt: waits for the exchange's connection-attempt window, then
     /// connects within `connect_timeout`.
     fn connect(&self) -> Connecting {
         let url = self.spec.plan.url.clone();
         let hard = hard_frame_limit(self.spec.max_frame_bytes);
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(hard))
             .max_frame_size(Some(hard));
         let connect_timeout = self.spec.connect_timeout;
