@@ -16,6 +16,17 @@ pub struct SymbolInfo {
     pub native: SmolStr,
 }
 
+impl SymbolInfo {
+    /// An instrument whose native name is its normalized one (`BTC-USD` on Coinbase).
+    pub fn same(market: Market, name: &str) -> Self {
+        SymbolInfo {
+            market,
+            symbol: name.into(),
+            native: name.into(),
+        }
+    }
+}
+
 /// Maps native symbols seen in frames to [`SymbolInfo`]. Symbols that were not planned
 /// (corpus replays, exchanges that echo extra instruments) are resolved once with the
 /// connector's fallback and cached, so no frame is rejected for its symbol alone.
@@ -55,6 +66,30 @@ impl SymbolTable {
         }
         self.last.as_ref().expect("set above")
     }
+}
+
+/// Whether every part is non-empty ASCII alphanumerics (the parts of a user symbol
+/// split at `-`): anything else cannot name an instrument on any venue.
+pub fn alphanumeric_parts(parts: &[&str]) -> bool {
+    parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Whether `upper` is non-empty and only ASCII alphanumerics or bytes of `extra` (the
+/// separators a venue's native or normalized symbols use).
+pub fn symbol_text(upper: &str, extra: &[u8]) -> bool {
+    !upper.is_empty()
+        && upper
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+/// A user's `BASE-QUOTE` product id, trimmed and upper-cased, if it is one.
+pub fn product_id(user: &str) -> Option<String> {
+    let upper = user.trim().to_ascii_uppercase();
+    let parts: Vec<&str> = upper.split('-').collect();
+    (parts.len() == 2 && alphanumeric_parts(&parts)).then(|| upper.clone())
 }
 
 /// Quote currencies recognised when a native symbol has no separator (`BTCUSDT`),

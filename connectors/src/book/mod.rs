@@ -244,6 +244,33 @@ pub struct BookConfig {
     pub full_snapshot_interval: Option<Duration>,
 }
 
+impl BookConfig {
+    /// The book depth to subscribe: `snapshot_depth` rounded up to one of the depths
+    /// the venue serves (`served`, ascending; the deepest when above them all), else
+    /// the venue's `default`.
+    pub fn served_depth(&self, served: &[usize], default: usize) -> usize {
+        match self.snapshot_depth {
+            Some(d) => served
+                .iter()
+                .copied()
+                .find(|x| *x >= d as usize)
+                .unwrap_or(served[served.len() - 1]),
+            None => default,
+        }
+    }
+}
+
+/// Appends `.c<checksum>` to the ids of the book records: books without a sequence
+/// (Kraken, OKX before `seqId`) name an event by its time, and the checksum keeps two
+/// distinct events of the same instant apart.
+pub fn tag_book_ids(records: &mut [Record], checksum: impl std::fmt::Display) {
+    for r in records {
+        if matches!(r.data, Data::Book(_)) {
+            r.id.push_str(&format!(".c{checksum}"));
+        }
+    }
+}
+
 /// The times of the exchange event behind a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {

@@ -15,6 +15,12 @@ pub struct Resyncs {
     /// Symbols waiting to be requested (in order).
     queued: Vec<SmolStr>,
     min_interval_ns: i64,
+    /// Request id of the next resubscription frame (a range apart from the plan's, so
+    /// their answers are told from the plan's).
+    next_id: u64,
+    /// Receive time of the last frame: the throttle's clock when the session asks for
+    /// resubscriptions (`FrameParser::resubscribe` carries no time).
+    last_ts: i64,
 }
 
 impl Resyncs {
@@ -23,7 +29,47 @@ impl Resyncs {
             in_flight: HashMap::new(),
             queued: Vec::new(),
             min_interval_ns: min_interval.as_nanos() as i64,
+            next_id: 0,
+            last_ts: 0,
         }
+    }
+
+    /// Numbers resubscription frames from `id` on.
+    pub fn first_id(mut self, id: u64) -> Self {
+        self.next_id = id;
+        self
+    }
+
+    /// Records the receive time of a frame (see [`Resyncs::last_ts`]).
+    pub fn tick(&mut self, ts_recv: i64) {
+        self.last_ts = ts_recv;
+    }
+
+    /// The receive time of the last frame, the clock of resubscriptions asked for
+    /// without a time.
+    pub fn last_ts(&self) -> i64 {
+        self.last_ts
+    }
+
+    /// The frames resubscribing the symbols due at `now`: for each an unsubscribe,
+    /// then a subscribe (the fresh subscription starts with a snapshot), written by
+    /// `frame(native, op, id)` with a request id of its own; `None` for a symbol the
+    /// parser cannot resubscribe (no id is used up).
+    pub fn frames(
+        &mut self,
+        now: i64,
+        mut frame: impl FnMut(&SmolStr, &str, u64) -> Option<String>,
+    ) -> Vec<String> {
+        let mut frames = Vec::new();
+        for native in self.due(now) {
+            for op in ["unsubscribe", "subscribe"] {
+                if let Some(text) = frame(&native, op, self.next_id) {
+                    frames.push(text);
+                    self.next_id += 1;
+                }
+            }
+        }
+        frames
     }
 
     /// Asks for a resync of `native` (deduplicated).
@@ -81,5 +127,19 @@ mod tests {
         assert_eq!(r.due(100), vec![SmolStr::new("A")]);
         r.done("A");
         assert!(!r.pending("A") && r.pending("B"));
+    }
+
+    #[test]
+    fn frames_number_unsubscribe_then_subscribe() {
+        let mut r = Resyncs::new(std::time::Duration::from_nanos(100)).first_id(7);
+        r.request("A");
+        r.request("B");
+        // B cannot be resubscribed: it uses up no id.
+        let frames = r.frames(0, |native, op, id| {
+            (native != "B").then(|| format!("{op} {native} {id}"))
+        });
+        assert_eq!(frames, ["unsubscribe A 7", "subscribe A 8"]);
+        r.tick(42);
+        assert_eq!(r.last_ts(), 42);
     }
 }

@@ -6,14 +6,33 @@
 use std::collections::BTreeMap;
 
 use smol_str::SmolStr;
-use tickbridge_schema::{Dec, Level};
+use tickbridge_schema::{Dec, Level, Record};
 
-use super::{BookSync, Price};
+use super::resync::Resyncs;
+use super::{BookSync, Price, Stamp};
 use crate::contract::ParseError;
 use crate::convert::dec;
 
 /// One side: price → (price text, size text) as the exchange sent them.
 pub type TextSide = BTreeMap<Price, (SmolStr, SmolStr)>;
+
+/// One level as the exchange wrote it, `(price, size)`, or why it is malformed.
+pub type LevelText<'t> = Result<(&'t str, &'t str), ParseError>;
+
+/// Sets the levels of one side (see [`TextBook::set_levels`]).
+fn set_side<'t>(
+    side: &mut TextSide,
+    levels: impl IntoIterator<Item = LevelText<'t>>,
+    context: (&'static str, &'static str),
+) -> Result<Vec<Level>, ParseError> {
+    levels
+        .into_iter()
+        .map(|l| {
+            let (price, size) = l?;
+            TextBook::set(side, price, size, context)
+        })
+        .collect()
+}
 
 /// One symbol's book sync plus the text of its levels.
 #[derive(Debug, Clone)]
@@ -54,6 +73,38 @@ impl TextBook {
             side.insert(Price(p.clone()), (SmolStr::new(price), SmolStr::new(size)));
         }
         Ok(Level(p, s))
+    }
+
+    /// Sets the levels of both sides from their text (bids first; a zero size
+    /// deletes) and returns them as decimals for the book record; each level is its
+    /// `(price, size)` text or the error of a malformed one, `context` names the
+    /// fields in errors.
+    pub fn set_levels<'t>(
+        &mut self,
+        bids: impl IntoIterator<Item = LevelText<'t>>,
+        asks: impl IntoIterator<Item = LevelText<'t>>,
+        context: (&'static str, &'static str),
+    ) -> Result<(Vec<Level>, Vec<Level>), ParseError> {
+        let bids = set_side(&mut self.bids, bids, context)?;
+        let asks = set_side(&mut self.asks, asks, context)?;
+        Ok((bids, asks))
+    }
+
+    /// Breaks the book's chain (`status gap` with `(expected, got)`, the text of
+    /// every level forgotten) and asks `resyncs` for a fresh snapshot of `native`:
+    /// nothing is published for it until that snapshot.
+    pub fn resync(
+        &mut self,
+        resyncs: &mut Resyncs,
+        native: &str,
+        stamp: Stamp,
+        (expected, got): (Option<u64>, Option<u64>),
+        reason: &'static str,
+        out: &mut Vec<Record>,
+    ) {
+        self.clear();
+        self.sync.gap(stamp, expected, got, reason, out);
+        resyncs.request(native);
     }
 
     /// The text of the best `n` bids, high → low.

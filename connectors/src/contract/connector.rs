@@ -74,6 +74,16 @@ pub struct RateWindow {
     pub window: Duration,
 }
 
+impl RateWindow {
+    /// `count` events per `secs` seconds.
+    pub const fn per_secs(count: u32, secs: u64) -> Self {
+        RateWindow {
+            count,
+            window: Duration::from_secs(secs),
+        }
+    }
+}
+
 /// An exchange's documented connection limits, honoured by the planner (streams per
 /// connection, request spacing via [`ConnectionPlan::send_interval`]) and by the
 /// session driver (connection attempts, subscribe requests per connection).
@@ -125,6 +135,39 @@ pub enum PlanError {
     #[error("no symbols given")]
     NoSymbols,
 }
+
+/// The channels of a spot market that carries trades, best bid/offer, books and
+/// tickers, in the order `tickbridge exchanges` lists them.
+pub const SPOT_CHANNELS: &[Channel] =
+    &[Channel::Trade, Channel::Bbo, Channel::Book, Channel::Ticker];
+/// The channels of a perpetual swap market: spot's plus every derivatives channel.
+pub const PERP_CHANNELS: &[Channel] = &[
+    Channel::Trade,
+    Channel::Bbo,
+    Channel::Book,
+    Channel::Ticker,
+    Channel::Funding,
+    Channel::OpenInterest,
+    Channel::MarkPrice,
+    Channel::Liquidation,
+];
+/// The channels of a dated futures market: a perpetual's but funding.
+pub const FUTURE_CHANNELS: &[Channel] = &[
+    Channel::Trade,
+    Channel::Bbo,
+    Channel::Book,
+    Channel::Ticker,
+    Channel::OpenInterest,
+    Channel::MarkPrice,
+    Channel::Liquidation,
+];
+/// [`Connector::supported`] of a venue serving spot, perpetuals and dated futures
+/// with every channel each carries.
+pub const SPOT_PERP_FUTURE: &[(Market, &[Channel])] = &[
+    (Market::Spot, SPOT_CHANNELS),
+    (Market::Perp, PERP_CHANNELS),
+    (Market::Future, FUTURE_CHANNELS),
+];
 
 /// An exchange module: endpoints, planning, parsing and heartbeat rules.
 pub trait Connector: Send + Sync + 'static {
@@ -197,4 +240,58 @@ pub trait Connector: Send + Sync + 'static {
         }
         Ok(())
     }
+}
+
+impl PlanError {
+    /// The [`PlanError::BadSymbol`] a connector's `symbol` reports for `user`.
+    pub fn bad_symbol(exchange: &'static str, user: &str, why: &str) -> Self {
+        PlanError::BadSymbol {
+            exchange,
+            symbol: user.to_string(),
+            why: why.to_string(),
+        }
+    }
+
+    /// `info` if it is an instrument of `market`: a user symbol names one instrument,
+    /// and a source must not silently pick one from another market.
+    pub fn expect_market(
+        exchange: &'static str,
+        user: &str,
+        info: SymbolInfo,
+        market: Market,
+    ) -> Result<SymbolInfo, PlanError> {
+        if info.market != market {
+            return Err(Self::bad_symbol(
+                exchange,
+                user,
+                &format!(
+                    "it is a {} instrument but the source's market is {}",
+                    info.market.as_str(),
+                    market.as_str()
+                ),
+            ));
+        }
+        Ok(info)
+    }
+}
+
+/// Plans a request as connections of at most `per_connection` symbols each (in
+/// request order), all on the request's URL with requests `send_interval` apart;
+/// `fill` adds a connection's subscribe requests for its symbols.
+pub fn plan_chunks(
+    request: &SourceRequest,
+    per_connection: usize,
+    send_interval: Duration,
+    mut fill: impl FnMut(&mut ConnectionPlan, &[SymbolInfo]),
+) -> Vec<ConnectionPlan> {
+    request
+        .symbols
+        .chunks(per_connection)
+        .map(|chunk| {
+            let mut plan = ConnectionPlan::new(request.ws_url.clone(), request, send_interval);
+            fill(&mut plan, chunk);
+            plan.symbols = chunk.to_vec();
+            plan
+        })
+        .collect()
 }

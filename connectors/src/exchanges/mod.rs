@@ -10,6 +10,8 @@ pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod kraken;
 pub mod okx;
+#[cfg(test)]
+mod testing;
 
 use crate::contract::Connector;
 

@@ -42,8 +42,7 @@ impl Rotation {
         announced: Option<&str>,
         now: Instant,
     ) -> Option<String> {
-        if !subscribed || self.close_old_at.is_some() || self.not_before.is_some_and(|t| now < t)
-        {
+        if !subscribed || self.close_old_at.is_some() || self.not_before.is_some_and(|t| now < t) {
             return None;
         }
         if let Some(why) = announced {
@@ -106,7 +105,10 @@ mod tests {
     async fn rotates_at_age_then_closes_the_old_one_after_the_overlap() {
         let opened = Instant::now();
         let mut r = Rotation::new(Some(Duration::from_secs(60)), Duration::from_secs(2));
-        assert_eq!(r.due_at(opened, opened), Some(opened + Duration::from_secs(60)));
+        assert_eq!(
+            r.due_at(opened, opened),
+            Some(opened + Duration::from_secs(60))
+        );
         advance(Duration::from_secs(59)).await;
         assert_eq!(r.reason(true, opened, None, Instant::now()), None);
         advance(Duration::from_secs(1)).await;
@@ -120,7 +122,11 @@ mod tests {
             Some("connection age reached 60s")
         );
         r.confirmed(Instant::now());
-        assert_eq!(r.reason(true, opened, None, Instant::now()), None, "one at a time");
+        assert_eq!(
+            r.reason(true, opened, None, Instant::now()),
+            None,
+            "one at a time"
+        );
         advance(Duration::from_secs(1)).await;
         r.confirmed(Instant::now());
         assert!(!r.overlap_over(Instant::now()), "the overlap started once");
@@ -146,7 +152,11 @@ mod tests {
         assert!(r.reason(true, opened, None, Instant::now()).is_some());
         r.failed(Instant::now(), backoff);
         advance(Duration::from_secs(1)).await;
-        assert_eq!(r.reason(true, opened, None, Instant::now()), None, "2 s now");
+        assert_eq!(
+            r.reason(true, opened, None, Instant::now()),
+            None,
+            "2 s now"
+        );
         advance(Duration::from_secs(1)).await;
         assert!(r.reason(true, opened, None, Instant::now()).is_some());
     }
@@ -157,7 +167,8 @@ mod tests {
         let r = Rotation::new(None, Duration::from_secs(1));
         assert_eq!(r.due_at(opened, opened), None);
         assert_eq!(
-            r.reason(true, opened, Some("notice 64008"), Instant::now()).as_deref(),
+            r.reason(true, opened, Some("notice 64008"), Instant::now())
+                .as_deref(),
             Some("the exchange announced a disconnect: notice 64008")
         );
     }

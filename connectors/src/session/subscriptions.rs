@@ -152,7 +152,7 @@ impl Subscriptions {
 
     /// The deadline passed: the reason to report (once), if requests are unanswered.
     pub fn timed_out(&mut self, now: Instant) -> Option<String> {
-        if !self.deadline.is_some_and(|d| now >= d) {
+        if self.deadline.is_none_or(|d| now < d) {
             return None;
         }
         self.deadline = None;

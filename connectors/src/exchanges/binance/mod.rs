@@ -31,11 +31,12 @@ use std::time::Duration;
 use tickbridge_schema::Market;
 
 use self::book::{BookVenue, Chain};
+use crate::contract::connector::SPOT_CHANNELS;
 use crate::contract::{
     Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, PlanError, RateWindow,
     SourceRequest, SubscribeRequest, Topic,
 };
-use crate::symbols::{split_concatenated, SymbolInfo};
+use crate::symbols::{split_concatenated, symbol_text, SymbolInfo};
 
 pub use parser::BinanceParser;
 
@@ -78,7 +79,6 @@ impl Binance {
     };
 }
 
-const SPOT_CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Book, Channel::Ticker];
 const FUTURES_CHANNELS: &[Channel] = &[
     Channel::Trade,
     Channel::Bbo,
@@ -184,17 +184,9 @@ impl Connector for Binance {
     }
 
     fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
-        let bad = |why: &str| PlanError::BadSymbol {
-            exchange: self.name(),
-            symbol: user.to_string(),
-            why: why.to_string(),
-        };
+        let bad = |why: &str| PlanError::bad_symbol(self.name(), user, why);
         let upper = user.trim().to_ascii_uppercase();
-        if upper.is_empty()
-            || !upper
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !symbol_text(&upper, b"-_") {
             return Err(bad(
                 "expected BASE-QUOTE (e.g. BTC-USDT) or the exchange's own symbol",
             ));
@@ -220,15 +212,12 @@ impl Connector for Binance {
         } else {
             upper
         };
-        let info = Self::fallback_symbol(self.venue, &native);
-        if info.market != market {
-            return Err(bad(&format!(
-                "it is a {} instrument but the source's market is {}",
-                info.market.as_str(),
-                market.as_str()
-            )));
-        }
-        Ok(info)
+        PlanError::expect_market(
+            self.name(),
+            user,
+            Self::fallback_symbol(self.venue, &native),
+            market,
+        )
     }
 
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
@@ -289,20 +278,16 @@ impl Connector for Binance {
     }
 
     fn heartbeat(&self) -> Heartbeat {
+        // The server pings every 20 s (spot; 3 min on futures) and disconnects after
+        // 1 min without a pong; our own protocol pings (the default 20 s) make a dead
+        // socket show within ping + pong timeout even when the server's pings stop
+        // too. bookTicker moves many times a second on any listed symbol; a quiet
+        // `@trade`-only symbol may be silent longer, hence the default minute before
+        // `stale`.
         Heartbeat {
-            app_ping: None,
-            // The server pings every 20 s (spot; 3 min on futures) and disconnects
-            // after 1 min without a pong; our own pings make a dead socket show
-            // within ping + pong timeout even when the server's pings stop too.
-            ping_interval: Some(Duration::from_secs(20)),
-            pong_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            // bookTicker moves many times a second on any listed symbol; a quiet
-            // `@trade`-only symbol may be silent longer, hence a minute.
-            stale_after: Duration::from_secs(60),
-            subscribe_timeout: Duration::from_secs(10),
             // Binance closes every connection at 24 h: rotate 10 minutes before.
             max_connection_age: Some(Duration::from_secs(23 * 3600 + 50 * 60)),
+            ..Heartbeat::default()
         }
     }
 
@@ -310,12 +295,9 @@ impl Connector for Binance {
         Limits {
             max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,
             // "300 connections per attempt every 5 minutes per IP" (spot and futures).
-            connect_attempts: Some(RateWindow {
-                count: 300,
-                window: Duration::from_secs(300),
-            }),
+            connect_attempts: Some(RateWindow::per_secs(300, 300)),
             // 5 incoming messages/s per connection are paced by `send_interval`.
-            subscribe_requests: None,
+            ..Limits::default()
         }
     }
 }

@@ -2,20 +2,11 @@
 //! `wire.rs`, the parser and book sync in `parser.rs` and `book.rs`).
 
 use super::*;
+use crate::exchanges::testing;
 
 fn request(venue: Venue, market: Market, symbols: &[&str], channels: &[Channel]) -> SourceRequest {
-    let b = Binance { venue };
-    SourceRequest {
-        market,
-        channels: channels.to_vec(),
-        symbols: symbols
-            .iter()
-            .map(|s| b.symbol(market, s).unwrap())
-            .collect(),
-        ws_url: "ws://127.0.0.1:1/".into(),
-        rest_url: "http://127.0.0.1:1".into(),
-        books: crate::book::BookConfig::default(),
-    }
+    let urls = ("ws://127.0.0.1:1/", "http://127.0.0.1:1");
+    testing::request(&Binance { venue }, market, channels, symbols, urls)
 }
 
 #[test]

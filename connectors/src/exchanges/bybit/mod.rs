@@ -45,11 +45,12 @@ use tickbridge_schema::Market;
 use smol_str::SmolStr;
 
 use crate::book::BookConfig;
+use crate::contract::connector::SPOT_PERP_FUTURE;
 use crate::contract::{
     Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, PlanError, RateWindow,
     SourceRequest, SubscribeRequest, Topic,
 };
-use crate::symbols::{split_concatenated, SymbolInfo, MONTHS};
+use crate::symbols::{split_concatenated, symbol_text, SymbolInfo, MONTHS};
 
 pub use parser::BybitParser;
 
@@ -82,41 +83,13 @@ impl Category {
     }
 }
 
-const SPOT: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Book, Channel::Ticker];
-const PERP: &[Channel] = &[
-    Channel::Trade,
-    Channel::Bbo,
-    Channel::Book,
-    Channel::Ticker,
-    Channel::Funding,
-    Channel::OpenInterest,
-    Channel::MarkPrice,
-    Channel::Liquidation,
-];
-const FUTURE: &[Channel] = &[
-    Channel::Trade,
-    Channel::Bbo,
-    Channel::Book,
-    Channel::Ticker,
-    Channel::OpenInterest,
-    Channel::MarkPrice,
-    Channel::Liquidation,
-];
-
 /// The Bybit v5 connector.
 pub struct Bybit;
 
 /// The subscribed book depth: `[source.book] snapshot_depth` rounded up to a depth
 /// Bybit serves (the deepest when above them all), else [`DEFAULT_DEPTH`].
 pub fn book_depth(books: &BookConfig) -> usize {
-    match books.snapshot_depth {
-        Some(d) => DEPTHS
-            .iter()
-            .copied()
-            .find(|x| *x >= d as usize)
-            .unwrap_or(DEPTHS[DEPTHS.len() - 1]),
-        None => DEFAULT_DEPTH,
-    }
+    books.served_depth(&DEPTHS, DEFAULT_DEPTH)
 }
 
 /// A subscribe request of `topics` (`req_id` as a string; answered once, as a whole).
@@ -311,11 +284,8 @@ impl Connector for Bybit {
     }
 
     fn supported(&self) -> &'static [(Market, &'static [Channel])] {
-        &[
-            (Market::Spot, SPOT),
-            (Market::Perp, PERP),
-            (Market::Future, FUTURE),
-        ]
+        // Every channel on each of its markets.
+        SPOT_PERP_FUTURE
     }
 
     /// The base of the public endpoints; the planner appends `/spot`, `/linear` or
@@ -343,17 +313,9 @@ impl Connector for Bybit {
     }
 
     fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
-        let bad = |why: &str| PlanError::BadSymbol {
-            exchange: "bybit",
-            symbol: user.to_string(),
-            why: why.to_string(),
-        };
+        let bad = |why: &str| PlanError::bad_symbol("bybit", user, why);
         let upper = user.trim().to_ascii_uppercase();
-        if upper.is_empty()
-            || !upper
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
+        if !symbol_text(&upper, b"-") {
             return Err(bad(
                 "expected a normalized (BTC-USDT-PERP) or native (BTCUSDT) symbol",
             ));
@@ -404,15 +366,7 @@ impl Connector for Bybit {
             }
             _ => Category::Linear,
         };
-        let info = Self::normalize(category, &native);
-        if info.market != market {
-            return Err(bad(&format!(
-                "it is a {} instrument but the source's market is {}",
-                info.market.as_str(),
-                market.as_str()
-            )));
-        }
-        Ok(info)
+        PlanError::expect_market("bybit", user, Self::normalize(category, &native), market)
     }
 
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
@@ -462,13 +416,10 @@ impl Connector for Bybit {
     fn heartbeat(&self) -> Heartbeat {
         Heartbeat {
             app_ping: Some(r#"{"op":"ping"}"#),
-            // Bybit recommends a ping every 20 s; the pong keeps quiet connections alive.
-            ping_interval: Some(Duration::from_secs(20)),
-            pong_timeout: Duration::from_secs(10),
+            // The pong keeps quiet connections alive.
             idle_timeout: Duration::from_secs(45),
-            stale_after: Duration::from_secs(60),
-            subscribe_timeout: Duration::from_secs(10),
-            max_connection_age: None,
+            // Otherwise the defaults: pings every 20 s, as Bybit recommends.
+            ..Heartbeat::default()
         }
     }
 
@@ -478,11 +429,8 @@ impl Connector for Bybit {
             // enforced by the planner); this bounds what one connection carries.
             max_streams_per_connection: 500,
             // "Do not build over 500 connections in 5 minutes" (per domain).
-            connect_attempts: Some(RateWindow {
-                count: 500,
-                window: Duration::from_secs(300),
-            }),
-            subscribe_requests: None,
+            connect_attempts: Some(RateWindow::per_secs(500, 300)),
+            ..Limits::default()
         }
     }
 }

@@ -41,9 +41,8 @@ pub struct BybitParser {
     /// Book topic per native symbol (`orderbook.50.BTCUSDT`), for resubscription.
     book_topics: HashMap<SmolStr, String>,
     tickers: HashMap<SmolStr, TickerState>,
+    /// Book resyncs (request ids `resync1`, `resync2`, ...).
     resyncs: Resyncs,
-    next_resync: u64,
-    last_ts: i64,
 }
 
 impl BybitParser {
@@ -62,9 +61,7 @@ impl BybitParser {
             books: HashMap::new(),
             book_topics: HashMap::new(),
             tickers: HashMap::new(),
-            resyncs: Resyncs::new(std::time::Duration::from_secs(2)),
-            next_resync: 1,
-            last_ts: 0,
+            resyncs: Resyncs::new(std::time::Duration::from_secs(2)).first_id(1),
         }
     }
 
@@ -375,20 +372,14 @@ impl BybitParser {
     /// Frames resubscribing the books due for a resync (unsubscribe, then subscribe:
     /// the fresh subscription starts with a snapshot).
     pub fn take_resubscribe(&mut self, now: i64) -> Vec<String> {
-        let mut frames = Vec::new();
-        for native in self.resyncs.due(now) {
-            let Some(topic) = self.book_topics.get(&native) else {
-                continue;
-            };
-            for op in ["unsubscribe", "subscribe"] {
-                frames.push(
-                    serde_json::json!({"req_id": format!("resync{}", self.next_resync), "op": op, "args": [topic]})
-                        .to_string(),
-                );
-                self.next_resync += 1;
-            }
-        }
-        frames
+        let topics = &self.book_topics;
+        self.resyncs.frames(now, |native, op, id| {
+            let topic = topics.get(native)?;
+            Some(
+                serde_json::json!({"req_id": format!("resync{id}"), "op": op, "args": [topic]})
+                    .to_string(),
+            )
+        })
     }
 }
 
@@ -399,7 +390,7 @@ impl FrameParser for BybitParser {
         ts_recv: i64,
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
-        self.last_ts = ts_recv;
+        self.resyncs.tick(ts_recv);
         let f: wire::Frame = serde_json::from_str(text)?;
         let Some(topic) = f.topic else {
             if f.op.is_some() || f.success.is_some() {
@@ -436,6 +427,6 @@ impl FrameParser for BybitParser {
     }
 
     fn resubscribe(&mut self) -> Vec<String> {
-        self.take_resubscribe(self.last_ts)
+        self.take_resubscribe(self.resyncs.last_ts())
     }
 }

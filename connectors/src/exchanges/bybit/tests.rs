@@ -1,24 +1,15 @@
 //! Bybit v5 table tests: every wire type with its raw JSON, symbol mapping per
 //! category, planning limits, book sync with a dropped delta, a gap and a resync.
 
-use tickbridge_schema::{Data, Market, Record, StatusEvent};
+use tickbridge_schema::{Data, Market, Record};
 
 use super::*;
 use crate::contract::{FrameParser, Parsed};
+use crate::exchanges::testing;
 
 fn request(market: Market, channels: &[Channel], symbols: &[&str]) -> SourceRequest {
-    let b = Bybit;
-    SourceRequest {
-        market,
-        channels: channels.to_vec(),
-        symbols: symbols
-            .iter()
-            .map(|s| b.symbol(market, s).unwrap())
-            .collect(),
-        ws_url: "ws://127.0.0.1:1/v5/public/".into(),
-        rest_url: String::new(),
-        books: Default::default(),
-    }
+    let urls = ("ws://127.0.0.1:1/v5/public/", "");
+    testing::request(&Bybit, market, channels, symbols, urls)
 }
 
 fn parser(market: Market, channels: &[Channel], symbols: &[&str]) -> BybitParser {
@@ -245,17 +236,8 @@ fn table_of_frames() {
             &[],
         ),
     ];
-    let all = [
-        Channel::Trade,
-        Channel::Bbo,
-        Channel::Book,
-        Channel::Ticker,
-        Channel::Funding,
-        Channel::OpenInterest,
-        Channel::MarkPrice,
-        Channel::Liquidation,
-    ];
-    let mut p = parser(Market::Perp, &all, &["BTC-USDT-PERP"]);
+    let all = crate::contract::connector::PERP_CHANNELS;
+    let mut p = parser(Market::Perp, all, &["BTC-USDT-PERP"]);
     for (frame, want, records) in cases {
         let mut out = Vec::new();
         assert_eq!(&p.parse(frame, 9, &mut out).unwrap(), want, "{frame}");
@@ -336,13 +318,7 @@ fn dropped_delta_gaps_one_symbol_and_resyncs_it() {
     )
     .unwrap();
     assert_eq!(out.len(), 1);
-    let Data::Status(s) = &out[0].data else {
-        panic!()
-    };
-    assert_eq!(
-        (s.event, s.expected, s.got),
-        (StatusEvent::Gap, Some(12), Some(13))
-    );
+    testing::assert_gap(&out[0], Some(12), Some(13));
     assert_eq!(
         p.resubscribe(),
         vec![

@@ -23,11 +23,12 @@ use tickbridge_schema::Market;
 
 use smol_str::SmolStr;
 
+use crate::contract::connector::plan_chunks;
 use crate::contract::{
     Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, PlanError, RateWindow,
     SourceRequest, SubscribeRequest, Topic,
 };
-use crate::symbols::SymbolInfo;
+use crate::symbols::{product_id, SymbolInfo};
 
 pub use parser::CoinbaseParser;
 
@@ -43,11 +44,7 @@ const CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Ticker, Ch
 
 impl Coinbase {
     fn fallback_symbol(native: &str) -> SymbolInfo {
-        SymbolInfo {
-            market: Market::Spot,
-            symbol: native.into(),
-            native: native.into(),
-        }
+        SymbolInfo::same(Market::Spot, native)
     }
 
     /// The feed channels that carry the requested normalized channels, for one
@@ -134,38 +131,25 @@ impl Connector for Coinbase {
     }
 
     fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
-        let upper = user.trim().to_ascii_uppercase();
-        let parts: Vec<&str> = upper.split('-').collect();
-        let valid = parts.len() == 2
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if !valid {
-            return Err(PlanError::BadSymbol {
-                exchange: self.name(),
-                symbol: user.to_string(),
-                why: "expected a product id BASE-QUOTE, e.g. BTC-USD".into(),
-            });
+        match product_id(user) {
+            Some(id) => Ok(SymbolInfo::same(market, &id)),
+            None => Err(PlanError::bad_symbol(
+                self.name(),
+                user,
+                "expected a product id BASE-QUOTE, e.g. BTC-USD",
+            )),
         }
-        Ok(SymbolInfo {
-            market,
-            symbol: upper.as_str().into(),
-            native: upper.as_str().into(),
-        })
     }
 
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
         self.check(request)?;
-        Ok(request
-            .symbols
-            .chunks(MAX_PRODUCTS_PER_CONNECTION)
-            .map(|chunk| {
-                // 100 client messages/s per IP shared by every connection: 10/s each.
-                let mut plan = ConnectionPlan::new(
-                    request.ws_url.clone(),
-                    request,
-                    Duration::from_millis(100),
-                );
+        // 100 client messages/s per IP shared by every connection: 10/s each.
+        let send_interval = Duration::from_millis(100);
+        Ok(plan_chunks(
+            request,
+            MAX_PRODUCTS_PER_CONNECTION,
+            send_interval,
+            |plan, chunk| {
                 plan.encode = Some(encode);
                 // One subscribe message per product: the feed refuses a whole message
                 // when one product is invalid, so one bad symbol cannot take down the
@@ -173,10 +157,8 @@ impl Connector for Coinbase {
                 for s in chunk {
                     plan.push_request(encode, Self::topics(&request.channels, &s.native));
                 }
-                plan.symbols = chunk.to_vec();
-                plan
-            })
-            .collect())
+            },
+        ))
     }
 
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
@@ -185,16 +167,12 @@ impl Connector for Coinbase {
 
     fn heartbeat(&self) -> Heartbeat {
         Heartbeat {
-            app_ping: None,
             ping_interval: Some(Duration::from_secs(30)),
-            pong_timeout: Duration::from_secs(10),
             // The heartbeat channel sends one message per product per second.
             idle_timeout: Duration::from_secs(30),
             // Heartbeats keep the socket alive; a product without matches or ticker
-            // updates for a minute is worth announcing.
-            stale_after: Duration::from_secs(60),
-            subscribe_timeout: Duration::from_secs(10),
-            max_connection_age: None,
+            // updates for a minute (the default) is worth announcing.
+            ..Heartbeat::default()
         }
     }
 
@@ -203,12 +181,9 @@ impl Connector for Coinbase {
             max_streams_per_connection: MAX_PRODUCTS_PER_CONNECTION * 4,
             // "8 requests per second per IP, bursts up to 20" also applies to
             // WebSocket connection requests.
-            connect_attempts: Some(RateWindow {
-                count: 8,
-                window: Duration::from_secs(1),
-            }),
+            connect_attempts: Some(RateWindow::per_secs(8, 1)),
             // 100 client messages/s per IP are paced by `send_interval`.
-            subscribe_requests: None,
+            ..Limits::default()
         }
     }
 }

@@ -27,11 +27,12 @@ use tickbridge_schema::Market;
 
 use smol_str::SmolStr;
 
+use crate::contract::connector::plan_chunks;
 use crate::contract::{
     Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, PlanError, RateWindow,
     SourceRequest, SubscribeRequest, Topic,
 };
-use crate::symbols::SymbolInfo;
+use crate::symbols::{product_id, SymbolInfo};
 
 pub use parser::CoinbaseAdvancedParser;
 
@@ -46,11 +47,7 @@ pub struct CoinbaseAdvanced;
 
 impl CoinbaseAdvanced {
     fn fallback_symbol(native: &str) -> SymbolInfo {
-        SymbolInfo {
-            market: Market::Spot,
-            symbol: native.into(),
-            native: native.into(),
-        }
+        SymbolInfo::same(Market::Spot, native)
     }
 
     pub fn new_parser(&self, plan: &ConnectionPlan) -> CoinbaseAdvancedParser {
@@ -112,25 +109,14 @@ impl Connector for CoinbaseAdvanced {
     }
 
     fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
-        let upper = user.trim().to_ascii_uppercase();
-        let parts: Vec<&str> = upper.split('-').collect();
-        let valid = market == Market::Spot
-            && parts.len() == 2
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if !valid {
-            return Err(PlanError::BadSymbol {
-                exchange: "coinbase-advanced",
-                symbol: user.to_string(),
-                why: "expected a spot product id BASE-QUOTE, e.g. BTC-USD".into(),
-            });
+        match product_id(user).filter(|_| market == Market::Spot) {
+            Some(id) => Ok(SymbolInfo::same(market, &id)),
+            None => Err(PlanError::bad_symbol(
+                "coinbase-advanced",
+                user,
+                "expected a spot product id BASE-QUOTE, e.g. BTC-USD",
+            )),
         }
-        Ok(SymbolInfo {
-            market,
-            symbol: upper.as_str().into(),
-            native: upper.as_str().into(),
-        })
     }
 
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
@@ -147,15 +133,11 @@ impl Connector for CoinbaseAdvanced {
                 feeds.push((c, f));
             }
         }
-        Ok(request
-            .symbols
-            .chunks(MAX_PRODUCTS_PER_CONNECTION)
-            .map(|chunk| {
-                let mut plan = ConnectionPlan::new(
-                    request.ws_url.clone(),
-                    request,
-                    Duration::from_millis(250),
-                );
+        Ok(plan_chunks(
+            request,
+            MAX_PRODUCTS_PER_CONNECTION,
+            Duration::from_millis(250),
+            |plan, chunk| {
                 // Heartbeats first: they keep every other subscription open.
                 plan.push_request(
                     encode,
@@ -176,10 +158,8 @@ impl Connector for CoinbaseAdvanced {
                         .collect();
                     plan.push_request(encode, topics);
                 }
-                plan.symbols = chunk.to_vec();
-                plan
-            })
-            .collect())
+            },
+        ))
     }
 
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
@@ -188,25 +168,18 @@ impl Connector for CoinbaseAdvanced {
 
     fn heartbeat(&self) -> Heartbeat {
         Heartbeat {
-            app_ping: None,
             ping_interval: Some(Duration::from_secs(30)),
-            pong_timeout: Duration::from_secs(10),
             // The heartbeats channel speaks every second.
             idle_timeout: Duration::from_secs(15),
-            stale_after: Duration::from_secs(60),
-            subscribe_timeout: Duration::from_secs(10),
-            max_connection_age: None,
+            ..Heartbeat::default()
         }
     }
 
     fn limits(&self) -> Limits {
         Limits {
             max_streams_per_connection: MAX_PRODUCTS_PER_CONNECTION * 3,
-            connect_attempts: Some(RateWindow {
-                count: 8,
-                window: Duration::from_secs(1),
-            }),
-            subscribe_requests: None,
+            connect_attempts: Some(RateWindow::per_secs(8, 1)),
+            ..Limits::default()
         }
     }
 }

@@ -5,21 +5,12 @@ use tickbridge_schema::{Data, Market, Record, StatusEvent};
 
 use super::*;
 use crate::contract::{FrameParser, Parsed};
+use crate::exchanges::testing;
 
 fn plan(channels: &[Channel], symbols: &[&str]) -> ConnectionPlan {
-    let c = CoinbaseAdvanced;
-    let request = SourceRequest {
-        market: Market::Spot,
-        channels: channels.to_vec(),
-        symbols: symbols
-            .iter()
-            .map(|s| c.symbol(Market::Spot, s).unwrap())
-            .collect(),
-        ws_url: "ws://127.0.0.1:1".into(),
-        rest_url: String::new(),
-        books: Default::default(),
-    };
-    c.plan(&request).unwrap().remove(0)
+    let urls = ("ws://127.0.0.1:1", "");
+    let request = testing::request(&CoinbaseAdvanced, Market::Spot, channels, symbols, urls);
+    CoinbaseAdvanced.plan(&request).unwrap().remove(0)
 }
 
 fn json(r: &Record) -> String {

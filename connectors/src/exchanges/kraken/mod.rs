@@ -32,11 +32,12 @@ use std::time::Duration;
 use tickbridge_schema::Market;
 
 use crate::book::BookConfig;
+use crate::contract::connector::plan_chunks;
 use crate::contract::{
     Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, PlanError, SourceRequest,
     SubscribeRequest, Topic,
 };
-use crate::symbols::{split_concatenated, SymbolInfo};
+use crate::symbols::{alphanumeric_parts, split_concatenated, SymbolInfo};
 
 pub use parser::{checksum, KrakenParser};
 
@@ -55,14 +56,7 @@ pub struct Kraken;
 /// The subscribed book depth: `[source.book] snapshot_depth` rounded up to a depth
 /// Kraken serves (the deepest when above them all), else [`DEFAULT_DEPTH`].
 pub fn book_depth(books: &BookConfig) -> usize {
-    match books.snapshot_depth {
-        Some(d) => DEPTHS
-            .iter()
-            .copied()
-            .find(|x| *x >= d as usize)
-            .unwrap_or(DEPTHS[DEPTHS.len() - 1]),
-        None => DEFAULT_DEPTH,
-    }
+    books.served_depth(&DEPTHS, DEFAULT_DEPTH)
 }
 
 impl Kraken {
@@ -170,11 +164,7 @@ impl Connector for Kraken {
     }
 
     fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
-        let bad = |why: &str| PlanError::BadSymbol {
-            exchange: "kraken",
-            symbol: user.to_string(),
-            why: why.to_string(),
-        };
+        let bad = |why: &str| PlanError::bad_symbol("kraken", user, why);
         if market != Market::Spot {
             return Err(bad("Kraken v2 serves spot only"));
         }
@@ -188,8 +178,7 @@ impl Connector for Kraken {
                 "expected BASE-QUOTE (BTC-USD) or the v2 symbol (BTC/USD)",
             ));
         };
-        let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !ok(&base) || !ok(&quote) {
+        if !alphanumeric_parts(&[&base, &quote]) {
             return Err(bad(
                 "expected BASE-QUOTE (BTC-USD) or the v2 symbol (BTC/USD)",
             ));
@@ -210,20 +199,12 @@ impl Connector for Kraken {
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
         self.check(request)?;
         let depth = book_depth(&request.books);
-        Ok(request
-            .symbols
-            .chunks(MAX_SYMBOLS_PER_CONNECTION)
-            .map(|chunk| {
-                let mut plan = ConnectionPlan::new(
-                    request.ws_url.clone(),
-                    request,
-                    Duration::from_millis(250),
-                );
-                plan.requests = Self::requests(&request.channels, chunk, depth);
-                plan.symbols = chunk.to_vec();
-                plan
-            })
-            .collect())
+        Ok(plan_chunks(
+            request,
+            MAX_SYMBOLS_PER_CONNECTION,
+            Duration::from_millis(250),
+            |plan, chunk| plan.requests = Self::requests(&request.channels, chunk, depth),
+        ))
     }
 
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
@@ -236,21 +217,16 @@ impl Connector for Kraken {
             max_streams_per_connection: MAX_SYMBOLS_PER_CONNECTION * 3,
             // Kraken documents no fixed connection or subscribe rate (the message rate
             // is dynamic: `{"error":"Exceeded msg rate"}`); requests are spaced instead.
-            connect_attempts: None,
-            subscribe_requests: None,
+            ..Limits::default()
         }
     }
 
     fn heartbeat(&self) -> Heartbeat {
         Heartbeat {
             app_ping: Some(r#"{"method":"ping","req_id":0}"#),
-            ping_interval: Some(Duration::from_secs(20)),
             // The heartbeat channel speaks about once a second when nothing else does.
-            pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(15),
-            stale_after: Duration::from_secs(60),
-            subscribe_timeout: Duration::from_secs(10),
-            max_connection_age: None,
+            ..Heartbeat::default()
         }
     }
 }

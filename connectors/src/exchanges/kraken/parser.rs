@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use smol_str::SmolStr;
-use tickbridge_schema::{Bbo, Data, Level, Record, Ticker, Trade};
+use tickbridge_schema::{Bbo, Data, Record, Ticker, Trade};
 
 use super::wire;
 use crate::book::resync::Resyncs;
-use crate::book::text::{TextBook, TextSide};
-use crate::book::{BookConfig, BookSync, Stamp};
+use crate::book::text::{LevelText, TextBook};
+use crate::book::{tag_book_ids, BookConfig, BookSync, Stamp};
 use crate::checksum::{crc32, fnv1a};
 use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal};
 use crate::contract::{Channel, ChannelSet};
@@ -28,13 +28,16 @@ const CHECKSUM_LEVELS: usize = 10;
 /// One symbol's book with the text of its levels (the checksum is over the text).
 type KrakenBook = TextBook;
 
-/// Sets levels from the exchange's text (qty 0 deletes); returns them as decimals.
-fn apply(side: &mut TextSide, levels: &[wire::Level<'_>]) -> Result<Vec<Level>, ParseError> {
+/// The text of levels as sent (JSON numbers, kept as written: the checksum is over
+/// the text).
+fn texts<'s, 't>(levels: &'s [wire::Level<'t>]) -> impl Iterator<Item = LevelText<'t>> + 's {
     levels
         .iter()
-        .map(|l| TextBook::set(side, raw_text(l.price), raw_text(l.qty), ("book.price", "book.qty")))
-        .collect()
+        .map(|l| Ok((raw_text(l.price), raw_text(l.qty))))
 }
+
+/// Names Kraken's level fields in errors.
+const LEVEL_FIELDS: (&str, &str) = ("book.price", "book.qty");
 
 /// The checksum of a book as it stands.
 fn book_checksum(b: &KrakenBook) -> u32 {
@@ -75,10 +78,8 @@ pub struct KrakenParser {
     depth: HashMap<SmolStr, usize>,
     pub(super) default_depth: usize,
     books: HashMap<SmolStr, KrakenBook>,
+    /// Book resyncs (request ids from [`RESYNC_REQ_ID`] on).
     resyncs: Resyncs,
-    next_req_id: u64,
-    /// Receive time of the last frame (the clock of the resync throttle).
-    last_ts: i64,
 }
 
 impl KrakenParser {
@@ -97,9 +98,7 @@ impl KrakenParser {
             depth: HashMap::new(),
             default_depth: depth,
             books: HashMap::new(),
-            resyncs: Resyncs::new(std::time::Duration::from_secs(2)),
-            next_req_id: RESYNC_REQ_ID,
-            last_ts: 0,
+            resyncs: Resyncs::new(std::time::Duration::from_secs(2)).first_id(RESYNC_REQ_ID),
         }
     }
 
@@ -112,26 +111,19 @@ impl KrakenParser {
 
     /// The frames that resubscribe the books of the symbols due for a resync.
     pub fn take_resubscribe(&mut self, now: i64) -> Vec<String> {
-        let mut frames = Vec::new();
-        for native in self.resyncs.due(now) {
-            let depth = self.depth_of(&native);
-            for method in ["unsubscribe", "subscribe"] {
-                let mut params = serde_json::json!({
-                    "channel": "book",
-                    "symbol": [native.as_str()],
-                    "depth": depth,
-                });
-                if method == "subscribe" {
-                    params["snapshot"] = true.into();
-                }
-                frames.push(
-                    serde_json::json!({"method": method, "params": params, "req_id": self.next_req_id})
-                        .to_string(),
-                );
-                self.next_req_id += 1;
+        let (depths, default_depth) = (&self.depth, self.default_depth);
+        self.resyncs.frames(now, |native, method, id| {
+            let depth = depths.get(native).copied().unwrap_or(default_depth);
+            let mut params = serde_json::json!({
+                "channel": "book",
+                "symbol": [native.as_str()],
+                "depth": depth,
+            });
+            if method == "subscribe" {
+                params["snapshot"] = true.into();
             }
-        }
-        frames
+            Some(serde_json::json!({"method": method, "params": params, "req_id": id}).to_string())
+        })
     }
 
     fn on_trade(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
@@ -232,19 +224,17 @@ impl KrakenParser {
             };
             if snapshot {
                 book.clear();
-                let bids = apply(&mut book.bids, &b.bids)?;
-                let asks = apply(&mut book.asks, &b.asks)?;
+                let (bids, asks) = book.set_levels(texts(&b.bids), texts(&b.asks), LEVEL_FIELDS)?;
                 let computed = book_checksum(book);
                 if computed != b.checksum {
-                    book.clear();
-                    book.sync.gap(
+                    book.resync(
+                        &mut self.resyncs,
+                        &native,
                         stamp,
-                        Some(b.checksum as u64),
-                        Some(computed as u64),
+                        (Some(b.checksum as u64), Some(computed as u64)),
                         "checksum mismatch on the book snapshot",
                         out,
                     );
-                    self.resyncs.request(&native);
                     continue;
                 }
                 self.resyncs.done(&native);
@@ -258,23 +248,22 @@ impl KrakenParser {
                 // A broken chain: nothing is published until the fresh snapshot.
                 continue;
             }
-            let mut bids = apply(&mut book.bids, &b.bids)?;
-            let mut asks = apply(&mut book.asks, &b.asks)?;
+            let (mut bids, mut asks) =
+                book.set_levels(texts(&b.bids), texts(&b.asks), LEVEL_FIELDS)?;
             book.sync.apply(&bids, &asks);
             let (dropped_bids, dropped_asks) = book.truncate(depth);
             bids.extend(dropped_bids);
             asks.extend(dropped_asks);
             let computed = book_checksum(book);
             if computed != b.checksum {
-                book.clear();
-                book.sync.gap(
+                book.resync(
+                    &mut self.resyncs,
+                    &native,
                     stamp,
-                    Some(b.checksum as u64),
-                    Some(computed as u64),
+                    (Some(b.checksum as u64), Some(computed as u64)),
                     "checksum mismatch after applying an update",
                     out,
                 );
-                self.resyncs.request(&native);
                 continue;
             }
             let first = out.len();
@@ -343,7 +332,7 @@ fn rename_ids(records: &mut [Record], checksum: u32, stamp: Stamp, content: &str
     let by_recv = stamp.ts_exchange.is_none();
     let recv = stamp.ts_recv.to_string();
     let hash = format!("h{:016x}", fnv1a(content));
-    for r in records {
+    for r in records.iter_mut() {
         if by_recv {
             // `...book.snap.t<ts_recv>` and `...status.resynced.<ts_recv>`.
             if let Some(at) = r.id.rfind(recv.as_str()) {
@@ -355,10 +344,8 @@ fn rename_ids(records: &mut [Record], checksum: u32, stamp: Stamp, content: &str
                 r.id.replace_range(start.., &hash);
             }
         }
-        if matches!(r.data, Data::Book(_)) {
-            r.id.push_str(&format!(".c{checksum}"));
-        }
     }
+    tag_book_ids(records, checksum);
 }
 
 impl FrameParser for KrakenParser {
@@ -368,7 +355,7 @@ impl FrameParser for KrakenParser {
         ts_recv: i64,
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
-        self.last_ts = ts_recv;
+        self.resyncs.tick(ts_recv);
         let f: wire::Frame = serde_json::from_str(text)?;
         if let Some(channel) = f.channel {
             let data = f.data.map(|d| d.get()).unwrap_or("[]");
@@ -414,6 +401,6 @@ impl FrameParser for KrakenParser {
     }
 
     fn resubscribe(&mut self) -> Vec<String> {
-        self.take_resubscribe(self.last_ts)
+        self.take_resubscribe(self.resyncs.last_ts())
     }
 }

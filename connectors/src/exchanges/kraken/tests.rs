@@ -6,25 +6,16 @@ use tickbridge_schema::{Data, Market, Record, StatusEvent};
 use super::*;
 use crate::contract::ChannelSet;
 use crate::contract::{FrameParser, Parsed};
+use crate::exchanges::testing;
 
 /// The example book of Kraken's "Book checksum (WebSocket v2)" guide (checksum
 /// 3310070434), as the exchange sends it: numbers with the pair's full precision.
 const DOC_SNAPSHOT: &str = r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000},{"price":45283.4,"qty":1.54582015},{"price":45282.1,"qty":0.10000000},{"price":45281.0,"qty":0.10000000},{"price":45280.3,"qty":1.54592586},{"price":45279.0,"qty":0.07990000},{"price":45277.6,"qty":0.03310103},{"price":45277.5,"qty":0.30000000},{"price":45277.3,"qty":1.54602737},{"price":45276.6,"qty":0.15445238}],"asks":[{"price":45285.2,"qty":0.00100000},{"price":45286.4,"qty":1.54571953},{"price":45286.6,"qty":1.54571109},{"price":45289.6,"qty":1.54560911},{"price":45290.2,"qty":0.15890660},{"price":45291.8,"qty":1.54553491},{"price":45294.7,"qty":0.04454749},{"price":45296.1,"qty":0.35380000},{"price":45297.5,"qty":0.09945542},{"price":45299.5,"qty":0.18772827}],"checksum":3310070434}]}"#;
 
 fn plan(channels: &[Channel], symbols: &[&str]) -> ConnectionPlan {
-    let k = Kraken;
-    let request = SourceRequest {
-        market: Market::Spot,
-        channels: channels.to_vec(),
-        symbols: symbols
-            .iter()
-            .map(|s| k.symbol(Market::Spot, s).unwrap())
-            .collect(),
-        ws_url: "ws://127.0.0.1:1/v2".into(),
-        rest_url: String::new(),
-        books: Default::default(),
-    };
-    k.plan(&request).unwrap().remove(0)
+    let urls = ("ws://127.0.0.1:1/v2", "");
+    let request = testing::request(&Kraken, Market::Spot, channels, symbols, urls);
+    Kraken.plan(&request).unwrap().remove(0)
 }
 
 fn parser(channels: &[Channel]) -> KrakenParser {

@@ -43,11 +43,12 @@ use std::time::Duration;
 
 use tickbridge_schema::Market;
 
+use crate::contract::connector::{plan_chunks, SPOT_PERP_FUTURE};
 use crate::contract::{
     Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, PlanError, RateWindow,
     SourceRequest, SubscribeRequest, Topic,
 };
-use crate::symbols::SymbolInfo;
+use crate::symbols::{alphanumeric_parts, SymbolInfo};
 
 pub use parser::{legacy_checksum, legacy_checksum_string, OkxParser};
 
@@ -56,27 +57,6 @@ pub use parser::{legacy_checksum, legacy_checksum_string, OkxParser};
 pub const MAX_BOOK_SYMBOLS_PER_CONNECTION: usize = 29;
 /// Instruments per connection otherwise (our choice, well within 480 requests/hour).
 pub const MAX_SYMBOLS_PER_CONNECTION: usize = 100;
-
-const SPOT: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Book, Channel::Ticker];
-const PERP: &[Channel] = &[
-    Channel::Trade,
-    Channel::Bbo,
-    Channel::Book,
-    Channel::Ticker,
-    Channel::Funding,
-    Channel::OpenInterest,
-    Channel::MarkPrice,
-    Channel::Liquidation,
-];
-const FUTURE: &[Channel] = &[
-    Channel::Trade,
-    Channel::Bbo,
-    Channel::Book,
-    Channel::Ticker,
-    Channel::OpenInterest,
-    Channel::MarkPrice,
-    Channel::Liquidation,
-];
 
 /// The OKX connector; `book_channel` is `books` (default) or `books5`.
 pub struct Okx {
@@ -173,11 +153,8 @@ impl Connector for Okx {
     }
 
     fn supported(&self) -> &'static [(Market, &'static [Channel])] {
-        &[
-            (Market::Spot, SPOT),
-            (Market::Perp, PERP),
-            (Market::Future, FUTURE),
-        ]
+        // Every channel on each of its markets.
+        SPOT_PERP_FUTURE
     }
 
     fn default_ws_url(&self, _market: Market) -> &'static str {
@@ -194,17 +171,10 @@ impl Connector for Okx {
     }
 
     fn symbol(&self, market: Market, user: &str) -> Result<SymbolInfo, PlanError> {
-        let bad = |why: &str| PlanError::BadSymbol {
-            exchange: "okx",
-            symbol: user.to_string(),
-            why: why.to_string(),
-        };
+        let bad = |why: &str| PlanError::bad_symbol("okx", user, why);
         let upper = user.trim().to_ascii_uppercase();
         let parts: Vec<&str> = upper.split('-').collect();
-        if parts
-            .iter()
-            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric()))
-        {
+        if !alphanumeric_parts(&parts) {
             return Err(bad(
                 "expected an instrument id such as BTC-USDT, BTC-USDT-SWAP, BTC-USD-250627",
             ));
@@ -218,15 +188,7 @@ impl Connector for Okx {
                 ))
             }
         };
-        let info = Self::normalize(&native);
-        if info.market != market {
-            return Err(bad(&format!(
-                "it is a {} instrument but the source's market is {}",
-                info.market.as_str(),
-                market.as_str()
-            )));
-        }
-        Ok(info)
+        PlanError::expect_market("okx", user, Self::normalize(&native), market)
     }
 
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
@@ -236,17 +198,14 @@ impl Connector for Okx {
         } else {
             MAX_SYMBOLS_PER_CONNECTION
         };
-        Ok(request
-            .symbols
-            .chunks(per_connection)
-            .map(|chunk| {
-                // 480 requests per hour per connection: a burst at connect time is
-                // fine; spacing keeps the exchange's request handling smooth.
-                let mut plan = ConnectionPlan::new(
-                    request.ws_url.clone(),
-                    request,
-                    Duration::from_millis(100),
-                );
+        // 480 requests per hour per connection: a burst at connect time is fine;
+        // spacing keeps the exchange's request handling smooth.
+        let send_interval = Duration::from_millis(100);
+        Ok(plan_chunks(
+            request,
+            per_connection,
+            send_interval,
+            |plan, chunk| {
                 plan.encode = Some(encode);
                 for s in chunk {
                     plan.push_request(encode, self.topics(&request.channels, &s.native));
@@ -263,10 +222,8 @@ impl Connector for Okx {
                     };
                     plan.push_request(encode, vec![topic]);
                 }
-                plan.symbols = chunk.to_vec();
-                plan
-            })
-            .collect())
+            },
+        ))
     }
 
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
@@ -277,26 +234,16 @@ impl Connector for Okx {
         Heartbeat {
             // "send the string 'ping' ... after N < 30 seconds" without a message.
             app_ping: Some("ping"),
-            ping_interval: Some(Duration::from_secs(20)),
-            pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(40),
-            stale_after: Duration::from_secs(60),
-            subscribe_timeout: Duration::from_secs(10),
-            max_connection_age: None,
+            ..Heartbeat::default()
         }
     }
 
     fn limits(&self) -> Limits {
         Limits {
             max_streams_per_connection: MAX_SYMBOLS_PER_CONNECTION * 7,
-            connect_attempts: Some(RateWindow {
-                count: 3,
-                window: Duration::from_secs(1),
-            }),
-            subscribe_requests: Some(RateWindow {
-                count: 480,
-                window: Duration::from_secs(3600),
-            }),
+            connect_attempts: Some(RateWindow::per_secs(3, 1)),
+            subscribe_requests: Some(RateWindow::per_secs(480, 3600)),
         }
     }
 }

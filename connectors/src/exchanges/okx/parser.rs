@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use smol_str::SmolStr;
 use tickbridge_schema::{
-    Bbo, Data, Dec, Funding, Level, Liquidation, MarkPrice, OpenInterest, Record, Ticker, Trade,
+    Bbo, Data, Dec, Funding, Liquidation, MarkPrice, OpenInterest, Record, Ticker, Trade,
 };
 
 use super::wire;
 use crate::book::resync::Resyncs;
-use crate::book::text::{TextBook, TextSide};
-use crate::book::{BookConfig, BookSync, Stamp};
+use crate::book::text::{LevelText, TextBook};
+use crate::book::{tag_book_ids, BookConfig, BookSync, Stamp};
 use crate::checksum::crc32;
 use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal, PARSER_REQUEST_IDS};
 use crate::contract::{Channel, ChannelSet};
@@ -27,19 +27,19 @@ const CHECKSUM_LEVELS: usize = 25;
 /// computed over the text as sent).
 type OkxBook = TextBook;
 
-/// Sets levels `[price, size, ...]` from the exchange's text; returns them as decimals.
-fn apply(side: &mut TextSide, levels: &[Vec<&str>]) -> Result<Vec<Level>, ParseError> {
-    levels
-        .iter()
-        .map(|l| match (l.first(), l.get(1)) {
-            (Some(p), Some(s)) => TextBook::set(side, p, s, ("books.px", "books.sz")),
-            _ => Err(ParseError::Invalid {
-                context: "books level",
-                detail: format!("{l:?}"),
-            }),
-        })
-        .collect()
+/// The text of levels `[price, size, ...]` as sent.
+fn texts<'s, 't>(levels: &'s [Vec<&'t str>]) -> impl Iterator<Item = LevelText<'t>> + 's {
+    levels.iter().map(|l| match (l.first(), l.get(1)) {
+        (Some(p), Some(s)) => Ok((*p, *s)),
+        _ => Err(ParseError::Invalid {
+            context: "books level",
+            detail: format!("{l:?}"),
+        }),
+    })
 }
+
+/// Names OKX's level fields in errors.
+const LEVEL_FIELDS: (&str, &str) = ("books.px", "books.sz");
 
 /// The legacy checksum of a book as it stands.
 fn book_checksum(b: &OkxBook) -> i32 {
@@ -85,9 +85,8 @@ pub struct OkxParser {
     books: HashMap<SmolStr, OkxBook>,
     /// The book channel subscribed per instrument (`books` or `books5`).
     book_channel: HashMap<SmolStr, String>,
+    /// Book resyncs (request ids from [`PARSER_REQUEST_IDS`] on).
     resyncs: Resyncs,
-    next_id: u64,
-    last_ts: i64,
     /// Instruments of this connection (liquidations are pushed for a whole type).
     planned: Vec<SmolStr>,
 }
@@ -105,9 +104,7 @@ impl OkxParser {
             config: config.clone(),
             books: HashMap::new(),
             book_channel: HashMap::new(),
-            resyncs: Resyncs::new(std::time::Duration::from_secs(5)),
-            next_id: PARSER_REQUEST_IDS,
-            last_ts: 0,
+            resyncs: Resyncs::new(std::time::Duration::from_secs(5)).first_id(PARSER_REQUEST_IDS),
             planned: symbols.iter().map(|s| s.native.clone()).collect(),
         }
     }
@@ -231,7 +228,10 @@ impl OkxParser {
         for b in books {
             let info = self.emit.symbol(&native);
             let config = &self.config;
-            let book = self.books.entry(native.clone()).or_insert_with(|| TextBook::new(BookSync::new("okx", info, config)));
+            let book = self
+                .books
+                .entry(native.clone())
+                .or_insert_with(|| TextBook::new(BookSync::new("okx", info, config)));
             let stamp = Stamp {
                 ts_exchange: ms_text_to_ns(b.ts),
                 ts_recv: ts,
@@ -243,26 +243,29 @@ impl OkxParser {
             let claimed = b.checksum.filter(|c| *c != 0);
             if snapshot {
                 book.clear();
-                let bids = apply(&mut book.bids, &b.bids)?;
-                let asks = apply(&mut book.asks, &b.asks)?;
+                let (bids, asks) = book.set_levels(texts(&b.bids), texts(&b.asks), LEVEL_FIELDS)?;
                 let ok = claimed.map(|c| book_checksum(book) as i64 == c);
                 if ok == Some(false) {
+                    // `got` is reported as the checksum of the emptied book, as it
+                    // always was (recorded outputs depend on it).
                     book.clear();
-                    book.sync.gap(
+                    let got = book_checksum(book);
+                    book.resync(
+                        &mut self.resyncs,
+                        &native,
                         stamp,
-                        claimed.map(|c| c as u32 as u64),
-                        Some(book_checksum(book) as u32 as u64),
+                        (claimed.map(|c| c as u32 as u64), Some(got as u32 as u64)),
                         "checksum mismatch on the book snapshot",
                         out,
                     );
-                    self.resyncs.request(&native);
                     continue;
                 }
                 self.resyncs.done(&native);
                 let first = out.len();
                 book.sync.snapshot(stamp, seq, bids, asks, ok, out);
                 if seq.is_none() {
-                    tag_ids(&mut out[first..], b.checksum.unwrap_or(0));
+                    // Recordings from before `seqId`: named by time and checksum.
+                    tag_book_ids(&mut out[first..], b.checksum.unwrap_or(0));
                 }
                 continue;
             }
@@ -281,21 +284,18 @@ impl OkxParser {
                     continue;
                 }
                 if Some(prev) != last_i {
-                    let expected = last;
-                    book.clear();
-                    book.sync.gap(
+                    book.resync(
+                        &mut self.resyncs,
+                        &native,
                         stamp,
-                        expected,
-                        u64::try_from(prev).ok(),
+                        (last, u64::try_from(prev).ok()),
                         "prevSeqId does not match the last seqId",
                         out,
                     );
-                    self.resyncs.request(&native);
                     continue;
                 }
             }
-            let bids = apply(&mut book.bids, &b.bids)?;
-            let asks = apply(&mut book.asks, &b.asks)?;
+            let (bids, asks) = book.set_levels(texts(&b.bids), texts(&b.asks), LEVEL_FIELDS)?;
             if bids.is_empty() && asks.is_empty() && seq.is_some() && seq == last {
                 // No change for a while: OKX's keep-alive update (seqId == prevSeqId).
                 continue;
@@ -304,21 +304,24 @@ impl OkxParser {
             let ok = claimed.map(|c| book_checksum(book) as i64 == c);
             if ok == Some(false) {
                 let computed = book_checksum(book);
-                book.clear();
-                book.sync.gap(
+                book.resync(
+                    &mut self.resyncs,
+                    &native,
                     stamp,
-                    claimed.map(|c| c as u32 as u64),
-                    Some(computed as u32 as u64),
+                    (
+                        claimed.map(|c| c as u32 as u64),
+                        Some(computed as u32 as u64),
+                    ),
                     "checksum mismatch after applying an update",
                     out,
                 );
-                self.resyncs.request(&native);
                 continue;
             }
             let first = out.len();
             book.sync.publish_update(stamp, seq, bids, asks, ok, out);
             if seq.is_none() {
-                tag_ids(&mut out[first..], b.checksum.unwrap_or(0));
+                // Recordings from before `seqId`: named by time and checksum.
+                tag_book_ids(&mut out[first..], b.checksum.unwrap_or(0));
             }
         }
         Ok(())
@@ -491,32 +494,14 @@ impl OkxParser {
     /// Frames resubscribing the books due for a resync (unsubscribe, then subscribe:
     /// the fresh subscription starts with a snapshot).
     pub fn take_resubscribe(&mut self, now: i64) -> Vec<String> {
-        let mut frames = Vec::new();
-        for native in self.resyncs.due(now) {
-            let channel = self
-                .book_channel
-                .get(&native)
-                .cloned()
-                .unwrap_or_else(|| "books".into());
-            for op in ["unsubscribe", "subscribe"] {
-                frames.push(
-                    serde_json::json!({"id": self.next_id.to_string(), "op": op, "args": [{"channel": channel, "instId": native.as_str()}]})
-                        .to_string(),
-                );
-                self.next_id += 1;
-            }
-        }
-        frames
-    }
-}
-
-/// Book records without a sequence (recordings from before `seqId`) name their event
-/// by time and checksum, so two updates of the same millisecond never share an id.
-fn tag_ids(records: &mut [Record], checksum: i64) {
-    for r in records {
-        if matches!(r.data, Data::Book(_)) {
-            r.id.push_str(&format!(".c{checksum}"));
-        }
+        let book_channel = &self.book_channel;
+        self.resyncs.frames(now, |native, op, id| {
+            let channel = book_channel.get(native).map_or("books", String::as_str);
+            Some(
+                serde_json::json!({"id": id.to_string(), "op": op, "args": [{"channel": channel, "instId": native.as_str()}]})
+                    .to_string(),
+            )
+        })
     }
 }
 
@@ -527,7 +512,7 @@ impl FrameParser for OkxParser {
         ts_recv: i64,
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
-        self.last_ts = ts_recv;
+        self.resyncs.tick(ts_recv);
         if text == "pong" {
             return Ok(Parsed::Heartbeat);
         }
@@ -571,6 +556,6 @@ impl FrameParser for OkxParser {
     }
 
     fn resubscribe(&mut self) -> Vec<String> {
-        self.take_resubscribe(self.last_ts)
+        self.take_resubscribe(self.resyncs.last_ts())
     }
 }

@@ -7,6 +7,7 @@ use tickbridge_schema::{Data, Market, Record, StatusEvent};
 
 use super::*;
 use crate::contract::{FrameParser, Parsed, Refusal};
+use crate::exchanges::testing;
 
 fn request(market: Market, channels: &[Channel], symbols: &[&str]) -> SourceRequest {
     let o = Okx::default();
@@ -328,13 +329,7 @@ fn broken_seq_chain_gaps_one_instrument_and_resyncs_it() {
     )
     .unwrap();
     assert_eq!(out.len(), 1);
-    let Data::Status(s) = &out[0].data else {
-        panic!()
-    };
-    assert_eq!(
-        (s.event, s.expected, s.got),
-        (StatusEvent::Gap, Some(5), Some(7))
-    );
+    testing::assert_gap(&out[0], Some(5), Some(7));
     assert_eq!(
         p.resubscribe(),
         vec![
