@@ -9,6 +9,12 @@
 //! refuses it as a whole, naming no stream: the session then halves the request until
 //! the refusal is down to one symbol (the others confirmed meanwhile).
 //!
+//! USD-M futures connections are planned per routed endpoint (`/public` for
+//! `@depth`, `@bookTicker`, `@trade`; `/market` for `@markPrice`, `@forceOrder`,
+//! `@ticker`): see [`Route`] and Binance's "Important WebSocket Change Notice"
+//! (developers.binance.com, USDⓈ-M Futures, 2026-03-06; legacy URLs retired
+//! 2026-04-23). The corpus' USD-M recordings (2023-2024) use the unrouted URL.
+//!
 //! Limits (developers.binance.com, WebSocket Streams), honoured by the planner and the
 //! session: at most 1024 streams per connection (symbols are never split over
 //! connections); 5 incoming messages per second per connection, pings and pongs
@@ -55,6 +61,42 @@ fn encode(id: u64, topics: Vec<Topic>) -> SubscribeRequest {
         text: serde_json::json!({"method": "SUBSCRIBE", "params": params, "id": id}).to_string(),
         topics,
         answers: 1,
+    }
+}
+
+/// The endpoint a stream is served on. USD-M futures split their WebSocket by data
+/// category ("Important WebSocket Change Notice", developers.binance.com, 2026-03-06):
+/// `/public` carries the high-frequency public streams (`@depth`, `@bookTicker`, and
+/// `@trade`), `/market` the regular market data (`@aggTrade`, `@markPrice`,
+/// `@forceOrder`, `@ticker`, klines); since 2026-04-23 an unrouted URL delivers only
+/// the `/public` streams, so a market stream asked for there goes silent without an
+/// error. Spot and COIN-M are not split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Public,
+    Market,
+}
+
+impl Route {
+    const ALL: [Route; 2] = [Route::Public, Route::Market];
+
+    /// Whether this endpoint carries `channel` on `venue` (unsplit venues: everything
+    /// on the one endpoint, planned as `Public`).
+    fn serves(self, venue: Venue, channel: Channel) -> bool {
+        let public = match venue {
+            Venue::UsdM => matches!(channel, Channel::Trade | Channel::Bbo | Channel::Book),
+            Venue::Spot | Venue::CoinM => true,
+        };
+        public == (self == Route::Public)
+    }
+
+    /// The combined-stream URL of this endpoint under `base`.
+    fn url(self, venue: Venue, base: &str) -> String {
+        match (venue, self) {
+            (Venue::UsdM, Route::Public) => format!("{base}/public/stream"),
+            (Venue::UsdM, Route::Market) => format!("{base}/market/stream"),
+            _ => format!("{base}/stream"),
+        }
     }
 }
 
@@ -222,53 +264,18 @@ impl Connector for Binance {
 
     fn plan(&self, request: &SourceRequest) -> Result<Vec<ConnectionPlan>, PlanError> {
         self.check(request)?;
-        // Live subscriptions on the combined endpoint (frames still arrive wrapped as
-        // `{"stream":..,"data":..}`). Symbols are never split over connections or
-        // requests; a connection carries at most 1024 streams, a request 200.
-        let mut plans: Vec<ConnectionPlan> = Vec::new();
-        let url = format!("{}/stream", request.ws_url.trim_end_matches('/'));
-        let mut pending: Vec<Topic> = Vec::new();
-        let mut in_plan = 0usize;
-        for sym in &request.symbols {
-            let lower = sym.native.to_ascii_lowercase();
-            let mut topics: Vec<Topic> = Vec::new();
-            for &channel in &request.channels {
-                let Some(name) = Self::stream(channel, &lower) else {
-                    continue;
-                };
-                if !topics.iter().any(|t| t.name == name) {
-                    topics.push(Topic {
-                        native: sym.native.clone(),
-                        channel,
-                        name: name.into(),
-                    });
-                }
+        let base = request.ws_url.trim_end_matches('/');
+        let mut plans = Vec::new();
+        for route in Route::ALL {
+            let channels: Vec<Channel> = request
+                .channels
+                .iter()
+                .copied()
+                .filter(|c| route.serves(self.venue, *c))
+                .collect();
+            if !channels.is_empty() {
+                plans.extend(self.plan_route(request, &channels, route.url(self.venue, base)));
             }
-            if topics.is_empty() {
-                continue;
-            }
-            if plans.is_empty() || in_plan + topics.len() > MAX_STREAMS_PER_CONNECTION {
-                if let Some(plan) = plans.last_mut() {
-                    plan.push_request(encode, std::mem::take(&mut pending));
-                }
-                // 5 incoming messages/s per connection, pings and pongs included:
-                // at most ~3 subscribe requests a second leaves room for them.
-                let mut plan =
-                    ConnectionPlan::new(url.clone(), request, Duration::from_millis(300));
-                plan.encode = Some(encode);
-                plans.push(plan);
-                in_plan = 0;
-            }
-            let plan = plans.last_mut().expect("a plan was just pushed");
-            if pending.len() + topics.len() > MAX_STREAMS_PER_REQUEST {
-                plan.push_request(encode, std::mem::take(&mut pending));
-            }
-            in_plan += topics.len();
-            plan.symbols.push(sym.clone());
-            pending.extend(topics);
-        }
-        if let (Some(plan), false) = (plans.last_mut(), pending.is_empty()) {
-            plan.push_request(encode, pending);
         }
         Ok(plans)
     }
@@ -303,6 +310,64 @@ impl Connector for Binance {
 }
 
 impl Binance {
+    /// The connections of one endpoint (`url`) carrying `channels` for every symbol:
+    /// live subscriptions on the combined endpoint (frames still arrive wrapped as
+    /// `{"stream":..,"data":..}`). Symbols are never split over connections or
+    /// requests; a connection carries at most 1024 streams, a request 200.
+    fn plan_route(
+        &self,
+        request: &SourceRequest,
+        channels: &[Channel],
+        url: String,
+    ) -> Vec<ConnectionPlan> {
+        let mut plans: Vec<ConnectionPlan> = Vec::new();
+        let mut pending: Vec<Topic> = Vec::new();
+        let mut in_plan = 0usize;
+        for sym in &request.symbols {
+            let lower = sym.native.to_ascii_lowercase();
+            let mut topics: Vec<Topic> = Vec::new();
+            for &channel in channels {
+                let Some(name) = Self::stream(channel, &lower) else {
+                    continue;
+                };
+                if !topics.iter().any(|t| t.name == name) {
+                    topics.push(Topic {
+                        native: sym.native.clone(),
+                        channel,
+                        name: name.into(),
+                    });
+                }
+            }
+            if topics.is_empty() {
+                continue;
+            }
+            if plans.is_empty() || in_plan + topics.len() > MAX_STREAMS_PER_CONNECTION {
+                if let Some(plan) = plans.last_mut() {
+                    plan.push_request(encode, std::mem::take(&mut pending));
+                }
+                // 5 incoming messages/s per connection, pings and pongs included:
+                // at most ~3 subscribe requests a second leaves room for them.
+                let mut plan =
+                    ConnectionPlan::new(url.clone(), request, Duration::from_millis(300));
+                plan.channels = channels.iter().copied().collect();
+                plan.encode = Some(encode);
+                plans.push(plan);
+                in_plan = 0;
+            }
+            let plan = plans.last_mut().expect("a plan was just pushed");
+            if pending.len() + topics.len() > MAX_STREAMS_PER_REQUEST {
+                plan.push_request(encode, std::mem::take(&mut pending));
+            }
+            in_plan += topics.len();
+            plan.symbols.push(sym.clone());
+            pending.extend(topics);
+        }
+        if let (Some(plan), false) = (plans.last_mut(), pending.is_empty()) {
+            plan.push_request(encode, pending);
+        }
+        plans
+    }
+
     /// The parser of one connection of `plan` (unplanned symbols are normalized on
     /// first sight).
     pub fn new_parser(&self, plan: &ConnectionPlan) -> BinanceParser {

@@ -205,3 +205,65 @@ fn rejects_unsupported_channels() {
         "binance spot: channel `funding` is not supported (supported: trade, bbo, book, ticker)"
     );
 }
+
+#[test]
+fn usdm_streams_are_planned_on_their_routed_endpoints() {
+    let b = Binance::USDM;
+    let plans = b
+        .plan(&request(
+            Venue::UsdM,
+            Market::Perp,
+            &["BTC-USDT-PERP"],
+            &[
+                Channel::Trade,
+                Channel::MarkPrice,
+                Channel::Book,
+                Channel::Liquidation,
+                Channel::Bbo,
+                Channel::Funding,
+            ],
+        ))
+        .unwrap();
+    let routed: Vec<(&str, Vec<&str>)> = plans
+        .iter()
+        .map(|p| {
+            let streams = p
+                .requests
+                .iter()
+                .flat_map(|r| r.topics.iter().map(|t| t.name.as_str()));
+            (p.url.as_str(), streams.collect())
+        })
+        .collect();
+    assert_eq!(
+        routed,
+        [
+            (
+                "ws://127.0.0.1:1/public/stream",
+                vec!["btcusdt@trade", "btcusdt@depth@100ms", "btcusdt@bookTicker"]
+            ),
+            (
+                "ws://127.0.0.1:1/market/stream",
+                vec!["btcusdt@markPrice@1s", "btcusdt@forceOrder"]
+            ),
+        ]
+    );
+    // Each connection's parser takes only the channels its endpoint carries.
+    assert!(
+        plans[0].channels.contains(Channel::Book)
+            && !plans[0].channels.contains(Channel::MarkPrice)
+    );
+    assert!(
+        plans[1].channels.contains(Channel::Funding) && !plans[1].channels.contains(Channel::Trade)
+    );
+    // COIN-M and spot are not split.
+    let coinm = Binance::COINM
+        .plan(&request(
+            Venue::CoinM,
+            Market::Perp,
+            &["BTC-USD-PERP"],
+            &[Channel::Trade, Channel::MarkPrice],
+        ))
+        .unwrap();
+    assert_eq!(coinm.len(), 1);
+    assert_eq!(coinm[0].url, "ws://127.0.0.1:1/stream");
+}
