@@ -44,9 +44,9 @@ use tickbridge::pipeline::{self, PipelineStats};
 use tickbridge::sinks::file::FileSink;
 use tickbridge::sinks::null::NullSink;
 use tickbridge::sinks::Sink;
-use tickbridge_connectors::binance::{Binance, Venue};
-use tickbridge_connectors::spec::{Channel, ChannelSet};
-use tickbridge_connectors::{FrameParser, RestRequest};
+use tickbridge_connectors::contract::{Channel, ChannelSet, ConnectionPlan};
+use tickbridge_connectors::exchanges::binance::{Binance, Venue};
+use tickbridge_connectors::{Connector, FrameParser, RestRequest};
 use tickbridge_schema::Record;
 use tokio::sync::mpsc;
 
@@ -264,7 +264,13 @@ fn pass(
         let source = async {
             let mut records: Vec<Record> = Vec::with_capacity(16);
             for rec in recordings {
-                let mut parser = Binance { venue: rec.venue }.new_parser(channels, &[]);
+                let binance = Binance { venue: rec.venue };
+                let market = binance.default_market();
+                let url = format!("{}/stream", binance.default_ws_url(market));
+                let mut parser = binance.new_parser(&ConnectionPlan {
+                    channels,
+                    ..ConnectionPlan::for_frames(&url, market)
+                });
                 let mut pending: Vec<RestRequest> = Vec::new();
                 let mut snapshots: HashMap<&str, &str> = HashMap::new();
                 for item in &rec.items {

@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use tickbridge::capture::Capture;
 use tickbridge::sinks::nats::{SubjectTemplate, FAST_BATCH_FLOW, MAX_OUTSTANDING_FLOW_ACKS};
-use tickbridge_connectors::spec::{Channel, SourceRequest};
+use tickbridge_connectors::contract::{Channel, SourceRequest};
 use tickbridge_schema::Market;
 
 /// The bridge's own flow settings: an ack every `FLOW` messages, `OUTSTANDING_FLOWS`
@@ -92,6 +92,7 @@ fn messages(a: &Args) -> Vec<(String, String, Vec<u8>)> {
         symbols: vec![symbol],
         ws_url: "ws://127.0.0.1:1".into(),
         rest_url: "http://127.0.0.1:1".into(),
+        books: Default::default(),
     };
     let plan = binance.plan(&request).unwrap().remove(0);
     let template = SubjectTemplate::parse("md.{exchange}.{kind}.{symbol}").unwrap();

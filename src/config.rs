@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use tickbridge_connectors::book::BookConfig;
-use tickbridge_connectors::contract::{Channel, ConnectionPlan, Connector, PlanError, SourceRequest};
+use tickbridge_connectors::contract::{
+    Channel, ConnectionPlan, Connector, PlanError, SourceRequest,
+};
 use tickbridge_schema::Market;
 
 use crate::sinks::kafka::KafkaConfig;
@@ -735,16 +737,14 @@ impl SourceConfig {
             rest_url,
             books,
         };
-        let plans = connector
-            .plan(&request)
-            .map_err(|e: PlanError| {
-                let f = match e {
-                    PlanError::UnsupportedChannel { .. } => field("channels"),
-                    PlanError::UnknownMarket { .. } => field("market"),
-                    _ => field("symbols"),
-                };
-                invalid(f, e.to_string())
-            })?;
+        let plans = connector.plan(&request).map_err(|e: PlanError| {
+            let f = match e {
+                PlanError::UnsupportedChannel { .. } => field("channels"),
+                PlanError::UnknownMarket { .. } => field("market"),
+                _ => field("symbols"),
+            };
+            invalid(f, e.to_string())
+        })?;
         Ok(ResolvedSource {
             connector,
             request,

@@ -61,7 +61,7 @@ impl Report {
     }
 }
 
-/// A short label of the parser's classification: `Data`, `SubscribeAck`,
+/// A short label of the parser's classification: `Data`, `Acked`,
 /// `Ignored("depth")`, ... (the variant name, plus the channel for `Ignored`).
 fn classification(p: &Parsed) -> String {
     let debug = format!("{p:?}");

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
 use serde_json::Value;
 use tickbridge::capture::{Capture, EventKind};
-use tickbridge_connectors::spec::{Channel, SourceRequest};
+use tickbridge_connectors::contract::{Channel, SourceRequest};
 use tickbridge_schema::{Market, Record};
 
 /// A spot capture with trades, bookTickers and depth diffs (41k frames, ~6 min).
@@ -39,6 +39,7 @@ fn expected_records(path: &Path) -> Vec<Value> {
         symbols: vec![connector.symbol(Market::Spot, "BTC-USDT").unwrap()],
         ws_url: "ws://unused".into(),
         rest_url: "http://unused".into(),
+        books: Default::default(),
     };
     let plans = connector.plan(&request).unwrap();
     assert_eq!(plans.len(), 1);

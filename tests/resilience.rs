@@ -360,6 +360,40 @@ fn silent_socket_is_reconnected_when_its_pong_is_missing() {
     assert_eq!(counters["stale"], 0, "{counters:?}");
 }
 
+/// The subscribe requests the Binance plan sends for `symbols` on `trade` and `bbo`
+/// (the channels of [`config`]).
+fn planned_subscribes(symbols: &[&str]) -> Vec<String> {
+    use tickbridge_connectors::{Channel, SourceRequest};
+    use tickbridge_schema::Market;
+    let binance = tickbridge_connectors::connector("binance").unwrap();
+    let request = SourceRequest {
+        market: Market::Spot,
+        channels: vec![Channel::Trade, Channel::Bbo],
+        symbols: symbols
+            .iter()
+            .map(|s| binance.symbol(Market::Spot, s).unwrap())
+            .collect(),
+        ws_url: "ws://127.0.0.1:1".into(),
+        rest_url: "http://127.0.0.1:1".into(),
+        books: Default::default(),
+    };
+    let plans = binance.plan(&request).unwrap();
+    assert_eq!(plans.len(), 1);
+    plans[0].texts().into_iter().map(String::from).collect()
+}
+
+#[test]
+fn expected_subscribe_frames_are_what_the_plan_sends() {
+    assert_eq!(planned_subscribes(&["BTC-USDT"]), [SUBSCRIBE_BTC]);
+    // Both symbols in one request (the first frame of the refused-symbol test).
+    assert_eq!(
+        planned_subscribes(&["BTC-USDT", "XYZ-USDT"]),
+        [
+            r#"{"id":1,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker","xyzusdt@trade","xyzusdt@bookTicker"]}"#
+        ]
+    );
+}
+
 #[test]
 fn refused_symbol_is_reported_while_the_others_flow() {
     let mut rig = Rig::start(
@@ -387,9 +421,11 @@ fn refused_symbol_is_reported_while_the_others_flow() {
         ["connected", "rejected", "disconnected"],
         "{xyz:?}"
     );
+    // The batch naming both symbols is refused as a whole; its halves go again with
+    // new ids and the refusal of request 3 is the one attributed to XYZ-USDT.
     assert_eq!(
         xyz[1].1,
-        "request 2: code 2: Invalid request: unknown symbol XYZUSDT"
+        "request 3: code 2: Invalid request: unknown symbol XYZUSDT"
     );
     assert!(
         rig.records()
@@ -401,8 +437,9 @@ fn refused_symbol_is_reported_while_the_others_flow() {
     assert_eq!(
         frames[&0],
         [
-            SUBSCRIBE_BTC,
-            r#"{"id":2,"method":"SUBSCRIBE","params":["xyzusdt@trade","xyzusdt@bookTicker"]}"#
+            r#"{"id":1,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker","xyzusdt@trade","xyzusdt@bookTicker"]}"#,
+            r#"{"id":2,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker"]}"#,
+            r#"{"id":3,"method":"SUBSCRIBE","params":["xyzusdt@trade","xyzusdt@bookTicker"]}"#,
         ]
     );
     assert!(rig.bridge.logged("the exchange refused a subscription"));

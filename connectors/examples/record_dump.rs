@@ -395,7 +395,7 @@ fn main() {
     stray.sort();
 
     println!(
-        "{:<52} {:>5} {:>6} {:>8} {:>8} {:>6} {:>5} {:>5} {:>5} {:>6} {:>5}  {}",
+        "{:<52} {:>5} {:>6} {:>8} {:>8} {:>6} {:>5} {:>5} {:>5} {:>6} {:>5}  fnv64(output)",
         "capture",
         "conns",
         "parsed",
@@ -407,7 +407,6 @@ fn main() {
         "restE",
         "binary",
         "resub",
-        "fnv64(output)"
     );
     let (mut t_frames, mut t_records, mut t_errors) = (0, 0, 0);
     for (_, s) in &summaries {

@@ -1,7 +1,10 @@
-//! Fuzzing support: every connector's frame parser behind one entry point, shared by
-//! the deterministic mutation test that runs in `cargo test`
-//! (`connectors/tests/fuzz_parsers.rs`) and the cargo-fuzz targets in `fuzz/`
-//! (nightly, libFuzzer; outside the workspace).
+//! Fuzzing support: every registered connector's frame parser behind one entry point,
+//! shared by the deterministic mutation test that runs in `cargo test`
+//! (`connectors/tests/fuzz_parsers.rs`), the cargo-fuzz target in `fuzz/` (nightly,
+//! libFuzzer; outside the workspace) and the corpus tests, which pick the parser of a
+//! recorded connection by its URL ([`capture_parser`]). Nothing here names an
+//! exchange: a connector added to [`crate::connectors`] is fuzzed and replayed
+//! against the corpus as it is.
 //!
 //! An input is a script of lines: each line is one text frame given to the parser,
 //! except lines starting with `#rest ` whose rest answers the parser's oldest pending
@@ -11,13 +14,15 @@
 
 use std::collections::VecDeque;
 
-use tickbridge_schema::Record;
+use tickbridge_schema::{Market, Record};
 
 use crate::book::BookConfig;
-use crate::contract::{Connector, FrameParser, SourceRequest};
+use crate::contract::{ConnectionPlan, Connector, FrameParser, SourceRequest};
 
-/// Symbols tried on every connector (those a connector does not accept are skipped).
-const SYMBOLS: [&str; 8] = [
+/// Symbols tried on every connector and market (those a connector does not accept on
+/// a market are skipped): spot pairs, perpetuals, and delivery contracts expiring on the
+/// last Friday of a month (so every dated-futures naming rule accepts them).
+const SYMBOLS: [&str; 10] = [
     "BTC-USDT",
     "ETH-USDT",
     "BTC-USD",
@@ -26,17 +31,20 @@ const SYMBOLS: [&str; 8] = [
     "BTC-USD-PERP",
     "ETH-USDT-PERP",
     "BTC/USD",
+    "BTC-USD-241227",
+    "BTC-USDT-241227",
 ];
 
-/// A parser of `connector` for its market number `market` (None past the last),
-/// subscribed to every supported channel of a few common symbols.
-pub fn parser(connector: &dyn Connector, market: usize) -> Option<Box<dyn FrameParser>> {
-    let (market, channels) = *connector.supported().get(market)?;
+/// A request of every supported channel of `market` for a few common symbols (those
+/// of [`SYMBOLS`] the connector accepts, else `BTC-USDT`), on `ws_url`; `None` if the
+/// connector does not serve `market` or accepts none of the symbols.
+pub fn request(connector: &dyn Connector, market: Market, ws_url: &str) -> Option<SourceRequest> {
+    let channels = connector.channels(market)?;
     let symbols: Vec<_> = SYMBOLS
         .iter()
         .filter_map(|s| connector.symbol(market, s).ok())
         .collect();
-    let request = SourceRequest {
+    Some(SourceRequest {
         market,
         channels: channels.to_vec(),
         symbols: if symbols.is_empty() {
@@ -44,15 +52,42 @@ pub fn parser(connector: &dyn Connector, market: usize) -> Option<Box<dyn FrameP
         } else {
             symbols
         },
-        ws_url: "ws://127.0.0.1:9".into(),
+        ws_url: ws_url.into(),
         rest_url: "http://127.0.0.1:9".into(),
         books: BookConfig {
             rest_url: "http://127.0.0.1:9".into(),
             ..BookConfig::default()
         },
-    };
+    })
+}
+
+/// A parser of `connector` for its market number `market` (None past the last),
+/// planned as a live connection: subscribed to every supported channel of a few
+/// common symbols (see [`request`]).
+pub fn parser(connector: &dyn Connector, market: usize) -> Option<Box<dyn FrameParser>> {
+    let (market, _) = *connector.supported().get(market)?;
+    let request = request(connector, market, "ws://127.0.0.1:9")?;
     let plan = connector.plan(&request).ok()?.into_iter().next()?;
     Some(connector.parser(&plan))
+}
+
+/// The registered connector whose protocol the recorded WebSocket URL `url` speaks,
+/// and the market it serves there ([`Connector::market_of_url`], first claim in
+/// registry order); `None` when no registered connector claims the URL (the
+/// recording is then uncovered). The corpus tests and the fuzz test's corpus pick
+/// connectors by it.
+pub fn connector_for_capture_url(url: &str) -> Option<(&'static dyn Connector, Market)> {
+    crate::exchanges::connector_for_url(url)
+}
+
+/// The parser of a recorded connection to `url`, from the connector that claims it
+/// ([`connector_for_capture_url`]): every channel, no planned symbols (each symbol
+/// seen is normalized on first sight), default book options
+/// ([`ConnectionPlan::for_frames`]).
+pub fn capture_parser(url: &str) -> Option<(&'static dyn Connector, Box<dyn FrameParser>)> {
+    let (connector, market) = connector_for_capture_url(url)?;
+    let plan = ConnectionPlan::for_frames(url, market);
+    Some((connector, connector.parser(&plan)))
 }
 
 /// Feeds a script (see the module docs) to `parser`; returns how many records it made.

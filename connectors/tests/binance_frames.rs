@@ -4,9 +4,9 @@
 //! replies. Each case keeps the raw exchange JSON (from the corpus or the API
 //! documentation) next to the records it must produce.
 
-use tickbridge_connectors::binance::{Binance, Venue};
-use tickbridge_connectors::spec::{Channel, ChannelSet};
-use tickbridge_connectors::{FrameParser, ParseError, Parsed};
+use tickbridge_connectors::contract::{Channel, ChannelSet, ConnectionPlan};
+use tickbridge_connectors::exchanges::binance::{Binance, BinanceParser, Venue};
+use tickbridge_connectors::{Answer, Connector, FrameParser, ParseError, Parsed, Refusal};
 use tickbridge_schema::Record;
 
 /// Every channel but `book` (depth diffs are then ignored; the book sync
@@ -18,8 +18,20 @@ fn channels() -> ChannelSet {
         .collect()
 }
 
+/// A parser of `venue` for recorded frames of `channels` (no planned symbols: every
+/// symbol seen is normalized on first sight).
+fn frames_parser(venue: Venue, channels: ChannelSet) -> BinanceParser {
+    let binance = Binance { venue };
+    let market = binance.default_market();
+    let url = format!("{}/stream", binance.default_ws_url(market));
+    binance.new_parser(&ConnectionPlan {
+        channels,
+        ..ConnectionPlan::for_frames(&url, market)
+    })
+}
+
 fn parse(venue: Venue, frame: &str) -> (Result<Parsed, ParseError>, Vec<String>) {
-    let mut parser = Binance { venue }.new_parser(channels(), &[]);
+    let mut parser = frames_parser(venue, channels());
     let mut out: Vec<Record> = Vec::new();
     let result = parser.parse(frame, 1_000, &mut out);
     let json = out
@@ -233,13 +245,13 @@ fn replies_acks_and_documented_errors() {
         (
             Venue::UsdM,
             r#"{"result":null,"id":7}"#,
-            Parsed::SubscribeAck("7".into()),
+            Parsed::Acked(Answer::Id(7)),
             &[],
         ),
         (
             Venue::Spot,
             r#"{"id":8,"result":null}"#,
-            Parsed::SubscribeAck("8".into()),
+            Parsed::Acked(Answer::Id(8)),
             &[],
         ),
         (
@@ -250,20 +262,46 @@ fn replies_acks_and_documented_errors() {
         ),
     ]);
     // The error messages of the WebSocket market-streams documentation: every one is
-    // a refusal, never an unknown frame.
-    for frame in [
-        r#"{"code":0,"msg":"Unknown property","id":1}"#,
-        r#"{"code":1,"msg":"Invalid value type: expected Boolean","id":2}"#,
-        r#"{"code":2,"msg":"Invalid request: property name must be a string","id":3}"#,
-        r#"{"code":2,"msg":"Invalid request: unknown variant `SUBSCRIB`, expected one of `SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`","id":4}"#,
-        r#"{"code":2,"msg":"Invalid request: too many parameters","id":5}"#,
-        r#"{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1","id":null}"#,
-        r#"{"error":{"code":2,"msg":"Invalid request: missing field `method` at line 1 column 73"},"id":6}"#,
+    // a refusal, never an unknown frame. None names a symbol: the refusal is of the
+    // request whose id it echoes (the session knows its symbols), or, without an id,
+    // of no request in particular (reported for the whole connection).
+    for (frame, id) in [
+        (r#"{"code":0,"msg":"Unknown property","id":1}"#, Some(1)),
+        (
+            r#"{"code":1,"msg":"Invalid value type: expected Boolean","id":2}"#,
+            Some(2),
+        ),
+        (
+            r#"{"code":2,"msg":"Invalid request: property name must be a string","id":3}"#,
+            Some(3),
+        ),
+        (
+            r#"{"code":2,"msg":"Invalid request: unknown variant `SUBSCRIB`, expected one of `SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`","id":4}"#,
+            Some(4),
+        ),
+        (
+            r#"{"code":2,"msg":"Invalid request: too many parameters","id":5}"#,
+            Some(5),
+        ),
+        (
+            r#"{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1","id":null}"#,
+            None,
+        ),
+        (
+            r#"{"error":{"code":2,"msg":"Invalid request: missing field `method` at line 1 column 73"},"id":6}"#,
+            Some(6),
+        ),
     ] {
         for venue in [Venue::Spot, Venue::UsdM, Venue::CoinM] {
             let (got, out) = parse(venue, frame);
             assert!(
-                matches!(got, Ok(Parsed::Rejected(ref why)) if why.contains("code")),
+                matches!(
+                    got,
+                    Ok(Parsed::Refused(Refusal { ref answer, ref symbols, ref reason }))
+                        if *answer == id.map(Answer::Id)
+                            && symbols.is_empty()
+                            && reason.contains("code")
+                ),
                 "{venue:?} {frame}: {got:?}"
             );
             assert!(out.is_empty());
@@ -311,8 +349,7 @@ fn malformed_and_unknown_frames_are_errors() {
 #[test]
 fn channels_not_subscribed_produce_no_records() {
     // A markPrice frame on a connection that asked for mark prices only.
-    let mut parser =
-        Binance { venue: Venue::UsdM }.new_parser([Channel::MarkPrice].into_iter().collect(), &[]);
+    let mut parser = frames_parser(Venue::UsdM, [Channel::MarkPrice].into_iter().collect());
     let mut out = Vec::new();
     let frame = r#"{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}}"#;
     assert_eq!(parser.parse(frame, 1, &mut out), Ok(Parsed::Data));
@@ -350,8 +387,7 @@ fn channels_not_subscribed_produce_no_records() {
         ),
     ];
     for (only, own, frame) in frames {
-        let mut parser =
-            Binance { venue: Venue::UsdM }.new_parser([only].into_iter().collect(), &[]);
+        let mut parser = frames_parser(Venue::UsdM, [only].into_iter().collect());
         let mut out = Vec::new();
         assert_eq!(
             parser.parse(frame, 1, &mut out),
@@ -362,8 +398,7 @@ fn channels_not_subscribed_produce_no_records() {
         );
         assert!(out.is_empty(), "{frame}: {out:?}");
         // The same frame with its channel subscribed is data.
-        let mut parser =
-            Binance { venue: Venue::UsdM }.new_parser([only, own].into_iter().collect(), &[]);
+        let mut parser = frames_parser(Venue::UsdM, [only, own].into_iter().collect());
         assert_eq!(
             parser.parse(frame, 1, &mut out),
             Ok(Parsed::Data),

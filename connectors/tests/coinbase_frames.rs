@@ -4,16 +4,20 @@
 //! case keeps the raw exchange JSON (from the corpus or the feed documentation) next
 //! to the records it must produce.
 
-use tickbridge_connectors::coinbase::Coinbase;
-use tickbridge_connectors::spec::{Channel, ChannelSet};
-use tickbridge_connectors::{FrameParser, ParseError, Parsed};
-use tickbridge_schema::Record;
+use tickbridge_connectors::contract::{Channel, ChannelSet, ConnectionPlan};
+use tickbridge_connectors::exchanges::coinbase::Coinbase;
+use tickbridge_connectors::{Answer, Connector, FrameParser, ParseError, Parsed, Refusal};
+use tickbridge_schema::{Market, Record};
 
 fn run_with(
     channels: ChannelSet,
     frames: &[&str],
 ) -> (Vec<Result<Parsed, ParseError>>, Vec<String>) {
-    let mut parser = Coinbase::new_parser(channels, &[]);
+    let plan = ConnectionPlan {
+        channels,
+        ..ConnectionPlan::for_frames(Coinbase.default_ws_url(Market::Spot), Market::Spot)
+    };
+    let mut parser = Coinbase::new_parser(&plan);
     let mut out: Vec<Record> = Vec::new();
     let results = frames
         .iter()
@@ -98,9 +102,15 @@ fn control_frames_are_classified() {
     assert_eq!(
         r,
         vec![
-            Ok(Parsed::SubscribeAck("level2(2)".into())),
-            Ok(Parsed::SubscribeAck("level2(2),ticker(1)".into())),
-            Ok(Parsed::Rejected("Failed to subscribe".into())),
+            // Answers in send order: each is the oldest pending request's.
+            Ok(Parsed::Acked(Answer::InOrder)),
+            Ok(Parsed::Acked(Answer::InOrder)),
+            // Naming no product: the whole request it answers is refused.
+            Ok(Parsed::Refused(Refusal::of(
+                Answer::InOrder,
+                vec![],
+                "Failed to subscribe"
+            ))),
             Ok(Parsed::Ignored("status")),
             Ok(Parsed::Heartbeat),
         ]

@@ -41,11 +41,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use tickbridge_connectors::binance::book::MAX_BUFFERED_DIFFS;
-use tickbridge_connectors::binance::{Binance, BinanceParser, Venue};
 use tickbridge_connectors::book::{BookConfig, OrderBook};
-use tickbridge_connectors::spec::ChannelSet;
-use tickbridge_connectors::{FrameParser, RestRequest};
+use tickbridge_connectors::contract::ConnectionPlan;
+use tickbridge_connectors::exchanges::binance::book::MAX_BUFFERED_DIFFS;
+use tickbridge_connectors::exchanges::binance::{Binance, BinanceParser, Venue};
+use tickbridge_connectors::{Connector, FrameParser, RestRequest};
 use tickbridge_schema::{Bbo, Data, Record, StatusEvent};
 
 fn captures_dir() -> PathBuf {
@@ -181,11 +181,23 @@ fn replay(path: &Path, venue: Venue) -> Report {
         .iter()
         .any(|d| name.contains(d));
     let events = read_capture(path);
-    let mut parser: BinanceParser = Binance { venue }.new_parser(ChannelSet::all(), &[]);
-    parser.configure_books(&BookConfig {
-        rest_url: "https://capture".into(),
-        ..BookConfig::default()
-    });
+    // Every channel (`for_frames`), the recorded connection's URL, and a REST base
+    // URL of its own: snapshots are answered from the capture, never fetched.
+    let binance = Binance { venue };
+    let market = binance.default_market();
+    let url = events
+        .iter()
+        .find(|e| e.ev == "open")
+        .and_then(|e| e.url.clone())
+        .unwrap_or_else(|| format!("{}/stream", binance.default_ws_url(market)));
+    let plan = ConnectionPlan {
+        books: BookConfig {
+            rest_url: "https://capture".into(),
+            ..BookConfig::default()
+        },
+        ..ConnectionPlan::for_frames(&url, market)
+    };
+    let mut parser: BinanceParser = binance.new_parser(&plan);
     let mut report = Report {
         name: name.clone(),
         ..Report::default()

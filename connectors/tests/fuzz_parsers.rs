@@ -1,19 +1,29 @@
-//! Deterministic fuzzing of every connector's frame parser, in `cargo test` (and so in
-//! CI): real frames from the capture corpus (plus a few hand-written frames of the
-//! current APIs the corpus predates) are mutated by a seeded generator — bit flips,
-//! truncation, splices of other frames, JSON-significant bytes, numbers swapped for
-//! extremes, deep nesting, type confusion — and fed, in streams, to long-lived parsers
-//! (books and sequence state included). No input may panic or take long; every
+//! Deterministic fuzzing of every registered connector's frame parser, in `cargo test`
+//! (and so in CI): real frames from the capture corpus (plus a few hand-written frames
+//! of the current APIs the corpus predates) are mutated by a seeded generator — bit
+//! flips, truncation, splices of other frames, JSON-significant bytes, numbers swapped
+//! for extremes, deep nesting, type confusion — and fed, in streams, to long-lived
+//! parsers (books and sequence state included). No input may panic or take long; every
 //! outcome (records, errors) is fine.
 //!
+//! Nothing here names an exchange: every connector of `connectors()` is fuzzed on every
+//! market it supports (`fuzzing::parser`), with the recorded frames of the connections
+//! whose URL it claims (`fuzzing::connector_for_capture_url`, as the corpus tests pick
+//! parsers) and the hand-written frames of every exchange (its own reach its deep
+//! paths; the others' are near-miss inputs). A connector added to the registry is
+//! fuzzed without an edit here.
+//!
 //! Bounded: `FUZZ_ITERATIONS` mutated frames per parser (default 6000) and a time cap
-//! per parser; `FUZZ_SEED` picks another seed (the failing seed and input are printed,
-//! and the input written to `target/fuzz-failure-<exchange>.txt`, to reproduce). The
-//! coverage-guided counterpart is the cargo-fuzz crate in `fuzz/` (nightly, not in CI).
+//! per connector; `FUZZ_SEED` picks another seed (the failing seed and input are
+//! printed, and the input written to `target/fuzz-failure-<exchange>.txt`, to
+//! reproduce). The coverage-guided counterpart is the cargo-fuzz crate in `fuzz/`
+//! (nightly, not in CI).
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tickbridge_connectors::{connectors, fuzzing, Connector};
@@ -40,102 +50,148 @@ fn captures_dir() -> PathBuf {
     }
 }
 
-/// Up to `limit` text frames (recv) and REST bodies (as `#rest ` lines) of a capture.
-fn capture_frames(path: &Path, limit: usize) -> Vec<String> {
+/// Frames taken from one recording for each connector that claims a connection of it.
+const PER_RECORDING: usize = 300;
+
+/// A recording whose first this-many events open no connection a registered connector
+/// claims is not read further (connections open at the start of a capture).
+const UNCLAIMED_EVENTS: usize = 2000;
+
+/// Every recording of the corpus, sorted.
+fn recordings(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for sub in ["cryptofeed", "hftbacktest"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        files.extend(
+            entries
+                .map_while(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".jsonl.gz")),
+        );
+    }
+    files.sort();
+    files
+}
+
+/// Recorded frames by connector name: from every recording, for each connection the
+/// registered connector claiming its URL, up to [`PER_RECORDING`] of its text frames
+/// (`recv`), with the recording's REST bodies (as `#rest ` lines) in their place.
+fn recorded() -> &'static HashMap<&'static str, Vec<String>> {
+    static RECORDED: OnceLock<HashMap<&'static str, Vec<String>>> = OnceLock::new();
+    RECORDED.get_or_init(|| {
+        let mut out: HashMap<&'static str, Vec<String>> = HashMap::new();
+        for path in recordings(&captures_dir()) {
+            for (name, frames) in recording_frames(&path) {
+                out.entry(name).or_default().extend(frames);
+            }
+        }
+        out
+    })
+}
+
+/// The frames of one recording per connector claiming one of its connections.
+fn recording_frames(path: &Path) -> BTreeMap<&'static str, Vec<String>> {
+    let mut out: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let Ok(file) = std::fs::File::open(path) else {
-        return Vec::new();
+        return out;
     };
     let reader = BufReader::new(flate2::read::MultiGzDecoder::new(file));
-    let mut out = Vec::new();
-    for line in reader.lines().skip(1).map_while(Result::ok) {
+    let mut claimed: HashMap<u64, &'static str> = HashMap::new();
+    for (n, line) in reader.lines().skip(1).map_while(Result::ok).enumerate() {
+        if claimed.is_empty() && n >= UNCLAIMED_EVENTS {
+            break;
+        }
         let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
-        let Some(text) = event["text"].as_str() else {
-            continue;
-        };
-        match event["ev"].as_str() {
-            Some("recv") => out.push(text.to_string()),
+        let conn = event["conn"].as_u64().unwrap_or(0);
+        match (event["ev"].as_str(), event["text"].as_str()) {
+            (Some("open"), _) => {
+                let url = event["url"].as_str().unwrap_or_default();
+                if let Some((c, _)) = fuzzing::connector_for_capture_url(url) {
+                    claimed.insert(conn, c.name());
+                    out.entry(c.name()).or_default();
+                }
+            }
+            (Some("recv"), Some(text)) => {
+                if let Some(frames) = claimed.get(&conn).and_then(|c| out.get_mut(c)) {
+                    if frames.len() < PER_RECORDING {
+                        frames.push(text.to_string());
+                    }
+                }
+            }
             // Snapshot bodies only: other REST answers (instrument lists) are huge.
-            Some("http") if text.len() < 200_000 => out.push(format!("#rest {text}")),
+            (Some("http"), Some(text)) if text.len() < 200_000 => {
+                for frames in out.values_mut().filter(|f| f.len() < PER_RECORDING) {
+                    frames.push(format!("#rest {text}"));
+                }
+            }
             _ => {}
         }
-        if out.len() >= limit {
+        if !out.is_empty() && out.values().all(|f| f.len() >= PER_RECORDING) {
             break;
         }
     }
     out
 }
 
-/// Seed frames of the current APIs the corpus predates, from the exchanges' docs.
-fn handwritten(exchange: &str) -> Vec<String> {
-    let frames: &[&str] = match exchange {
-        "kraken" => &[
-            r#"{"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":1,"type":"update"}]}"#,
-            r#"{"method":"subscribe","result":{"channel":"trade","symbol":"BTC/USD","snapshot":true},"success":true,"time_in":"2023-09-25T09:04:31.742599Z","time_out":"2023-09-25T09:04:31.742648Z","req_id":1}"#,
-            r#"{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":26389.5,"qty":0.00031,"ord_type":"market","trade_id":61919211,"timestamp":"2023-09-25T09:04:31.742651Z"}]}"#,
-            r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":26392.2,"qty":0.5}],"asks":[{"price":26392.3,"qty":1.2}],"checksum":2439117997}]}"#,
-            r#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":26392.1,"qty":0.1}],"asks":[],"checksum":1234,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#,
-            r#"{"channel":"heartbeat"}"#,
-            r#"{"method":"pong","req_id":0,"time_in":"2023-09-24T14:10:23.799685Z","time_out":"2023-09-24T14:10:23.799703Z"}"#,
-            r#"{"error":"Currency pair not supported XYZ/USD","method":"subscribe","req_id":1,"success":false,"symbol":"XYZ/USD","time_in":"2023-09-25T09:04:31.742599Z","time_out":"2023-09-25T09:04:31.742648Z"}"#,
-        ],
-        "bybit" => &[
-            r#"{"success":true,"ret_msg":"subscribe","conn_id":"2324d924","req_id":"1","op":"subscribe"}"#,
-            r#"{"success":true,"ret_msg":"pong","conn_id":"0970e817","req_id":"","op":"ping"}"#,
-            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick","i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false}]}"#,
-            r#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],"u":18521288,"seq":7961638724},"cts":1672304484976}"#,
-            r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1672304484979,"data":{"s":"BTCUSDT","b":[["16493.50","0"]],"a":[["16612.00","0.1"]],"u":18521289,"seq":7961638725},"cts":1672304484977}"#,
-            r#"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"16597.00","fundingRate":"0.0001","markPrice":"16597.5"},"cs":24987956059,"ts":1673272861686}"#,
-            r#"{"success":false,"ret_msg":"error:handler not found,topic:orderbook.50.XYZUSDT","conn_id":"a","req_id":"2","op":"subscribe"}"#,
-        ],
-        "okx" => &[
-            r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#,
-            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897","count":"3"}]}"#,
-            r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":0,"prevSeqId":-1,"seqId":123456}]}"#,
-            r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","0","0","0"]],"bids":[],"ts":"1597026383086","checksum":0,"prevSeqId":123456,"seqId":123457}]}"#,
-            r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"}"#,
-            r#"{"event":"error","code":"60018","msg":"Wrong URL or channel:trades,instId:XYZ-USDT doesn't exist","connId":"a4d3ae55"}"#,
-            "pong",
-        ],
-        "coinbase-advanced" => &[
-            r#"{"channel":"subscriptions","client_id":"","timestamp":"2023-02-09T20:32:37.537Z","sequence_num":0,"events":[{"subscriptions":{"market_trades":["BTC-USD"]}}]}"#,
-            r#"{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z","sequence_num":1,"events":[{"type":"snapshot","trades":[{"trade_id":"000000000","product_id":"BTC-USD","price":"1260.01","size":"0.3","side":"BUY","time":"2019-08-14T20:42:27.265Z"}]}]}"#,
-            r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":2,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"1970-01-01T00:00:00Z","price_level":"21921.3","new_quantity":"0.02"}]}]}"#,
-            r#"{"channel":"ticker","client_id":"","timestamp":"2023-02-09T20:30:37.167359596Z","sequence_num":3,"events":[{"type":"snapshot","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"21932.98","volume_24_h":"16038.28770938","best_bid":"21931.5","best_ask":"21933.1"}]}]}"#,
-            r#"{"channel":"heartbeats","client_id":"","timestamp":"2023-06-23T20:31:26.122969572Z","sequence_num":4,"events":[{"current_time":"2023-06-23 20:31:56.121961769 +0000 UTC m=+91717.525857105","heartbeat_counter":"3049"}]}"#,
-            r#"{"type":"error","message":"Failed to subscribe","reason":"XYZ-USD is not a valid product"}"#,
-        ],
-        _ => &[],
-    };
-    frames.iter().map(|s| s.to_string()).collect()
-}
+/// Seed frames of the current APIs the corpus predates (Kraken v2, Bybit v5, OKX with
+/// `seqId`, Coinbase Advanced Trade), from the exchanges' docs. Every parser gets all of
+/// them: its own build state (acks, a snapshot then updates), the others' are near-miss
+/// inputs.
+const HANDWRITTEN: &[&str] = &[
+    // Kraken v2
+    r#"{"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":1,"type":"update"}]}"#,
+    r#"{"method":"subscribe","result":{"channel":"trade","symbol":"BTC/USD","snapshot":true},"success":true,"time_in":"2023-09-25T09:04:31.742599Z","time_out":"2023-09-25T09:04:31.742648Z","req_id":1}"#,
+    r#"{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":26389.5,"qty":0.00031,"ord_type":"market","trade_id":61919211,"timestamp":"2023-09-25T09:04:31.742651Z"}]}"#,
+    r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":26392.2,"qty":0.5}],"asks":[{"price":26392.3,"qty":1.2}],"checksum":2439117997}]}"#,
+    r#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":26392.1,"qty":0.1}],"asks":[],"checksum":1234,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#,
+    r#"{"channel":"heartbeat"}"#,
+    r#"{"method":"pong","req_id":0,"time_in":"2023-09-24T14:10:23.799685Z","time_out":"2023-09-24T14:10:23.799703Z"}"#,
+    r#"{"error":"Currency pair not supported XYZ/USD","method":"subscribe","req_id":1,"success":false,"symbol":"XYZ/USD","time_in":"2023-09-25T09:04:31.742599Z","time_out":"2023-09-25T09:04:31.742648Z"}"#,
+    // Bybit v5
+    r#"{"success":true,"ret_msg":"subscribe","conn_id":"2324d924","req_id":"1","op":"subscribe"}"#,
+    r#"{"success":true,"ret_msg":"pong","conn_id":"0970e817","req_id":"","op":"ping"}"#,
+    r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick","i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false}]}"#,
+    r#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],"u":18521288,"seq":7961638724},"cts":1672304484976}"#,
+    r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1672304484979,"data":{"s":"BTCUSDT","b":[["16493.50","0"]],"a":[["16612.00","0.1"]],"u":18521289,"seq":7961638725},"cts":1672304484977}"#,
+    r#"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"16597.00","fundingRate":"0.0001","markPrice":"16597.5"},"cs":24987956059,"ts":1673272861686}"#,
+    r#"{"success":false,"ret_msg":"error:handler not found,topic:orderbook.50.XYZUSDT","conn_id":"a","req_id":"2","op":"subscribe"}"#,
+    // OKX v5 with seqId
+    r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#,
+    r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897","count":"3"}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":0,"prevSeqId":-1,"seqId":123456}]}"#,
+    r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","0","0","0"]],"bids":[],"ts":"1597026383086","checksum":0,"prevSeqId":123456,"seqId":123457}]}"#,
+    r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"}"#,
+    r#"{"event":"error","code":"60018","msg":"Wrong URL or channel:trades,instId:XYZ-USDT doesn't exist","connId":"a4d3ae55"}"#,
+    "pong",
+    // Coinbase Advanced Trade
+    r#"{"channel":"subscriptions","client_id":"","timestamp":"2023-02-09T20:32:37.537Z","sequence_num":0,"events":[{"subscriptions":{"market_trades":["BTC-USD"]}}]}"#,
+    r#"{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z","sequence_num":1,"events":[{"type":"snapshot","trades":[{"trade_id":"000000000","product_id":"BTC-USD","price":"1260.01","size":"0.3","side":"BUY","time":"2019-08-14T20:42:27.265Z"}]}]}"#,
+    r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":2,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"1970-01-01T00:00:00Z","price_level":"21921.3","new_quantity":"0.02"}]}]}"#,
+    r#"{"channel":"ticker","client_id":"","timestamp":"2023-02-09T20:30:37.167359596Z","sequence_num":3,"events":[{"type":"snapshot","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"21932.98","volume_24_h":"16038.28770938","best_bid":"21931.5","best_ask":"21933.1"}]}]}"#,
+    r#"{"channel":"heartbeats","client_id":"","timestamp":"2023-06-23T20:31:26.122969572Z","sequence_num":4,"events":[{"current_time":"2023-06-23 20:31:56.121961769 +0000 UTC m=+91717.525857105","heartbeat_counter":"3049"}]}"#,
+    r#"{"type":"error","message":"Failed to subscribe","reason":"XYZ-USD is not a valid product"}"#,
+];
 
-/// The corpus of one connector: recordings of its exchange, then hand-written frames.
-fn corpus(exchange: &str) -> Vec<String> {
-    let dir = captures_dir();
-    let files: &[&str] = match exchange {
-        "binance" => &[
-            "hftbacktest/binance_btcusdt_20240808.jsonl.gz",
-            "cryptofeed/binance.jsonl.gz",
-        ],
-        "binance-usdm" => &[
-            "hftbacktest/binance-usdm_btcusdt_20240808.jsonl.gz",
-            "cryptofeed/binance_futures.jsonl.gz",
-        ],
-        "binance-coinm" => &[
-            "hftbacktest/binance-coinm_btcusd_perp_20240808.jsonl.gz",
-            "cryptofeed/binance_delivery.jsonl.gz",
-        ],
-        "coinbase" | "coinbase-advanced" => &["cryptofeed/coinbase.jsonl.gz"],
-        "kraken" => &["cryptofeed/kraken.jsonl.gz"],
-        "bybit" => &["cryptofeed/bybit.jsonl.gz"],
-        "okx" => &["cryptofeed/okx.jsonl.gz"],
-        _ => &[],
-    };
-    let mut frames = handwritten(exchange);
-    for f in files {
-        frames.extend(capture_frames(&dir.join(f), 400));
+/// Recorded frames of every other connector given to each parser as near-miss inputs
+/// (another exchange's shapes, or another API of the same one).
+const NEAR_MISS: usize = 20;
+
+/// The corpus of one connector: the hand-written frames, the recorded frames of the
+/// connections it claims, then the first [`NEAR_MISS`] recorded frames of every other
+/// registered connector.
+fn corpus(connector: &dyn Connector) -> Vec<String> {
+    let mut frames: Vec<String> = HANDWRITTEN.iter().map(|s| s.to_string()).collect();
+    if let Some(own) = recorded().get(connector.name()) {
+        frames.extend(own.iter().cloned());
+    }
+    for other in connectors().iter().filter(|c| c.name() != connector.name()) {
+        if let Some(theirs) = recorded().get(other.name()) {
+            frames.extend(theirs.iter().take(NEAR_MISS).cloned());
+        }
     }
     frames
 }
@@ -248,16 +304,23 @@ fn mutate(rng: &mut Rng, frame: &str, corpus: &[String]) -> String {
 
 /// Fuzzes one connector's parsers (one per market); returns how many inputs ran.
 fn fuzz(connector: &dyn Connector, seed: u64, iterations: usize, budget: Duration) -> usize {
-    let corpus = corpus(connector.name());
-    assert!(!corpus.is_empty(), "{}: empty corpus", connector.name());
+    let corpus = corpus(connector);
     let mut rng = Rng(seed ^ 0x9E37_79B9_7F4A_7C15 ^ connector.name().len() as u64);
     let mut ran = 0;
     let started = Instant::now();
-    let mut market = 0;
-    while let Some(mut parser) = fuzzing::parser(connector, market) {
-        market += 1;
+    let markets = connector.supported();
+    assert!(!markets.is_empty(), "{}: no market", connector.name());
+    let mut records = Vec::new();
+    for (market, (name, _)) in markets.iter().enumerate() {
+        let mut parser = fuzzing::parser(connector, market).unwrap_or_else(|| {
+            panic!(
+                "{}: no parser could be planned for {}",
+                connector.name(),
+                name.as_str()
+            )
+        });
         // The unmutated corpus first: real streams must go through.
-        fuzzing::run(parser.as_mut(), &corpus.join("\n"));
+        records.push(fuzzing::run(parser.as_mut(), &corpus.join("\n")));
         // Then streams of mutated frames, mixed with intact ones so state builds up.
         let mut i = 0;
         while i < iterations && started.elapsed() < budget {
@@ -307,10 +370,11 @@ fn fuzz(connector: &dyn Connector, seed: u64, iterations: usize, budget: Duratio
             ran += 8;
         }
     }
-    assert!(
-        market > 0,
-        "{}: no parser could be planned",
-        connector.name()
+    println!(
+        "{}: {} corpus frames ({} recorded of its own), records per market {records:?}, {ran} mutated inputs",
+        connector.name(),
+        corpus.len(),
+        recorded().get(connector.name()).map_or(0, Vec::len),
     );
     ran
 }

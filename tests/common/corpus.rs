@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tickbridge::capture::{Capture, EventKind};
-use tickbridge_connectors::binance::{Binance, Venue};
-use tickbridge_connectors::coinbase::Coinbase;
-use tickbridge_connectors::spec::ChannelSet;
-use tickbridge_connectors::FrameParser;
+use tickbridge_connectors::exchanges::binance::{Binance, Venue};
+use tickbridge_connectors::exchanges::coinbase::Coinbase;
+use tickbridge_connectors::{ConnectionPlan, Connector, FrameParser};
+use tickbridge_schema::Market;
 
 /// The feed a capture was recorded from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,11 +58,20 @@ impl Feed {
     }
 
     /// A parser with every channel enabled and no planned symbols (every symbol
-    /// seen is normalized on first sight).
+    /// seen is normalized on first sight): a plan for recorded frames of the feed's
+    /// endpoint ([`ConnectionPlan::for_frames`]).
     pub fn parser(self) -> Box<dyn FrameParser> {
         match self {
-            Feed::Binance(venue) => Box::new(Binance { venue }.new_parser(ChannelSet::all(), &[])),
-            Feed::Coinbase => Box::new(Coinbase::new_parser(ChannelSet::all(), &[])),
+            Feed::Binance(venue) => {
+                let binance = Binance { venue };
+                let market = binance.default_market();
+                let url = format!("{}/stream", binance.default_ws_url(market));
+                Box::new(binance.new_parser(&ConnectionPlan::for_frames(&url, market)))
+            }
+            Feed::Coinbase => Box::new(Coinbase::new_parser(&ConnectionPlan::for_frames(
+                Coinbase.default_ws_url(Market::Spot),
+                Market::Spot,
+            ))),
         }
     }
 
