@@ -10,6 +10,8 @@
 //!   of parsers (decimals, sides, times, CRC32, symbol tables, a fast flat-JSON scanner).
 //! - [`book`]: the order-book engine, the per-symbol publication state, the book that
 //!   keeps the exchange's level text for checksums, and the resync throttle.
+//! - [`instruments`]: instruments as the exchange lists them, and the list that
+//!   resolves user symbols against them.
 //! - [`rest`]: REST fetching (order-book snapshots) within the exchanges' limits.
 //! - [`session`]: one task per connection: connect, subscribe, heartbeat, watchdog,
 //!   reconnect, rotate; status records for every transition.
@@ -24,6 +26,7 @@ pub mod envelope;
 pub mod exchanges;
 pub mod flat;
 pub mod fuzzing;
+pub mod instruments;
 pub mod rest;
 pub mod session;
 pub mod stats;

@@ -97,6 +97,33 @@ pub fn write_record(record: &Record, out: &mut Vec<u8>) {
             field_dec(out, "mark_price", &m.mark_price);
             field_opt_dec(out, "index_price", &m.index_price);
         }
+        Data::Instrument(i) => {
+            field(out, "base");
+            push_str(out, &i.base);
+            field(out, "quote");
+            push_str(out, &i.quote);
+            field(out, "settle");
+            match &i.settle {
+                Some(a) => push_str(out, a),
+                None => out.extend_from_slice(b"null"),
+            }
+            field(out, "expiry");
+            push_opt_i64(out, i.expiry);
+            field_opt_dec(out, "strike", &i.strike);
+            field(out, "option_type");
+            match i.option_type {
+                Some(t) => {
+                    out.push(b'"');
+                    out.extend_from_slice(t.as_str().as_bytes());
+                    out.push(b'"');
+                }
+                None => out.extend_from_slice(b"null"),
+            }
+            field_opt_dec(out, "tick_size", &i.tick_size);
+            field_opt_dec(out, "lot_size", &i.lot_size);
+            field_opt_dec(out, "contract_size", &i.contract_size);
+            field_raw(out, "status", i.status.as_str());
+        }
         Data::Status(s) => {
             field_raw(out, "event", s.event.as_str());
             field(out, "channel");
@@ -332,6 +359,30 @@ mod tests {
             envelope(Data::MarkPrice(MarkPrice {
                 mark_price: d("11794.15"),
                 index_price: None,
+            })),
+            envelope(Data::Instrument(Instrument {
+                base: "BTC".into(),
+                quote: "USD".into(),
+                settle: Some("BTC".into()),
+                expiry: Some(1_735_286_400_000_000_000),
+                strike: Some(d("100000")),
+                option_type: Some(OptionType::Put),
+                tick_size: Some(d("0.0005")),
+                lot_size: Some(d("0.1")),
+                contract_size: Some(d("1")),
+                status: InstrumentStatus::Halted,
+            })),
+            envelope(Data::Instrument(Instrument {
+                base: "ADA".into(),
+                quote: "BTC".into(),
+                settle: None,
+                expiry: None,
+                strike: None,
+                option_type: None,
+                tick_size: None,
+                lot_size: None,
+                contract_size: None,
+                status: InstrumentStatus::Trading,
             })),
             envelope(Data::Status(Status {
                 event: StatusEvent::Gap,

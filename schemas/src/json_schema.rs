@@ -110,6 +110,18 @@ fn payload(kind: Kind) -> Vec<(&'static str, Value)> {
             ("mark_price", decimal()),
             ("index_price", nullable_decimal()),
         ],
+        Kind::Instrument => vec![
+            ("base", json!({"type": "string"})),
+            ("quote", json!({"type": "string"})),
+            ("settle", json!({"type": ["string", "null"]})),
+            ("expiry", nullable_int()),
+            ("strike", nullable_decimal()),
+            ("option_type", json!({"enum": ["call", "put", null]})),
+            ("tick_size", nullable_decimal()),
+            ("lot_size", nullable_decimal()),
+            ("contract_size", nullable_decimal()),
+            ("status", json!({"enum": ["trading", "halted", "delisted"]})),
+        ],
         Kind::Status => vec![
             (
                 "event",

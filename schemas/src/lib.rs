@@ -12,6 +12,7 @@ pub mod record;
 pub use decimal::{Dec, DecError};
 pub use json::push_u64;
 pub use record::{
-    Bbo, Book, Data, Funding, Kind, Level, Liquidation, MarkPrice, Market, OpenInterest, Record,
-    Side, Status, StatusEvent, Ticker, Trade, SCHEMA_VERSION,
+    Bbo, Book, Data, Funding, Instrument, InstrumentStatus, Kind, Level, Liquidation, MarkPrice,
+    Market, OpenInterest, OptionType, Record, Side, Status, StatusEvent, Ticker, Trade,
+    SCHEMA_VERSION,
 };

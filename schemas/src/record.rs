@@ -74,6 +74,7 @@ pub enum Data {
     OpenInterest(OpenInterest),
     Liquidation(Liquidation),
     MarkPrice(MarkPrice),
+    Instrument(Instrument),
     Status(Status),
 }
 
@@ -88,11 +89,12 @@ pub enum Kind {
     OpenInterest,
     Liquidation,
     MarkPrice,
+    Instrument,
     Status,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Trade,
         Kind::Bbo,
         Kind::Book,
@@ -101,6 +103,7 @@ impl Kind {
         Kind::OpenInterest,
         Kind::Liquidation,
         Kind::MarkPrice,
+        Kind::Instrument,
         Kind::Status,
     ];
 
@@ -114,6 +117,7 @@ impl Kind {
             Kind::OpenInterest => "open_interest",
             Kind::Liquidation => "liquidation",
             Kind::MarkPrice => "mark_price",
+            Kind::Instrument => "instrument",
             Kind::Status => "status",
         }
     }
@@ -134,6 +138,7 @@ impl Data {
             Data::OpenInterest(_) => Kind::OpenInterest,
             Data::Liquidation(_) => Kind::Liquidation,
             Data::MarkPrice(_) => Kind::MarkPrice,
+            Data::Instrument(_) => Kind::Instrument,
             Data::Status(_) => Kind::Status,
         }
     }
@@ -267,6 +272,70 @@ pub struct Liquidation {
 pub struct MarkPrice {
     pub mark_price: Dec,
     pub index_price: Option<Dec>,
+}
+
+/// The exchange's own reference data of one instrument (its envelope carries market,
+/// normalized and native symbol): published once per subscribed instrument at start,
+/// and again whenever the exchange changes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instrument {
+    /// Base asset as the exchange lists it (its aliases applied: Kraken `XBT` → `BTC`).
+    pub base: SmolStr,
+    /// Quote asset, likewise.
+    pub quote: SmolStr,
+    /// Settlement asset of a derivative (`USDT`, `BTC`), `null` for spot.
+    pub settle: Option<SmolStr>,
+    /// Expiry of a dated future or option, ns since the Unix epoch.
+    pub expiry: Option<i64>,
+    /// Strike of an option.
+    pub strike: Option<Dec>,
+    /// `call` or `put` for an option.
+    pub option_type: Option<OptionType>,
+    /// Price increment.
+    pub tick_size: Option<Dec>,
+    /// Size increment (base units, or contracts for contract-sized derivatives).
+    pub lot_size: Option<Dec>,
+    /// The underlying amount one contract stands for (derivatives).
+    pub contract_size: Option<Dec>,
+    pub status: InstrumentStatus,
+}
+
+/// Put or call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionType {
+    Call,
+    Put,
+}
+
+impl OptionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionType::Call => "call",
+            OptionType::Put => "put",
+        }
+    }
+}
+
+/// Whether an instrument trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentStatus {
+    Trading,
+    /// Listed but not trading now (halted, suspended, break, pre-trading).
+    Halted,
+    /// Delisted or settled.
+    Delisted,
+}
+
+impl InstrumentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstrumentStatus::Trading => "trading",
+            InstrumentStatus::Halted => "halted",
+            InstrumentStatus::Delisted => "delisted",
+        }
+    }
 }
 
 /// What happened to the feed itself.

@@ -193,6 +193,26 @@ pub trait Connector: Send + Sync + 'static {
     /// The parser of one connection of `plan`, configured from the plan alone.
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser>;
     fn heartbeat(&self) -> Heartbeat;
+    /// The REST requests that list the instruments of `market` (full URLs under the
+    /// source's `rest_url`), in the order they are fetched; empty where the connector
+    /// reads no instrument list.
+    fn instrument_urls(&self, market: Market, rest_url: &str) -> Vec<String> {
+        let _ = (market, rest_url);
+        Vec::new()
+    }
+
+    /// The instruments of one response to an [`Connector::instrument_urls`] request
+    /// (`url` names which), on `market` only.
+    fn parse_instruments(
+        &self,
+        market: Market,
+        url: &str,
+        body: &str,
+    ) -> Result<Vec<crate::instruments::Listed>, super::ParseError> {
+        let _ = (market, url, body);
+        Ok(Vec::new())
+    }
+
     /// The exchange's documented connection limits (see [`Limits`]); document their
     /// source in the connector's module header.
     fn limits(&self) -> Limits {
