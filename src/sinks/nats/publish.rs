@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use tickbridge_connectors::time::now_ns;
 use std::time::Duration;
+use tickbridge_connectors::time::now_ns;
 
 use async_nats::jetstream::{self, context::PublishErrorKind, publish::PublishAck};
 use async_nats::{Client, HeaderMap, Subject};
