@@ -448,6 +448,7 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str) -> RunResult {
             c.exchange, c.market, c.symbol
         );
     }
+    config += "[instruments]\non_unavailable = \"unverified\"\ntimeout = \"2s\"\n\n";
     let options: String = env_or("TB_BENCH_KAFKA_OPTIONS", "")
         .split(',')
         .filter_map(|kv| kv.split_once('='))

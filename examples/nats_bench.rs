@@ -173,6 +173,9 @@ exchange = "binance"
 channels = ["trade", "bbo"]
 symbols = ["BTC-USDT"]
 ws_url = "ws://127.0.0.1:{port}"
+[instruments]
+on_unavailable = "unverified"
+timeout = "2s"
 [sink]
 kind = "nats"
 delivery_timeout = "60s"

@@ -17,13 +17,23 @@ use crate::config::{describe_plan, Config, Overrides, SinkKind};
 use crate::ops::OpsState;
 use crate::replay::{self, Speed};
 use crate::run::{self, log_summary, Hooks};
+use crate::instruments::SourceInstruments;
 use crate::signals::Signals;
 
 /// `tickbridge run`; `sets` are the `--set PATH=VALUE` flags.
 pub async fn run(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<ExitCode> {
     let overrides = Overrides::gather(sets)?;
     let config = Config::load_with(config_path, &overrides)?;
-    let sources = config.resolve()?;
+    let (sources, instruments) = resolve_with_instruments(&config).await?;
+    for (i, s) in sources.iter().enumerate() {
+        info!(
+            exchange = s.connector.name(),
+            market = s.request.market.as_str(),
+            instruments = %instruments[i].describe(),
+            symbols = s.request.symbols.len(),
+            "symbols resolved"
+        );
+    }
     info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %config_path.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default".into()),
@@ -82,11 +92,22 @@ async fn run_until_signal(
 }
 
 /// `tickbridge validate`; `sets` are the `--set PATH=VALUE` flags.
-pub fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<ExitCode> {
+pub async fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<ExitCode> {
     let overrides = Overrides::gather(sets)?;
     let config = Config::load_with(config_path, &overrides)?;
-    let sources = config.resolve()?;
+    let (sources, instruments) = resolve_with_instruments(&config).await?;
     println!("config ok: sink {}", config.sink.kind.as_str());
+    for (i, s) in sources.iter().enumerate() {
+        println!(
+            "source[{i}] {} {}: {}",
+            s.connector.name(),
+            s.request.market.as_str(),
+            instruments[i].describe()
+        );
+        for sym in &s.request.symbols {
+            println!("  {} -> {} ({})", sym.native, sym.symbol, sym.market.as_str());
+        }
+    }
     for (source, connections) in describe_plan(&sources) {
         println!("{source}:");
         for c in connections {
@@ -101,6 +122,16 @@ pub fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<E
         println!("override: {o}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads every source's instrument list, then resolves the config against them.
+pub async fn resolve_with_instruments(
+    config: &Config,
+) -> anyhow::Result<(Vec<crate::config::ResolvedSource>, Vec<SourceInstruments>)> {
+    let instruments = crate::instruments::load_all(config).await?;
+    let lists: Vec<_> = instruments.iter().map(SourceInstruments::list).collect();
+    let sources = config.resolve_with(&lists)?;
+    Ok((sources, instruments))
 }
 
 /// `tickbridge exchanges`: exchange × market × channels.
@@ -159,7 +190,7 @@ pub async fn record(
 ) -> anyhow::Result<ExitCode> {
     let mut config = Config::load_with(config_path, &Overrides::gather(sets)?)?;
     config.sink.kind = SinkKind::Null;
-    let sources = config.resolve()?;
+    let (sources, instruments) = resolve_with_instruments(&config).await?;
     let mut writers = Vec::new();
     for (i, source) in config.sources.iter().enumerate() {
         let market = sources[i].request.market.as_str();
@@ -179,6 +210,13 @@ pub async fn record(
                 .with_context(|| format!("creating {path}"))?,
         );
         info!(%path, exchange = %source.exchange, "recording");
+        // The instrument list the symbols were resolved against is part of what the
+        // session used: a replay serves it back.
+        if let SourceInstruments::Listed { responses, .. } = &instruments[i] {
+            for r in &responses.responses {
+                writer.http(&r.url, &r.body);
+            }
+        }
         writers.push(writer);
     }
     let hooks = Hooks {
@@ -212,7 +250,8 @@ pub async fn record(
     Ok(code)
 }
 
-/// `tickbridge replay`: serve a capture until SIGINT/SIGTERM.
+/// `tickbridge replay`: serve a capture until SIGINT/SIGTERM (or, with
+/// `--exit-when-done`, until playback is done).
 pub async fn replay(
     capture: &Path,
     listen: &str,
@@ -230,8 +269,11 @@ pub async fn replay(
     let cancel = CancellationToken::new();
     let mut signals = Signals::new()?;
     tokio::join!(replay::serve(listener, &handle, cancel.clone()), async {
-        let name = signals.next().await;
-        info!(signal = name, "replay stopping");
+        tokio::select! {
+            name = signals.next() => info!(signal = name, "replay stopping"),
+            // Never, without `--exit-when-done`.
+            () = handle.done() => info!("playback done: replay exiting (--exit-when-done)"),
+        }
         cancel.cancel();
     });
     Ok(ExitCode::SUCCESS)
@@ -269,6 +311,12 @@ linger = "20ms"
 
 [ops]
 listen = ""
+
+# The bundled captures hold no instrument lists.
+[instruments]
+on_unavailable = "unverified"
+timeout = "2s"
+refresh = "0s"
 "#,
         bh.addr, ch.addr
     );

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use tickbridge_connectors::book::BookConfig;
+use tickbridge_connectors::instruments::{InstrumentList, Listed, Lookup};
+use tickbridge_connectors::symbols::SymbolInfo;
 use tickbridge_connectors::contract::{
     Channel, ConnectionPlan, Connector, PlanError, SourceRequest,
 };
@@ -73,6 +75,8 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     #[serde(default)]
     pub ops: OpsConfig,
+    #[serde(default)]
+    pub instruments: InstrumentsConfig,
 }
 
 /// `[[source]]`: one exchange × market, its channels and symbols.
@@ -430,6 +434,74 @@ fn default_drain_timeout() -> Duration {
     Duration::from_secs(20)
 }
 
+/// `[instruments]`: how each source's symbols are checked against the exchange's own
+/// instrument list (its REST reference endpoint), fetched at start, cached on disk and
+/// refreshed while running.
+///
+/// ```toml
+/// [instruments]
+/// timeout = "10s"               # per request of the list
+/// cache_dir = "/var/cache/tickbridge"  # default: $XDG_CACHE_HOME/tickbridge (or ~/.cache)
+/// cache_ttl = "1h"              # a cached list younger than this is used without a fetch
+/// refresh = "1h"                # refetch this often while running ("0s": never)
+/// on_unavailable = "refuse"     # no list and no cache: "refuse" to start, or run "unverified"
+/// max_symbols = 1000            # how many symbols a pattern (`*-USDT-PERP`) may select
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentsConfig {
+    #[serde(default = "default_instruments_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// Where fetched lists are kept; `None`: `$XDG_CACHE_HOME/tickbridge` or
+    /// `~/.cache/tickbridge` (no cache at all when neither can be found).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    #[serde(default = "default_cache_ttl", deserialize_with = "duration")]
+    pub cache_ttl: Duration,
+    #[serde(default = "default_cache_ttl", deserialize_with = "duration")]
+    pub refresh: Duration,
+    #[serde(default)]
+    pub on_unavailable: OnUnavailable,
+    #[serde(default = "default_max_symbols")]
+    pub max_symbols: usize,
+}
+
+/// What to do when an instrument list can be neither fetched nor read from the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnavailable {
+    /// Refuse to start, naming the exchange, the URL and why.
+    #[default]
+    Refuse,
+    /// Run on the symbols as written, unverified (warned once).
+    Unverified,
+}
+
+impl Default for InstrumentsConfig {
+    fn default() -> Self {
+        InstrumentsConfig {
+            timeout: default_instruments_timeout(),
+            cache_dir: None,
+            cache_ttl: default_cache_ttl(),
+            refresh: default_cache_ttl(),
+            on_unavailable: OnUnavailable::default(),
+            max_symbols: default_max_symbols(),
+        }
+    }
+}
+
+fn default_instruments_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_cache_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_max_symbols() -> usize {
+    1000
+}
+
 /// `[ops]`: the HTTP port for health, readiness and metrics.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -566,7 +638,19 @@ impl Config {
     }
 
     /// Checks every field and turns the sources into connection plans.
+    /// Validates and plans every source, with symbols as written (unverified; see
+    /// [`Config::resolve_with`]).
     pub fn resolve(&self) -> Result<Vec<ResolvedSource>, ConfigError> {
+        self.resolve_with(&[])
+    }
+
+    /// Validates and plans every source; `lists[i]`, where given, is the instrument
+    /// list source `i`'s symbols are resolved against (patterns expanded, unknown
+    /// symbols refused with the closest listed ones).
+    pub fn resolve_with(
+        &self,
+        lists: &[Option<&InstrumentList>],
+    ) -> Result<Vec<ResolvedSource>, ConfigError> {
         if self.sources.is_empty() {
             return Err(invalid("source", "no [[source]] given: nothing to read"));
         }
@@ -619,10 +703,19 @@ impl Config {
                 .validate()
                 .map_err(|(field, why)| invalid(format!("sink.nats.{field}"), why))?;
         }
+        if self.instruments.max_symbols == 0 {
+            return Err(invalid("instruments.max_symbols", "must be at least 1"));
+        }
+        if self.instruments.timeout.is_zero() {
+            return Err(invalid("instruments.timeout", "must be above zero"));
+        }
         self.sources
             .iter()
             .enumerate()
-            .map(|(i, s)| s.resolve(i))
+            .map(|(i, s)| {
+                let list = lists.get(i).copied().flatten();
+                s.resolve(i, list, self.instruments.max_symbols)
+            })
             .collect()
     }
 }
@@ -634,10 +727,33 @@ pub struct ResolvedSource {
     /// The connection plans; each carries the source's order-book options
     /// (`request.books`) for its parser.
     pub plans: Vec<ConnectionPlan>,
+    /// The exchange's reference data of every subscribed symbol (empty when the
+    /// symbols are not verified against an instrument list).
+    pub instruments: Vec<Listed>,
 }
 
 impl SourceConfig {
-    fn resolve(&self, index: usize) -> Result<ResolvedSource, ConfigError> {
+    /// The connector, market and REST base URL of this source (what its instrument
+    /// list is fetched with); errors are left to [`Config::resolve`].
+    pub fn endpoint(&self) -> Option<(&'static dyn Connector, Market, String)> {
+        let connector = tickbridge_connectors::connector(&self.exchange)?;
+        let market = match &self.market {
+            None => connector.default_market(),
+            Some(m) => parse_market(m)?,
+        };
+        let rest_url = self
+            .rest_url
+            .clone()
+            .unwrap_or_else(|| connector.default_rest_url(market).to_string());
+        Some((connector, market, rest_url))
+    }
+
+    fn resolve(
+        &self,
+        index: usize,
+        list: Option<&InstrumentList>,
+        max_symbols: usize,
+    ) -> Result<ResolvedSource, ConfigError> {
         let field = |name: &str| format!("source[{index}].{name}");
         let connector = tickbridge_connectors::connector(&self.exchange).ok_or_else(|| {
             let known: Vec<&str> = tickbridge_connectors::connectors()
@@ -686,11 +802,37 @@ impl SourceConfig {
         }
         let mut symbols = Vec::new();
         for (j, s) in self.symbols.iter().enumerate() {
-            let info = connector
-                .symbol(market, s)
-                .map_err(|e| invalid(format!("source[{index}].symbols[{j}]"), e.to_string()))?;
-            if !symbols.contains(&info) {
-                symbols.push(info);
+            let at = || format!("source[{index}].symbols[{j}]");
+            let found = match list {
+                Some(list) => resolve_listed(connector.name(), market, list, s, max_symbols)
+                    .map_err(|why| invalid(at(), why))?,
+                None if s.contains('*') => {
+                    return Err(invalid(
+                        at(),
+                        format!(
+                            "{s:?} is a pattern, and patterns are resolved against the \
+                             exchange's instrument list, which {} has not got here",
+                            connector.name()
+                        ),
+                    ))
+                }
+                None => vec![connector
+                    .symbol(market, s)
+                    .map_err(|e| invalid(at(), e.to_string()))?],
+            };
+            for info in found {
+                if !symbols.contains(&info) {
+                    symbols.push(info);
+                }
+            }
+            if symbols.len() > max_symbols {
+                return Err(invalid(
+                    at(),
+                    format!(
+                        "the source selects {} symbols, more than instruments.max_symbols = {max_symbols}",
+                        symbols.len()
+                    ),
+                ));
             }
         }
         let ws_url = self
@@ -745,11 +887,72 @@ impl SourceConfig {
             };
             invalid(f, e.to_string())
         })?;
+        let instruments = list
+            .map(|l| {
+                request
+                    .symbols
+                    .iter()
+                    .filter_map(|s| l.get(&s.native).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(ResolvedSource {
             connector,
             request,
             plans,
+            instruments,
         })
+    }
+}
+
+/// One user symbol (or pattern) of `market` resolved against the exchange's list.
+fn resolve_listed(
+    exchange: &str,
+    market: Market,
+    list: &InstrumentList,
+    user: &str,
+    max_symbols: usize,
+) -> Result<Vec<SymbolInfo>, String> {
+    if user.contains('*') {
+        let found = list.matching(market, user);
+        if found.is_empty() {
+            return Err(format!(
+                "the pattern {user:?} matches no trading {} instrument of {exchange}",
+                market.as_str()
+            ));
+        }
+        if found.len() > max_symbols {
+            return Err(format!(
+                "the pattern {user:?} matches {} instruments, more than instruments.max_symbols = {max_symbols}",
+                found.len()
+            ));
+        }
+        return Ok(found.into_iter().map(|x| x.symbol.clone()).collect());
+    }
+    match list.lookup(market, user) {
+        Lookup::Found(x) => Ok(vec![x.symbol.clone()]),
+        Lookup::OtherMarket(x) => Err(format!(
+            "{user:?} is {} ({}), a {} instrument, but the source's market is {}",
+            x.symbol.native,
+            x.symbol.symbol,
+            x.symbol.market.as_str(),
+            market.as_str()
+        )),
+        Lookup::Unknown(near) => {
+            let near: Vec<String> = near
+                .iter()
+                .map(|x| format!("{} ({})", x.symbol.symbol, x.symbol.native))
+                .collect();
+            Err(if near.is_empty() {
+                format!("{exchange} lists no {} instrument {user:?}", market.as_str())
+            } else {
+                format!(
+                    "{exchange} lists no {} instrument {user:?}; closest: {}",
+                    market.as_str(),
+                    near.join(", ")
+                )
+            })
+        }
     }
 }
 
@@ -907,5 +1110,86 @@ mod tests {
             err.to_string(),
             "source[0].book.publish_depth: must be at least 1"
         );
+    }
+
+    fn listed() -> InstrumentList {
+        use tickbridge_connectors::instruments::pair;
+        let mut usdm = pair("BTC", "USDT", Some("USDT"));
+        usdm.contract_size = None;
+        InstrumentList::new(vec![
+            Listed::new(Market::Spot, "BTCUSDT", pair("BTC", "USDT", None)),
+            Listed::new(Market::Spot, "ETHUSDT", pair("ETH", "USDT", None)),
+            Listed::new(Market::Spot, "BATUSD", pair("BAT", "USD", None)),
+            Listed::new(Market::Spot, "BTCPAX", pair("BTC", "PAX", None)),
+            Listed::new(Market::Perp, "BTCUSDT_PERP", usdm),
+        ])
+        .unwrap()
+    }
+
+    fn resolve_listed_config(symbols: &str) -> Result<Vec<ResolvedSource>, ConfigError> {
+        let text = format!(
+            "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = {symbols}\n[instruments]\nmax_symbols = 3\n"
+        );
+        let list = listed();
+        Config::parse(&text, "t").unwrap().resolve_with(&[Some(&list)])
+    }
+
+    #[test]
+    fn symbols_resolve_against_the_instrument_list() {
+        let sources = resolve_listed_config(r#"["BATUSD", "btc-pax", "BTCUSDT"]"#).unwrap();
+        let resolved: Vec<(&str, &str)> = sources[0]
+            .request
+            .symbols
+            .iter()
+            .map(|s| (s.native.as_str(), s.symbol.as_str()))
+            .collect();
+        assert_eq!(
+            resolved,
+            [("BATUSD", "BAT-USD"), ("BTCPAX", "BTC-PAX"), ("BTCUSDT", "BTC-USDT")]
+        );
+        assert_eq!(sources[0].instruments.len(), 3);
+        assert_eq!(sources[0].instruments[0].spec.base, "BAT");
+    }
+
+    #[test]
+    fn an_unlisted_symbol_is_refused_with_the_closest_listed_ones() {
+        let err = resolve_listed_config(r#"["ETHUSD"]"#).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "source[0].symbols[0]: binance lists no spot instrument \"ETHUSD\"; closest: ETH-USDT (ETHUSDT), BAT-USD (BATUSD), BTC-USDT (BTCUSDT)"
+        );
+        let err = resolve_listed_config(r#"["BTCUSDT_PERP"]"#).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "source[0].symbols[0]: \"BTCUSDT_PERP\" is BTCUSDT_PERP (BTC-USDT-PERP), a perp instrument, but the source's market is spot"
+        );
+    }
+
+    #[test]
+    fn patterns_expand_within_the_bound() {
+        let sources = resolve_listed_config(r#"["*-USDT"]"#).unwrap();
+        let natives: Vec<&str> = sources[0].request.symbols.iter().map(|s| s.native.as_str()).collect();
+        assert_eq!(natives, ["BTCUSDT", "ETHUSDT"]);
+        let err = resolve_listed_config(r#"["*"]"#).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "source[0].symbols[0]: the pattern \"*\" matches 4 instruments, more than instruments.max_symbols = 3"
+        );
+        let err = resolve_listed_config(r#"["XRP-*"]"#).err().unwrap();
+        assert!(err.to_string().ends_with("the pattern \"XRP-*\" matches no trading spot instrument of binance"), "{err}");
+        // Without a list a pattern cannot be resolved.
+        let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"*-USDT\"]\n";
+        let err = Config::parse(text, "t").unwrap().resolve().err().unwrap();
+        assert!(err.to_string().contains("is a pattern"), "{err}");
+    }
+
+    #[test]
+    fn instrument_options_are_checked() {
+        let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\n[instruments]\non_unavailable = \"maybe\"\n";
+        let err = Config::parse(text, "t").err().unwrap().to_string();
+        assert!(err.contains("on_unavailable") || err.contains("unknown variant"), "{err}");
+        let zero = text.replace("on_unavailable = \"maybe\"", "max_symbols = 0");
+        let err = Config::parse(&zero, "t").unwrap().resolve().err().unwrap();
+        assert_eq!(err.to_string(), "instruments.max_symbols: must be at least 1");
     }
 }

@@ -2,6 +2,7 @@
 //! stdout, every batch acknowledged, every task joined.
 //!
 //! - [`config`]: the TOML configuration and its resolution into connection plans.
+//! - [`instruments`]: each source's instrument list: fetched, cached, resolved against.
 //! - [`run`]: the running bridge and its structured shutdown.
 //! - [`pipeline`]: bounded queue → batcher → publisher.
 //! - [`sinks`]: the sink contract and its implementations.
@@ -12,6 +13,7 @@
 pub mod capture;
 pub mod commands;
 pub mod config;
+pub mod instruments;
 pub mod ops;
 pub mod pipeline;
 pub mod replay;

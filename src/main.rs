@@ -173,7 +173,7 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config, set } => commands::run(config.as_deref(), &set).await,
-        Command::Validate { config, set } => commands::validate(config.as_deref(), &set),
+        Command::Validate { config, set } => commands::validate(config.as_deref(), &set).await,
         Command::Exchanges => {
             print!("{}", commands::exchanges_table());
             Ok(ExitCode::SUCCESS)

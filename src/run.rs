@@ -166,6 +166,21 @@ async fn bridge(
             .unwrap_or_else(|p| p.into_inner())
             .push((label, source_stats.clone()));
         let tap = hooks.taps.get(i).cloned().flatten();
+        if !source.instruments.is_empty() {
+            // The subscribed instruments' reference data, then its changes.
+            let watch = crate::instruments::Watch {
+                connector: source.connector,
+                market: source.request.market,
+                rest_url: source.request.rest_url.clone(),
+                config: config.instruments.clone(),
+                subscribed: source.instruments.clone(),
+            };
+            tracker.spawn(crate::instruments::publish_and_watch(
+                watch,
+                tx.clone(),
+                stop_sources.clone(),
+            ));
+        }
         for (conn, plan) in source.plans.into_iter().enumerate() {
             planned += 1;
             let connector = source.connector;

@@ -369,7 +369,8 @@ fn settings_precedence_is_flag_then_env_then_file() {
     std::fs::write(
         &file,
         "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\n\
-         [sink]\nkind = \"file\"\n[ops]\nlisten = \"127.0.0.1:9101\"\n",
+         [sink]\nkind = \"file\"\n[ops]\nlisten = \"127.0.0.1:9101\"\n\
+         [instruments]\non_unavailable = \"unverified\"\ntimeout = \"2s\"\n",
     )
     .unwrap();
     let validate = |env: &[(&str, &str)], flags: &[&str]| {

@@ -96,9 +96,15 @@ ws_url = "{}"
 
 [ops]
 listen = "127.0.0.1:0"
+
+[instruments]
+on_unavailable = "unverified"
+timeout = "2s"
+cache_dir = "{}"
 "#,
             binance.ws_url(),
-            coinbase.ws_url()
+            coinbase.ws_url(),
+            dir.join(format!("instruments-{generation}")).display()
         ),
     )
     .unwrap();

@@ -125,6 +125,13 @@ impl InstrumentList {
         self.items.iter()
     }
 
+    /// The instrument listed under `native` (any letter case).
+    pub fn get(&self, native: &str) -> Option<&Listed> {
+        self.by_native
+            .get(&upper(native))
+            .map(|&i| &self.items[i])
+    }
+
     /// The instrument a user symbol (normalized or native, any letter case) names on
     /// `market`.
     pub fn lookup(&self, market: Market, user: &str) -> Lookup<'_> {

@@ -367,6 +367,10 @@ pub enum StatusEvent {
     Resynced,
     /// No data within the watchdog window (the connection may still answer heartbeats).
     Stale,
+    /// The exchange lists the instrument as not trading (halted, suspended, break).
+    Halted,
+    /// The exchange no longer lists the instrument, or lists it as delisted.
+    Delisted,
 }
 
 impl StatusEvent {
@@ -379,6 +383,8 @@ impl StatusEvent {
             StatusEvent::Gap => "gap",
             StatusEvent::Resynced => "resynced",
             StatusEvent::Stale => "stale",
+            StatusEvent::Halted => "halted",
+            StatusEvent::Delisted => "delisted",
         }
     }
 }

@@ -58,6 +58,17 @@ pub struct ReplayArgs {
     /// Answer subscribe requests only after this long (data already flows meanwhile).
     #[arg(long, value_name = "DURATION")]
     pub ack_delay: Option<humantime::Duration>,
+    /// Exit (status 0) by itself once playback is done: every recorded WebSocket
+    /// connection has been served to its last frame and its client has closed, or
+    /// `--exit-grace` has passed since the last frame. A capture without WebSocket
+    /// connections is done `--exit-grace` after start. Without this flag the replay
+    /// runs until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub exit_when_done: bool,
+    /// With `--exit-when-done`: how long after the last recorded frame to wait for the
+    /// clients to close before exiting anyway [default: 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub exit_grace: Option<humantime::Duration>,
 }
 
 impl ReplayArgs {
@@ -72,6 +83,13 @@ impl ReplayArgs {
 
     pub fn ack_delay(&self) -> Duration {
         self.ack_delay.map(Into::into).unwrap_or(Duration::ZERO)
+    }
+
+    /// `--exit-grace`, 2 s by default.
+    pub fn exit_grace(&self) -> Duration {
+        self.exit_grace
+            .map(Into::into)
+            .unwrap_or(Duration::from_secs(2))
     }
 
     /// Whether a recorded frame carries data of a refused symbol (never sent).

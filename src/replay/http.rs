@@ -71,7 +71,8 @@ fn parse_head(bytes: &[u8], len: usize) -> anyhow::Result<Head> {
     })
 }
 
-/// Answers one plain request: 200 with the body `respond` finds, else 404.
+/// Answers one plain request: 200 with the body `respond` finds, else 404 with a
+/// short JSON error naming the path.
 pub async fn answer<F, Fut>(mut stream: TcpStream, head: &Head, respond: F) -> anyhow::Result<()>
 where
     F: FnOnce(String) -> Fut,
@@ -87,11 +88,16 @@ where
     } else {
         match respond(head.path.clone()).await {
             Some(body) => ("200 OK", body),
+            // A short body: the path, cut to 120 characters.
             None => (
                 "404 Not Found",
                 format!(
                     r#"{{"error":"no recorded response for {}"}}"#,
-                    head.path.replace('"', "'")
+                    head.path
+                        .chars()
+                        .take(120)
+                        .collect::<String>()
+                        .replace(['"', '\\'], "'")
                 ),
             ),
         }

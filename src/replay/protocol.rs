@@ -1,11 +1,20 @@
-//! How the mock exchange answers what a client sends, per exchange (from the
-//! capture's header): subscription confirmations and refusals in the exchange's own
-//! format, so the bridge's confirmation and refusal handling meets real frames.
+//! How the mock exchange answers what a client sends, per recorded connection:
+//! subscription confirmations and refusals in the exchange's own format, so the
+//! bridge's confirmation and refusal handling meets real frames.
 //!
-//! The recorded confirmations answered the recording client's requests, not this
-//! client's; they are skipped in playback ([`Protocol::is_recorded_reply`]) and every
-//! request is answered here instead. Exchanges without a protocol here get no
-//! answers and their recordings are played as they are.
+//! The protocol of a recorded connection comes from what the capture holds
+//! ([`Protocol::of_recording`]): its recorded URL names the connector that speaks it
+//! (`connector_for_url`); the header's exchange name is only the fallback for a
+//! connection without a URL or with one no connector recognizes (a recording made
+//! against a local mock), and even then the frames can overrule it (a `coinbase`
+//! header over Advanced Trade frames). A Coinbase Advanced Trade connection never
+//! gets Exchange-feed replies.
+//!
+//! For [`Protocol::Binance`] and [`Protocol::Coinbase`] the recorded confirmations
+//! answered the recording client's requests, not this client's; they are skipped in
+//! playback ([`Protocol::is_recorded_reply`]) and every request is answered here
+//! instead. Every other connection is [`Protocol::Recorded`]: no answers are made up,
+//! and the recorded acknowledgements are played back in order with the rest.
 
 use serde_json::{json, Value};
 
@@ -15,11 +24,53 @@ pub enum Protocol {
     Binance,
     /// Coinbase Exchange feed `subscribe` messages.
     Coinbase,
-    /// Played as recorded.
+    /// Played as recorded, the recorded acknowledgements included.
     Recorded,
 }
 
 impl Protocol {
+    /// The protocol of a connector, by its registry name.
+    pub fn of_connector(name: &str) -> Protocol {
+        match name {
+            "binance" | "binance-usdm" | "binance-coinm" => Protocol::Binance,
+            "coinbase" => Protocol::Coinbase,
+            _ => Protocol::Recorded,
+        }
+    }
+
+    /// The protocol of a recorded WebSocket URL, when a connector speaks it.
+    pub fn of_url(url: &str) -> Option<(Protocol, &'static str)> {
+        tickbridge_connectors::exchanges::connector_for_url(url)
+            .map(|(c, _)| (Protocol::of_connector(c.name()), c.name()))
+    }
+
+    /// The protocol of one recorded connection, and what chose it (for the log): its
+    /// URL when a connector speaks it; otherwise the header's exchange name, unless the
+    /// received frames are Coinbase Advanced Trade's (`{"channel":..,"events":..}`
+    /// envelopes, never sent by the Exchange feed) under a `coinbase` header.
+    pub fn of_recording<'a>(
+        url: Option<&str>,
+        header_exchange: &str,
+        received: impl IntoIterator<Item = &'a str>,
+    ) -> (Protocol, String) {
+        if let Some((protocol, name)) = url.and_then(Protocol::of_url) {
+            return (protocol, format!("url ({name})"));
+        }
+        let protocol = Protocol::of(header_exchange);
+        if protocol == Protocol::Coinbase
+            && received
+                .into_iter()
+                .take(1000)
+                .any(|t| t.contains("\"channel\":") && t.contains("\"events\":"))
+        {
+            return (
+                Protocol::Recorded,
+                "frames (Coinbase Advanced Trade envelopes)".into(),
+            );
+        }
+        (protocol, format!("header ({header_exchange})"))
+    }
+
     /// The protocol of a capture's `exchange` header field.
     pub fn of(exchange: &str) -> Protocol {
         match exchange {
@@ -37,6 +88,16 @@ impl Protocol {
             Protocol::Coinbase => text.contains("\"type\":\"subscriptions\""),
             Protocol::Recorded => false,
         }
+    }
+
+    /// A recorded frame of a [`Protocol::Recorded`] connection that acknowledges a
+    /// subscription (OKX `{"event":"subscribe",..}`, Kraken `subscriptionStatus`,
+    /// Coinbase Advanced Trade `subscriptions`, Bybit `{"op":"subscribe",..}` replies):
+    /// a client joining a live playback late still gets these.
+    pub fn is_recorded_ack(self, text: &str) -> bool {
+        self == Protocol::Recorded
+            && text.len() < 4096
+            && text.to_ascii_lowercase().contains("subscri")
     }
 
     /// The answers to a client's text frame, given the refused native symbols.
@@ -153,5 +214,73 @@ mod tests {
             ]
         );
         assert_eq!(Protocol::of("kraken"), Protocol::Recorded);
+    }
+
+    #[test]
+    fn the_recorded_url_chooses_before_the_header() {
+        let none: [&str; 0] = [];
+        let of = |url: Option<&str>, header: &str| Protocol::of_recording(url, header, none).0;
+        // A Coinbase Advanced Trade recording under a `coinbase` header.
+        assert_eq!(
+            of(Some("wss://advanced-trade-ws.coinbase.com"), "coinbase"),
+            Protocol::Recorded
+        );
+        assert_eq!(
+            of(Some("wss://ws-feed.exchange.coinbase.com"), "coinbase"),
+            Protocol::Coinbase
+        );
+        assert_eq!(
+            of(Some("wss://ws-feed.pro.coinbase.com"), "whatever"),
+            Protocol::Coinbase
+        );
+        for url in [
+            "wss://stream.binance.com:9443/stream?streams=btcusdt@trade",
+            "wss://fstream.binance.com/stream?streams=btcusdt@trade",
+            "wss://dstream.binance.com/stream?streams=btcusd_perp@trade",
+        ] {
+            assert_eq!(of(Some(url), "cryptofeed"), Protocol::Binance, "{url}");
+        }
+        assert_eq!(
+            of(Some("wss://ws.okx.com:8443/ws/v5/public"), "binance"),
+            Protocol::Recorded
+        );
+        // No URL, or one no connector speaks (a local mock): the header decides.
+        assert_eq!(of(None, "binance_futures"), Protocol::Binance);
+        assert_eq!(
+            of(Some("ws://127.0.0.1:4000/stream"), "binance"),
+            Protocol::Binance
+        );
+        assert_eq!(
+            of(Some("ws://127.0.0.1:4000"), "kraken"),
+            Protocol::Recorded
+        );
+        // ... unless the frames say otherwise.
+        let advanced = [
+            r#"{"channel":"subscriptions","client_id":"","timestamp":"2024-01-01T00:00:00Z","sequence_num":0,"events":[{"subscriptions":{"market_trades":["BTC-USD"]}}]}"#,
+        ];
+        assert_eq!(
+            Protocol::of_recording(Some("ws://127.0.0.1:4000"), "coinbase", advanced).0,
+            Protocol::Recorded
+        );
+        let exchange = [
+            r#"{"type":"subscriptions","channels":[{"name":"matches","product_ids":["BTC-USD"]}]}"#,
+        ];
+        assert_eq!(
+            Protocol::of_recording(None, "coinbase", exchange).0,
+            Protocol::Coinbase
+        );
+    }
+
+    #[test]
+    fn recorded_acks_are_recognized() {
+        let p = Protocol::Recorded;
+        assert!(p.is_recorded_ack(
+            r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"}}"#
+        ));
+        assert!(p.is_recorded_ack(
+            r#"{"channelID":1,"event":"subscriptionStatus","status":"subscribed"}"#
+        ));
+        assert!(!p.is_recorded_ack(r#"{"arg":{"channel":"trades"},"data":[{"px":"1"}]}"#));
+        assert!(!Protocol::Binance.is_recorded_ack(r#"{"event":"subscribe"}"#));
     }
 }

@@ -184,6 +184,21 @@ pub struct Bridge {
     exit: Option<std::process::ExitStatus>,
 }
 
+/// The instrument settings every test bridge runs with: its own cache directory
+/// (a replay's port is reused by later tests, with other captures), and, unless the
+/// config says otherwise, symbols left unverified where the replayed capture holds no
+/// instrument list (most recordings hold none).
+pub fn instruments_env(cmd: &mut Command, config: &str, dir: &Path) {
+    cmd.env(
+        "TICKBRIDGE__INSTRUMENTS__CACHE_DIR",
+        dir.join("instruments"),
+    );
+    if !config.contains("[instruments]") {
+        cmd.env("TICKBRIDGE__INSTRUMENTS__ON_UNAVAILABLE", "unverified");
+        cmd.env("TICKBRIDGE__INSTRUMENTS__TIMEOUT", "2s");
+    }
+}
+
 impl Bridge {
     /// Starts the bridge with `config` (TOML text) and extra environment variables.
     pub fn start_env(config: &str, env: &[(&str, &str)]) -> Bridge {
@@ -197,6 +212,7 @@ impl Bridge {
             // The default 0.0.0.0:9000 would collide between tests running at once.
             cmd.env("TICKBRIDGE__OPS__LISTEN", "127.0.0.1:0");
         }
+        instruments_env(&mut cmd, config, dir.path());
         for (k, v) in env {
             cmd.env(k, v);
         }

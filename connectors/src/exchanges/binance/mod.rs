@@ -28,6 +28,7 @@
 
 pub mod book;
 mod fast;
+mod instruments;
 mod parser;
 pub use parser::preview as parser_preview;
 pub mod wire;
@@ -296,6 +297,19 @@ impl Connector for Binance {
             max_connection_age: Some(Duration::from_secs(23 * 3600 + 50 * 60)),
             ..Heartbeat::default()
         }
+    }
+
+    fn instrument_urls(&self, market: Market, rest_url: &str) -> Vec<String> {
+        instruments::urls(self.venue, market, rest_url)
+    }
+
+    fn parse_instruments(
+        &self,
+        market: Market,
+        _url: &str,
+        body: &str,
+    ) -> Result<Vec<crate::instruments::Listed>, crate::contract::ParseError> {
+        instruments::parse(self.venue, market, body)
     }
 
     fn limits(&self) -> Limits {

@@ -35,6 +35,7 @@
 //! connection; ping `{"op":"ping"}` every 20 s; connections per 5 minutes (500 per
 //! domain) are the session's reconnect backoff's to respect.
 
+mod instruments;
 mod parser;
 pub mod wire;
 
@@ -421,6 +422,19 @@ impl Connector for Bybit {
             // Otherwise the defaults: pings every 20 s, as Bybit recommends.
             ..Heartbeat::default()
         }
+    }
+
+    fn instrument_urls(&self, market: Market, rest_url: &str) -> Vec<String> {
+        instruments::urls(market, rest_url)
+    }
+
+    fn parse_instruments(
+        &self,
+        market: Market,
+        url: &str,
+        body: &str,
+    ) -> Result<Vec<crate::instruments::Listed>, crate::contract::ParseError> {
+        instruments::parse(market, url, body)
     }
 
     fn limits(&self) -> Limits {

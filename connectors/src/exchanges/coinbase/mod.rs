@@ -14,6 +14,7 @@
 //! (requests spaced by 100 ms per connection); no documented cap on products per
 //! connection — the planner keeps [`MAX_PRODUCTS_PER_CONNECTION`].
 
+mod instruments;
 mod parser;
 pub mod wire;
 
@@ -174,6 +175,19 @@ impl Connector for Coinbase {
             // updates for a minute (the default) is worth announcing.
             ..Heartbeat::default()
         }
+    }
+
+    fn instrument_urls(&self, market: Market, rest_url: &str) -> Vec<String> {
+        instruments::urls(market, rest_url)
+    }
+
+    fn parse_instruments(
+        &self,
+        market: Market,
+        _url: &str,
+        body: &str,
+    ) -> Result<Vec<crate::instruments::Listed>, crate::contract::ParseError> {
+        instruments::parse(market, body)
     }
 
     fn limits(&self) -> Limits {

@@ -18,6 +18,7 @@
 //! channel per subscribe message; subscribe within 5 s of connecting. Products per
 //! connection: at most [`MAX_PRODUCTS_PER_CONNECTION`] (our choice; none documented).
 
+mod instruments;
 mod parser;
 pub mod wire;
 
@@ -173,6 +174,19 @@ impl Connector for CoinbaseAdvanced {
             idle_timeout: Duration::from_secs(15),
             ..Heartbeat::default()
         }
+    }
+
+    fn instrument_urls(&self, market: Market, rest_url: &str) -> Vec<String> {
+        instruments::urls(market, rest_url)
+    }
+
+    fn parse_instruments(
+        &self,
+        market: Market,
+        _url: &str,
+        body: &str,
+    ) -> Result<Vec<crate::instruments::Listed>, crate::contract::ParseError> {
+        instruments::parse(market, body)
     }
 
     fn limits(&self) -> Limits {

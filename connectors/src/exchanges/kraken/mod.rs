@@ -24,6 +24,7 @@
 //! rate (`{"error":"Exceeded msg rate"}`); the planner keeps at most
 //! [`MAX_SYMBOLS_PER_CONNECTION`] symbols per connection and spaces requests by 250 ms.
 
+mod instruments;
 mod parser;
 pub mod wire;
 
@@ -209,6 +210,19 @@ impl Connector for Kraken {
 
     fn parser(&self, plan: &ConnectionPlan) -> Box<dyn FrameParser> {
         Box::new(self.new_parser(plan))
+    }
+
+    fn instrument_urls(&self, market: Market, rest_url: &str) -> Vec<String> {
+        instruments::urls(market, rest_url)
+    }
+
+    fn parse_instruments(
+        &self,
+        market: Market,
+        _url: &str,
+        body: &str,
+    ) -> Result<Vec<crate::instruments::Listed>, crate::contract::ParseError> {
+        instruments::parse(market, body)
     }
 
     fn limits(&self) -> Limits {

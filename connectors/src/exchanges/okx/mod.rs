@@ -36,6 +36,7 @@
 //! (recommended), so a connection carrying books takes at most
 //! [`MAX_BOOK_SYMBOLS_PER_CONNECTION`] instruments.
 
+mod instruments;
 mod parser;
 pub mod wire;
 
@@ -237,6 +238,19 @@ impl Connector for Okx {
             idle_timeout: Duration::from_secs(40),
             ..Heartbeat::default()
         }
+    }
+
+    fn instrument_urls(&self, market: Market, rest_url: &str) -> Vec<String> {
+        instruments::urls(market, rest_url)
+    }
+
+    fn parse_instruments(
+        &self,
+        market: Market,
+        _url: &str,
+        body: &str,
+    ) -> Result<Vec<crate::instruments::Listed>, crate::contract::ParseError> {
+        instruments::parse(market, body)
     }
 
     fn limits(&self) -> Limits {
