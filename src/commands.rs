@@ -14,10 +14,10 @@ use tracing::info;
 
 use crate::capture::{Capture, CaptureWriter, Header};
 use crate::config::{describe_plan, Config, Overrides, SinkKind};
+use crate::instruments::SourceInstruments;
 use crate::ops::OpsState;
 use crate::replay::{self, Speed};
 use crate::run::{self, log_summary, Hooks};
-use crate::instruments::SourceInstruments;
 use crate::signals::Signals;
 
 /// `tickbridge run`; `sets` are the `--set PATH=VALUE` flags.
@@ -105,7 +105,12 @@ pub async fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Re
             instruments[i].describe()
         );
         for sym in &s.request.symbols {
-            println!("  {} -> {} ({})", sym.native, sym.symbol, sym.market.as_str());
+            println!(
+                "  {} -> {} ({})",
+                sym.native,
+                sym.symbol,
+                sym.market.as_str()
+            );
         }
     }
     for (source, connections) in describe_plan(&sources) {

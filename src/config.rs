@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use tickbridge_connectors::book::BookConfig;
-use tickbridge_connectors::instruments::{InstrumentList, Listed, Lookup};
-use tickbridge_connectors::symbols::SymbolInfo;
 use tickbridge_connectors::contract::{
     Channel, ConnectionPlan, Connector, PlanError, SourceRequest,
 };
+use tickbridge_connectors::instruments::{InstrumentList, Listed, Lookup};
+use tickbridge_connectors::symbols::SymbolInfo;
 use tickbridge_schema::Market;
 
 use crate::sinks::kafka::KafkaConfig;
@@ -944,7 +944,10 @@ fn resolve_listed(
                 .map(|x| format!("{} ({})", x.symbol.symbol, x.symbol.native))
                 .collect();
             Err(if near.is_empty() {
-                format!("{exchange} lists no {} instrument {user:?}", market.as_str())
+                format!(
+                    "{exchange} lists no {} instrument {user:?}",
+                    market.as_str()
+                )
             } else {
                 format!(
                     "{exchange} lists no {} instrument {user:?}; closest: {}",
@@ -1131,7 +1134,9 @@ mod tests {
             "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = {symbols}\n[instruments]\nmax_symbols = 3\n"
         );
         let list = listed();
-        Config::parse(&text, "t").unwrap().resolve_with(&[Some(&list)])
+        Config::parse(&text, "t")
+            .unwrap()
+            .resolve_with(&[Some(&list)])
     }
 
     #[test]
@@ -1145,7 +1150,11 @@ mod tests {
             .collect();
         assert_eq!(
             resolved,
-            [("BATUSD", "BAT-USD"), ("BTCPAX", "BTC-PAX"), ("BTCUSDT", "BTC-USDT")]
+            [
+                ("BATUSD", "BAT-USD"),
+                ("BTCPAX", "BTC-PAX"),
+                ("BTCUSDT", "BTC-USDT")
+            ]
         );
         assert_eq!(sources[0].instruments.len(), 3);
         assert_eq!(sources[0].instruments[0].spec.base, "BAT");
@@ -1168,7 +1177,12 @@ mod tests {
     #[test]
     fn patterns_expand_within_the_bound() {
         let sources = resolve_listed_config(r#"["*-USDT"]"#).unwrap();
-        let natives: Vec<&str> = sources[0].request.symbols.iter().map(|s| s.native.as_str()).collect();
+        let natives: Vec<&str> = sources[0]
+            .request
+            .symbols
+            .iter()
+            .map(|s| s.native.as_str())
+            .collect();
         assert_eq!(natives, ["BTCUSDT", "ETHUSDT"]);
         let err = resolve_listed_config(r#"["*"]"#).err().unwrap();
         assert_eq!(
@@ -1176,9 +1190,14 @@ mod tests {
             "source[0].symbols[0]: the pattern \"*\" matches 4 instruments, more than instruments.max_symbols = 3"
         );
         let err = resolve_listed_config(r#"["XRP-*"]"#).err().unwrap();
-        assert!(err.to_string().ends_with("the pattern \"XRP-*\" matches no trading spot instrument of binance"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("the pattern \"XRP-*\" matches no trading spot instrument of binance"),
+            "{err}"
+        );
         // Without a list a pattern cannot be resolved.
-        let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"*-USDT\"]\n";
+        let text =
+            "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"*-USDT\"]\n";
         let err = Config::parse(text, "t").unwrap().resolve().err().unwrap();
         assert!(err.to_string().contains("is a pattern"), "{err}");
     }
@@ -1187,9 +1206,15 @@ mod tests {
     fn instrument_options_are_checked() {
         let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\n[instruments]\non_unavailable = \"maybe\"\n";
         let err = Config::parse(text, "t").err().unwrap().to_string();
-        assert!(err.contains("on_unavailable") || err.contains("unknown variant"), "{err}");
+        assert!(
+            err.contains("on_unavailable") || err.contains("unknown variant"),
+            "{err}"
+        );
         let zero = text.replace("on_unavailable = \"maybe\"", "max_symbols = 0");
         let err = Config::parse(&zero, "t").unwrap().resolve().err().unwrap();
-        assert_eq!(err.to_string(), "instruments.max_symbols: must be at least 1");
+        assert_eq!(
+            err.to_string(),
+            "instruments.max_symbols: must be at least 1"
+        );
     }
 }

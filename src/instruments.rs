@@ -35,7 +35,9 @@ pub enum InstrumentsError {
         market: &'static str,
         why: String,
     },
-    #[error("source[{index}] ({exchange} {market}): the instrument list from {url} is unusable: {why}")]
+    #[error(
+        "source[{index}] ({exchange} {market}): the instrument list from {url} is unusable: {why}"
+    )]
     Unusable {
         index: usize,
         exchange: &'static str,
@@ -138,7 +140,8 @@ pub async fn load(
     let cache = cache_file(config, exchange, market, rest_url);
     let cached = cache.as_deref().and_then(read_cache);
     let now = tickbridge_connectors::time::now_ns();
-    let age = |r: &Responses| Duration::from_nanos(now.saturating_sub(r.fetched_at_ns).max(0) as u64);
+    let age =
+        |r: &Responses| Duration::from_nanos(now.saturating_sub(r.fetched_at_ns).max(0) as u64);
     let parse = |r: &Responses| parse(index, connector, market, r);
     if let Some(c) = cached.as_ref().filter(|c| age(c) < config.cache_ttl) {
         if let Ok(list) = parse(c) {
@@ -297,10 +300,23 @@ pub fn cache_file(
     };
     let host: String = url::Url::parse(rest_url)
         .ok()
-        .and_then(|u| u.host_str().map(|h| format!("{h}{}", u.port().map(|p| format!("_{p}")).unwrap_or_default())))
+        .and_then(|u| {
+            u.host_str().map(|h| {
+                format!(
+                    "{h}{}",
+                    u.port().map(|p| format!("_{p}")).unwrap_or_default()
+                )
+            })
+        })
         .unwrap_or_else(|| "rest".into())
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let hash = tickbridge_connectors::checksum::fnv1a(rest_url);
     Some(dir.join(format!(
@@ -363,7 +379,9 @@ pub async fn publish_and_watch(
     if watch.config.refresh.is_zero() || watch.subscribed.is_empty() {
         return;
     }
-    let urls = watch.connector.instrument_urls(watch.market, &watch.rest_url);
+    let urls = watch
+        .connector
+        .instrument_urls(watch.market, &watch.rest_url);
     let mut failing = false;
     loop {
         tokio::select! {
@@ -389,7 +407,11 @@ pub async fn publish_and_watch(
             }
         };
         if std::mem::take(&mut failing) {
-            info!(exchange, market = watch.market.as_str(), "instrument list refresh works again");
+            info!(
+                exchange,
+                market = watch.market.as_str(),
+                "instrument list refresh works again"
+            );
         }
         if let Some(path) = cache_file(&watch.config, exchange, watch.market, &watch.rest_url) {
             let _ = write_cache(&path, &fetched);
@@ -430,9 +452,16 @@ pub async fn publish_and_watch(
 /// The `instrument` record of `listed` (its id is a hash of the reference data, so
 /// the same data always has the same id), and a `status` when it stopped trading
 /// (compared with `before`, or at start when it does not trade).
-fn records_of(exchange: &'static str, listed: &Listed, before: Option<&Listed>, ts: i64) -> Vec<Record> {
+fn records_of(
+    exchange: &'static str,
+    listed: &Listed,
+    before: Option<&Listed>,
+    ts: i64,
+) -> Vec<Record> {
     let spec = Data::Instrument(listed.spec.clone());
-    let hash = tickbridge_connectors::checksum::fnv1a(&serde_json::to_string(&listed.spec).unwrap_or_default());
+    let hash = tickbridge_connectors::checksum::fnv1a(
+        &serde_json::to_string(&listed.spec).unwrap_or_default(),
+    );
     let mut out = vec![envelope::record(
         exchange,
         &listed.symbol,
@@ -493,8 +522,16 @@ mod tests {
         };
         let a = cache_file(&config, "binance", Market::Spot, "https://api.binance.com").unwrap();
         let b = cache_file(&config, "binance", Market::Spot, "http://127.0.0.1:9443").unwrap();
-        assert!(a.to_string_lossy().starts_with("/c/binance.spot.api.binance.com."), "{a:?}");
-        assert!(b.to_string_lossy().starts_with("/c/binance.spot.127.0.0.1_9443."), "{b:?}");
+        assert!(
+            a.to_string_lossy()
+                .starts_with("/c/binance.spot.api.binance.com."),
+            "{a:?}"
+        );
+        assert!(
+            b.to_string_lossy()
+                .starts_with("/c/binance.spot.127.0.0.1_9443."),
+            "{b:?}"
+        );
         assert_ne!(a, b);
     }
 
@@ -519,6 +556,9 @@ mod tests {
         };
         write_cache(&path, &r).unwrap();
         let back = read_cache(&path).unwrap();
-        assert_eq!((back.fetched_at_ns, back.responses[0].body.as_str()), (7, "{\"b\":1}"));
+        assert_eq!(
+            (back.fetched_at_ns, back.responses[0].body.as_str()),
+            (7, "{\"b\":1}")
+        );
     }
 }

@@ -123,7 +123,9 @@ fn every_market_of_a_capture_reaches_its_own_source() {
         .collect();
     assert_eq!(assigned.len(), 2, "{assigned:?}");
     assert!(
-        assigned.iter().all(|l| l.contains(r#""matched":"by path""#)),
+        assigned
+            .iter()
+            .all(|l| l.contains(r#""matched":"by path""#)),
         "each by its path: {assigned:?}"
     );
 }

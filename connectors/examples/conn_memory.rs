@@ -51,8 +51,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tickbridge_connectors::book::BookConfig;
-use tickbridge_connectors::session::{Backoff, Session, SessionSpec};
 use tickbridge_connectors::contract::{Channel, ConnectionPlan, Connector, SourceRequest};
+use tickbridge_connectors::session::{Backoff, Session, SessionSpec};
 use tickbridge_connectors::stats::SourceStats;
 use tickbridge_schema::{Data, Market, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

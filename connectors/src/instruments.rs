@@ -127,9 +127,7 @@ impl InstrumentList {
 
     /// The instrument listed under `native` (any letter case).
     pub fn get(&self, native: &str) -> Option<&Listed> {
-        self.by_native
-            .get(&upper(native))
-            .map(|&i| &self.items[i])
+        self.by_native.get(&upper(native)).map(|&i| &self.items[i])
     }
 
     /// The instrument a user symbol (normalized or native, any letter case) names on

@@ -14,6 +14,19 @@
 //!   queue up instead of causing a ban storm.
 //! - [`RestFetcher`]: one session's in-flight requests, each a task in a `JoinSet`
 //!   that the session joins ([`RestFetcher::shutdown`]); retries with backoff.
+//!
+//! Failures are handed back, never swallowed: after [`MAX_ATTEMPTS`] (an HTTP 5xx,
+//! a transport error, a timeout), at once for a client error (4xx), and at once for a
+//! rate-limit answer (429/418/403: the limit is paused as the exchange asked, and the
+//! parser's next request waits that pause out at the limiter). The parser announces
+//! the failure downstream (a book's `status stale`) and asks again with its own
+//! backoff; the fetcher logs the first failure of a key at WARN and the rest at DEBUG
+//! until a request of that key succeeds again (one WARN per failure episode).
+//!
+//! Error texts name the method, the URL **path** and what went wrong (`GET
+//! /api/v3/depth: HTTP 503 Service Unavailable: ...`, `... timed out after 15s`,
+//! `... rate limited (HTTP 429 ...)`), never the host, credentials or query of the URL
+//! ([`url_path`]): they end up in `status` records and logs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -22,7 +35,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::contract::RestRequest;
 
@@ -200,15 +213,20 @@ pub struct RestResponse {
 }
 
 /// Attempts per request before the failure is handed to the parser (which decides
-/// whether to ask again). Rate-limit answers (429/418) are waited out, not counted.
-const MAX_ATTEMPTS: u32 = 4;
+/// whether to ask again). Client errors (4xx) and rate-limit answers (429/418/403) are
+/// handed back at once.
+pub const MAX_ATTEMPTS: u32 = 4;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One session's REST requests in flight. Every request is a task of this fetcher's
 /// `JoinSet`; [`RestFetcher::shutdown`] aborts and joins them.
 pub struct RestFetcher {
     tasks: JoinSet<RestResponse>,
     client: reqwest::Client,
+    /// Keys whose last request failed, with the failures since their last success
+    /// (the failure episodes: logged at WARN once each).
+    failing: HashMap<String, u32>,
 }
 
 impl Default for RestFetcher {
@@ -224,7 +242,7 @@ impl RestFetcher {
             .get_or_init(|| {
                 reqwest::Client::builder()
                     .timeout(REQUEST_TIMEOUT)
-                    .connect_timeout(Duration::from_secs(10))
+                    .connect_timeout(CONNECT_TIMEOUT)
                     .user_agent(concat!("tickbridge/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .expect("a default reqwest client builds")
@@ -233,6 +251,7 @@ impl RestFetcher {
         RestFetcher {
             tasks: JoinSet::new(),
             client,
+            failing: HashMap::new(),
         }
     }
 
@@ -255,10 +274,40 @@ impl RestFetcher {
         loop {
             match self.tasks.join_next().await {
                 None => std::future::pending::<()>().await,
-                Some(Ok(response)) => return response,
+                Some(Ok(response)) => {
+                    self.observe(&response);
+                    return response;
+                }
                 // A fetch task that panicked or was aborted: nothing to hand back; the
                 // parser re-requests on its own schedule.
                 Some(Err(e)) => warn!(error = %e, "a REST fetch task failed"),
+            }
+        }
+    }
+
+    /// Failures since the last success of `key` (0 when its last request succeeded).
+    pub fn failures(&self, key: &str) -> u32 {
+        self.failing.get(key).copied().unwrap_or(0)
+    }
+
+    /// Logs a failure episode once: the first failure of a key at WARN, the following
+    /// ones at DEBUG, and the success that ends the episode at INFO.
+    fn observe(&mut self, response: &RestResponse) {
+        let url = redacted(&response.url);
+        match &response.result {
+            Err(error) => {
+                let failures = self.failing.entry(response.key.clone()).or_insert(0);
+                *failures += 1;
+                if *failures == 1 {
+                    warn!(key = %response.key, %url, %error, "REST request failed; the parser asks again with backoff (further failures are logged at debug level until it succeeds)");
+                } else {
+                    debug!(key = %response.key, %url, %error, failures = *failures, "REST request failed again");
+                }
+            }
+            Ok(_) => {
+                if let Some(failures) = self.failing.remove(&response.key) {
+                    info!(key = %response.key, %url, failures, "REST request succeeded after failing");
+                }
             }
         }
     }
@@ -276,12 +325,13 @@ async fn fetch(client: reqwest::Client, request: RestRequest) -> RestResponse {
         tokio::time::sleep(request.delay).await;
     }
     let limiter = Limiter::shared(request.limit);
+    let path = url_path(&request.url);
     let mut attempt = 0u32;
     let result = loop {
         limiter.acquire(request.weight).await;
         let outcome = client.get(&request.url).send().await;
         let error = match outcome {
-            Err(e) => format!("GET {}: {e}", request.url),
+            Err(e) => format!("GET {path}: {}", describe(&e)),
             Ok(response) => {
                 let status = response.status();
                 if let Some(used) = request
@@ -303,21 +353,22 @@ async fn fetch(client: reqwest::Client, request: RestRequest) -> RestResponse {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .unwrap_or(default);
-                    warn!(url = %request.url, status = code, pause_s = pause, "exchange asked to back off; pausing every request of this limit");
+                    let name = request.limit.name;
+                    warn!(%path, status = code, pause_s = pause, limit = name, "exchange asked to back off; pausing every request of this limit");
                     limiter.block_for(Duration::from_secs(pause));
-                    continue;
+                    // Handed back at once, so the wait is announced; the parser's next
+                    // request waits the pause out at the limiter.
+                    break Err(format!(
+                        "GET {path}: rate limited (HTTP {status}); every request of {name} paused for {pause}s"
+                    ));
                 }
                 match response.text().await {
                     Ok(body) if status.is_success() => break Ok(body),
                     Ok(body) if status.is_client_error() => {
-                        break Err(format!(
-                            "GET {}: HTTP {status}: {}",
-                            request.url,
-                            preview(&body)
-                        ))
+                        break Err(format!("GET {path}: HTTP {status}: {}", preview(&body)))
                     }
-                    Ok(body) => format!("GET {}: HTTP {status}: {}", request.url, preview(&body)),
-                    Err(e) => format!("GET {}: reading the body: {e}", request.url),
+                    Ok(body) => format!("GET {path}: HTTP {status}: {}", preview(&body)),
+                    Err(e) => format!("GET {path}: reading the body: {}", describe(&e)),
                 }
             }
         };
@@ -334,6 +385,59 @@ async fn fetch(client: reqwest::Client, request: RestRequest) -> RestResponse {
         key: request.key,
         url: request.url,
         result,
+    }
+}
+
+/// What went wrong with a request, without its URL (reqwest's own message names the
+/// whole URL; its sources do not).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return if e.is_connect() {
+            format!("connect timed out after {}s", CONNECT_TIMEOUT.as_secs())
+        } else {
+            format!("timed out after {}s", REQUEST_TIMEOUT.as_secs())
+        };
+    }
+    let mut text = String::from(if e.is_connect() {
+        "connect failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the response failed"
+    } else {
+        "request failed"
+    });
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let part = s.to_string();
+        // Wrapping errors often repeat their source's message.
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The path of a URL (`/api/v3/depth`): what error texts and `status` records may
+/// name of it. Scheme, host, credentials, query and fragment are left out.
+pub fn url_path(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => u.path().to_string(),
+        Err(_) => "(unparsable URL)".to_string(),
+    }
+}
+
+/// A URL for logs: scheme, host, port and path; never credentials or the query.
+pub fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("");
+            match u.port() {
+                Some(port) => format!("{}://{host}:{port}{}", u.scheme(), u.path()),
+                None => format!("{}://{host}{}", u.scheme(), u.path()),
+            }
+        }
+        Err(_) => "(unparsable URL)".to_string(),
     }
 }
 
@@ -523,7 +627,7 @@ mod tests {
     };
 
     #[tokio::test]
-    async fn fetcher_waits_out_429_and_reads_the_used_weight() {
+    async fn fetcher_hands_a_rate_limit_back_and_the_next_request_waits_it_out() {
         let (base, server) = serve(vec![
             http("429 Too Many Requests", "retry-after: 1\r\n", "{}"),
             http(
@@ -535,23 +639,80 @@ mod tests {
         .await;
         let mut fetcher = RestFetcher::new();
         let started = std::time::Instant::now();
-        fetcher.start(vec![RestRequest {
+        let request = RestRequest {
             key: "BTCUSDT".into(),
             url: format!("{base}/api/v3/depth?symbol=BTCUSDT&limit=1000"),
             weight: 50,
             limit: &FETCH,
             delay: Duration::ZERO,
-        }]);
+        };
+        fetcher.start(vec![request.clone()]);
+        // The 429 is handed back at once (the parser announces it)...
         let r = fetcher.next().await;
         assert_eq!(r.key, "BTCUSDT");
+        let err = r.result.unwrap_err();
+        assert_eq!(
+            err,
+            "GET /api/v3/depth: rate limited (HTTP 429 Too Many Requests); every request of test-fetch paused for 1s"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(fetcher.failures("BTCUSDT"), 1);
+        // ...and the next request of the limit waits the pause out.
+        fetcher.start(vec![request]);
+        let r = fetcher.next().await;
         assert_eq!(r.result.as_deref(), Ok(r#"{"lastUpdateId":1}"#));
         assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(fetcher.failures("BTCUSDT"), 0);
         assert_eq!(server.await.unwrap(), 2);
         // 5400 - 5380 = 20 tokens left for this IP.
         let tokens = Limiter::shared(&FETCH).bucket().tokens(Instant::now());
         assert!(tokens <= 21.0, "{tokens}");
         fetcher.shutdown().await;
         assert_eq!(fetcher.in_flight(), 0);
+    }
+
+    #[test]
+    fn error_texts_name_the_path_never_host_credentials_or_query() {
+        let url =
+            "https://user:secret@proxy.example:8443/binance/api/v3/depth?symbol=BTCUSDT&token=t";
+        assert_eq!(url_path(url), "/binance/api/v3/depth");
+        assert_eq!(
+            redacted(url),
+            "https://proxy.example:8443/binance/api/v3/depth"
+        );
+        assert_eq!(
+            redacted("https://api.binance.com/api/v3/depth?symbol=X"),
+            "https://api.binance.com/api/v3/depth"
+        );
+        assert_eq!(url_path("not a url"), "(unparsable URL)");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_retried_then_handed_back_without_the_url() {
+        // A port nothing listens on (bound, then released).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut fetcher = RestFetcher::new();
+        fetcher.start(vec![RestRequest {
+            key: "ETHUSDT".into(),
+            url: format!("http://127.0.0.1:{port}/fapi/v1/depth?symbol=ETHUSDT&limit=1000"),
+            weight: 1,
+            limit: &FETCH,
+            delay: Duration::ZERO,
+        }]);
+        let err = fetcher.next().await.result.unwrap_err();
+        assert!(
+            err.starts_with("GET /fapi/v1/depth: connect failed"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("127.0.0.1") && !err.contains("symbol="),
+            "{err}"
+        );
+        assert_eq!(fetcher.failures("ETHUSDT"), 1);
     }
 
     #[tokio::test]
@@ -572,9 +733,9 @@ mod tests {
         }]);
         let r = fetcher.next().await;
         let err = r.result.unwrap_err();
-        assert!(
-            err.contains("HTTP 400") && err.contains("Invalid symbol"),
-            "{err}"
+        assert_eq!(
+            err,
+            r#"GET /api/v3/depth: HTTP 400 Bad Request: {"code":-1121,"msg":"Invalid symbol."}"#
         );
         assert_eq!(server.await.unwrap(), 1);
     }

@@ -56,6 +56,15 @@ pub struct SourceStats {
     pub rejected: AtomicU64,
     /// Connections currently open and subscribed.
     pub subscribed_connections: AtomicU64,
+    /// Of `subscribed_connections`: those currently in a stale period (no data past
+    /// the watchdog window; see [`SourceStats::stale_began`]). Readiness fails while
+    /// it is above zero.
+    pub stale_connections: AtomicU64,
+    /// Order-book snapshots that could not be had: REST requests that failed after the
+    /// fetcher's retries (HTTP errors, timeouts, rate limits) or whose answer the
+    /// parser could not use (see [`SourceStats::rest_answered`]). The book announces
+    /// each failure episode once as `status stale` (channel `book`).
+    pub snapshot_failures: AtomicU64,
 }
 
 impl SourceStats {
@@ -67,9 +76,33 @@ impl SourceStats {
         counter.load(Relaxed)
     }
 
+    /// A subscribed connection went stale (the watchdog's `Alarm::Stale`): counts the
+    /// stale period and raises the `stale_connections` gauge.
+    pub fn stale_began(&self) {
+        self.stale.fetch_add(1, Relaxed);
+        self.stale_connections.fetch_add(1, Relaxed);
+    }
+
+    /// A stale connection delivered data again, or was closed while stale: lowers the
+    /// `stale_connections` gauge (never below zero).
+    pub fn stale_ended(&self) {
+        let _ = self
+            .stale_connections
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// Counts one REST answer handed to a parser (every REST request is an order-book
+    /// snapshot): `fetched` is what the fetcher returned, `used` what the parser's
+    /// `on_rest` made of it. Either being an error is a snapshot failure.
+    pub fn rest_answered<A, B, C, D>(&self, fetched: &Result<A, B>, used: &Result<C, D>) {
+        if fetched.is_err() || used.is_err() {
+            self.snapshot_failures.fetch_add(1, Relaxed);
+        }
+    }
+
     /// Every counter by name (the shutdown log line; tests read it).
     pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
-        let fields: [(&'static str, &AtomicU64); 24] = [
+        let fields: [(&'static str, &AtomicU64); 26] = [
             ("frames", &self.frames),
             ("bytes", &self.bytes),
             ("records", &self.records),
@@ -94,7 +127,45 @@ impl SourceStats {
             ("rejected", &self.rejected),
             ("subscribed_connections", &self.subscribed_connections),
             ("status_records", &self.status_records),
+            ("stale_connections", &self.stale_connections),
+            ("snapshot_failures", &self.snapshot_failures),
         ];
         fields.iter().map(|(k, v)| (*k, v.load(Relaxed))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_gauge_follows_begin_and_end_and_never_wraps() {
+        let s = SourceStats::default();
+        s.stale_began();
+        s.stale_began();
+        assert_eq!(SourceStats::get(&s.stale_connections), 2);
+        assert_eq!(SourceStats::get(&s.stale), 2);
+        s.stale_ended();
+        s.stale_ended();
+        s.stale_ended();
+        assert_eq!(SourceStats::get(&s.stale_connections), 0);
+        // The period count stays: it is a counter, the gauge is what is stale now.
+        assert_eq!(SourceStats::get(&s.stale), 2);
+    }
+
+    #[test]
+    fn failed_or_unusable_rest_answers_are_snapshot_failures() {
+        let s = SourceStats::default();
+        let ok: Result<&str, &str> = Ok("{}");
+        let failed: Result<&str, &str> = Err("GET /api/v3/depth: HTTP 503");
+        let used: Result<(), ()> = Ok(());
+        let refused: Result<(), ()> = Err(());
+        s.rest_answered(&ok, &used);
+        assert_eq!(SourceStats::get(&s.snapshot_failures), 0);
+        s.rest_answered(&failed, &used);
+        s.rest_answered(&ok, &refused);
+        assert_eq!(SourceStats::get(&s.snapshot_failures), 2);
+        let names: Vec<&str> = s.snapshot().iter().map(|(k, _)| *k).collect();
+        assert!(names.contains(&"snapshot_failures") && names.contains(&"stale_connections"));
     }
 }

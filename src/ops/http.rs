@@ -3,8 +3,11 @@
 //! - `GET /healthz`: 200 while the run loop's heartbeat is fresh (the process is alive
 //!   and its event loop responsive), else 503. Use it for liveness and startup probes.
 //! - `GET /readyz`: 200 when the sink is connected and every planned connection is
-//!   subscribed; 503 before that, and from the moment shutdown begins (before the
-//!   sources stop), so traffic moves away before the drain. The body says why.
+//!   subscribed and delivering (none stale: no data past its source's watchdog
+//!   window); 503 before that, while a source is stale, and from the moment shutdown
+//!   begins (before the sources stop), so traffic moves away before the drain. The
+//!   body says why (`not ready: binance spot: 1 of 2 subscribed connections stale
+//!   ...`).
 //! - `GET /metrics`: Prometheus text (see [`super::metrics`]).
 //!
 //! The server is bound before the sink is built (so probes get answers while a broker

@@ -208,12 +208,18 @@ pub fn render(ops: &OpsState) -> String {
 type Read = fn(&SourceStats) -> u64;
 
 /// Per-source series: name, type, help, and how to read it.
-const SOURCE_COUNTERS: [(&str, &str, &str, Read); 21] = [
+const SOURCE_COUNTERS: [(&str, &str, &str, Read); 23] = [
     (
         "tickbridge_connections_subscribed",
         "gauge",
         "Connections currently open and subscribed.",
         |s| SourceStats::get(&s.subscribed_connections),
+    ),
+    (
+        "tickbridge_connections_stale",
+        "gauge",
+        "Subscribed connections currently stale: no data past the watchdog window (readiness is false while above 0).",
+        |s| SourceStats::get(&s.stale_connections),
     ),
     (
         "tickbridge_frames_received_total",
@@ -330,6 +336,12 @@ const SOURCE_COUNTERS: [(&str, &str, &str, Read); 21] = [
         |s| SourceStats::get(&s.gaps),
     ),
     (
+        "tickbridge_book_snapshot_failures_total",
+        "counter",
+        "Order-book snapshots that could not be had: REST requests failed after retries (HTTP error, timeout, rate limit) or answers unusable.",
+        |s| SourceStats::get(&s.snapshot_failures),
+    ),
+    (
         "tickbridge_subscriptions_rejected_total",
         "counter",
         "Subscriptions the exchange refused.",
@@ -443,6 +455,13 @@ mod tests {
         assert!(text.contains(
             "tickbridge_records_received_total{exchange=\"binance\",market=\"spot\",kind=\"status\"} 0\n"
         ));
+        assert!(text.contains(
+            "\ntickbridge_book_snapshot_failures_total{exchange=\"binance\",market=\"spot\"} 0\n"
+        ));
+        assert!(text.contains("# TYPE tickbridge_book_snapshot_failures_total counter\n"));
+        assert!(text
+            .contains("\ntickbridge_connections_stale{exchange=\"binance\",market=\"spot\"} 0\n"));
+        assert!(text.contains("# TYPE tickbridge_connections_stale gauge\n"));
         assert!(text.contains(
             "tickbridge_batch_ack_latency_seconds_bucket{sink=\"none\",le=\"0.0025\"} 1\n"
         ));

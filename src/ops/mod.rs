@@ -34,7 +34,8 @@ pub const HEARTBEAT_STALL: Duration = Duration::from_secs(5);
 pub struct OpsState {
     /// Set when the drain begins: the pod stops getting traffic before the drain.
     pub draining: AtomicBool,
-    /// Connections the plan opens (all must be subscribed for readiness).
+    /// Connections the plan opens (all must be subscribed, and none stale, for
+    /// readiness).
     pub planned_connections: AtomicU64,
     /// Per source: `"exchange market"` and its counters.
     pub sources: std::sync::Mutex<Vec<(String, Arc<SourceStats>)>>,
@@ -65,7 +66,8 @@ fn mono_ms() -> u64 {
 }
 
 impl OpsState {
-    /// Ready: not draining, the sink connected, every planned connection subscribed.
+    /// Ready: not draining, the sink connected, every planned connection subscribed,
+    /// and none of them stale (delivering no data past its watchdog window).
     pub fn is_ready(&self) -> bool {
         self.readiness().is_ok()
     }
@@ -81,16 +83,38 @@ impl OpsState {
                 None => "sink not started".into(),
             });
         }
-        let subscribed: u64 = self
-            .sources
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let subscribed: u64 = sources
             .iter()
             .map(|(_, s)| SourceStats::get(&s.subscribed_connections))
             .sum();
         let planned = self.planned_connections.load(Relaxed);
         if planned == 0 || subscribed < planned {
             return Err(format!("{subscribed} of {planned} connections subscribed"));
+        }
+        // Subscribed but silent: the source's channels deliver nothing (two entries of
+        // the same exchange × market are summed, as on /metrics).
+        let mut stale: Vec<(&str, u64, u64)> = Vec::new();
+        for (label, s) in sources.iter() {
+            let n = SourceStats::get(&s.stale_connections);
+            let of = SourceStats::get(&s.subscribed_connections);
+            match stale.iter_mut().find(|(l, _, _)| *l == label.as_str()) {
+                Some(row) => {
+                    row.1 += n;
+                    row.2 += of;
+                }
+                None => stale.push((label.as_str(), n, of)),
+            }
+        }
+        let why: Vec<String> = stale
+            .iter()
+            .filter(|(_, n, _)| *n > 0)
+            .map(|(label, n, of)| {
+                format!("{label}: {n} of {of} subscribed connections stale (no data past the watchdog window)")
+            })
+            .collect();
+        if !why.is_empty() {
+            return Err(why.join("; "));
         }
         Ok(())
     }
@@ -186,6 +210,58 @@ mod tests {
         assert_eq!(ops.readiness(), Ok(()));
         ops.draining.store(true, Relaxed);
         assert_eq!(ops.readiness(), Err("draining".into()));
+    }
+
+    #[test]
+    fn readiness_fails_while_a_subscribed_connection_is_stale() {
+        let ops = OpsState::default();
+        *ops.sink_connected.lock().unwrap() = Some(Arc::new(|| true));
+        ops.planned_connections.store(3, Relaxed);
+        let (binance, okx) = (
+            Arc::new(SourceStats::default()),
+            Arc::new(SourceStats::default()),
+        );
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("binance spot".into(), binance.clone()));
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("okx perp".into(), okx.clone()));
+        SourceStats::add(&binance.subscribed_connections, 2);
+        SourceStats::add(&okx.subscribed_connections, 1);
+        assert_eq!(ops.readiness(), Ok(()));
+        // The session's stale watchdog fires on one Binance connection.
+        binance.stale_began();
+        assert_eq!(
+            ops.readiness(),
+            Err("binance spot: 1 of 2 subscribed connections stale (no data past the watchdog window)".into())
+        );
+        assert!(!ops.is_ready());
+        okx.stale_began();
+        let why = ops.readiness().unwrap_err();
+        assert!(
+            why.starts_with("binance spot: 1 of 2 ") && why.contains("; okx perp: 1 of 1 "),
+            "{why}"
+        );
+        // Data resumes on both: ready again (the stale periods stay counted).
+        binance.stale_ended();
+        okx.stale_ended();
+        assert_eq!(ops.readiness(), Ok(()));
+        assert_eq!(SourceStats::get(&binance.stale), 1);
+        // Missing subscriptions are reported first.
+        okx.subscribed_connections.store(0, Relaxed);
+        okx.stale_began();
+        assert_eq!(ops.readiness(), Err("2 of 3 connections subscribed".into()));
+        // The body of /readyz carries the reason.
+        okx.subscribed_connections.store(1, Relaxed);
+        let r = http::respond(&ops, &hyper::Method::GET, "/readyz");
+        assert_eq!(r.status(), 503);
+        assert_eq!(
+            r.body(),
+            "not ready: okx perp: 1 of 1 subscribed connections stale (no data past the watchdog window)\n"
+        );
     }
 
     #[test]

@@ -21,11 +21,19 @@
 //!      [`BookSync::is_synced`] turns false: nothing more is published for this
 //!      symbol until the next snapshot. Other symbols are not touched: keep one
 //!      `BookSync` per symbol, never per connection.
+//!   4. when the snapshot a book waits for cannot be had (REST errors, timeouts, rate
+//!      limits, unusable answers) the exchange module calls
+//!      [`BookSync::snapshot_unavailable`] → `status stale` (channel `book`, the
+//!      reason), once per episode: until the next snapshot further calls are silent.
+//!      `stale`, not `gap`: no published chain breaks there (a first sync has none
+//!      yet, and a resync's break was already announced by its `gap`); the book's
+//!      data simply stops, as a connection's `stale` says for all its symbols.
 //!
 //! Record ids are deterministic (`exchange.market.symbol.book.<seq>`,
 //! `....book.snap.<seq>` for snapshots, `....book.full.<seq>` for periodic full
-//! snapshots, `....status.gap.<expected>.<got>`, `....status.resynced.<seq>`), so a
-//! replay of the same exchange events yields the same ids.
+//! snapshots, `....status.gap.<expected>.<got>`, `....status.resynced.<seq>`,
+//! `....status.stale.snapshot.<reference>`), so a replay of the same exchange events
+//! yields the same ids.
 //!
 //! Example (an exchange with a per-book sequence, e.g. Bybit's `u`):
 //!
@@ -291,6 +299,8 @@ pub struct BookSync {
     seq: Option<u64>,
     /// A gap was announced and no snapshot has repaired it yet.
     gap_open: bool,
+    /// An unavailable snapshot was announced and no snapshot has arrived since.
+    unavailable_open: bool,
     publish_depth: Option<usize>,
     full_every_ns: Option<i64>,
     last_full_ns: i64,
@@ -307,6 +317,7 @@ impl BookSync {
             synced: false,
             seq: None,
             gap_open: false,
+            unavailable_open: false,
             publish_depth: config.publish_depth,
             full_every_ns: config
                 .full_snapshot_interval
@@ -362,6 +373,7 @@ impl BookSync {
         out: &mut Vec<Record>,
     ) {
         self.book.replace(&bids, &asks);
+        self.unavailable_open = false;
         if self.gap_open {
             self.gap_open = false;
             let status = Status {
@@ -514,9 +526,46 @@ impl BookSync {
         out.push(self.record(stamp, got, suffix, Data::Status(status)));
     }
 
+    /// Announces that the snapshot this book waits for cannot be had (REST error,
+    /// timeout, rate limit, unusable answer): `status stale`, channel `book`, with
+    /// `reason` (name the failure and the URL path; never a host, credentials or a
+    /// query). Once per episode: a second call before the next
+    /// [`BookSync::snapshot`] is silent. Returns whether it announced.
+    ///
+    /// The id is `....status.stale.snapshot.<reference>`: pass what the book waits to
+    /// bridge (Binance: the `U` of the first buffered diff), so the same exchange
+    /// events name the episode the same way; `None` names it by `stamp.ts_recv`. The
+    /// book's state is not touched (it is not synced while it waits for a snapshot).
+    pub fn snapshot_unavailable(
+        &mut self,
+        stamp: Stamp,
+        reference: Option<u64>,
+        reason: impl Into<String>,
+        out: &mut Vec<Record>,
+    ) -> bool {
+        if self.unavailable_open {
+            return false;
+        }
+        self.unavailable_open = true;
+        let status = Status {
+            event: StatusEvent::Stale,
+            channel: Some("book".into()),
+            reason: Some(reason.into()),
+            expected: None,
+            got: None,
+        };
+        let suffix = match reference {
+            Some(r) => format!("stale.snapshot.{r}"),
+            None => format!("stale.snapshot.t{}", stamp.ts_recv),
+        };
+        out.push(self.record(stamp, None, suffix, Data::Status(status)));
+        true
+    }
+
     /// Forgets the book without announcing a gap (e.g. a new connection that will
     /// start a fresh chain with a snapshot).
     pub fn reset(&mut self) {
+        self.unavailable_open = false;
         self.book.clear();
         self.synced = false;
         self.seq = None;
@@ -696,6 +745,30 @@ mod tests {
             ]
         );
         assert_eq!(s.gaps(), 1);
+    }
+
+    #[test]
+    fn an_unavailable_snapshot_is_announced_once_per_episode() {
+        let mut s = BookSync::new("x", sym(), &BookConfig::default());
+        let mut out = Vec::new();
+        let at = Stamp {
+            ts_exchange: None,
+            ts_recv: 9,
+        };
+        assert!(s.snapshot_unavailable(at, Some(41), "GET /d: HTTP 503", &mut out));
+        assert!(!s.snapshot_unavailable(at, Some(41), "GET /d: timed out", &mut out));
+        s.snapshot(T, Some(50), vec![lv("1", "1")], vec![], None, &mut out);
+        // A new episode after the snapshot; without a reference, named by receive time.
+        assert!(s.snapshot_unavailable(at, None, "GET /d: HTTP 429", &mut out));
+        let got: Vec<String> = out.iter().map(json).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[0],
+            r#"{"v":1,"exchange":"x","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT","ts_exchange":null,"ts_recv":9,"seq":null,"id":"x.spot.BTC-USDT.status.stale.snapshot.41","kind":"status","event":"stale","channel":"book","reason":"GET /d: HTTP 503","expected":null,"got":null}"#
+        );
+        assert!(got[2].contains(r#""id":"x.spot.BTC-USDT.status.stale.snapshot.t9""#));
+        // Nothing about the book changed: no gap, still synced at 50.
+        assert_eq!((s.gaps(), s.seq(), s.is_synced()), (0, Some(50), true));
     }
 
     #[test]

@@ -688,6 +688,7 @@ impl Session {
         match result {
             Ok(Parsed::Data) => {
                 if c.live.data() {
+                    self.stats.stale_ended();
                     info!(
                         exchange = self.spec.exchange,
                         conn = self.spec.conn,
@@ -768,17 +769,18 @@ impl Session {
             tap.http(&response.url, body);
         }
         let body = response.result.as_deref().map_err(String::as_str);
-        match c
+        let parsed = c
             .parser
-            .on_rest(&response.key, body, now_ns(), &mut c.records)
-        {
+            .on_rest(&response.key, body, now_ns(), &mut c.records);
+        self.stats.rest_answered(&response.result, &parsed);
+        match parsed {
             Ok(Parsed::Info(what)) => {
                 info!(exchange = self.spec.exchange, conn = self.spec.conn, %what, "REST")
             }
             Ok(_) => {}
             Err(e) => {
                 SourceStats::add(&self.stats.parse_errors, 1);
-                warn!(exchange = self.spec.exchange, conn = self.spec.conn, url = %response.url, error = %e, "unusable REST response");
+                warn!(exchange = self.spec.exchange, conn = self.spec.conn, url = %crate::rest::redacted(&response.url), error = %e, "unusable REST response");
             }
         }
         self.after_parse(c, Instant::now()).await
@@ -815,7 +817,7 @@ impl Session {
             .await?;
         }
         if let Some(Alarm::Stale(reason)) = alarm {
-            SourceStats::add(&self.stats.stale, 1);
+            self.stats.stale_began();
             info!(exchange = self.spec.exchange, conn = self.spec.conn, %reason, "stale feed");
             if c.role == Role::Active {
                 let refused = c.subs.refused().clone();
@@ -865,6 +867,10 @@ impl Session {
         }
         if c.subscribed {
             self.stats.subscribed_connections.fetch_sub(1, Relaxed);
+        }
+        // A connection closed in a stale period leaves the stale gauge.
+        if c.live.data() {
+            self.stats.stale_ended();
         }
         if let Some(tap) = &self.tap {
             tap.closed(self.spec.conn);

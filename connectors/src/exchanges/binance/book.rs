@@ -23,8 +23,18 @@
 //!   / `pu`), the book is dropped, the breaking diff starts a new buffer, a snapshot is
 //!   requested: only this symbol resyncs; other symbols on the connection go on.
 //!
+//! - **No snapshot to be had** (the REST request failed after the fetcher's retries:
+//!   HTTP error, timeout, rate limit; or its answer is unusable): `status stale`
+//!   (channel `book`, the reason naming the failure and the URL path) once per
+//!   episode — from the first failure until a snapshot is applied — and the request
+//!   goes again with [`Need::delay`]'s backoff. `stale`, not `gap`: no published
+//!   chain breaks (a first sync has none yet; a resync's break was announced by its
+//!   `gap`), the book's data just does not flow. The id names the episode by the `U`
+//!   of the first buffered diff (`....status.stale.snapshot.<U>`): deterministic.
+//!
 //! [`SymbolSync`] is pure: it returns [`Need::Snapshot`] and the parser turns it into a
-//! REST request; the answer comes back through [`SymbolSync::on_snapshot`].
+//! REST request; the answer comes back through [`SymbolSync::on_snapshot`] (or
+//! [`SymbolSync::on_snapshot_failed`]).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -204,6 +214,8 @@ pub struct SymbolSync {
     local: u64,
     /// Snapshot requests in the current (re)sync.
     attempts: u32,
+    /// Failed snapshot requests in the current (re)sync (0: no failure episode).
+    failures: u32,
     /// Diffs dropped because the buffer was full.
     overflowed: u64,
 }
@@ -219,6 +231,7 @@ impl SymbolSync {
             },
             local: 0,
             attempts: 0,
+            failures: 0,
             overflowed: 0,
         }
     }
@@ -243,6 +256,12 @@ impl SymbolSync {
             Phase::Buffering { buffer, .. } => buffer.len(),
             Phase::Synced { .. } => 0,
         }
+    }
+
+    /// Failed snapshot requests since the last applied snapshot (the current failure
+    /// episode; 0 when there is none).
+    pub fn failures(&self) -> u32 {
+        self.failures
     }
 
     /// Diffs dropped from a full buffer.
@@ -364,6 +383,7 @@ impl SymbolSync {
             .snapshot(snap.stamp, Some(id), snap.bids, snap.asks, None, out);
         self.local = id;
         self.attempts = 0;
+        self.failures = 0;
         self.phase = Phase::Synced { bridging: true };
         let mut need = Need::Nothing;
         for diff in buffer {
@@ -374,18 +394,34 @@ impl SymbolSync {
         (SnapshotOutcome::Applied, need)
     }
 
-    /// A requested snapshot could not be fetched or parsed: ask again (with backoff).
-    pub fn on_snapshot_failed(&mut self) -> Need {
+    /// A requested snapshot could not be fetched or used (`reason`: why, with the URL
+    /// path): the first failure of the episode is announced (`status stale`, channel
+    /// `book`), and the snapshot is asked for again (with backoff). Returns whether
+    /// this call announced, and what to do. A failure nobody waits for (the book is
+    /// in sync) changes nothing.
+    pub fn on_snapshot_failed(
+        &mut self,
+        stamp: Stamp,
+        reason: &str,
+        out: &mut Vec<Record>,
+    ) -> (bool, Need) {
         match &self.phase {
             Phase::Buffering {
-                requested: true, ..
+                requested: true,
+                buffer,
             } => {
+                let reference = buffer.front().map(|d| d.first);
+                self.failures += 1;
+                let announced = self
+                    .sync
+                    .snapshot_unavailable(stamp, reference, reason, out);
                 self.attempts += 1;
-                Need::Snapshot {
+                let need = Need::Snapshot {
                     attempt: self.attempts,
-                }
+                };
+                (announced, need)
             }
-            _ => Need::Nothing,
+            _ => (false, Need::Nothing),
         }
     }
 }
@@ -530,6 +566,8 @@ mod tests {
             [
                 SPOT_GET,
                 "GET http://mock/api/v3/depth?symbol=BTCUSDT&limit=1000 w50 +250ms",
+                // The failed fetch is announced (a stale snapshot is not a failure).
+                "stale BTC-USDT -",
                 "GET http://mock/api/v3/depth?symbol=BTCUSDT&limit=1000 w50 +500ms",
                 "snap BTC-USDT 55",
                 "book BTC-USDT 60<55",
@@ -688,11 +726,133 @@ mod tests {
             got,
             [
                 "GET http://mock/dapi/v1/depth?symbol=BTCUSD_PERP&limit=1000 w20 +0ms",
+                // An answer for another contract is unusable: announced, asked again.
+                "stale BTC-USD-PERP -",
                 "GET http://mock/dapi/v1/depth?symbol=BTCUSD_PERP&limit=1000 w20 +250ms",
                 "snap BTC-USD-PERP 1007198631300",
                 "book BTC-USD-PERP 1007198631565<1007198631300",
             ]
         );
+    }
+
+    /// The records and requests of `steps` as JSON lines / request lines, for
+    /// checking whole records.
+    fn run_json(venue: Venue, steps: &[Step]) -> (Vec<String>, Vec<Parsed>) {
+        let mut p = Binance { venue }.new_parser(&ConnectionPlan {
+            books: crate::book::BookConfig {
+                rest_url: "http://mock".into(),
+                ..Default::default()
+            },
+            ..ConnectionPlan::for_frames("", tickbridge_schema::Market::Spot)
+        });
+        let (mut lines, mut answers) = (Vec::new(), Vec::new());
+        for step in steps {
+            let mut out = Vec::new();
+            match step {
+                Frame(f) => assert_eq!(p.parse(f, 1, &mut out), Ok(Parsed::Data), "{f}"),
+                Rest(key, body) => answers.push(p.on_rest(key, *body, 2, &mut out).unwrap()),
+            }
+            lines.extend(out.iter().map(|r| String::from_utf8(r.to_json()).unwrap()));
+            for q in p.rest_requests() {
+                lines.push(format!("GET {} +{}ms", q.url, q.delay.as_millis()));
+            }
+        }
+        (lines, answers)
+    }
+
+    #[test]
+    fn a_failing_snapshot_is_announced_once_per_episode_and_retried_with_backoff() {
+        let t = [
+            spot("BTCUSDT", 21, 25, "99"),
+            spot("BTCUSDT", 26, 27, "98"),
+            snap(24),
+            // Diffs 28..=29 lost: a gap, then the resync's snapshot fails too.
+            spot("BTCUSDT", 30, 31, "97"),
+            snap(31),
+        ];
+        let http_503 = "GET /api/v3/depth: HTTP 503 Service Unavailable: <html>";
+        let timeout = "GET /api/v3/depth: timed out after 15s";
+        let limited = "GET /api/v3/depth: rate limited (HTTP 429 Too Many Requests); every request of binance-api paused for 60s";
+        let steps = [
+            Frame(&t[0]),
+            Rest("BTCUSDT", Err(http_503)),
+            Frame(&t[1]),
+            Rest("BTCUSDT", Err(timeout)),
+            Rest("BTCUSDT", Err(limited)),
+            Rest("BTCUSDT", Ok(&t[2])),
+            Frame(&t[3]),
+            Rest("BTCUSDT", Err(http_503)),
+            Rest("BTCUSDT", Ok(&t[4])),
+        ];
+        let (lines, answers) = run_json(Venue::Spot, &steps);
+        let env = r#"{"v":1,"exchange":"binance","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT","ts_exchange":null,"ts_recv":2,"seq":null"#;
+        let get = "GET http://mock/api/v3/depth?symbol=BTCUSDT&limit=1000";
+        let kinds: Vec<String> = lines
+            .iter()
+            .map(|l| match l.find(r#""id":""#) {
+                Some(i) => l[i + 6..].split('"').next().unwrap().to_string(),
+                None => l.clone(),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                format!("{get} +0ms"),
+                // First failure: announced once, asked again with backoff.
+                "binance.spot.BTC-USDT.status.stale.snapshot.21".into(),
+                format!("{get} +250ms"),
+                // Second and third failures of the episode: silent, backoff grows.
+                format!("{get} +500ms"),
+                format!("{get} +1000ms"),
+                "binance.spot.BTC-USDT.book.snap.24".into(),
+                "binance.spot.BTC-USDT.book.25".into(),
+                "binance.spot.BTC-USDT.book.27".into(),
+                "binance.spot.BTC-USDT.status.gap.28.30".into(),
+                format!("{get} +0ms"),
+                // A new episode, named by the diff the resync must bridge.
+                "binance.spot.BTC-USDT.status.stale.snapshot.30".into(),
+                format!("{get} +250ms"),
+                "binance.spot.BTC-USDT.status.resynced.31".into(),
+                "binance.spot.BTC-USDT.book.snap.31".into(),
+            ]
+        );
+        assert_eq!(
+            lines[1],
+            format!(
+                r#"{env},"id":"binance.spot.BTC-USDT.status.stale.snapshot.21","kind":"status","event":"stale","channel":"book","reason":"order-book snapshot unavailable: {http_503}; retrying with backoff","expected":null,"got":null}}"#
+            )
+        );
+        // The reason names the failure and the path, never the host or the query.
+        for l in lines.iter().filter(|l| l.contains(r#""event":"stale""#)) {
+            assert!(!l.contains("mock") && !l.contains("symbol="), "{l}");
+        }
+        assert!(
+            matches!(&answers[0], Parsed::Info(i) if i.contains("announced as status stale")),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(&answers[1], Parsed::Info(i) if i.contains("failed again (failure 2")),
+            "{answers:?}"
+        );
+        // Same input, same records (ids included).
+        assert_eq!(run_json(Venue::Spot, &steps).0, lines);
+    }
+
+    #[test]
+    fn a_failure_nobody_waits_for_changes_nothing() {
+        let d = spot("BTCUSDT", 1, 5, "99");
+        let s = snap(4);
+        let (lines, answers) = run_json(
+            Venue::Spot,
+            &[
+                Frame(&d),
+                Rest("BTCUSDT", Ok(&s)),
+                Rest("BTCUSDT", Err("GET /api/v3/depth: HTTP 500")),
+                Rest("ETHUSDT", Err("GET /api/v3/depth: HTTP 500")),
+            ],
+        );
+        assert_eq!(lines.len(), 3, "{lines:?}"); // the request, the snapshot, the diff
+        assert!(matches!(&answers[2], Parsed::Info(i) if i.contains("unknown symbol ETHUSDT")));
     }
 
     #[test]

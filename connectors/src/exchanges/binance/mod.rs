@@ -15,16 +15,32 @@
 //! (developers.binance.com, USDⓈ-M Futures, 2026-03-06; legacy URLs retired
 //! 2026-04-23). The corpus' USD-M recordings (2023-2024) use the unrouted URL.
 //!
-//! Limits (developers.binance.com, WebSocket Streams), honoured by the planner and the
-//! session: at most 1024 streams per connection (symbols are never split over
-//! connections); 5 incoming messages per second per connection, pings and pongs
-//! included (requests are spaced by 300 ms: 1,000 symbols with two streams each are
-//! two connections of five requests, subscribed within ~1.5 s); no documented cap of
-//! streams per request; 300
-//! connection attempts per 5 minutes per IP (shared by every session to the host); a
-//! connection is closed at 24 h (rotated at 23 h 50 min). Heartbeat: the server pings
-//! (every 20 s on spot, 3 min on futures) and tungstenite answers with the payload;
-//! the client also pings every 20 s so a dead socket shows within ping + pong timeout.
+//! Limits, per venue (developers.binance.com: spot "WebSocket Streams" / "General
+//! WebSocket Streams information"; USDⓈ-M and COIN-M "Websocket Market Streams";
+//! consulted 2026-12-02), honoured by the planner and the session: at most 1024
+//! streams per connection on all three (symbols are never split over connections);
+//! incoming messages per connection, pings and pongs included: 5 per second on spot,
+//! 10 per second on USD-M and COIN-M — requests are spaced by 300 ms on every venue,
+//! inside the stricter spot limit (1,000 symbols with two streams each are two
+//! connections of five requests, subscribed within ~1.5 s); no documented cap of
+//! streams per request; 300 connection attempts per 5 minutes per IP (spot page;
+//! shared by every session to the host); a connection is closed at 24 h (rotated at
+//! 23 h 50 min). Heartbeat: the server pings every 20 s on spot (pong due within
+//! 1 min) and every 3 min on futures (pong due within 10 min); tungstenite answers
+//! with the payload; the client also pings every 20 s so a dead socket shows within
+//! ping + pong timeout.
+//!
+//! Doc audit 2026-12-02 (what changed): the header previously gave spot's
+//! 5 messages/s and 1-minute pong window for every venue; USD-M and COIN-M document
+//! 10 messages/s and a 10-minute pong window. Text only: the 300 ms request spacing
+//! already satisfies both, so no constant changed. USD-M routing checked against the
+//! change notice (2026-03-06): `@depth`/`@bookTicker` on `/public` and `@markPrice` on
+//! `/market` are the notice's own examples; `@ticker` and `@forceOrder` on `/market`
+//! agree with the per-stream "URL PATH" pages seen (`@miniTicker`: `/market`) and
+//! with third-party migrations. `@trade` on `/public` could not be confirmed from a
+//! stored Binance page (the notice's stream table is cut off in the copy consulted;
+//! one third-party client lists `/public` as only `@bookTicker` and `@depth`, another
+//! measured `@trade` delivered on `/public`): left on `/public`, to be confirmed live.
 
 pub mod book;
 mod fast;
@@ -286,10 +302,10 @@ impl Connector for Binance {
     }
 
     fn heartbeat(&self) -> Heartbeat {
-        // The server pings every 20 s (spot; 3 min on futures) and disconnects after
-        // 1 min without a pong; our own protocol pings (the default 20 s) make a dead
-        // socket show within ping + pong timeout even when the server's pings stop
-        // too. bookTicker moves many times a second on any listed symbol; a quiet
+        // The server pings every 20 s on spot (closing after 1 min without a pong)
+        // and every 3 min on futures (closing after 10 min); our own protocol pings
+        // (the default 20 s) make a dead socket show within ping + pong timeout even
+        // when the server's pings stop too. bookTicker moves many times a second on any listed symbol; a quiet
         // `@trade`-only symbol may be silent longer, hence the default minute before
         // `stale`.
         Heartbeat {
@@ -317,7 +333,8 @@ impl Connector for Binance {
             max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,
             // "300 connections per attempt every 5 minutes per IP" (spot and futures).
             connect_attempts: Some(RateWindow::per_secs(300, 300)),
-            // 5 incoming messages/s per connection are paced by `send_interval`.
+            // 5 (spot) / 10 (futures) incoming messages/s per connection are paced
+            // by `send_interval` (300 ms on every venue).
             ..Limits::default()
         }
     }
@@ -359,8 +376,8 @@ impl Binance {
                 if let Some(plan) = plans.last_mut() {
                     plan.push_request(encode, std::mem::take(&mut pending));
                 }
-                // 5 incoming messages/s per connection, pings and pongs included:
-                // at most ~3 subscribe requests a second leaves room for them.
+                // 5 incoming messages/s per connection on spot (10 on futures), pings
+                // and pongs included: ~3 subscribe requests a second leaves room.
                 let mut plan =
                     ConnectionPlan::new(url.clone(), request, Duration::from_millis(300));
                 plan.channels = channels.iter().copied().collect();

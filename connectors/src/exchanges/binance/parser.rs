@@ -1,8 +1,17 @@
 //! The Binance frame parser: combined-stream frames dispatched on the stream name,
 //! replies classified as acks or refusals; `@depth` diffs kept in sync per symbol by
 //! [`super::book`], with REST snapshots requested through [`FrameParser::rest_requests`].
+//!
+//! A live connection (a plan with symbols) yields records only for its own symbols: a
+//! stream of another symbol is [`Parsed::Ignored`] (counted, no records, no book). A
+//! plan without symbols (recordings, fuzzing) takes every symbol, normalized on first
+//! sight.
+//!
+//! A snapshot that cannot be had (the fetcher's `Err`, or an unusable answer) is
+//! announced by the symbol's book (`status stale`, once per failure episode, see
+//! [`super::book`]) and asked for again with backoff.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -23,6 +32,8 @@ use crate::time::ms_to_ns;
 
 /// A frame of a stream the connection did not subscribe to.
 const NOT_SUBSCRIBED: Parsed = Parsed::Ignored("a stream this connection did not subscribe to");
+/// A frame of a symbol the connection did not subscribe to.
+const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
 
 /// Parser state of one Binance connection.
 pub struct BinanceParser {
@@ -34,6 +45,9 @@ pub struct BinanceParser {
     books: HashMap<SmolStr, SymbolSync>,
     /// Snapshot requests not yet handed to the session.
     requests: Vec<RestRequest>,
+    /// The planned native symbols, lower case as in stream names; empty = every
+    /// symbol is taken (recordings).
+    planned: HashSet<String>,
 }
 
 impl BinanceParser {
@@ -59,7 +73,54 @@ impl BinanceParser {
             book_config,
             books: HashMap::new(),
             requests: Vec::new(),
+            planned: symbols
+                .iter()
+                .map(|s| s.native.to_ascii_lowercase())
+                .collect(),
         }
+    }
+
+    /// Whether frames of `symbol` (a stream name's symbol part, or a native symbol in
+    /// any case) are this connection's.
+    fn planned(&self, symbol: &str) -> bool {
+        if self.planned.is_empty() || self.planned.contains(symbol) {
+            return true;
+        }
+        symbol.bytes().any(|b| b.is_ascii_uppercase())
+            && self.planned.contains(&symbol.to_ascii_lowercase())
+    }
+
+    /// A snapshot of `key` could not be fetched or used: the book announces it (once
+    /// per episode) and asks again with backoff.
+    fn snapshot_failed(
+        &mut self,
+        key: &str,
+        why: &str,
+        ts_recv: i64,
+        out: &mut Vec<Record>,
+    ) -> Option<String> {
+        let book = self.books.get_mut(key)?;
+        let stamp = Stamp {
+            ts_exchange: None,
+            ts_recv,
+        };
+        let reason = format!("order-book snapshot unavailable: {why}; retrying with backoff");
+        let (announced, need) = book.on_snapshot_failed(stamp, &reason, out);
+        let failures = book.failures();
+        self.request(key, need);
+        let Need::Snapshot { attempt } = need else {
+            return Some(format!(
+                "failed order-book snapshot of {key} ignored: none is awaited ({why})"
+            ));
+        };
+        let next = format!("asking again in {:?}", Need::delay(attempt));
+        Some(if announced {
+            format!(
+                "order-book snapshot of {key} failed ({why}); announced as status stale, {next}"
+            )
+        } else {
+            format!("order-book snapshot of {key} failed again (failure {failures}: {why}); {next}")
+        })
     }
 
     /// A refusal of request `id` (the session knows what that request asked for).
@@ -391,7 +452,10 @@ impl FrameParser for BinanceParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         if let Some(stream) = stream_name(text) {
-            let kind = stream.split_once('@').map(|(_, k)| k).unwrap_or("");
+            let (symbol, kind) = stream.split_once('@').unwrap_or((stream, ""));
+            if !self.planned(symbol) {
+                return Ok(NOT_PLANNED);
+            }
             return self.on_stream(kind, text, ts_recv, out);
         }
         // Anything else is rare (replies, errors, raw-stream frames): parse generically.
@@ -401,10 +465,11 @@ impl FrameParser for BinanceParser {
             .ok_or_else(|| ParseError::Unknown(format!("non-object frame {}", preview(text))))?;
         if obj.contains_key("stream") && obj.contains_key("data") {
             // A combined frame whose keys came in another order.
-            let kind = obj["stream"]
-                .as_str()
-                .and_then(|s| s.split_once('@'))
-                .map(|(_, k)| k.to_string());
+            let split = obj["stream"].as_str().and_then(|s| s.split_once('@'));
+            if split.is_some_and(|(symbol, _)| !self.planned(symbol)) {
+                return Ok(NOT_PLANNED);
+            }
+            let kind = split.map(|(_, k)| k.to_string());
             let kind =
                 kind.ok_or_else(|| ParseError::Unknown(format!("stream frame {}", preview(text))))?;
             return self.on_stream(
@@ -435,6 +500,14 @@ impl FrameParser for BinanceParser {
                 },
             );
         }
+        // A raw-stream frame names its symbol in `s` (a liquidation in `o.s`).
+        let symbol = obj
+            .get("s")
+            .or_else(|| obj.get("o").and_then(|o| o.get("s")))
+            .and_then(|s| s.as_str());
+        if obj.contains_key("e") && symbol.is_some_and(|s| !self.planned(s)) {
+            return Ok(NOT_PLANNED);
+        }
         if let Some(event) = obj.get("e").and_then(|e| e.as_str()) {
             // A raw-stream frame (`/ws/<stream>`): wrap it and dispatch on the event type.
             let kind = match event {
@@ -462,6 +535,9 @@ impl FrameParser for BinanceParser {
             && obj.contains_key("s")
         {
             // Raw spot bookTicker has no event type.
+            if symbol.is_some_and(|s| !self.planned(s)) {
+                return Ok(NOT_PLANNED);
+            }
             return self.on_stream(
                 "bookTicker",
                 &serde_json::json!({ "data": value }).to_string(),
@@ -483,39 +559,43 @@ impl FrameParser for BinanceParser {
         ts_recv: i64,
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
-        let Some(book) = self.books.get_mut(key) else {
+        if !self.books.contains_key(key) {
             return Ok(Parsed::Info(format!(
                 "REST response for unknown symbol {key}"
             )));
-        };
+        }
         let body = match body {
             Ok(body) => body,
             Err(why) => {
-                let need = book.on_snapshot_failed();
-                self.request(key, need);
-                return Ok(Parsed::Info(format!(
-                    "order-book snapshot of {key} failed ({why}); asking again"
-                )));
+                let what = self.snapshot_failed(key, why, ts_recv, out);
+                return Ok(Parsed::Info(what.unwrap_or_default()));
             }
         };
+        let path = self.venue.path;
         let snap = match serde_json::from_str::<wire::DepthSnapshot>(body) {
             Ok(snap) if snap.symbol.as_deref().is_none_or(|s| s == key) => snap,
             Ok(snap) => {
-                let need = book.on_snapshot_failed();
-                self.request(key, need);
+                let detail = format!("asked for {key}, got {:?}", snap.symbol);
+                let why = format!("GET {path}: unusable answer: {detail}");
+                self.snapshot_failed(key, &why, ts_recv, out);
                 return Err(ParseError::Invalid {
                     context: "depth snapshot",
-                    detail: format!("asked for {key}, got {:?}", snap.symbol),
+                    detail,
                 });
             }
             Err(e) => {
-                let need = book.on_snapshot_failed();
-                self.request(key, need);
+                let why = format!("GET {path}: unusable answer: {e}");
+                self.snapshot_failed(key, &why, ts_recv, out);
                 return Err(ParseError::Malformed(format!(
                     "depth snapshot of {key}: {e}: {}",
                     preview(body)
                 )));
             }
+        };
+        let Some(book) = self.books.get_mut(key) else {
+            return Ok(Parsed::Info(format!(
+                "REST response for unknown symbol {key}"
+            )));
         };
         let snapshot = Snapshot {
             last_update_id: snap.last_update_id,
@@ -729,6 +809,46 @@ mod tests {
             );
             assert!(out.is_empty());
         }
+    }
+
+    #[test]
+    fn frames_of_symbols_the_plan_does_not_name_are_ignored() {
+        use crate::contract::Connector;
+        use tickbridge_schema::Market;
+        let plan = |venue: Venue, market: Market, user: &str| ConnectionPlan {
+            symbols: vec![Binance { venue }.symbol(market, user).unwrap()],
+            ..ConnectionPlan::for_frames("", market)
+        };
+        let mut p = Binance::SPOT.new_parser(&plan(Venue::Spot, Market::Spot, "BTC-USDT"));
+        let mut out = Vec::new();
+        let others = [
+            r#"{"stream":"ethusdt@trade","data":{"e":"trade","E":1,"s":"ETHUSDT","t":7,"p":"1","q":"1","T":2,"m":false}}"#,
+            r#"{"stream":"ethusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"ETHUSDT","U":1,"u":2,"b":[],"a":[]}}"#,
+            r#"{"stream":"ethusdt@bookTicker","data":{"u":5,"s":"ETHUSDT","b":"1","B":"1","a":"2","A":"1"}}"#,
+            // Keys in another order, raw-stream frames, a raw bookTicker.
+            r#"{"data":{"e":"trade","E":1,"s":"ETHUSDT","t":7,"p":"1","q":"1","T":2,"m":false},"stream":"ethusdt@trade"}"#,
+            r#"{"e":"trade","E":1,"s":"ETHUSDT","t":7,"p":"0.05","q":"1.0","T":2,"m":false}"#,
+            r#"{"u":5,"s":"ETHUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        ];
+        for frame in others {
+            assert_eq!(p.parse(frame, 1, &mut out), Ok(NOT_PLANNED), "{frame}");
+        }
+        assert!(out.is_empty() && p.rest_requests().is_empty() && p.book("ETHUSDT").is_none());
+        let own = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":2,"m":false}}"#;
+        assert_eq!(p.parse(own, 1, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 1);
+        // A liquidation of another contract on a futures connection (raw `o.s`).
+        let mut p = Binance::USDM.new_parser(&plan(Venue::UsdM, Market::Perp, "BTC-USDT-PERP"));
+        let liq = r#"{"e":"forceOrder","E":1568014460893,"o":{"s":"ETHUSDT","S":"SELL","o":"LIMIT","f":"IOC","q":"0.014","p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}"#;
+        assert_eq!(p.parse(liq, 1, &mut out), Ok(NOT_PLANNED));
+        // COIN-M: a dated contract of the same pair is another symbol.
+        let mut p = Binance::COINM.new_parser(&plan(Venue::CoinM, Market::Perp, "BTC-USD-PERP"));
+        let dated = r#"{"stream":"btcusd_240927@markPrice@1s","data":{"e":"markPriceUpdate","E":5,"s":"BTCUSD_240927","p":"61000.1","i":"60990.5","r":"","T":0}}"#;
+        assert_eq!(p.parse(dated, 1, &mut out), Ok(NOT_PLANNED));
+        assert_eq!(out.len(), 1);
+        // Without planned symbols (recordings) every symbol is taken, as before.
+        let (got, records) = parse(Venue::Spot, others[0]);
+        assert_eq!((got, records.len()), (Ok(Parsed::Data), 1));
     }
 
     #[test]

@@ -267,3 +267,34 @@ fn usdm_streams_are_planned_on_their_routed_endpoints() {
     assert_eq!(coinm.len(), 1);
     assert_eq!(coinm[0].url, "ws://127.0.0.1:1/stream");
 }
+
+#[test]
+fn usdm_ticker_is_a_market_stream() {
+    // "Important WebSocket Change Notice" (2026-03-06) and the per-stream URL PATH
+    // pages: the 24 h ticker family is regular market data, served on `/market`.
+    let plans = Binance::USDM
+        .plan(&request(
+            Venue::UsdM,
+            Market::Perp,
+            &["BTC-USDT-PERP"],
+            &[Channel::Ticker, Channel::Bbo],
+        ))
+        .unwrap();
+    let routed: Vec<(&str, Vec<&str>)> = plans
+        .iter()
+        .map(|p| {
+            let streams = p
+                .requests
+                .iter()
+                .flat_map(|r| r.topics.iter().map(|t| t.name.as_str()));
+            (p.url.as_str(), streams.collect())
+        })
+        .collect();
+    assert_eq!(
+        routed,
+        [
+            ("ws://127.0.0.1:1/public/stream", vec!["btcusdt@bookTicker"]),
+            ("ws://127.0.0.1:1/market/stream", vec!["btcusdt@ticker"]),
+        ]
+    );
+}

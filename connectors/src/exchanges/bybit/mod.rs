@@ -34,6 +34,14 @@
 //! spot rule; one request per symbol carries at most 4), at most 21,000 characters of args per
 //! connection; ping `{"op":"ping"}` every 20 s; connections per 5 minutes (500 per
 //! domain) are the session's reconnect backoff's to respect.
+//!
+//! Doc audit 2026-12-02 — no change. Checked against "Connect" (bybit-exchange.github.io,
+//! docs/v5/ws/connect, undated: consulted 2026-12-02): the public endpoints
+//! `/v5/public/{spot,linear,inverse}` match (the page now also lists `spread`, `option`
+//! and `misc/status`, which this connector does not serve). Not verified: the stored
+//! copies of that page stop before its heartbeat and limits sections, so the 20 s ping,
+//! 10 args per spot request, 21,000 characters of args per connection and 500
+//! connections per 5 minutes are kept as previously documented.
 
 mod instruments;
 mod parser;

@@ -1,7 +1,12 @@
 //! The Bybit v5 frame parser: topics dispatched on their prefix, books kept in sync
 //! with `u`, tickers merged from deltas, op replies classified.
+//!
+//! A live connection (a plan with symbols) yields records only for its own symbols:
+//! a topic of another symbol — also one of another category, e.g. an inverse contract
+//! on a linear connection, which would be labelled with this connection's market — is
+//! [`Parsed::Ignored`]. A plan without symbols (recordings) takes every symbol.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use smol_str::SmolStr;
 use tickbridge_schema::{
@@ -31,6 +36,9 @@ impl TickerState {
     }
 }
 
+/// A frame of a symbol the connection did not subscribe to.
+const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
+
 /// Parser state of one Bybit connection (one category: spot, linear or inverse).
 pub struct BybitParser {
     emit: Emitter,
@@ -43,6 +51,8 @@ pub struct BybitParser {
     tickers: HashMap<SmolStr, TickerState>,
     /// Book resyncs (request ids `resync1`, `resync2`, ...).
     resyncs: Resyncs,
+    /// The planned native symbols; empty = every symbol is taken (recordings).
+    planned: HashSet<SmolStr>,
 }
 
 impl BybitParser {
@@ -62,7 +72,13 @@ impl BybitParser {
             book_topics: HashMap::new(),
             tickers: HashMap::new(),
             resyncs: Resyncs::new(std::time::Duration::from_secs(2)).first_id(1),
+            planned: symbols.iter().map(|s| s.native.clone()).collect(),
         }
+    }
+
+    /// Whether frames of `native` are this connection's.
+    fn planned(&self, native: &str) -> bool {
+        self.planned.is_empty() || self.planned.contains(native)
     }
 
     fn on_trades(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
@@ -406,6 +422,15 @@ impl FrameParser for BybitParser {
             .map(|d| d.get())
             .ok_or_else(|| ParseError::Malformed(format!("topic {topic} without data")))?;
         let (name, _) = topic.split_once('.').unwrap_or((topic, ""));
+        // Data topics end in their symbol: `publicTrade.BTCUSDT`, `orderbook.50.BTCUSDT`.
+        let data_topic = matches!(
+            name,
+            "publicTrade" | "orderbook" | "tickers" | "allLiquidation" | "liquidation"
+        );
+        let symbol = topic.rsplit('.').next().unwrap_or(topic);
+        if data_topic && !self.planned(symbol) {
+            return Ok(NOT_PLANNED);
+        }
         match name {
             "publicTrade" => self.on_trades(data, ts_recv, out)?,
             "orderbook" => {
@@ -428,5 +453,63 @@ impl FrameParser for BybitParser {
 
     fn resubscribe(&mut self) -> Vec<String> {
         self.take_resubscribe(self.resyncs.last_ts())
+    }
+}
+
+#[cfg(test)]
+mod planned_tests {
+    use super::*;
+    use crate::contract::{ConnectionPlan, Connector};
+    use crate::exchanges::bybit::Bybit;
+    use tickbridge_schema::Market;
+
+    fn parser(symbols: &[&str]) -> BybitParser {
+        let plan = ConnectionPlan {
+            symbols: symbols
+                .iter()
+                .map(|s| Bybit.symbol(Market::Perp, s).unwrap())
+                .collect(),
+            ..ConnectionPlan::for_frames("", Market::Perp)
+        };
+        Bybit.new_parser(&plan)
+    }
+
+    const OTHER_SYMBOL: &str = r#"{"topic":"publicTrade.ETHUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":1672304486865,"s":"ETHUSDT","S":"Buy","v":"0.001","p":"1657.50","i":"a1","BT":false}]}"#;
+    /// An inverse contract's ticker (another category) reaching a linear connection.
+    const INVERSE: &str = r#"{"topic":"tickers.BTCUSD","type":"snapshot","data":{"symbol":"BTCUSD","lastPrice":"17216.00","markPrice":"17217.33"},"cs":1,"ts":1673272861686}"#;
+    const OTHER_BOOK: &str = r#"{"topic":"orderbook.50.SOLUSDT","type":"delta","ts":1,"data":{"s":"SOLUSDT","b":[],"a":[],"u":9,"seq":1},"cts":1}"#;
+    const OTHER_LIQUIDATION: &str = r#"{"topic":"allLiquidation.ROSEUSDT","type":"snapshot","ts":1739502303204,"data":[{"T":1739502302929,"s":"ROSEUSDT","S":"Sell","v":"20000","p":"0.04499"}]}"#;
+
+    #[test]
+    fn frames_of_symbols_the_plan_does_not_name_are_ignored() {
+        let mut p = parser(&["BTC-USDT-PERP"]);
+        let mut out = Vec::new();
+        for frame in [OTHER_SYMBOL, INVERSE, OTHER_BOOK, OTHER_LIQUIDATION] {
+            assert_eq!(p.parse(frame, 9, &mut out), Ok(NOT_PLANNED), "{frame}");
+        }
+        assert!(out.is_empty() && p.books.is_empty() && p.tickers.is_empty());
+        assert!(p.resubscribe().is_empty());
+        let own = OTHER_SYMBOL.replace("ETHUSDT", "BTCUSDT");
+        assert_eq!(p.parse(&own, 9, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 1);
+        // Control frames and unknown topics are classified as before.
+        let ack =
+            r#"{"success":true,"ret_msg":"subscribe","conn_id":"c","req_id":"1","op":"subscribe"}"#;
+        assert!(matches!(p.parse(ack, 9, &mut out), Ok(Parsed::Acked(_))));
+        let unknown = r#"{"topic":"foo.ETHUSDT","data":{}}"#;
+        assert_eq!(
+            p.parse(unknown, 9, &mut out).unwrap_err().label(),
+            "unknown"
+        );
+    }
+
+    #[test]
+    fn without_planned_symbols_every_symbol_is_taken() {
+        let mut p = parser(&[]);
+        let mut out = Vec::new();
+        for frame in [OTHER_SYMBOL, INVERSE, OTHER_LIQUIDATION] {
+            assert_eq!(p.parse(frame, 9, &mut out), Ok(Parsed::Data), "{frame}");
+        }
+        assert_eq!(out.len(), 4, "{out:?}"); // trade, ticker + mark price, liquidation
     }
 }

@@ -237,7 +237,7 @@ fn table_of_frames() {
         ),
     ];
     let all = crate::contract::connector::PERP_CHANNELS;
-    let mut p = parser(Market::Perp, all, &["BTC-USDT-PERP"]);
+    let mut p = parser(Market::Perp, all, &["BTC-USDT-PERP", "ROSE-USDT-PERP"]);
     for (frame, want, records) in cases {
         let mut out = Vec::new();
         assert_eq!(&p.parse(frame, 9, &mut out).unwrap(), want, "{frame}");

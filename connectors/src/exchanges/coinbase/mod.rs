@@ -13,6 +13,18 @@
 //! requests per second per IP (burst 20), 100 client messages per second per IP
 //! (requests spaced by 100 ms per connection); no documented cap on products per
 //! connection — the planner keeps [`MAX_PRODUCTS_PER_CONNECTION`].
+//!
+//! Doc audit 2026-12-02 — no change. Checked against "Exchange WebSocket Rate Limits",
+//! "WebSocket Feed" and "Exchange WebSocket Channels" (docs.cdp.coinbase.com, undated:
+//! consulted 2026-12-02): endpoint `wss://ws-feed.exchange.coinbase.com`, subscribe
+//! within 5 s, `heartbeat` once a second per product with `sequence` and
+//! `last_trade_id`, `level2_batch` (50 ms batches, no authentication), `matches` and
+//! `ticker` all match; 8 requests/s per IP (burst 20) and 100 client messages/s per IP
+//! match the limits above. Not acted on: the same page limits Exchange *accounts* to 10
+//! subscriptions per product per channel (this feed is unauthenticated, and the planner
+//! subscribes each product/channel once per source); Coinbase's help page "Market Data
+//! Connections" (effective 2024-06-24) gives 10 RPS / 1000 burst for subscription
+//! requests, which conflicts with the developer page — the stricter 8/s is kept.
 
 mod instruments;
 mod parser;

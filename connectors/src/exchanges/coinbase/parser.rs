@@ -1,6 +1,10 @@
 //! The Coinbase Exchange feed parser.
+//!
+//! A live connection (a plan with symbols) yields records only for its own products:
+//! a message of another product is [`Parsed::Ignored`]. A plan without symbols
+//! (recordings) takes every product.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use smol_str::SmolStr;
@@ -13,12 +17,17 @@ use crate::exchanges::binance::parser_preview as preview;
 use crate::symbols::SymbolInfo;
 use crate::time::parse_rfc3339_utc;
 
+/// A frame of a product the connection did not subscribe to.
+const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
+
 /// Parser state of one Coinbase connection.
 pub struct CoinbaseParser {
     channels: ChannelSet,
     emit: Emitter,
     /// Highest trade id seen per product, checked against heartbeats' `last_trade_id`.
     last_trade_id: HashMap<SmolStr, u64>,
+    /// The planned products; empty = every product is taken (recordings).
+    planned: HashSet<SmolStr>,
 }
 
 impl CoinbaseParser {
@@ -31,7 +40,13 @@ impl CoinbaseParser {
             channels,
             emit: Emitter::new("coinbase", symbols, fallback),
             last_trade_id: HashMap::new(),
+            planned: symbols.iter().map(|s| s.native.clone()).collect(),
         }
+    }
+
+    /// Whether messages of `product` are this connection's.
+    fn planned(&self, product: &str) -> bool {
+        self.planned.is_empty() || self.planned.contains(product)
     }
 
     fn on_match(
@@ -41,6 +56,9 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let m: wire::Match = serde_json::from_str(text)?;
+        if !self.planned(m.product_id) {
+            return Ok(NOT_PLANNED);
+        }
         let maker = match m.side {
             "buy" => Side::Buy,
             "sell" => Side::Sell,
@@ -81,6 +99,9 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let t: wire::Ticker = serde_json::from_str(text)?;
+        if !self.planned(t.product_id) {
+            return Ok(NOT_PLANNED);
+        }
         let ts_ex = t.time.and_then(parse_rfc3339_utc);
         if self.channels.contains(Channel::Bbo) {
             let bbo = Bbo {
@@ -132,6 +153,9 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let s: wire::Snapshot = serde_json::from_str(text)?;
+        if !self.planned(s.product_id) {
+            return Ok(NOT_PLANNED);
+        }
         let book = Book {
             bids: s.bids.into_iter().map(|(p, q)| Level(p, q)).collect(),
             asks: s.asks.into_iter().map(|(p, q)| Level(p, q)).collect(),
@@ -160,6 +184,9 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let u: wire::L2Update = serde_json::from_str(text)?;
+        if !self.planned(u.product_id) {
+            return Ok(NOT_PLANNED);
+        }
         let (mut bids, mut asks) = (Vec::new(), Vec::new());
         for (side, price, size) in u.changes {
             match side {
@@ -194,6 +221,9 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let h: wire::Heartbeat = serde_json::from_str(text)?;
+        if !self.planned(h.product_id) {
+            return Ok(NOT_PLANNED);
+        }
         if !self.channels.contains(Channel::Trade) {
             return Ok(Parsed::Heartbeat);
         }
@@ -419,6 +449,37 @@ mod tests {
         );
         assert_eq!(out.len(), 3);
         assert!(out[2].contains(r#""kind":"status","event":"gap","channel":"trade","reason":"heartbeat last_trade_id is ahead of the last match received","expected":22,"got":24"#), "{}", out[2]);
+    }
+
+    #[test]
+    fn messages_of_products_the_plan_does_not_name_are_ignored() {
+        use crate::contract::Connector;
+        let plan = crate::contract::ConnectionPlan {
+            symbols: vec![Coinbase
+                .symbol(tickbridge_schema::Market::Spot, "BTC-USD")
+                .unwrap()],
+            ..crate::contract::ConnectionPlan::for_frames("", tickbridge_schema::Market::Spot)
+        };
+        let mut p = Coinbase::new_parser(&plan);
+        let mut out = Vec::new();
+        let frames = [
+            r#"{"type":"match","trade_id":10,"sequence":50,"time":"2014-11-07T08:19:27.028459Z","product_id":"ETH-USD","size":"5.23512","price":"400.23","side":"sell"}"#,
+            r#"{"type":"last_match","trade_id":10,"sequence":50,"time":"2014-11-07T08:19:27.028459Z","product_id":"ETH-USD","size":"5.23512","price":"400.23","side":"sell"}"#,
+            r#"{"type":"ticker","sequence":37475248783,"product_id":"ETH-USD","price":"1285.22","best_bid":"1285.04","best_bid_size":"0.46688654","best_ask":"1285.27","best_ask_size":"1.56637040","side":"buy","time":"2022-10-19T23:28:22.061769Z","trade_id":370843401,"last_size":"11.4396987"}"#,
+            r#"{"type":"snapshot","product_id":"ETH-USD","bids":[["10101.10","0.45054140"]],"asks":[]}"#,
+            r#"{"type":"l2update","product_id":"ETH-USD","time":"2019-08-14T20:42:27.265Z","changes":[["buy","10101.80000000","0.162567"]]}"#,
+            r#"{"type":"heartbeat","sequence":90,"last_trade_id":20,"product_id":"ETH-USD","time":"2014-11-07T08:19:28.464459Z"}"#,
+        ];
+        for f in frames {
+            assert_eq!(p.parse(f, 7, &mut out), Ok(NOT_PLANNED), "{f}");
+        }
+        assert!(out.is_empty() && p.last_trade_id.is_empty());
+        let own = frames[0].replace("ETH-USD", "BTC-USD");
+        assert_eq!(p.parse(&own, 7, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 1);
+        // Without planned products (recordings) every product is taken, as before.
+        let (r, out) = run(&frames[..1]);
+        assert_eq!((r, out.len()), (vec![Ok(Parsed::Data)], 1));
     }
 
     #[test]

@@ -17,6 +17,15 @@
 //! 8 unauthenticated messages per second per IP — requests are spaced by 250 ms; one
 //! channel per subscribe message; subscribe within 5 s of connecting. Products per
 //! connection: at most [`MAX_PRODUCTS_PER_CONNECTION`] (our choice; none documented).
+//!
+//! Doc audit 2026-12-02 — no change. Checked against "Advanced Trade WebSocket Rate
+//! Limits" and "WebSocket Channels" (docs.cdp.coinbase.com, coinbase-app section,
+//! undated: consulted 2026-12-02): 8 connections/s and 8 unauthenticated messages/s per
+//! IP, `heartbeats` every second with `heartbeat_counter` and no products, channels
+//! closing within 60–90 s without updates, and the `market_trades` / `ticker` /
+//! `level2` channels match. Not verified: the 5 s subscribe deadline (not on the pages
+//! consulted); the coinbase-business copy of the rate-limit page says 750 connections/s
+//! per IP, conflicting with the coinbase-app copy — the stricter 8/s is kept.
 
 mod instruments;
 mod parser;

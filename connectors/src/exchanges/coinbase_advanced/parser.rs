@@ -1,7 +1,12 @@
 //! The Coinbase Advanced Trade parser: envelopes dispatched on `channel`, the
 //! connection-wide `sequence_num` checked on every message, level2 books per product.
+//!
+//! A live connection (a plan with symbols) yields records only for its own products:
+//! events of another product are skipped, and a message with nothing but such events
+//! is [`Parsed::Ignored`] (its `sequence_num` still counts: it is the connection's).
+//! A plan without symbols (recordings) takes every product.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use smol_str::SmolStr;
 use tickbridge_schema::{Bbo, Data, Level, Record, Status, StatusEvent, Ticker, Trade};
@@ -15,6 +20,23 @@ use crate::envelope::Emitter;
 use crate::symbols::SymbolInfo;
 use crate::time::parse_rfc3339_utc;
 
+/// A frame of a product the connection did not subscribe to.
+const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
+
+/// Which events of a message were this connection's.
+#[derive(Debug, Default, Clone, Copy)]
+struct Items {
+    kept: bool,
+    skipped: bool,
+}
+
+impl Items {
+    /// Every event of the message was of a product the connection did not subscribe to.
+    fn none_planned(self) -> bool {
+        self.skipped && !self.kept
+    }
+}
+
 /// Parser state of one Coinbase Advanced Trade connection.
 pub struct CoinbaseAdvancedParser {
     emit: Emitter,
@@ -26,6 +48,8 @@ pub struct CoinbaseAdvancedParser {
     /// Products whose level2 subscription must be renewed (after a sequence jump).
     resync: Vec<SmolStr>,
     planned: Vec<SymbolInfo>,
+    /// The planned products by native name; empty = every product is taken.
+    natives: HashSet<SmolStr>,
 }
 
 impl CoinbaseAdvancedParser {
@@ -43,7 +67,19 @@ impl CoinbaseAdvancedParser {
             last_seq: None,
             resync: Vec::new(),
             planned: symbols.to_vec(),
+            natives: symbols.iter().map(|s| s.native.clone()).collect(),
         }
+    }
+
+    /// Whether an event of `product` is this connection's (noted in `items`).
+    fn admit(&self, product: &str, items: &mut Items) -> bool {
+        let planned = self.natives.is_empty() || self.natives.contains(product);
+        if planned {
+            items.kept = true;
+        } else {
+            items.skipped = true;
+        }
+        planned
     }
 
     /// Checks the connection-wide sequence: every message must carry the previous
@@ -98,10 +134,14 @@ impl CoinbaseAdvancedParser {
         events: &str,
         ts: i64,
         out: &mut Vec<Record>,
-    ) -> Result<(), ParseError> {
+    ) -> Result<Items, ParseError> {
         let events: Vec<wire::TradesEvent> = serde_json::from_str(events)?;
+        let mut items = Items::default();
         for e in events {
             for t in e.trades {
+                if !self.admit(t.product_id, &mut items) {
+                    continue;
+                }
                 let trade = Trade {
                     price: dec(t.price, "market_trades.price")?,
                     size: dec(t.size, "market_trades.size")?,
@@ -121,7 +161,7 @@ impl CoinbaseAdvancedParser {
                 );
             }
         }
-        Ok(())
+        Ok(items)
     }
 
     fn on_tickers(
@@ -130,11 +170,15 @@ impl CoinbaseAdvancedParser {
         ts: i64,
         ts_ex: Option<i64>,
         out: &mut Vec<Record>,
-    ) -> Result<(), ParseError> {
+    ) -> Result<Items, ParseError> {
         let events: Vec<wire::TickerEvent> = serde_json::from_str(events)?;
         let suffix = format!("t{}", ts_ex.unwrap_or(ts));
+        let mut items = Items::default();
         for e in events {
             for t in e.tickers {
+                if !self.admit(t.product_id, &mut items) {
+                    continue;
+                }
                 let bid_price = dec_opt(t.best_bid, "ticker.best_bid")?;
                 let bid_size = dec_opt(t.best_bid_quantity, "ticker.best_bid_quantity")?;
                 let ask_price = dec_opt(t.best_ask, "ticker.best_ask")?;
@@ -174,7 +218,7 @@ impl CoinbaseAdvancedParser {
                 }
             }
         }
-        Ok(())
+        Ok(items)
     }
 
     fn on_l2(
@@ -184,9 +228,13 @@ impl CoinbaseAdvancedParser {
         ts: i64,
         ts_ex: Option<i64>,
         out: &mut Vec<Record>,
-    ) -> Result<(), ParseError> {
+    ) -> Result<Items, ParseError> {
         let events: Vec<wire::L2Event> = serde_json::from_str(events)?;
+        let mut items = Items::default();
         for e in events {
+            if !self.admit(e.product_id, &mut items) {
+                continue;
+            }
             let (mut bids, mut asks) = (Vec::new(), Vec::new());
             for u in &e.updates {
                 let level = Level(
@@ -232,7 +280,7 @@ impl CoinbaseAdvancedParser {
                 }
             }
         }
-        Ok(())
+        Ok(items)
     }
 }
 
@@ -271,9 +319,16 @@ impl FrameParser for CoinbaseAdvancedParser {
                 return Ok(Parsed::Acked(Answer::InOrder));
             }
             "heartbeats" => return Ok(Parsed::Heartbeat),
-            "market_trades" => self.on_trades(events, ts_recv, out)?,
-            "ticker" | "ticker_batch" => self.on_tickers(events, ts_recv, ts_ex, out)?,
-            "l2_data" => self.on_l2(events, env.sequence_num, ts_recv, ts_ex, out)?,
+            "market_trades" | "ticker" | "ticker_batch" | "l2_data" => {
+                let items = match channel {
+                    "market_trades" => self.on_trades(events, ts_recv, out)?,
+                    "l2_data" => self.on_l2(events, env.sequence_num, ts_recv, ts_ex, out)?,
+                    _ => self.on_tickers(events, ts_recv, ts_ex, out)?,
+                };
+                if items.none_planned() {
+                    return Ok(NOT_PLANNED);
+                }
+            }
             "candles" => return Ok(Parsed::Ignored("candles")),
             "status" => return Ok(Parsed::Ignored("status")),
             other => return Err(ParseError::Unknown(format!("channel {other:?}"))),
@@ -299,5 +354,63 @@ impl FrameParser for CoinbaseAdvancedParser {
         // Requested once; the snapshots clear the list, a new jump fills it again.
         self.resync.clear();
         frames
+    }
+}
+
+#[cfg(test)]
+mod planned_tests {
+    use super::*;
+    use crate::contract::{ConnectionPlan, Connector};
+    use crate::exchanges::coinbase_advanced::CoinbaseAdvanced;
+    use tickbridge_schema::Market;
+
+    fn parser(symbols: &[&str]) -> CoinbaseAdvancedParser {
+        let plan = ConnectionPlan {
+            symbols: symbols
+                .iter()
+                .map(|s| CoinbaseAdvanced.symbol(Market::Spot, s).unwrap())
+                .collect(),
+            ..ConnectionPlan::for_frames("", Market::Spot)
+        };
+        CoinbaseAdvanced.new_parser(&plan)
+    }
+
+    fn trade(product: &str, id: u64) -> String {
+        format!(
+            r#"{{"trade_id":"{id}","product_id":"{product}","price":"67231.87","size":"0.003","side":"BUY","time":"2026-02-18T16:42:26.685302Z"}}"#
+        )
+    }
+
+    fn trades(seq: u64, trades: &[String]) -> String {
+        format!(
+            r#"{{"channel":"market_trades","client_id":"","timestamp":"2026-02-18T16:42:26.7Z","sequence_num":{seq},"events":[{{"type":"update","trades":[{}]}}]}}"#,
+            trades.join(",")
+        )
+    }
+
+    #[test]
+    fn events_of_products_the_plan_does_not_name_are_skipped_and_such_messages_ignored() {
+        let mut p = parser(&["BTC-USD"]);
+        let mut out = Vec::new();
+        let l2 = r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"ETH-USD","updates":[{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"21921.73","new_quantity":"0.06317902"}]}]}"#;
+        let ticker = r#"{"channel":"ticker","client_id":"","timestamp":"2023-02-09T20:30:37.167359596Z","sequence_num":2,"events":[{"type":"snapshot","tickers":[{"type":"ticker","product_id":"ETH-USD","price":"21932.98","volume_24_h":"16038.28770938","low_24_h":"21835.29","high_24_h":"23011.18","low_52_w":"15460","high_52_w":"48240","price_percent_chg_24_h":"-4.15775596190603"}]}]}"#;
+        for f in [trades(0, &[trade("ETH-USD", 1)]), l2.into(), ticker.into()] {
+            assert_eq!(p.parse(&f, 9, &mut out), Ok(NOT_PLANNED), "{f}");
+        }
+        assert!(out.is_empty() && p.books.is_empty());
+        // Mixed: only ours; the sequence went on through the ignored messages.
+        let mixed = trades(3, &[trade("ETH-USD", 2), trade("BTC-USD", 3)]);
+        assert_eq!(p.parse(&mixed, 9, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].symbol, "BTC-USD");
+    }
+
+    #[test]
+    fn without_planned_products_every_product_is_taken() {
+        let mut p = parser(&[]);
+        let mut out = Vec::new();
+        let f = trades(0, &[trade("ETH-USD", 1), trade("SOL-USD", 2)]);
+        assert_eq!(p.parse(&f, 9, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 2);
     }
 }

@@ -23,6 +23,14 @@
 //! Limits: Kraken documents no fixed per-connection symbol cap and a dynamic message
 //! rate (`{"error":"Exceeded msg rate"}`); the planner keeps at most
 //! [`MAX_SYMBOLS_PER_CONNECTION`] symbols per connection and spaces requests by 250 ms.
+//!
+//! Doc audit 2026-12-02 — no change. Checked against "Spot WebSocket" (API reference),
+//! "Book (Level 2)" and "Heartbeat" for v2 and the "Reconnection" guide (docs.kraken.com,
+//! undated: consulted 2026-12-02): public v2 endpoint `wss://ws.kraken.com/v2`, book
+//! depths 10/25/100/500/1000 (default 10) with CRC32 checksums on snapshot and updates,
+//! heartbeats about once a second without subscribing to them, all match. The message
+//! rate remains undocumented as a number (dynamic, "Exceeded msg rate"); the dedicated
+//! spot WebSocket rate-limit page was not among the stored copies.
 
 mod instruments;
 mod parser;

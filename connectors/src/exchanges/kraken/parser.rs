@@ -1,8 +1,12 @@
 //! The Kraken v2 frame parser: trades, tickers (→ `ticker` and `bbo`), books kept in
 //! sync with the CRC32 checksum, and every control frame (status, heartbeat, pong,
 //! subscribe acks and refusals).
+//!
+//! A live connection (a plan with symbols) yields records only for its own symbols:
+//! items of another symbol are skipped, and a frame with nothing but such items is
+//! [`Parsed::Ignored`]. A plan without symbols (recordings) takes every symbol.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use smol_str::SmolStr;
 use tickbridge_schema::{Bbo, Data, Record, Ticker, Trade};
@@ -18,6 +22,9 @@ use crate::convert::{dec_raw, raw_text, side};
 use crate::envelope::Emitter;
 use crate::symbols::SymbolInfo;
 use crate::time::parse_rfc3339_utc;
+
+/// A frame of a symbol the connection did not subscribe to.
+const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
 
 /// Request ids of resubscriptions start here (plan requests count up from 1).
 const RESYNC_REQ_ID: u64 = 1_000_000;
@@ -80,6 +87,22 @@ pub struct KrakenParser {
     books: HashMap<SmolStr, KrakenBook>,
     /// Book resyncs (request ids from [`RESYNC_REQ_ID`] on).
     resyncs: Resyncs,
+    /// The planned native symbols; empty = every symbol is taken (recordings).
+    planned: HashSet<SmolStr>,
+}
+
+/// Which items of a frame were this connection's.
+#[derive(Debug, Default, Clone, Copy)]
+struct Items {
+    kept: bool,
+    skipped: bool,
+}
+
+impl Items {
+    /// Every item of the frame was of a symbol the connection did not subscribe to.
+    fn none_planned(self) -> bool {
+        self.skipped && !self.kept
+    }
 }
 
 impl KrakenParser {
@@ -99,7 +122,19 @@ impl KrakenParser {
             default_depth: depth,
             books: HashMap::new(),
             resyncs: Resyncs::new(std::time::Duration::from_secs(2)).first_id(RESYNC_REQ_ID),
+            planned: symbols.iter().map(|s| s.native.clone()).collect(),
         }
+    }
+
+    /// Whether an item of `native` is this connection's (noted in `items`).
+    fn admit(&self, native: &str, items: &mut Items) -> bool {
+        let planned = self.planned.is_empty() || self.planned.contains(native);
+        if planned {
+            items.kept = true;
+        } else {
+            items.skipped = true;
+        }
+        planned
     }
 
     fn depth_of(&self, native: &str) -> usize {
@@ -126,9 +161,18 @@ impl KrakenParser {
         })
     }
 
-    fn on_trade(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
+    fn on_trade(
+        &mut self,
+        data: &str,
+        ts: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Items, ParseError> {
         let trades: Vec<wire::Trade> = serde_json::from_str(data)?;
+        let mut items = Items::default();
         for t in trades {
+            if !self.admit(t.symbol, &mut items) {
+                continue;
+            }
             let trade = Trade {
                 price: dec_raw(t.price, "trade.price")?,
                 size: dec_raw(t.qty, "trade.qty")?,
@@ -145,12 +189,21 @@ impl KrakenParser {
                 Data::Trade(trade),
             );
         }
-        Ok(())
+        Ok(items)
     }
 
-    fn on_ticker(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
+    fn on_ticker(
+        &mut self,
+        data: &str,
+        ts: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Items, ParseError> {
         let tickers: Vec<wire::Ticker> = serde_json::from_str(data)?;
+        let mut items = Items::default();
         for t in tickers {
+            if !self.admit(t.symbol, &mut items) {
+                continue;
+            }
             let opt =
                 |r: Option<&serde_json::value::RawValue>, c| r.map(|r| dec_raw(r, c)).transpose();
             let bid_price = dec_raw(t.bid, "ticker.bid")?;
@@ -198,7 +251,7 @@ impl KrakenParser {
                 );
             }
         }
-        Ok(())
+        Ok(items)
     }
 
     fn on_book(
@@ -207,9 +260,13 @@ impl KrakenParser {
         data: &str,
         ts: i64,
         out: &mut Vec<Record>,
-    ) -> Result<(), ParseError> {
+    ) -> Result<Items, ParseError> {
         let books: Vec<wire::Book> = serde_json::from_str(data)?;
+        let mut items = Items::default();
         for b in books {
+            if !self.admit(b.symbol, &mut items) {
+                continue;
+            }
             let native = SmolStr::new(b.symbol);
             let depth = self.depth_of(&native);
             let info = self.emit.symbol(&native);
@@ -271,7 +328,7 @@ impl KrakenParser {
                 .publish_update(stamp, None, bids, asks, Some(true), out);
             rename_ids(&mut out[first..], b.checksum, stamp, data);
         }
-        Ok(())
+        Ok(items)
     }
 
     fn on_method(&mut self, f: &wire::Frame) -> Result<Parsed, ParseError> {
@@ -375,9 +432,16 @@ impl FrameParser for KrakenParser {
                     });
                     return Ok(Parsed::Info(s.unwrap_or_else(|| "status".into())));
                 }
-                "trade" => self.on_trade(data, ts_recv, out)?,
-                "ticker" => self.on_ticker(data, ts_recv, out)?,
-                "book" => self.on_book(snapshot, data, ts_recv, out)?,
+                "trade" | "ticker" | "book" => {
+                    let items = match channel {
+                        "trade" => self.on_trade(data, ts_recv, out)?,
+                        "ticker" => self.on_ticker(data, ts_recv, out)?,
+                        _ => self.on_book(snapshot, data, ts_recv, out)?,
+                    };
+                    if items.none_planned() {
+                        return Ok(NOT_PLANNED);
+                    }
+                }
                 "ohlc" => return Ok(Parsed::Ignored("ohlc")),
                 "instrument" => return Ok(Parsed::Ignored("instrument")),
                 "level3" => return Ok(Parsed::Ignored("level3")),
@@ -402,5 +466,71 @@ impl FrameParser for KrakenParser {
 
     fn resubscribe(&mut self) -> Vec<String> {
         self.take_resubscribe(self.resyncs.last_ts())
+    }
+}
+
+#[cfg(test)]
+mod planned_tests {
+    use super::*;
+    use crate::contract::{ConnectionPlan, Connector};
+    use crate::exchanges::kraken::Kraken;
+    use tickbridge_schema::Market;
+
+    fn parser(symbols: &[&str]) -> KrakenParser {
+        let plan = ConnectionPlan {
+            symbols: symbols
+                .iter()
+                .map(|s| Kraken.symbol(Market::Spot, s).unwrap())
+                .collect(),
+            ..ConnectionPlan::for_frames("", Market::Spot)
+        };
+        Kraken.new_parser(&plan)
+    }
+
+    fn trade(symbol: &str, id: u64) -> String {
+        format!(
+            r#"{{"symbol":"{symbol}","side":"sell","price":45285.2,"qty":0.001,"ord_type":"market","trade_id":{id},"timestamp":"2023-09-25T07:48:36.925533Z"}}"#
+        )
+    }
+
+    fn frame(channel: &str, items: &[String]) -> String {
+        format!(
+            r#"{{"channel":"{channel}","type":"update","data":[{}]}}"#,
+            items.join(",")
+        )
+    }
+
+    #[test]
+    fn items_of_symbols_the_plan_does_not_name_are_skipped_and_such_frames_ignored() {
+        let mut p = parser(&["BTC-USD"]);
+        let mut out = Vec::new();
+        let ticker = r#"{"symbol":"ETH/USD","bid":0.1,"bid_qty":740.0,"ask":0.2,"ask_qty":1.0,"last":0.1,"volume":9.0,"vwap":0.1,"low":0.09,"high":0.2,"change":0.0,"change_pct":0.0,"timestamp":"2023-09-25T09:04:31.742648Z"}"#;
+        let book = r#"{"channel":"book","type":"snapshot","data":[{"symbol":"ETH/USD","bids":[],"asks":[],"checksum":0}]}"#;
+        for f in [
+            frame("trade", &[trade("ETH/USD", 1)]),
+            frame("ticker", &[ticker.to_string()]),
+            book.to_string(),
+        ] {
+            assert_eq!(p.parse(&f, 9, &mut out), Ok(NOT_PLANNED), "{f}");
+        }
+        assert!(out.is_empty() && p.books.is_empty() && p.resubscribe().is_empty());
+        // Mixed: only ours.
+        let mixed = frame("trade", &[trade("ETH/USD", 2), trade("BTC/USD", 3)]);
+        assert_eq!(p.parse(&mixed, 9, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].native, "BTC/USD");
+        // An empty update is data as before; control frames are untouched.
+        assert_eq!(p.parse(&frame("trade", &[]), 9, &mut out), Ok(Parsed::Data));
+        let hb = r#"{"channel":"heartbeat"}"#;
+        assert_eq!(p.parse(hb, 9, &mut out), Ok(Parsed::Heartbeat));
+    }
+
+    #[test]
+    fn without_planned_symbols_every_symbol_is_taken() {
+        let mut p = parser(&[]);
+        let mut out = Vec::new();
+        let f = frame("trade", &[trade("ETH/USD", 1), trade("SOL/EUR", 2)]);
+        assert_eq!(p.parse(&f, 9, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 2);
     }
 }

@@ -35,6 +35,16 @@
 //! subscribe payloads under 64 KB; fewer than 30 `books` channels per connection
 //! (recommended), so a connection carrying books takes at most
 //! [`MAX_BOOK_SYMBOLS_PER_CONNECTION`] instruments.
+//!
+//! Doc audit 2026-12-02 — no change. Checked against the v5 API documentation's
+//! WebSocket overview (okx.com/docs-v5, undated: consulted 2026-12-02; English and
+//! Chinese copies): 3 connection requests/s per IP, 480 `subscribe`/`unsubscribe`/
+//! `login` requests per connection per hour, and the connection closing when no
+//! subscription is made or no data pushed for 30 s (hence `ping` after N < 30 s) match.
+//! Not verified from a stored OKX page: the 64 KB payload cap (quoted by third parties),
+//! the < 30 `books` channels recommendation, the `64008` notice lead time (OKX's DEX API
+//! docs say 30 s; the v5 page text was not in the copy) and the 2026-06-23 checksum
+//! deprecation. The early reconnect on `64008` does not depend on the lead time.
 
 mod instruments;
 mod parser;

@@ -1,8 +1,13 @@
 //! The OKX v5 frame parser: pushes dispatched on `arg.channel`, books kept in sync
 //! with `seqId`/`prevSeqId` (or, on recordings older than the sequence ids, the legacy
 //! checksum), events classified (acks, errors, notices), text `pong`.
+//!
+//! A live connection (a plan with symbols) yields records only for its own
+//! instruments: a push of another instrument (`arg.instId`; for the type-wide
+//! `liquidation-orders`, each item's `instId`) is [`Parsed::Ignored`]. A plan without
+//! symbols (recordings) takes every instrument.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use smol_str::SmolStr;
 use tickbridge_schema::{
@@ -19,6 +24,9 @@ use crate::contract::{Channel, ChannelSet};
 use crate::convert::{dec, dec_opt, ms_text_to_ns, side};
 use crate::envelope::Emitter;
 use crate::symbols::SymbolInfo;
+
+/// A frame of an instrument the connection did not subscribe to.
+const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
 
 /// Levels per side in the legacy checksum.
 const CHECKSUM_LEVELS: usize = 25;
@@ -87,8 +95,9 @@ pub struct OkxParser {
     book_channel: HashMap<SmolStr, String>,
     /// Book resyncs (request ids from [`PARSER_REQUEST_IDS`] on).
     resyncs: Resyncs,
-    /// Instruments of this connection (liquidations are pushed for a whole type).
-    planned: Vec<SmolStr>,
+    /// Instruments of this connection (liquidations are pushed for a whole type);
+    /// empty = every instrument is taken (recordings).
+    planned: HashSet<SmolStr>,
 }
 
 impl OkxParser {
@@ -107,6 +116,11 @@ impl OkxParser {
             resyncs: Resyncs::new(std::time::Duration::from_secs(5)).first_id(PARSER_REQUEST_IDS),
             planned: symbols.iter().map(|s| s.native.clone()).collect(),
         }
+    }
+
+    /// Whether pushes of instrument `inst` are this connection's.
+    fn planned(&self, inst: &str) -> bool {
+        self.planned.is_empty() || self.planned.contains(inst)
     }
 
     fn on_trades(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
@@ -398,16 +412,19 @@ impl OkxParser {
         Ok(())
     }
 
+    /// Liquidations of this connection's instruments; `false` when the push carried
+    /// some and every one was of another instrument.
     fn on_liquidations(
         &mut self,
         data: &str,
         ts: i64,
         out: &mut Vec<Record>,
-    ) -> Result<(), ParseError> {
+    ) -> Result<bool, ParseError> {
         let items: Vec<wire::Liquidations> = serde_json::from_str(data)?;
+        let any_planned = items.is_empty() || items.iter().any(|l| self.planned(l.inst_id));
         for l in items {
             // The channel carries every instrument of the type: keep this connection's.
-            if !self.planned.is_empty() && !self.planned.iter().any(|p| p == l.inst_id) {
+            if !self.planned(l.inst_id) {
                 continue;
             }
             for d in l.details {
@@ -431,7 +448,7 @@ impl OkxParser {
                 );
             }
         }
-        Ok(())
+        Ok(any_planned)
     }
 
     fn on_event(&mut self, event: &str, f: &wire::Frame) -> Result<Parsed, ParseError> {
@@ -528,6 +545,22 @@ impl FrameParser for OkxParser {
         };
         let data = data.get();
         let inst = arg.inst_id.as_deref().unwrap_or("");
+        let data_channel = matches!(
+            arg.channel.as_str(),
+            "trades"
+                | "tickers"
+                | "books"
+                | "books5"
+                | "books-l2-tbt"
+                | "books50-l2-tbt"
+                | "bbo-tbt"
+                | "funding-rate"
+                | "open-interest"
+                | "mark-price"
+        );
+        if data_channel && !self.planned(inst) {
+            return Ok(NOT_PLANNED);
+        }
         match arg.channel.as_str() {
             "trades" => self.on_trades(data, ts_recv, out)?,
             "tickers" => self.on_tickers(data, ts_recv, out)?,
@@ -545,7 +578,11 @@ impl FrameParser for OkxParser {
             "funding-rate" => self.on_funding(data, ts_recv, out)?,
             "open-interest" => self.on_open_interest(data, ts_recv, out)?,
             "mark-price" => self.on_mark_price(data, ts_recv, out)?,
-            "liquidation-orders" => self.on_liquidations(data, ts_recv, out)?,
+            "liquidation-orders" => {
+                if !self.on_liquidations(data, ts_recv, out)? {
+                    return Ok(NOT_PLANNED);
+                }
+            }
             c if c.starts_with("candle") => return Ok(Parsed::Ignored("candle")),
             "index-tickers" => return Ok(Parsed::Ignored("index-tickers")),
             "price-limit" => return Ok(Parsed::Ignored("price-limit")),
@@ -557,5 +594,62 @@ impl FrameParser for OkxParser {
 
     fn resubscribe(&mut self) -> Vec<String> {
         self.take_resubscribe(self.resyncs.last_ts())
+    }
+}
+
+#[cfg(test)]
+mod planned_tests {
+    use super::*;
+    use crate::contract::{ConnectionPlan, Connector};
+    use crate::exchanges::okx::Okx;
+    use tickbridge_schema::Market;
+
+    fn parser(symbols: &[&str]) -> OkxParser {
+        let plan = ConnectionPlan {
+            symbols: symbols
+                .iter()
+                .map(|s| Okx::DEFAULT.symbol(Market::Perp, s).unwrap())
+                .collect(),
+            ..ConnectionPlan::for_frames("", Market::Perp)
+        };
+        Okx::DEFAULT.new_parser(&plan)
+    }
+
+    const OTHER_TRADE: &str = r#"{"arg":{"channel":"trades","instId":"ETH-USDT-SWAP"},"data":[{"instId":"ETH-USDT-SWAP","tradeId":"1","px":"2219.9","sz":"1","side":"buy","ts":"1630048897897"}]}"#;
+    /// A dated future of the same pair: another market, another instrument.
+    const OTHER_MARKET: &str = r#"{"arg":{"channel":"mark-price","instId":"BTC-USDT-250627"},"data":[{"instType":"FUTURES","instId":"BTC-USDT-250627","markPx":"42310.6","ts":"1630049139746"}]}"#;
+    const OTHER_BOOK: &str = r#"{"arg":{"channel":"books","instId":"ETH-USDT-SWAP"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":0,"seqId":5}]}"#;
+    const OTHER_LIQUIDATIONS: &str = r#"{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{"bkLoss":"0","bkPx":"0.007831","ccy":"","posSide":"short","side":"buy","sz":"13","ts":"1692266434010"}],"instFamily":"IOST-USDT","instId":"IOST-USDT-SWAP","instType":"SWAP","uly":"IOST-USDT"}]}"#;
+
+    #[test]
+    fn pushes_of_instruments_the_plan_does_not_name_are_ignored() {
+        let mut p = parser(&["BTC-USDT-PERP"]);
+        let mut out = Vec::new();
+        for frame in [OTHER_TRADE, OTHER_MARKET, OTHER_BOOK, OTHER_LIQUIDATIONS] {
+            assert_eq!(p.parse(frame, 9, &mut out), Ok(NOT_PLANNED), "{frame}");
+        }
+        assert!(out.is_empty() && p.books.is_empty());
+        // A type-wide push with one of ours among others: ours only.
+        let ours = r#"{"details":[{"bkLoss":"0","bkPx":"42000.5","ccy":"","posSide":"long","side":"sell","sz":"2","ts":"1692266434011"}],"instFamily":"BTC-USDT","instId":"BTC-USDT-SWAP","instType":"SWAP","uly":"BTC-USDT"}"#;
+        let mixed = format!(
+            "{},{ours}]}}",
+            OTHER_LIQUIDATIONS.strip_suffix("]}").unwrap()
+        );
+        assert_eq!(p.parse(&mixed, 9, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].symbol, "BTC-USDT-PERP");
+        let own = OTHER_TRADE.replace("ETH-USDT-SWAP", "BTC-USDT-SWAP");
+        assert_eq!(p.parse(&own, 9, &mut out), Ok(Parsed::Data));
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn without_planned_instruments_every_instrument_is_taken() {
+        let mut p = parser(&[]);
+        let mut out = Vec::new();
+        for frame in [OTHER_TRADE, OTHER_MARKET, OTHER_BOOK, OTHER_LIQUIDATIONS] {
+            assert_eq!(p.parse(frame, 9, &mut out), Ok(Parsed::Data), "{frame}");
+        }
+        assert_eq!(out.len(), 4, "{out:?}");
     }
 }
