@@ -131,10 +131,15 @@ impl OrderBook {
         }
     }
 
-    /// Replaces the whole book with a snapshot (zero-size levels are skipped).
+    /// Replaces the whole book with a snapshot (zero-size levels are skipped; of
+    /// repeated prices the last wins, as with [`OrderBook::apply`]).
+    ///
+    /// Each side is built in bulk from the sorted levels: full B-tree nodes take about
+    /// half the memory of level-by-level inserts (which leave sorted input in half-full
+    /// nodes), ~55 instead of ~100 bytes a level.
     pub fn replace(&mut self, bids: &[Level], asks: &[Level]) {
-        self.clear();
-        self.apply(bids, asks);
+        self.bids = side_of(bids);
+        self.asks = side_of(asks);
     }
 
     pub fn clear(&mut self) {
@@ -615,6 +620,26 @@ fn snap_suffix(prefix: &str, seq: Option<u64>, stamp: Stamp) -> String {
     }
 }
 
+/// One side of a snapshot as a map: sorted (stable, so repeated prices keep their
+/// order), the last of each price kept, zero sizes dropped; then built in bulk.
+fn side_of(levels: &[Level]) -> BTreeMap<Price, Dec> {
+    let mut sorted: Vec<(Price, Dec)> = levels
+        .iter()
+        .map(|Level(p, s)| (Price(p.clone()), s.clone()))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut unique: Vec<(Price, Dec)> = Vec::with_capacity(sorted.len());
+    for (price, size) in sorted {
+        if unique.last().is_some_and(|(p, _)| *p == price) {
+            unique.pop();
+        }
+        unique.push((price, size));
+    }
+    unique.retain(|(_, s)| !s.is_zero());
+    // Strictly increasing keys: `from_iter` builds the tree without inserting one by one.
+    unique.into_iter().collect()
+}
+
 fn drop_zeros(mut levels: Vec<Level>) -> Vec<Level> {
     levels.retain(|l| !l.1.is_zero());
     levels
@@ -642,6 +667,37 @@ mod tests {
         ts_exchange: Some(5_000_000),
         ts_recv: 7,
     };
+
+    #[test]
+    fn replace_equals_level_by_level_inserts() {
+        // Unsorted, repeated prices (the last wins), zeros before and after a size.
+        let bids = [
+            lv("10", "1"),
+            lv("9", "0"),
+            lv("11", "2"),
+            lv("10.0", "3"),
+            lv("8", "1"),
+            lv("8", "0"),
+            lv("7", "0"),
+            lv("7", "4"),
+        ];
+        let asks: Vec<Level> = (0..1000)
+            .map(|i| lv(&format!("{}.{:02}", 100 + i / 100, i % 100), "1.5"))
+            .chain([lv("12.50", "1"), lv("12.5", "2")])
+            .collect();
+        let mut bulk = OrderBook::new();
+        bulk.apply(&[lv("1", "1")], &[lv("2", "1")]);
+        bulk.replace(&bids, &asks);
+        let mut one_by_one = OrderBook::new();
+        one_by_one.apply(&bids, &asks);
+        assert_eq!(bulk, one_by_one);
+        assert_eq!(bulk.len(), (3, 1001));
+        assert_eq!(bulk.best_bid(), Some((&d("11"), &d("2"))));
+        assert_eq!(bulk.best_ask(), Some((&d("12.5"), &d("2"))));
+        let mut empty = bulk.clone();
+        empty.replace(&[], &[lv("3", "0")]);
+        assert!(empty.is_empty());
+    }
 
     #[test]
     fn levels_are_ordered_by_value_not_text() {
