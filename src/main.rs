@@ -123,8 +123,7 @@ source.0.symbols (a number indexes the [[source]] list), sink.kafka.options.\"li
 Every setting is documented in docs/configuration.md; `tickbridge validate` shows the
 result and which overrides applied.";
 
-/// Sets up logging; true when the logs are JSON lines.
-fn init_logging(format: LogFormat, filter: &str) -> bool {
+fn init_logging(format: LogFormat, filter: &str) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -146,12 +145,11 @@ fn init_logging(format: LogFormat, filter: &str) -> bool {
         // Colours only for a terminal (`--log-format text` into a file stays plain).
         builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
-    json
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let json_logs = init_logging(cli.log_format, &cli.log);
+    init_logging(cli.log_format, &cli.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -165,12 +163,8 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => code,
         Err(e) => {
-            // Once, in the chosen format: a JSON log line, or plain text.
-            if json_logs {
-                tracing::error!("{e:#}");
-            } else {
-                eprintln!("tickbridge: {e:#}");
-            }
+            tracing::error!("{e:#}");
+            eprintln!("tickbridge: {e:#}");
             ExitCode::from(2)
         }
     }
