@@ -1,10 +1,13 @@
 //! Symbols: the normalized form (`BTC-USDT`, `BTC-USDT-PERP`, `BTC-USD-240927`) and the
-//! exchange's native one, and the per-connection table that maps native → normalized.
+//! exchange's native one, the per-connection table that maps native → normalized, and
+//! the set of native symbols a connection subscribed to (frames of others are ignored).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use smol_str::SmolStr;
 use tickbridge_schema::Market;
+
+use crate::contract::Parsed;
 
 /// One instrument as both the schema and the exchange name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -65,6 +68,60 @@ impl SymbolTable {
             self.last = Some(info);
         }
         self.last.as_ref().expect("set above")
+    }
+}
+
+/// What a parser answers for a frame whose symbols its connection did not subscribe to:
+/// an exchange that pushes type-wide channels, or echoes other instruments, must not
+/// make a connection emit records it was not asked for.
+pub const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
+
+/// The native symbols one connection subscribed to. Empty (recordings and corpus
+/// replays plan none) takes every symbol.
+#[derive(Debug, Default, Clone)]
+pub struct Planned(HashSet<SmolStr>);
+
+impl Planned {
+    /// The natives of a connection's planned symbols, as frames spell them.
+    pub fn new(symbols: &[SymbolInfo]) -> Self {
+        Planned::of(symbols.iter().map(|s| s.native.clone()))
+    }
+
+    /// Natives in the form a venue's frames are matched in (Binance: lower case).
+    pub fn of(natives: impl IntoIterator<Item = SmolStr>) -> Self {
+        Planned(natives.into_iter().collect())
+    }
+
+    /// Whether frames of `native` are this connection's.
+    pub fn allows(&self, native: &str) -> bool {
+        self.0.is_empty() || self.0.contains(native)
+    }
+
+    /// Whether an item of `native` is this connection's, noted in `items` (frames that
+    /// carry several symbols keep the planned items and drop the others).
+    pub fn admit(&self, native: &str, items: &mut Admitted) -> bool {
+        let allowed = self.allows(native);
+        if allowed {
+            items.kept = true;
+        } else {
+            items.skipped = true;
+        }
+        allowed
+    }
+}
+
+/// Which items of a frame of several symbols a connection took ([`Planned::admit`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Admitted {
+    kept: bool,
+    skipped: bool,
+}
+
+impl Admitted {
+    /// Every item was of a symbol the connection did not subscribe to (a frame without
+    /// items is not: it is answered as before).
+    pub fn none_planned(self) -> bool {
+        self.skipped && !self.kept
     }
 }
 

@@ -197,7 +197,7 @@ fn futures_status(status: Option<&str>) -> InstrumentStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickbridge_schema::Dec;
+    use crate::exchanges::testing::{self, d, rows};
 
     /// The documented spot example (`ETHBTC`), with the documented `PRICE_FILTER` and
     /// `LOT_SIZE` formats of the Filters page (the page's example has `"filters": []`);
@@ -378,39 +378,14 @@ mod tests {
       ]
     }"#;
 
-    fn d(s: &str) -> Option<Dec> {
-        Some(Dec::parse(s).unwrap())
-    }
-
-    /// `(native, normalized, market, spec)` of every instrument, in list order.
-    fn rows(list: &[Listed]) -> Vec<(&str, &str, Market, &Instrument)> {
-        list.iter()
-            .map(|l| {
-                (
-                    l.symbol.native.as_str(),
-                    l.symbol.symbol.as_str(),
-                    l.symbol.market,
-                    &l.spec,
-                )
-            })
-            .collect()
-    }
-
     #[test]
     fn spot_symbols_with_filters_and_status() {
         let got = parse(Venue::Spot, Market::Spot, SPOT_EXAMPLE).unwrap();
-        let eth = Instrument {
-            base: "ETH".into(),
-            quote: "BTC".into(),
-            settle: None,
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.000001"),
-            lot_size: d("0.001"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
-        };
+        let eth = testing::instrument(
+            ("ETH", "BTC", None),
+            ("0.000001", "0.001"),
+            InstrumentStatus::Trading,
+        );
         let ltc = Instrument {
             base: "LTC".into(),
             quote: "BTC".into(),
@@ -433,34 +408,23 @@ mod tests {
     #[test]
     fn usdm_perpetuals_and_quarterlies_split_by_contract_type() {
         let perp = parse(Venue::UsdM, Market::Perp, USDM_EXAMPLE).unwrap();
-        let blz = Instrument {
-            base: "BLZ".into(),
-            quote: "USDT".into(),
-            settle: Some("USDT".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.0001"),
-            lot_size: d("1"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
-        };
+        let blz = testing::instrument(
+            ("BLZ", "USDT", Some("USDT")),
+            ("0.0001", "1"),
+            InstrumentStatus::Trading,
+        );
         assert_eq!(
             rows(&perp),
             [("BLZUSDT", "BLZ-USDT-PERP", Market::Perp, &blz)]
         );
         let future = parse(Venue::UsdM, Market::Future, USDM_EXAMPLE).unwrap();
         let btc = Instrument {
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            settle: Some("USDT".into()),
             expiry: Some(1_727_424_000_000_000_000), // 2024-09-27 08:00 UTC
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("0.001"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
+            ..testing::instrument(
+                ("BTC", "USDT", Some("USDT")),
+                ("0.1", "0.001"),
+                InstrumentStatus::Trading,
+            )
         };
         assert_eq!(
             rows(&future),
@@ -472,16 +436,12 @@ mod tests {
     fn coinm_contract_size_margin_asset_and_delivered_status() {
         let perp = parse(Venue::CoinM, Market::Perp, COINM_EXAMPLE).unwrap();
         let btc_perp = Instrument {
-            base: "BTC".into(),
-            quote: "USD".into(),
-            settle: Some("BTC".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("1"),
             contract_size: d("100"),
-            status: InstrumentStatus::Trading,
+            ..testing::instrument(
+                ("BTC", "USD", Some("BTC")),
+                ("0.1", "1"),
+                InstrumentStatus::Trading,
+            )
         };
         assert_eq!(
             rows(&perp),
@@ -493,16 +453,13 @@ mod tests {
             ..btc_perp.clone()
         };
         let eth = Instrument {
-            base: "ETH".into(),
-            quote: "USD".into(),
-            settle: Some("ETH".into()),
             expiry: Some(1_593_158_400_000_000_000), // 2020-06-26 08:00 UTC
-            strike: None,
-            option_type: None,
-            tick_size: d("0.01"),
-            lot_size: d("1"),
             contract_size: d("10"),
-            status: InstrumentStatus::Delisted,
+            ..testing::instrument(
+                ("ETH", "USD", Some("ETH")),
+                ("0.01", "1"),
+                InstrumentStatus::Delisted,
+            )
         };
         assert_eq!(
             rows(&future),

@@ -11,7 +11,7 @@
 //! announced by the symbol's book (`status stale`, once per failure episode, see
 //! [`super::book`]) and asked for again with backoff.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -27,13 +27,11 @@ use crate::contract::{
     Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal, RestRequest,
 };
 use crate::envelope::Emitter;
-use crate::symbols::SymbolInfo;
+use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::ms_to_ns;
 
 /// A frame of a stream the connection did not subscribe to.
 const NOT_SUBSCRIBED: Parsed = Parsed::Ignored("a stream this connection did not subscribe to");
-/// A frame of a symbol the connection did not subscribe to.
-const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
 
 /// Parser state of one Binance connection.
 pub struct BinanceParser {
@@ -47,7 +45,7 @@ pub struct BinanceParser {
     requests: Vec<RestRequest>,
     /// The planned native symbols, lower case as in stream names; empty = every
     /// symbol is taken (recordings).
-    planned: HashSet<String>,
+    planned: Planned,
 }
 
 impl BinanceParser {
@@ -73,21 +71,18 @@ impl BinanceParser {
             book_config,
             books: HashMap::new(),
             requests: Vec::new(),
-            planned: symbols
-                .iter()
-                .map(|s| s.native.to_ascii_lowercase())
-                .collect(),
+            planned: Planned::of(symbols.iter().map(|s| s.native.to_ascii_lowercase().into())),
         }
     }
 
     /// Whether frames of `symbol` (a stream name's symbol part, or a native symbol in
     /// any case) are this connection's.
     fn planned(&self, symbol: &str) -> bool {
-        if self.planned.is_empty() || self.planned.contains(symbol) {
+        if self.planned.allows(symbol) {
             return true;
         }
         symbol.bytes().any(|b| b.is_ascii_uppercase())
-            && self.planned.contains(&symbol.to_ascii_lowercase())
+            && self.planned.allows(&symbol.to_ascii_lowercase())
     }
 
     /// A snapshot of `key` could not be fetched or used: the book announces it (once
@@ -813,11 +808,10 @@ mod tests {
 
     #[test]
     fn frames_of_symbols_the_plan_does_not_name_are_ignored() {
-        use crate::contract::Connector;
+        use crate::exchanges::testing;
         use tickbridge_schema::Market;
-        let plan = |venue: Venue, market: Market, user: &str| ConnectionPlan {
-            symbols: vec![Binance { venue }.symbol(market, user).unwrap()],
-            ..ConnectionPlan::for_frames("", market)
+        let plan = |venue: Venue, market: Market, user: &str| {
+            testing::frames_plan(&Binance { venue }, market, &[user])
         };
         let mut p = Binance::SPOT.new_parser(&plan(Venue::Spot, Market::Spot, "BTC-USDT"));
         let mut out = Vec::new();

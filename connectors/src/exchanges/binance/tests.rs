@@ -12,33 +12,36 @@ fn request(venue: Venue, market: Market, symbols: &[&str], channels: &[Channel])
 #[test]
 fn resolves_symbols_per_venue() {
     let spot = Binance { venue: Venue::Spot };
-    let s = spot.symbol(Market::Spot, "btc-usdt").unwrap();
-    assert_eq!(
-        (s.symbol.as_str(), s.native.as_str()),
-        ("BTC-USDT", "BTCUSDT")
-    );
-    assert_eq!(
-        spot.symbol(Market::Spot, "ETHBTC").unwrap().symbol,
-        "ETH-BTC"
-    );
     let usdm = Binance { venue: Venue::UsdM };
-    assert_eq!(
-        usdm.symbol(Market::Perp, "BTC-USDT-PERP").unwrap().native,
-        "BTCUSDT"
-    );
-    assert_eq!(
-        usdm.symbol(Market::Perp, "BTCUSDT").unwrap().symbol,
-        "BTC-USDT-PERP"
-    );
-    let fut = usdm.symbol(Market::Future, "BTC-USDT-240927").unwrap();
-    assert_eq!(fut.native, "BTCUSDT_240927");
     let coinm = Binance {
         venue: Venue::CoinM,
     };
-    assert_eq!(
-        coinm.symbol(Market::Perp, "BTC-USD-PERP").unwrap().native,
-        "BTCUSD_PERP"
-    );
+    let cases = [
+        (&spot, Market::Spot, "btc-usdt", ("BTC-USDT", "BTCUSDT")),
+        (&spot, Market::Spot, "ETHBTC", ("ETH-BTC", "ETHBTC")),
+        (
+            &usdm,
+            Market::Perp,
+            "BTC-USDT-PERP",
+            ("BTC-USDT-PERP", "BTCUSDT"),
+        ),
+        (&usdm, Market::Perp, "BTCUSDT", ("BTC-USDT-PERP", "BTCUSDT")),
+        (
+            &usdm,
+            Market::Future,
+            "BTC-USDT-240927",
+            ("BTC-USDT-240927", "BTCUSDT_240927"),
+        ),
+        (
+            &coinm,
+            Market::Perp,
+            "BTC-USD-PERP",
+            ("BTC-USD-PERP", "BTCUSD_PERP"),
+        ),
+    ];
+    for (venue, market, user, want) in cases {
+        testing::assert_symbol(venue, market, user, want);
+    }
     assert_eq!(
         usdm.symbol(Market::Perp, "BTC-USDT-240927").unwrap_err().to_string(),
         "binance-usdm: symbol \"BTC-USDT-240927\" is not valid: it is a future instrument but the source's market is perp"

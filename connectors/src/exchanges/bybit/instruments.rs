@@ -201,7 +201,7 @@ fn status(status: Option<&str>) -> InstrumentStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickbridge_schema::Dec;
+    use crate::exchanges::testing::{self, rows};
 
     /// The documented linear example (`BTCUSDT`, trimmed), with a USDC-settled dated
     /// future and a pre-launch perpetual (constructed, to cover the status map) in the
@@ -348,51 +348,20 @@ mod tests {
 
     const URL: &str = "https://api.bybit.com/v5/market/instruments-info";
 
-    fn d(s: &str) -> Option<Dec> {
-        Some(Dec::parse(s).unwrap())
-    }
-
-    fn rows(list: &[Listed]) -> Vec<(&str, &str, Market, &Instrument)> {
-        list.iter()
-            .map(|l| {
-                (
-                    l.symbol.native.as_str(),
-                    l.symbol.symbol.as_str(),
-                    l.symbol.market,
-                    &l.spec,
-                )
-            })
-            .collect()
-    }
-
     #[test]
     fn linear_perpetuals_and_futures() {
         let url = format!("{URL}?category=linear&limit=1000");
         let perp = parse(Market::Perp, &url, LINEAR_EXAMPLE).unwrap();
-        let btc = Instrument {
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            settle: Some("USDT".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("0.001"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
-        };
-        let new = Instrument {
-            base: "NEW".into(),
-            quote: "USDT".into(),
-            settle: Some("USDT".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.0001"),
-            lot_size: d("1"),
-            contract_size: None,
-            status: InstrumentStatus::Halted,
-        };
+        let btc = testing::instrument(
+            ("BTC", "USDT", Some("USDT")),
+            ("0.1", "0.001"),
+            InstrumentStatus::Trading,
+        );
+        let new = testing::instrument(
+            ("NEW", "USDT", Some("USDT")),
+            ("0.0001", "1"),
+            InstrumentStatus::Halted,
+        );
         assert_eq!(
             rows(&perp),
             [
@@ -402,16 +371,12 @@ mod tests {
         );
         let future = parse(Market::Future, &url, LINEAR_EXAMPLE).unwrap();
         let dec25 = Instrument {
-            base: "BTC".into(),
-            quote: "USDC".into(),
-            settle: Some("USDC".into()),
             expiry: Some(1_766_736_000_000_000_000), // 2025-12-26 08:00 UTC
-            strike: None,
-            option_type: None,
-            tick_size: d("0.5"),
-            lot_size: d("0.001"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
+            ..testing::instrument(
+                ("BTC", "USDC", Some("USDC")),
+                ("0.5", "0.001"),
+                InstrumentStatus::Trading,
+            )
         };
         assert_eq!(
             rows(&future),
@@ -428,18 +393,11 @@ mod tests {
     fn inverse_perpetual_and_quarterly() {
         let url = format!("{URL}?category=inverse&limit=1000");
         let perp = parse(Market::Perp, &url, INVERSE_EXAMPLE).unwrap();
-        let btc = Instrument {
-            base: "BTC".into(),
-            quote: "USD".into(),
-            settle: Some("BTC".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.5"),
-            lot_size: d("1"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
-        };
+        let btc = testing::instrument(
+            ("BTC", "USD", Some("BTC")),
+            ("0.5", "1"),
+            InstrumentStatus::Trading,
+        );
         assert_eq!(
             rows(&perp),
             [("BTCUSD", "BTC-USD-PERP", Market::Perp, &btc)]
@@ -462,18 +420,11 @@ mod tests {
     #[test]
     fn spot_lot_is_the_base_precision() {
         let got = parse(Market::Spot, &format!("{URL}?category=spot"), SPOT_EXAMPLE).unwrap();
-        let btc = Instrument {
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            settle: None,
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.01"),
-            lot_size: d("0.000001"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
-        };
+        let btc = testing::instrument(
+            ("BTC", "USDT", None),
+            ("0.01", "0.000001"),
+            InstrumentStatus::Trading,
+        );
         assert_eq!(rows(&got), [("BTCUSDT", "BTC-USDT", Market::Spot, &btc)]);
         assert!(parse(Market::Perp, URL, SPOT_EXAMPLE).unwrap().is_empty());
     }

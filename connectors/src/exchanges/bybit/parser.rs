@@ -6,7 +6,7 @@
 //! on a linear connection, which would be labelled with this connection's market — is
 //! [`Parsed::Ignored`]. A plan without symbols (recordings) takes every symbol.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use smol_str::SmolStr;
 use tickbridge_schema::{
@@ -21,7 +21,7 @@ use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal};
 use crate::contract::{Channel, ChannelSet};
 use crate::convert::{dec, dec_opt, ms_text_to_ns, side};
 use crate::envelope::Emitter;
-use crate::symbols::SymbolInfo;
+use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::ms_to_ns;
 
 /// The last full ticker of a symbol, deltas merged onto it (text as sent).
@@ -36,9 +36,6 @@ impl TickerState {
     }
 }
 
-/// A frame of a symbol the connection did not subscribe to.
-const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
-
 /// Parser state of one Bybit connection (one category: spot, linear or inverse).
 pub struct BybitParser {
     emit: Emitter,
@@ -52,7 +49,7 @@ pub struct BybitParser {
     /// Book resyncs (request ids `resync1`, `resync2`, ...).
     resyncs: Resyncs,
     /// The planned native symbols; empty = every symbol is taken (recordings).
-    planned: HashSet<SmolStr>,
+    planned: Planned,
 }
 
 impl BybitParser {
@@ -72,13 +69,8 @@ impl BybitParser {
             book_topics: HashMap::new(),
             tickers: HashMap::new(),
             resyncs: Resyncs::new(std::time::Duration::from_secs(2)).first_id(1),
-            planned: symbols.iter().map(|s| s.native.clone()).collect(),
+            planned: Planned::new(symbols),
         }
-    }
-
-    /// Whether frames of `native` are this connection's.
-    fn planned(&self, native: &str) -> bool {
-        self.planned.is_empty() || self.planned.contains(native)
     }
 
     fn on_trades(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
@@ -428,7 +420,7 @@ impl FrameParser for BybitParser {
             "publicTrade" | "orderbook" | "tickers" | "allLiquidation" | "liquidation"
         );
         let symbol = topic.rsplit('.').next().unwrap_or(topic);
-        if data_topic && !self.planned(symbol) {
+        if data_topic && !self.planned.allows(symbol) {
             return Ok(NOT_PLANNED);
         }
         match name {
@@ -459,19 +451,12 @@ impl FrameParser for BybitParser {
 #[cfg(test)]
 mod planned_tests {
     use super::*;
-    use crate::contract::{ConnectionPlan, Connector};
     use crate::exchanges::bybit::Bybit;
+    use crate::exchanges::testing;
     use tickbridge_schema::Market;
 
     fn parser(symbols: &[&str]) -> BybitParser {
-        let plan = ConnectionPlan {
-            symbols: symbols
-                .iter()
-                .map(|s| Bybit.symbol(Market::Perp, s).unwrap())
-                .collect(),
-            ..ConnectionPlan::for_frames("", Market::Perp)
-        };
-        Bybit.new_parser(&plan)
+        Bybit.new_parser(&testing::frames_plan(&Bybit, Market::Perp, symbols))
     }
 
     const OTHER_SYMBOL: &str = r#"{"topic":"publicTrade.ETHUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":1672304486865,"s":"ETHUSDT","S":"Buy","v":"0.001","p":"1657.50","i":"a1","BT":false}]}"#;

@@ -1,7 +1,7 @@
 //! Bybit v5 table tests: every wire type with its raw JSON, symbol mapping per
 //! category, planning limits, book sync with a dropped delta, a gap and a resync.
 
-use tickbridge_schema::{Data, Market, Record};
+use tickbridge_schema::{Data, Market};
 
 use super::*;
 use crate::contract::{FrameParser, Parsed};
@@ -13,16 +13,10 @@ fn request(market: Market, channels: &[Channel], symbols: &[&str]) -> SourceRequ
 }
 
 fn parser(market: Market, channels: &[Channel], symbols: &[&str]) -> BybitParser {
-    let b = Bybit;
-    let plan = b
-        .plan(&request(market, channels, symbols))
-        .unwrap()
-        .remove(0);
-    b.new_parser(&plan)
-}
-
-fn json(r: &Record) -> String {
-    String::from_utf8(r.to_json()).unwrap()
+    Bybit.new_parser(&testing::first_plan(
+        &Bybit,
+        &request(market, channels, symbols),
+    ))
 }
 
 #[test]
@@ -69,14 +63,7 @@ fn symbols_per_category() {
         ),
     ];
     for (market, user, symbol, native) in cases {
-        let s = b
-            .symbol(market, user)
-            .unwrap_or_else(|e| panic!("{user}: {e}"));
-        assert_eq!(
-            (s.symbol.as_str(), s.native.as_str()),
-            (symbol, native),
-            "{user}"
-        );
+        testing::assert_symbol(&b, market, user, (symbol, native));
     }
     assert!(
         b.symbol(Market::Future, "BTC-USD-250327").is_err(),
@@ -238,12 +225,7 @@ fn table_of_frames() {
     ];
     let all = crate::contract::connector::PERP_CHANNELS;
     let mut p = parser(Market::Perp, all, &["BTC-USDT-PERP", "ROSE-USDT-PERP"]);
-    for (frame, want, records) in cases {
-        let mut out = Vec::new();
-        assert_eq!(&p.parse(frame, 9, &mut out).unwrap(), want, "{frame}");
-        let got: Vec<String> = out.iter().map(json).collect();
-        assert_eq!(&got, records, "{frame}");
-    }
+    testing::assert_table(&mut p, 9, cases);
     let mut out = Vec::new();
     assert_eq!(
         p.parse(r#"{"topic":"foo.BTCUSDT","data":{}}"#, 9, &mut out)

@@ -109,7 +109,7 @@ fn status(p: &Product) -> InstrumentStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickbridge_schema::Dec;
+    use crate::exchanges::testing::{self, rows};
 
     /// The documented example product (`BTC-USD`; its `auction_mode` set to `false`
     /// here), and two more in the same shape: one with trading disabled, one delisted.
@@ -165,36 +165,10 @@ mod tests {
       }
     ]"#;
 
-    fn d(s: &str) -> Option<Dec> {
-        Some(Dec::parse(s).unwrap())
-    }
-
     #[test]
     fn products_with_increments_and_status() {
         let got = parse(Market::Spot, EXAMPLE).unwrap();
-        let rows: Vec<(&str, &str, Market, &Instrument)> = got
-            .iter()
-            .map(|l| {
-                (
-                    l.symbol.native.as_str(),
-                    l.symbol.symbol.as_str(),
-                    l.symbol.market,
-                    &l.spec,
-                )
-            })
-            .collect();
-        let spot = |base: &str, quote: &str, tick, lot, status| Instrument {
-            base: base.into(),
-            quote: quote.into(),
-            settle: None,
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: tick,
-            lot_size: lot,
-            contract_size: None,
-            status,
-        };
+        let rows = rows(&got);
         assert_eq!(
             rows,
             [
@@ -202,11 +176,9 @@ mod tests {
                     "BTC-USD",
                     "BTC-USD",
                     Market::Spot,
-                    &spot(
-                        "BTC",
-                        "USD",
-                        d("0.01"),
-                        d("0.00000001"),
+                    &testing::instrument(
+                        ("BTC", "USD", None),
+                        ("0.01", "0.00000001"),
                         InstrumentStatus::Trading
                     )
                 ),
@@ -214,11 +186,9 @@ mod tests {
                     "ETH-EUR",
                     "ETH-EUR",
                     Market::Spot,
-                    &spot(
-                        "ETH",
-                        "EUR",
-                        d("0.01"),
-                        d("0.00000001"),
+                    &testing::instrument(
+                        ("ETH", "EUR", None),
+                        ("0.01", "0.00000001"),
                         InstrumentStatus::Halted
                     )
                 ),
@@ -226,11 +196,9 @@ mod tests {
                     "OMG-GBP",
                     "OMG-GBP",
                     Market::Spot,
-                    &spot(
-                        "OMG",
-                        "GBP",
-                        d("0.0001"),
-                        d("0.1"),
+                    &testing::instrument(
+                        ("OMG", "GBP", None),
+                        ("0.0001", "0.1"),
                         InstrumentStatus::Delisted
                     )
                 ),

@@ -4,7 +4,7 @@
 //! a message of another product is [`Parsed::Ignored`]. A plan without symbols
 //! (recordings) takes every product.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use smol_str::SmolStr;
@@ -14,11 +14,8 @@ use super::wire;
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
 use crate::envelope::Emitter;
 use crate::exchanges::binance::parser_preview as preview;
-use crate::symbols::SymbolInfo;
+use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::parse_rfc3339_utc;
-
-/// A frame of a product the connection did not subscribe to.
-const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
 
 /// Parser state of one Coinbase connection.
 pub struct CoinbaseParser {
@@ -27,7 +24,7 @@ pub struct CoinbaseParser {
     /// Highest trade id seen per product, checked against heartbeats' `last_trade_id`.
     last_trade_id: HashMap<SmolStr, u64>,
     /// The planned products; empty = every product is taken (recordings).
-    planned: HashSet<SmolStr>,
+    planned: Planned,
 }
 
 impl CoinbaseParser {
@@ -40,13 +37,8 @@ impl CoinbaseParser {
             channels,
             emit: Emitter::new("coinbase", symbols, fallback),
             last_trade_id: HashMap::new(),
-            planned: symbols.iter().map(|s| s.native.clone()).collect(),
+            planned: Planned::new(symbols),
         }
-    }
-
-    /// Whether messages of `product` are this connection's.
-    fn planned(&self, product: &str) -> bool {
-        self.planned.is_empty() || self.planned.contains(product)
     }
 
     fn on_match(
@@ -56,7 +48,7 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let m: wire::Match = serde_json::from_str(text)?;
-        if !self.planned(m.product_id) {
+        if !self.planned.allows(m.product_id) {
             return Ok(NOT_PLANNED);
         }
         let maker = match m.side {
@@ -99,7 +91,7 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let t: wire::Ticker = serde_json::from_str(text)?;
-        if !self.planned(t.product_id) {
+        if !self.planned.allows(t.product_id) {
             return Ok(NOT_PLANNED);
         }
         let ts_ex = t.time.and_then(parse_rfc3339_utc);
@@ -153,7 +145,7 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let s: wire::Snapshot = serde_json::from_str(text)?;
-        if !self.planned(s.product_id) {
+        if !self.planned.allows(s.product_id) {
             return Ok(NOT_PLANNED);
         }
         let book = Book {
@@ -184,7 +176,7 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let u: wire::L2Update = serde_json::from_str(text)?;
-        if !self.planned(u.product_id) {
+        if !self.planned.allows(u.product_id) {
             return Ok(NOT_PLANNED);
         }
         let (mut bids, mut asks) = (Vec::new(), Vec::new());
@@ -221,7 +213,7 @@ impl CoinbaseParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let h: wire::Heartbeat = serde_json::from_str(text)?;
-        if !self.planned(h.product_id) {
+        if !self.planned.allows(h.product_id) {
             return Ok(NOT_PLANNED);
         }
         if !self.channels.contains(Channel::Trade) {
@@ -453,13 +445,8 @@ mod tests {
 
     #[test]
     fn messages_of_products_the_plan_does_not_name_are_ignored() {
-        use crate::contract::Connector;
-        let plan = crate::contract::ConnectionPlan {
-            symbols: vec![Coinbase
-                .symbol(tickbridge_schema::Market::Spot, "BTC-USD")
-                .unwrap()],
-            ..crate::contract::ConnectionPlan::for_frames("", tickbridge_schema::Market::Spot)
-        };
+        use crate::exchanges::testing;
+        let plan = testing::frames_plan(&Coinbase, tickbridge_schema::Market::Spot, &["BTC-USD"]);
         let mut p = Coinbase::new_parser(&plan);
         let mut out = Vec::new();
         let frames = [

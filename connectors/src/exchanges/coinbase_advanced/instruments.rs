@@ -147,7 +147,7 @@ fn status(p: &Product) -> InstrumentStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickbridge_schema::Dec;
+    use crate::exchanges::testing::{self, rows};
 
     /// The documented `Product` fields for `BTC-USD` (example values of the schema
     /// replaced by the product's real increments), its USDC alias book `BTC-USDC`
@@ -231,48 +231,20 @@ mod tests {
       "num_products": 3
     }"#;
 
-    fn d(s: &str) -> Option<Dec> {
-        Some(Dec::parse(s).unwrap())
-    }
-
     #[test]
     fn spot_products_by_currency_ids() {
         let got = parse(Market::Spot, EXAMPLE).unwrap();
-        let rows: Vec<(&str, &str, Market, &Instrument)> = got
-            .iter()
-            .map(|l| {
-                (
-                    l.symbol.native.as_str(),
-                    l.symbol.symbol.as_str(),
-                    l.symbol.market,
-                    &l.spec,
-                )
-            })
-            .collect();
-        let btc_usd = Instrument {
-            base: "BTC".into(),
-            quote: "USD".into(),
-            settle: None,
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.01"),
-            lot_size: d("0.00000001"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
-        };
-        let btc_usdc = Instrument {
-            base: "BTC".into(),
-            quote: "USDC".into(),
-            settle: None,
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.01"),
-            lot_size: d("0.00000001"),
-            contract_size: None,
-            status: InstrumentStatus::Halted,
-        };
+        let rows = rows(&got);
+        let btc_usd = testing::instrument(
+            ("BTC", "USD", None),
+            ("0.01", "0.00000001"),
+            InstrumentStatus::Trading,
+        );
+        let btc_usdc = testing::instrument(
+            ("BTC", "USDC", None),
+            ("0.01", "0.00000001"),
+            InstrumentStatus::Halted,
+        );
         assert_eq!(
             rows,
             [

@@ -6,7 +6,7 @@
 //! is [`Parsed::Ignored`] (its `sequence_num` still counts: it is the connection's).
 //! A plan without symbols (recordings) takes every product.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use smol_str::SmolStr;
 use tickbridge_schema::{Bbo, Data, Level, Record, Status, StatusEvent, Ticker, Trade};
@@ -17,25 +17,8 @@ use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal};
 use crate::contract::{Channel, ChannelSet};
 use crate::convert::{dec, dec_opt, side};
 use crate::envelope::Emitter;
-use crate::symbols::SymbolInfo;
+use crate::symbols::{Admitted, Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::parse_rfc3339_utc;
-
-/// A frame of a product the connection did not subscribe to.
-const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
-
-/// Which events of a message were this connection's.
-#[derive(Debug, Default, Clone, Copy)]
-struct Items {
-    kept: bool,
-    skipped: bool,
-}
-
-impl Items {
-    /// Every event of the message was of a product the connection did not subscribe to.
-    fn none_planned(self) -> bool {
-        self.skipped && !self.kept
-    }
-}
 
 /// Parser state of one Coinbase Advanced Trade connection.
 pub struct CoinbaseAdvancedParser {
@@ -49,7 +32,7 @@ pub struct CoinbaseAdvancedParser {
     resync: Vec<SmolStr>,
     planned: Vec<SymbolInfo>,
     /// The planned products by native name; empty = every product is taken.
-    natives: HashSet<SmolStr>,
+    natives: Planned,
 }
 
 impl CoinbaseAdvancedParser {
@@ -67,19 +50,8 @@ impl CoinbaseAdvancedParser {
             last_seq: None,
             resync: Vec::new(),
             planned: symbols.to_vec(),
-            natives: symbols.iter().map(|s| s.native.clone()).collect(),
+            natives: Planned::new(symbols),
         }
-    }
-
-    /// Whether an event of `product` is this connection's (noted in `items`).
-    fn admit(&self, product: &str, items: &mut Items) -> bool {
-        let planned = self.natives.is_empty() || self.natives.contains(product);
-        if planned {
-            items.kept = true;
-        } else {
-            items.skipped = true;
-        }
-        planned
     }
 
     /// Checks the connection-wide sequence: every message must carry the previous
@@ -134,12 +106,12 @@ impl CoinbaseAdvancedParser {
         events: &str,
         ts: i64,
         out: &mut Vec<Record>,
-    ) -> Result<Items, ParseError> {
+    ) -> Result<Admitted, ParseError> {
         let events: Vec<wire::TradesEvent> = serde_json::from_str(events)?;
-        let mut items = Items::default();
+        let mut items = Admitted::default();
         for e in events {
             for t in e.trades {
-                if !self.admit(t.product_id, &mut items) {
+                if !self.natives.admit(t.product_id, &mut items) {
                     continue;
                 }
                 let trade = Trade {
@@ -170,13 +142,13 @@ impl CoinbaseAdvancedParser {
         ts: i64,
         ts_ex: Option<i64>,
         out: &mut Vec<Record>,
-    ) -> Result<Items, ParseError> {
+    ) -> Result<Admitted, ParseError> {
         let events: Vec<wire::TickerEvent> = serde_json::from_str(events)?;
         let suffix = format!("t{}", ts_ex.unwrap_or(ts));
-        let mut items = Items::default();
+        let mut items = Admitted::default();
         for e in events {
             for t in e.tickers {
-                if !self.admit(t.product_id, &mut items) {
+                if !self.natives.admit(t.product_id, &mut items) {
                     continue;
                 }
                 let bid_price = dec_opt(t.best_bid, "ticker.best_bid")?;
@@ -228,11 +200,11 @@ impl CoinbaseAdvancedParser {
         ts: i64,
         ts_ex: Option<i64>,
         out: &mut Vec<Record>,
-    ) -> Result<Items, ParseError> {
+    ) -> Result<Admitted, ParseError> {
         let events: Vec<wire::L2Event> = serde_json::from_str(events)?;
-        let mut items = Items::default();
+        let mut items = Admitted::default();
         for e in events {
-            if !self.admit(e.product_id, &mut items) {
+            if !self.natives.admit(e.product_id, &mut items) {
                 continue;
             }
             let (mut bids, mut asks) = (Vec::new(), Vec::new());
@@ -360,19 +332,16 @@ impl FrameParser for CoinbaseAdvancedParser {
 #[cfg(test)]
 mod planned_tests {
     use super::*;
-    use crate::contract::{ConnectionPlan, Connector};
     use crate::exchanges::coinbase_advanced::CoinbaseAdvanced;
+    use crate::exchanges::testing;
     use tickbridge_schema::Market;
 
     fn parser(symbols: &[&str]) -> CoinbaseAdvancedParser {
-        let plan = ConnectionPlan {
-            symbols: symbols
-                .iter()
-                .map(|s| CoinbaseAdvanced.symbol(Market::Spot, s).unwrap())
-                .collect(),
-            ..ConnectionPlan::for_frames("", Market::Spot)
-        };
-        CoinbaseAdvanced.new_parser(&plan)
+        CoinbaseAdvanced.new_parser(&testing::frames_plan(
+            &CoinbaseAdvanced,
+            Market::Spot,
+            symbols,
+        ))
     }
 
     fn trade(product: &str, id: u64) -> String {

@@ -1,7 +1,7 @@
 //! Coinbase Advanced Trade table tests: every wire type with its raw JSON, planning,
 //! and a `sequence_num` jump that gaps and resyncs the connection's books.
 
-use tickbridge_schema::{Data, Market, Record, StatusEvent};
+use tickbridge_schema::{Data, Market, StatusEvent};
 
 use super::*;
 use crate::contract::{FrameParser, Parsed};
@@ -10,11 +10,7 @@ use crate::exchanges::testing;
 fn plan(channels: &[Channel], symbols: &[&str]) -> ConnectionPlan {
     let urls = ("ws://127.0.0.1:1", "");
     let request = testing::request(&CoinbaseAdvanced, Market::Spot, channels, symbols, urls);
-    CoinbaseAdvanced.plan(&request).unwrap().remove(0)
-}
-
-fn json(r: &Record) -> String {
-    String::from_utf8(r.to_json()).unwrap()
+    testing::first_plan(&CoinbaseAdvanced, &request)
 }
 
 #[test]
@@ -97,12 +93,7 @@ fn table_of_frames() {
         &[Channel::Trade, Channel::Bbo, Channel::Ticker, Channel::Book],
         &["BTC-USD"],
     ));
-    for (frame, want, records) in cases {
-        let mut out = Vec::new();
-        assert_eq!(&p.parse(frame, 4, &mut out).unwrap(), want, "{frame}");
-        let got: Vec<String> = out.iter().map(json).collect();
-        assert_eq!(&got, records, "{frame}");
-    }
+    testing::assert_table(&mut p, 4, cases);
     let mut out = Vec::new();
     assert_eq!(
         p.parse(

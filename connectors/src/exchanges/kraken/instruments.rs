@@ -147,6 +147,7 @@ fn status(status: Option<&str>) -> InstrumentStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchanges::testing::{self, rows};
 
     /// The documented example pair (`XXBTZUSD`, its fee tables trimmed), and two more
     /// of the same shape: a dogecoin pair in `cancel_only` and an `ADA/XBT` pair
@@ -224,36 +225,10 @@ mod tests {
       }
     }"#;
 
-    fn d(s: &str) -> Option<Dec> {
-        Some(Dec::parse(s).unwrap())
-    }
-
     #[test]
     fn pairs_take_v2_names_and_drop_legacy_prefixes() {
         let got = parse(Market::Spot, EXAMPLE).unwrap();
-        let rows: Vec<(&str, &str, Market, &Instrument)> = got
-            .iter()
-            .map(|l| {
-                (
-                    l.symbol.native.as_str(),
-                    l.symbol.symbol.as_str(),
-                    l.symbol.market,
-                    &l.spec,
-                )
-            })
-            .collect();
-        let spot = |base: &str, quote: &str, tick, lot, status| Instrument {
-            base: base.into(),
-            quote: quote.into(),
-            settle: None,
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: tick,
-            lot_size: lot,
-            contract_size: None,
-            status,
-        };
+        let rows = rows(&got);
         // In key order (`ADAXBT`, `XDGEUR`, `XXBTZUSD`).
         assert_eq!(
             rows,
@@ -262,11 +237,9 @@ mod tests {
                     "ADA/BTC",
                     "ADA-BTC",
                     Market::Spot,
-                    &spot(
-                        "ADA",
-                        "BTC",
-                        d("0.00000001"),
-                        d("0.00000001"),
+                    &testing::instrument(
+                        ("ADA", "BTC", None),
+                        ("0.00000001", "0.00000001"),
                         InstrumentStatus::Trading
                     )
                 ),
@@ -274,11 +247,9 @@ mod tests {
                     "DOGE/EUR",
                     "DOGE-EUR",
                     Market::Spot,
-                    &spot(
-                        "DOGE",
-                        "EUR",
-                        d("0.0000001"),
-                        d("0.00000001"),
+                    &testing::instrument(
+                        ("DOGE", "EUR", None),
+                        ("0.0000001", "0.00000001"),
                         InstrumentStatus::Halted
                     )
                 ),
@@ -286,11 +257,9 @@ mod tests {
                     "BTC/USD",
                     "BTC-USD",
                     Market::Spot,
-                    &spot(
-                        "BTC",
-                        "USD",
-                        d("0.1"),
-                        d("0.00000001"),
+                    &testing::instrument(
+                        ("BTC", "USD", None),
+                        ("0.1", "0.00000001"),
                         InstrumentStatus::Trading
                     )
                 ),

@@ -6,7 +6,7 @@
 //! items of another symbol are skipped, and a frame with nothing but such items is
 //! [`Parsed::Ignored`]. A plan without symbols (recordings) takes every symbol.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use smol_str::SmolStr;
 use tickbridge_schema::{Bbo, Data, Record, Ticker, Trade};
@@ -20,11 +20,8 @@ use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal};
 use crate::contract::{Channel, ChannelSet};
 use crate::convert::{dec_raw, raw_text, side};
 use crate::envelope::Emitter;
-use crate::symbols::SymbolInfo;
+use crate::symbols::{Admitted, Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::parse_rfc3339_utc;
-
-/// A frame of a symbol the connection did not subscribe to.
-const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
 
 /// Request ids of resubscriptions start here (plan requests count up from 1).
 const RESYNC_REQ_ID: u64 = 1_000_000;
@@ -88,21 +85,7 @@ pub struct KrakenParser {
     /// Book resyncs (request ids from [`RESYNC_REQ_ID`] on).
     resyncs: Resyncs,
     /// The planned native symbols; empty = every symbol is taken (recordings).
-    planned: HashSet<SmolStr>,
-}
-
-/// Which items of a frame were this connection's.
-#[derive(Debug, Default, Clone, Copy)]
-struct Items {
-    kept: bool,
-    skipped: bool,
-}
-
-impl Items {
-    /// Every item of the frame was of a symbol the connection did not subscribe to.
-    fn none_planned(self) -> bool {
-        self.skipped && !self.kept
-    }
+    planned: Planned,
 }
 
 impl KrakenParser {
@@ -122,19 +105,8 @@ impl KrakenParser {
             default_depth: depth,
             books: HashMap::new(),
             resyncs: Resyncs::new(std::time::Duration::from_secs(2)).first_id(RESYNC_REQ_ID),
-            planned: symbols.iter().map(|s| s.native.clone()).collect(),
+            planned: Planned::new(symbols),
         }
-    }
-
-    /// Whether an item of `native` is this connection's (noted in `items`).
-    fn admit(&self, native: &str, items: &mut Items) -> bool {
-        let planned = self.planned.is_empty() || self.planned.contains(native);
-        if planned {
-            items.kept = true;
-        } else {
-            items.skipped = true;
-        }
-        planned
     }
 
     fn depth_of(&self, native: &str) -> usize {
@@ -166,11 +138,11 @@ impl KrakenParser {
         data: &str,
         ts: i64,
         out: &mut Vec<Record>,
-    ) -> Result<Items, ParseError> {
+    ) -> Result<Admitted, ParseError> {
         let trades: Vec<wire::Trade> = serde_json::from_str(data)?;
-        let mut items = Items::default();
+        let mut items = Admitted::default();
         for t in trades {
-            if !self.admit(t.symbol, &mut items) {
+            if !self.planned.admit(t.symbol, &mut items) {
                 continue;
             }
             let trade = Trade {
@@ -197,11 +169,11 @@ impl KrakenParser {
         data: &str,
         ts: i64,
         out: &mut Vec<Record>,
-    ) -> Result<Items, ParseError> {
+    ) -> Result<Admitted, ParseError> {
         let tickers: Vec<wire::Ticker> = serde_json::from_str(data)?;
-        let mut items = Items::default();
+        let mut items = Admitted::default();
         for t in tickers {
-            if !self.admit(t.symbol, &mut items) {
+            if !self.planned.admit(t.symbol, &mut items) {
                 continue;
             }
             let opt =
@@ -260,11 +232,11 @@ impl KrakenParser {
         data: &str,
         ts: i64,
         out: &mut Vec<Record>,
-    ) -> Result<Items, ParseError> {
+    ) -> Result<Admitted, ParseError> {
         let books: Vec<wire::Book> = serde_json::from_str(data)?;
-        let mut items = Items::default();
+        let mut items = Admitted::default();
         for b in books {
-            if !self.admit(b.symbol, &mut items) {
+            if !self.planned.admit(b.symbol, &mut items) {
                 continue;
             }
             let native = SmolStr::new(b.symbol);
@@ -472,19 +444,12 @@ impl FrameParser for KrakenParser {
 #[cfg(test)]
 mod planned_tests {
     use super::*;
-    use crate::contract::{ConnectionPlan, Connector};
     use crate::exchanges::kraken::Kraken;
+    use crate::exchanges::testing;
     use tickbridge_schema::Market;
 
     fn parser(symbols: &[&str]) -> KrakenParser {
-        let plan = ConnectionPlan {
-            symbols: symbols
-                .iter()
-                .map(|s| Kraken.symbol(Market::Spot, s).unwrap())
-                .collect(),
-            ..ConnectionPlan::for_frames("", Market::Spot)
-        };
-        Kraken.new_parser(&plan)
+        Kraken.new_parser(&testing::frames_plan(&Kraken, Market::Spot, symbols))
     }
 
     fn trade(symbol: &str, id: u64) -> String {

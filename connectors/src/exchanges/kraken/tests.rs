@@ -1,7 +1,7 @@
 //! Kraken v2 table tests: every wire type with its raw JSON, the documented checksum
 //! example, book sync with a corrupted update, a gap and a resync.
 
-use tickbridge_schema::{Data, Market, Record, StatusEvent};
+use tickbridge_schema::{Data, Market, StatusEvent};
 
 use super::*;
 use crate::contract::ChannelSet;
@@ -15,15 +15,11 @@ const DOC_SNAPSHOT: &str = r#"{"channel":"book","type":"snapshot","data":[{"symb
 fn plan(channels: &[Channel], symbols: &[&str]) -> ConnectionPlan {
     let urls = ("ws://127.0.0.1:1/v2", "");
     let request = testing::request(&Kraken, Market::Spot, channels, symbols, urls);
-    Kraken.plan(&request).unwrap().remove(0)
+    testing::first_plan(&Kraken, &request)
 }
 
 fn parser(channels: &[Channel]) -> KrakenParser {
     Kraken.new_parser(&plan(channels, &["BTC-USD", "ETH-USD"]))
-}
-
-fn json(r: &Record) -> String {
-    String::from_utf8(r.to_json()).unwrap()
 }
 
 #[test]
@@ -124,12 +120,7 @@ fn table_of_frames() {
         ),
     ];
     let mut p = parser(&[Channel::Trade, Channel::Bbo, Channel::Ticker]);
-    for (frame, want, records) in cases {
-        let mut out = Vec::new();
-        assert_eq!(&p.parse(frame, 5, &mut out).unwrap(), want, "{frame}");
-        let got: Vec<String> = out.iter().map(json).collect();
-        assert_eq!(&got, records, "{frame}");
-    }
+    testing::assert_table(&mut p, 5, cases);
     let mut out = Vec::new();
     assert_eq!(
         p.parse(r#"{"channel":"spread","data":[]}"#, 5, &mut out)

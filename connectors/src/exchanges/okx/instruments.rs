@@ -195,6 +195,7 @@ fn product(a: &Dec, b: &Dec) -> Option<Dec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchanges::testing::{self, d, rows};
 
     /// The documented example instrument (`BTC-USD-SWAP`: inverse, 100 USD a contract),
     /// with the USDT and USD-margined perpetuals of the instrument-family table in the
@@ -345,61 +346,32 @@ mod tests {
       ]
     }"#;
 
-    fn d(s: &str) -> Option<Dec> {
-        Some(Dec::parse(s).unwrap())
-    }
-
-    fn rows(list: &[Listed]) -> Vec<(&str, &str, Market, &Instrument)> {
-        list.iter()
-            .map(|l| {
-                (
-                    l.symbol.native.as_str(),
-                    l.symbol.symbol.as_str(),
-                    l.symbol.market,
-                    &l.spec,
-                )
-            })
-            .collect()
-    }
-
     #[test]
     fn swaps_by_instrument_family() {
         let got = parse(Market::Perp, SWAP_EXAMPLE).unwrap();
         let inverse = Instrument {
-            base: "BTC".into(),
-            quote: "USD".into(),
-            settle: Some("BTC".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("1"),
             contract_size: d("100"),
-            status: InstrumentStatus::Trading,
+            ..testing::instrument(
+                ("BTC", "USD", Some("BTC")),
+                ("0.1", "1"),
+                InstrumentStatus::Trading,
+            )
         };
         let usdt = Instrument {
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            settle: Some("USDT".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("0.01"),
             contract_size: d("0.01"),
-            status: InstrumentStatus::Halted,
+            ..testing::instrument(
+                ("BTC", "USDT", Some("USDT")),
+                ("0.1", "0.01"),
+                InstrumentStatus::Halted,
+            )
         };
         let usd_um = Instrument {
-            base: "BTC".into(),
-            quote: "USD_UM".into(),
-            settle: Some("USDC".into()),
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("0.01"),
             contract_size: d("0.0001"),
-            status: InstrumentStatus::Trading,
+            ..testing::instrument(
+                ("BTC", "USD_UM", Some("USDC")),
+                ("0.1", "0.01"),
+                InstrumentStatus::Trading,
+            )
         };
         assert_eq!(
             rows(&got),
@@ -418,34 +390,24 @@ mod tests {
     #[test]
     fn spot_future_and_option() {
         let spot = parse(Market::Spot, MIXED_EXAMPLE).unwrap();
-        let btc_usdt = Instrument {
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            settle: None,
-            expiry: None,
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("0.00000001"),
-            contract_size: None,
-            status: InstrumentStatus::Trading,
-        };
+        let btc_usdt = testing::instrument(
+            ("BTC", "USDT", None),
+            ("0.1", "0.00000001"),
+            InstrumentStatus::Trading,
+        );
         assert_eq!(
             rows(&spot),
             [("BTC-USDT", "BTC-USDT", Market::Spot, &btc_usdt)]
         );
         let future = parse(Market::Future, MIXED_EXAMPLE).unwrap();
         let quarterly = Instrument {
-            base: "BTC".into(),
-            quote: "USD".into(),
-            settle: Some("BTC".into()),
             expiry: Some(1_750_982_400_000_000_000), // 2025-06-27 00:00 UTC
-            strike: None,
-            option_type: None,
-            tick_size: d("0.1"),
-            lot_size: d("1"),
             contract_size: d("100"),
-            status: InstrumentStatus::Halted,
+            ..testing::instrument(
+                ("BTC", "USD", Some("BTC")),
+                ("0.1", "1"),
+                InstrumentStatus::Halted,
+            )
         };
         assert_eq!(
             rows(&future),
@@ -458,16 +420,15 @@ mod tests {
         );
         let option = parse(Market::Option, MIXED_EXAMPLE).unwrap();
         let put = Instrument {
-            base: "BTC".into(),
-            quote: "USD".into(),
-            settle: Some("BTC".into()),
             expiry: Some(1_735_286_400_000_000_000), // 2024-12-27 08:00 UTC
             strike: d("100000"),
             option_type: Some(OptionType::Put),
-            tick_size: d("0.0005"),
-            lot_size: d("1"),
             contract_size: d("0.1"),
-            status: InstrumentStatus::Trading,
+            ..testing::instrument(
+                ("BTC", "USD", Some("BTC")),
+                ("0.0005", "1"),
+                InstrumentStatus::Trading,
+            )
         };
         assert_eq!(
             rows(&option),

@@ -7,7 +7,7 @@
 //! `liquidation-orders`, each item's `instId`) is [`Parsed::Ignored`]. A plan without
 //! symbols (recordings) takes every instrument.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use smol_str::SmolStr;
 use tickbridge_schema::{
@@ -23,10 +23,7 @@ use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal, PARSER_R
 use crate::contract::{Channel, ChannelSet};
 use crate::convert::{dec, dec_opt, ms_text_to_ns, side};
 use crate::envelope::Emitter;
-use crate::symbols::SymbolInfo;
-
-/// A frame of an instrument the connection did not subscribe to.
-const NOT_PLANNED: Parsed = Parsed::Ignored("a symbol this connection did not subscribe to");
+use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 
 /// Levels per side in the legacy checksum.
 const CHECKSUM_LEVELS: usize = 25;
@@ -97,7 +94,7 @@ pub struct OkxParser {
     resyncs: Resyncs,
     /// Instruments of this connection (liquidations are pushed for a whole type);
     /// empty = every instrument is taken (recordings).
-    planned: HashSet<SmolStr>,
+    planned: Planned,
 }
 
 impl OkxParser {
@@ -114,13 +111,8 @@ impl OkxParser {
             books: HashMap::new(),
             book_channel: HashMap::new(),
             resyncs: Resyncs::new(std::time::Duration::from_secs(5)).first_id(PARSER_REQUEST_IDS),
-            planned: symbols.iter().map(|s| s.native.clone()).collect(),
+            planned: Planned::new(symbols),
         }
-    }
-
-    /// Whether pushes of instrument `inst` are this connection's.
-    fn planned(&self, inst: &str) -> bool {
-        self.planned.is_empty() || self.planned.contains(inst)
     }
 
     fn on_trades(&mut self, data: &str, ts: i64, out: &mut Vec<Record>) -> Result<(), ParseError> {
@@ -421,10 +413,10 @@ impl OkxParser {
         out: &mut Vec<Record>,
     ) -> Result<bool, ParseError> {
         let items: Vec<wire::Liquidations> = serde_json::from_str(data)?;
-        let any_planned = items.is_empty() || items.iter().any(|l| self.planned(l.inst_id));
+        let any_planned = items.is_empty() || items.iter().any(|l| self.planned.allows(l.inst_id));
         for l in items {
             // The channel carries every instrument of the type: keep this connection's.
-            if !self.planned(l.inst_id) {
+            if !self.planned.allows(l.inst_id) {
                 continue;
             }
             for d in l.details {
@@ -558,7 +550,7 @@ impl FrameParser for OkxParser {
                 | "open-interest"
                 | "mark-price"
         );
-        if data_channel && !self.planned(inst) {
+        if data_channel && !self.planned.allows(inst) {
             return Ok(NOT_PLANNED);
         }
         match arg.channel.as_str() {
@@ -600,19 +592,12 @@ impl FrameParser for OkxParser {
 #[cfg(test)]
 mod planned_tests {
     use super::*;
-    use crate::contract::{ConnectionPlan, Connector};
     use crate::exchanges::okx::Okx;
+    use crate::exchanges::testing;
     use tickbridge_schema::Market;
 
     fn parser(symbols: &[&str]) -> OkxParser {
-        let plan = ConnectionPlan {
-            symbols: symbols
-                .iter()
-                .map(|s| Okx::DEFAULT.symbol(Market::Perp, s).unwrap())
-                .collect(),
-            ..ConnectionPlan::for_frames("", Market::Perp)
-        };
-        Okx::DEFAULT.new_parser(&plan)
+        Okx::DEFAULT.new_parser(&testing::frames_plan(&Okx::DEFAULT, Market::Perp, symbols))
     }
 
     const OTHER_TRADE: &str = r#"{"arg":{"channel":"trades","instId":"ETH-USDT-SWAP"},"data":[{"instId":"ETH-USDT-SWAP","tradeId":"1","px":"2219.9","sz":"1","side":"buy","ts":"1630048897897"}]}"#;

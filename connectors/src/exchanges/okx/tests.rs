@@ -3,38 +3,23 @@
 //! sync with a broken `prevSeqId` chain, a gap and a resync.
 
 use smol_str::SmolStr;
-use tickbridge_schema::{Data, Market, Record, StatusEvent};
+use tickbridge_schema::{Data, Market, StatusEvent};
 
 use super::*;
 use crate::contract::{FrameParser, Parsed, Refusal};
 use crate::exchanges::testing;
 
 fn request(market: Market, channels: &[Channel], symbols: &[&str]) -> SourceRequest {
-    let o = Okx::default();
-    SourceRequest {
-        market,
-        channels: channels.to_vec(),
-        symbols: symbols
-            .iter()
-            .map(|s| o.symbol(market, s).unwrap())
-            .collect(),
-        ws_url: "ws://127.0.0.1:1/ws/v5/public".into(),
-        rest_url: String::new(),
-        books: Default::default(),
-    }
+    let urls = ("ws://127.0.0.1:1/ws/v5/public", "");
+    testing::request(&Okx::default(), market, channels, symbols, urls)
 }
 
 fn parser(market: Market, channels: &[Channel], symbols: &[&str]) -> OkxParser {
     let o = Okx::default();
-    let plan = o
-        .plan(&request(market, channels, symbols))
-        .unwrap()
-        .remove(0);
-    o.new_parser(&plan)
-}
-
-fn json(r: &Record) -> String {
-    String::from_utf8(r.to_json()).unwrap()
+    o.new_parser(&testing::first_plan(
+        &o,
+        &request(market, channels, symbols),
+    ))
 }
 
 #[test]
@@ -60,23 +45,27 @@ fn legacy_checksum_of_the_documented_examples() {
 #[test]
 fn symbols_and_plans() {
     let o = Okx::default();
-    let s = o.symbol(Market::Perp, "btc-usdt-perp").unwrap();
-    assert_eq!(
-        (s.symbol.as_str(), s.native.as_str()),
-        ("BTC-USDT-PERP", "BTC-USDT-SWAP")
-    );
-    assert_eq!(
-        o.symbol(Market::Perp, "UNI-USD-SWAP").unwrap().symbol,
-        "UNI-USD-PERP"
-    );
-    assert_eq!(
-        o.symbol(Market::Future, "BTC-USD-220527").unwrap().native,
-        "BTC-USD-220527"
-    );
-    assert_eq!(
-        o.symbol(Market::Spot, "BTC-USDT").unwrap().symbol,
-        "BTC-USDT"
-    );
+    let cases = [
+        (
+            Market::Perp,
+            "btc-usdt-perp",
+            ("BTC-USDT-PERP", "BTC-USDT-SWAP"),
+        ),
+        (
+            Market::Perp,
+            "UNI-USD-SWAP",
+            ("UNI-USD-PERP", "UNI-USD-SWAP"),
+        ),
+        (
+            Market::Future,
+            "BTC-USD-220527",
+            ("BTC-USD-220527", "BTC-USD-220527"),
+        ),
+        (Market::Spot, "BTC-USDT", ("BTC-USDT", "BTC-USDT")),
+    ];
+    for (market, user, want) in cases {
+        testing::assert_symbol(&o, market, user, want);
+    }
     assert!(o.symbol(Market::Spot, "BTC-USDT-SWAP").is_err());
     assert!(o.symbol(Market::Spot, "BTCUSDT").is_err());
 
@@ -214,12 +203,7 @@ fn table_of_frames() {
         Channel::Liquidation,
     ];
     let mut p = parser(Market::Perp, &all, &["BTC-USDT-PERP", "ETH-USDT-PERP"]);
-    for (frame, want, records) in cases {
-        let mut out = Vec::new();
-        assert_eq!(&p.parse(frame, 3, &mut out).unwrap(), want, "{frame}");
-        let got: Vec<String> = out.iter().map(json).collect();
-        assert_eq!(&got, records, "{frame}");
-    }
+    testing::assert_table(&mut p, 3, cases);
     let mut out = Vec::new();
     assert_eq!(
         p.parse(
