@@ -3,8 +3,9 @@
 //! Written by hand (it is small): every family has `# HELP` and `# TYPE`, counters end
 //! in `_total`, histograms have cumulative `_bucket{le}` series ending in `+Inf`, then
 //! `_sum` and `_count`. Labels: `exchange` and `market` per source, `kind` per record
-//! kind, `sink` per sink; never a symbol (its cardinality is the user's to choose,
-//! not the metrics').
+//! kind, `sink` per sink, `broker` per Kafka broker id; never a symbol (its
+//! cardinality is the user's to choose, not the metrics'). The `process_*` families
+//! follow Prometheus' process collector (see [`super::process`]).
 
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
@@ -12,6 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use tickbridge_connectors::stats::SourceStats;
 
+use super::process::ProcessStats;
 use super::OpsState;
 use crate::pipeline::{HistogramSnapshot, LATENCY_BUCKETS};
 
@@ -92,25 +94,74 @@ pub fn render(ops: &OpsState) -> String {
         }
     }
 
-    // Records by exchange × market × kind: every kind of each configured source (zeros
-    // included, so rates start at the first scrape), plus any other non-zero cell.
+    // Records by exchange × market × kind as they enter the pipeline: every kind of
+    // each configured source (zeros included, so rates start at the first scrape),
+    // plus any other non-zero cell. `tickbridge_records_received_total` is the old
+    // name of the same series (deprecated; removed in the next release).
+    let by_kind: Vec<_> = ops
+        .pipeline
+        .records_by_kind
+        .snapshot()
+        .into_iter()
+        .filter(|(exchange, market, _, n)| {
+            *n > 0 || sources.contains_key(&(exchange.to_string(), market.as_str().to_string()))
+        })
+        .collect();
+    for (name, help) in [
+        (
+            "tickbridge_records_batched_total",
+            "Records (data and status) taken from the queue into batches for the sink, by exchange, market and kind.",
+        ),
+        (
+            "tickbridge_records_received_total",
+            "Deprecated: renamed tickbridge_records_batched_total (same values); removed in the next release.",
+        ),
+    ] {
+        m.family(name, "counter", help);
+        for (exchange, market, kind, n) in &by_kind {
+            let labels = [
+                ("exchange", *exchange),
+                ("market", market.as_str()),
+                ("kind", kind.as_str()),
+            ];
+            m.sample(name, &labels, n);
+        }
+    }
+
+    // Freshness and exchange lag, from the records entering the pipeline.
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let name = "tickbridge_source_last_record_age_seconds";
     m.family(
-        "tickbridge_records_received_total",
-        "counter",
-        "Records taken from the queue into batches, by exchange, market and kind.",
+        name,
+        "gauge",
+        "Seconds since the receive time (ts_recv) of the last record of this exchange, market and kind that entered the pipeline (absent until the first one).",
     );
-    for (exchange, market, kind, n) in ops.pipeline.records_by_kind.snapshot() {
-        let configured = sources.contains_key(&(exchange.to_string(), market.as_str().to_string()));
-        if configured || n > 0 {
-            m.sample(
-                "tickbridge_records_received_total",
-                &[
-                    ("exchange", exchange),
-                    ("market", market.as_str()),
-                    ("kind", kind.as_str()),
-                ],
-                n,
-            );
+    for (exchange, market, kind, ts_recv) in ops.pipeline.records_by_kind.last_received() {
+        let age = now_ns.saturating_sub(ts_recv).max(0) as f64 / 1e9;
+        let labels = [
+            ("exchange", exchange),
+            ("market", market.as_str()),
+            ("kind", kind.as_str()),
+        ];
+        m.sample(name, &labels, age);
+    }
+    let name = "tickbridge_exchange_lag_seconds";
+    let mut lag_family = false;
+    for (exchange, h) in ops.pipeline.records_by_kind.lag() {
+        let configured = sources.keys().any(|(e, _)| e == exchange);
+        if configured || h.count > 0 {
+            if !lag_family {
+                m.family(
+                    name,
+                    "histogram",
+                    "Per record with an exchange timestamp: ts_recv - ts_exchange (an exchange clock ahead of ours counts as 0).",
+                );
+                lag_family = true;
+            }
+            let labels = [("exchange", exchange)];
+            m.histogram_body(name, &labels, &h);
         }
     }
 
@@ -186,9 +237,27 @@ pub fn render(ops: &OpsState) -> String {
         m.family(name, kind, help);
         m.sample(name, &sink_label, value);
     }
+    // The sink's own values: counters by their `_total` name, gauges otherwise.
     for c in ops.sink_counters() {
-        m.family(c.name, "counter", c.help);
+        let kind = if c.name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        m.family(c.name, kind, c.help);
         m.sample(c.name, &sink_label, c.value);
+    }
+    // The sink's client library's statistics (librdkafka), labelled by sink.
+    for family in super::client_stats::families(sink) {
+        if family.samples.is_empty() {
+            continue;
+        }
+        m.family(family.name, family.kind, family.help);
+        for (labels, value) in &family.samples {
+            let mut all = vec![("sink", sink)];
+            all.extend(labels.iter().map(|(k, v)| (*k, v.as_str())));
+            m.sample(family.name, &all, value);
+        }
     }
     m.histogram(
         "tickbridge_batch_ack_latency_seconds",
@@ -202,7 +271,52 @@ pub fn render(ops: &OpsState) -> String {
         &sink_label,
         &p.receive_to_ack_latency.snapshot(),
     );
+    if let Some(process) = super::process::read() {
+        process_families(&mut m, &process);
+    }
     m.out
+}
+
+/// The `process_*` families, named as Prometheus' process collector names them.
+fn process_families(m: &mut Text, p: &ProcessStats) {
+    m.single(
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+        p.cpu_seconds,
+    );
+    m.single(
+        "process_open_fds",
+        "gauge",
+        "Number of open file descriptors.",
+        p.open_fds,
+    );
+    if let Some(max) = p.max_fds {
+        m.single(
+            "process_max_fds",
+            "gauge",
+            "Maximum number of open file descriptors.",
+            max,
+        );
+    }
+    m.single(
+        "process_virtual_memory_bytes",
+        "gauge",
+        "Virtual memory size in bytes.",
+        p.virtual_memory_bytes,
+    );
+    m.single(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        p.resident_memory_bytes,
+    );
+    m.single(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+        p.start_time_seconds,
+    );
 }
 
 type Read = fn(&SourceStats) -> u64;
@@ -236,7 +350,7 @@ const SOURCE_COUNTERS: [(&str, &str, &str, Read); 23] = [
     (
         "tickbridge_source_records_total",
         "counter",
-        "Data records the source's sessions forwarded into the queue.",
+        "Data records the source's sessions parsed from the exchange's frames and forwarded into the queue (status records: tickbridge_status_records_total; as the pipeline takes them: tickbridge_records_batched_total).",
         |s| SourceStats::get(&s.records),
     ),
     (
@@ -403,6 +517,11 @@ impl Text {
         h: &HistogramSnapshot,
     ) {
         self.family(name, "histogram", help);
+        self.histogram_body(name, labels, h);
+    }
+
+    /// A histogram's series without HELP/TYPE (one of several label sets of a family).
+    fn histogram_body(&mut self, name: &str, labels: &[(&str, &str)], h: &HistogramSnapshot) {
         let bucket = format!("{name}_bucket");
         for (i, n) in h.cumulative.iter().enumerate() {
             let le = match LATENCY_BUCKETS.get(i) {
@@ -479,6 +598,153 @@ mod tests {
                 assert!(name.starts_with(&family), "{name} outside {family}");
             }
         }
+    }
+
+    #[test]
+    fn process_families_are_the_prometheus_collector_lines() {
+        let mut m = Text::default();
+        process_families(
+            &mut m,
+            &ProcessStats {
+                cpu_seconds: 18.01,
+                resident_memory_bytes: 33554432,
+                virtual_memory_bytes: 1064960000,
+                open_fds: 12,
+                max_fds: Some(1024),
+                start_time_seconds: 1700001580.5,
+            },
+        );
+        assert_eq!(
+            m.out,
+            "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n\
+             # TYPE process_cpu_seconds_total counter\n\
+             process_cpu_seconds_total 18.01\n\
+             # HELP process_open_fds Number of open file descriptors.\n\
+             # TYPE process_open_fds gauge\n\
+             process_open_fds 12\n\
+             # HELP process_max_fds Maximum number of open file descriptors.\n\
+             # TYPE process_max_fds gauge\n\
+             process_max_fds 1024\n\
+             # HELP process_virtual_memory_bytes Virtual memory size in bytes.\n\
+             # TYPE process_virtual_memory_bytes gauge\n\
+             process_virtual_memory_bytes 1064960000\n\
+             # HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+             # TYPE process_resident_memory_bytes gauge\n\
+             process_resident_memory_bytes 33554432\n\
+             # HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n\
+             # TYPE process_start_time_seconds gauge\n\
+             process_start_time_seconds 1700001580.5\n"
+        );
+        // The real exposition carries them (Linux).
+        if cfg!(target_os = "linux") {
+            let text = render(&OpsState::default());
+            assert!(text.contains("\n# TYPE process_resident_memory_bytes gauge\n"));
+        }
+    }
+
+    #[test]
+    fn freshness_lag_and_renamed_record_counts() {
+        let ops = OpsState::default();
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("coinbase spot".into(), Arc::new(SourceStats::default())));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i64;
+        let mut r: tickbridge_schema::Record = serde_json::from_str(
+            r#"{"v":1,"kind":"trade","exchange":"coinbase","market":"spot","symbol":"BTC-USD","native":"BTC-USD",
+                "ts_exchange":1,"ts_recv":2,"seq":0,"id":"x","price":"1","size":"1","side":"sell","trade_id":"0"}"#,
+        )
+        .unwrap();
+        r.ts_recv = now;
+        r.ts_exchange = Some(now - 7_000_000); // 7 ms
+        ops.pipeline.records_by_kind.count(&r);
+        let text = render(&ops);
+        let labels = "exchange=\"coinbase\",market=\"spot\",kind=\"trade\"";
+        assert!(text.contains(&format!(
+            "\ntickbridge_records_batched_total{{{labels}}} 1\n"
+        )));
+        assert!(text.contains(&format!(
+            "\ntickbridge_records_received_total{{{labels}}} 1\n"
+        )));
+        assert!(text.contains(
+            "\n# HELP tickbridge_records_received_total Deprecated: renamed tickbridge_records_batched_total (same values); removed in the next release.\n\
+             # TYPE tickbridge_records_received_total counter\n"
+        ));
+        // Age: one sample, for the one cell that saw a record, and small.
+        let ages: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("tickbridge_source_last_record_age_seconds{"))
+            .collect();
+        assert_eq!(ages.len(), 1, "{ages:?}");
+        let (series, age) = ages[0].rsplit_once(' ').unwrap();
+        assert_eq!(
+            series,
+            format!("tickbridge_source_last_record_age_seconds{{{labels}}}")
+        );
+        let age: f64 = age.parse().unwrap();
+        assert!((0.0..5.0).contains(&age), "{age}");
+        // The lag histogram of the configured exchange (only): 7 ms is in le="0.01".
+        for line in [
+            "\n# TYPE tickbridge_exchange_lag_seconds histogram\n",
+            "\ntickbridge_exchange_lag_seconds_bucket{exchange=\"coinbase\",le=\"0.005\"} 0\n",
+            "\ntickbridge_exchange_lag_seconds_bucket{exchange=\"coinbase\",le=\"0.01\"} 1\n",
+            "\ntickbridge_exchange_lag_seconds_bucket{exchange=\"coinbase\",le=\"+Inf\"} 1\n",
+            "\ntickbridge_exchange_lag_seconds_sum{exchange=\"coinbase\"} 0.007\n",
+            "\ntickbridge_exchange_lag_seconds_count{exchange=\"coinbase\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+        assert!(!text.contains("tickbridge_exchange_lag_seconds_count{exchange=\"binance\"}"));
+    }
+
+    #[test]
+    fn sink_values_are_typed_by_name_and_client_stats_labelled_by_sink() {
+        let ops = OpsState::default();
+        ops.sink_name.set("metrics-test-sink").unwrap();
+        *ops.sink_counters.lock().unwrap() = Some(Arc::new(|| {
+            vec![
+                crate::sinks::SinkCounter {
+                    name: "tickbridge_test_reconnects_total",
+                    help: "A counter.",
+                    value: 2,
+                },
+                crate::sinks::SinkCounter {
+                    name: "tickbridge_test_pending",
+                    help: "A gauge.",
+                    value: 5,
+                },
+            ]
+        }));
+        let reader: Arc<super::super::client_stats::Reader> = Arc::new(|| {
+            vec![super::super::client_stats::Family {
+                name: "tickbridge_test_broker_rtt_avg_seconds",
+                kind: "gauge",
+                help: "RTT.",
+                samples: vec![
+                    (vec![("broker", "1".to_string())], 0.00025),
+                    (vec![("broker", "2".to_string())], 0.0),
+                ],
+            }]
+        });
+        super::super::client_stats::register("metrics-test-sink", &reader);
+        let text = render(&ops);
+        assert!(text.contains(
+            "# TYPE tickbridge_test_reconnects_total counter\n\
+             tickbridge_test_reconnects_total{sink=\"metrics-test-sink\"} 2\n"
+        ));
+        assert!(text.contains(
+            "# TYPE tickbridge_test_pending gauge\n\
+             tickbridge_test_pending{sink=\"metrics-test-sink\"} 5\n"
+        ));
+        assert!(text.contains(
+            "# HELP tickbridge_test_broker_rtt_avg_seconds RTT.\n\
+             # TYPE tickbridge_test_broker_rtt_avg_seconds gauge\n\
+             tickbridge_test_broker_rtt_avg_seconds{sink=\"metrics-test-sink\",broker=\"1\"} 0.00025\n\
+             tickbridge_test_broker_rtt_avg_seconds{sink=\"metrics-test-sink\",broker=\"2\"} 0\n"
+        ));
     }
 
     #[test]

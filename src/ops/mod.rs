@@ -6,12 +6,16 @@
 //!   sink's connection state, the queue, and a heartbeat.
 //! - [`http`]: the server (`/healthz`, `/readyz`, `/metrics`) on `[ops] listen`.
 //! - [`metrics`]: the Prometheus text exposition of the state.
+//! - [`process`]: the `process_*` values from `/proc`.
+//! - [`client_stats`]: the sink client library's labelled statistics (librdkafka).
 //!
 //! Everything the hot path touches is a relaxed atomic; the locks here are taken only
 //! at startup and by the endpoint.
 
+pub mod client_stats;
 pub mod http;
 pub mod metrics;
+pub mod process;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};

@@ -13,9 +13,12 @@
 //! The sink counts as connected (readiness, the sources' start) once it is reachable
 //! and the statistics say the idempotent producer holds its ProducerId.
 //!
+//! The same statistics feed `/metrics` ([`ClientStats`]): per broker RTT, request
+//! retries and timeouts, and the producer queue's messages and bytes.
+//!
 //! Delivery reports go to the batch's [`Reports`] (see `delivery.rs`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -29,6 +32,7 @@ use serde::Deserialize;
 use tracing::{debug, error, info, warn};
 
 use super::delivery::Reports;
+use crate::ops::client_stats::Family;
 
 /// Broker reachability as the sink sees it, shared by the context and the sink.
 #[derive(Debug, Default)]
@@ -111,15 +115,27 @@ impl Reachability {
 /// The client context given to the producer.
 pub struct BridgeContext {
     pub reachability: Arc<Reachability>,
+    /// The last statistics document's numbers, for `/metrics`.
+    pub client_stats: Arc<ClientStats>,
 }
 
-/// The part of librdkafka's statistics JSON this context reads.
+/// The part of librdkafka's statistics JSON this context reads (serde skips the
+/// rest, the per-topic and per-partition objects included).
 #[derive(Deserialize)]
 struct Stats {
     #[serde(default)]
     brokers: HashMap<String, BrokerStats>,
     /// Present for idempotent producers: `{"idemp_state": "Assigned", ...}`.
     eos: Option<EosStats>,
+    /// Messages in the producer queues, and their bytes; and the queues' limits.
+    #[serde(default)]
+    msg_cnt: u64,
+    #[serde(default)]
+    msg_size: u64,
+    #[serde(default)]
+    msg_max: u64,
+    #[serde(default)]
+    msg_size_max: u64,
 }
 
 #[derive(Deserialize)]
@@ -130,18 +146,196 @@ struct EosStats {
 #[derive(Deserialize)]
 struct BrokerStats {
     state: String,
+    /// -1 for a bootstrap broker whose id is not known yet.
+    #[serde(default = "unknown_node")]
+    nodeid: i32,
+    /// `configured`, `learned`, or `logical` (a coordinator's alias of a real broker).
+    #[serde(default)]
+    source: String,
+    /// Round-trip times over the last statistics interval, in microseconds.
+    #[serde(default)]
+    rtt: Option<Window>,
+    #[serde(default)]
+    txretries: u64,
+    #[serde(default)]
+    req_timeouts: u64,
 }
 
-/// What a statistics JSON document says: is some broker connection up, and does
-/// the idempotent producer hold its ProducerId.
-pub(super) fn read_stats(stats_json: &[u8]) -> Option<(bool, bool)> {
+fn unknown_node() -> i32 {
+    -1
+}
+
+/// Every field defaulted: a field missing from a librdkafka version must not make
+/// the document unreadable (reachability depends on it).
+#[derive(Deserialize)]
+struct Window {
+    #[serde(default)]
+    avg: i64,
+    #[serde(default)]
+    p99: i64,
+    /// Samples in the window (0: no request to this broker in the interval).
+    #[serde(default)]
+    cnt: i64,
+}
+
+/// What `/metrics` shows of one statistics document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsSnapshot {
+    pub queue_messages: u64,
+    pub queue_bytes: u64,
+    pub queue_max_messages: u64,
+    pub queue_max_bytes: u64,
+    /// By broker id (bootstrap and logical brokers left out: one row per real broker).
+    pub brokers: BTreeMap<i32, BrokerSnapshot>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrokerSnapshot {
+    /// Whether the window held requests (else the RTT is 0 and [`ClientStats`] keeps
+    /// the previous window's).
+    pub rtt_sampled: bool,
+    pub rtt_avg_us: i64,
+    pub rtt_p99_us: i64,
+    pub retries: u64,
+    pub timeouts: u64,
+}
+
+/// What a statistics JSON document says: is some broker connection up, does the
+/// idempotent producer hold its ProducerId, and the numbers `/metrics` shows.
+pub(super) fn parse_stats(stats_json: &[u8]) -> Option<(bool, bool, StatsSnapshot)> {
     let stats: Stats = serde_json::from_slice(stats_json).ok()?;
     let up = stats
         .brokers
         .values()
         .any(|b| b.state == "UP" || b.state == "UPDATE");
     let pid = stats.eos.is_some_and(|e| e.idemp_state == "Assigned");
-    Some((up, pid))
+    let mut brokers = BTreeMap::new();
+    for b in stats.brokers.values() {
+        if b.nodeid < 0 || b.source == "logical" {
+            continue;
+        }
+        let rtt = b.rtt.as_ref();
+        brokers.entry(b.nodeid).or_insert(BrokerSnapshot {
+            rtt_sampled: rtt.is_some_and(|w| w.cnt > 0),
+            rtt_avg_us: rtt.map_or(0, |w| w.avg),
+            rtt_p99_us: rtt.map_or(0, |w| w.p99),
+            retries: b.txretries,
+            timeouts: b.req_timeouts,
+        });
+    }
+    let snapshot = StatsSnapshot {
+        queue_messages: stats.msg_cnt,
+        queue_bytes: stats.msg_size,
+        queue_max_messages: stats.msg_max,
+        queue_max_bytes: stats.msg_size_max,
+        brokers,
+    };
+    Some((up, pid, snapshot))
+}
+
+/// Is some broker connection up, and does the producer hold its ProducerId.
+#[cfg(test)]
+pub(super) fn read_stats(stats_json: &[u8]) -> Option<(bool, bool)> {
+    parse_stats(stats_json).map(|(up, pid, _)| (up, pid))
+}
+
+/// The last statistics document's numbers (one lock every `statistics.interval.ms`
+/// and one per scrape).
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    latest: Mutex<Option<StatsSnapshot>>,
+}
+
+impl ClientStats {
+    /// Keeps `snapshot`; a broker's RTT window without requests (librdkafka resets
+    /// the windows every interval, 100 ms here) keeps the last one that had some, so
+    /// a scrape of an idle moment still shows the latest measured RTT.
+    fn store(&self, mut snapshot: StatsSnapshot) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(previous) = latest.as_ref() {
+            for (id, b) in snapshot.brokers.iter_mut() {
+                match previous.brokers.get(id) {
+                    Some(p) if !b.rtt_sampled && p.rtt_sampled => {
+                        b.rtt_sampled = true;
+                        b.rtt_avg_us = p.rtt_avg_us;
+                        b.rtt_p99_us = p.rtt_p99_us;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        *latest = Some(snapshot);
+    }
+
+    /// The `/metrics` families (none before the first statistics document).
+    pub fn families(&self) -> Vec<Family> {
+        let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(s) = latest.as_ref() else {
+            return Vec::new();
+        };
+        let single = |name, help, value: u64| Family {
+            name,
+            kind: "gauge",
+            help,
+            samples: vec![(vec![], value as f64)],
+        };
+        let per_broker = |name, kind, help, read: fn(&BrokerSnapshot) -> f64| Family {
+            name,
+            kind,
+            help,
+            samples: s
+                .brokers
+                .iter()
+                .map(|(id, b)| (vec![("broker", id.to_string())], read(b)))
+                .collect(),
+        };
+        vec![
+            single(
+                "tickbridge_kafka_producer_queue_messages",
+                "Messages in librdkafka's producer queues (waiting to be sent or acknowledged).",
+                s.queue_messages,
+            ),
+            single(
+                "tickbridge_kafka_producer_queue_bytes",
+                "Bytes of the messages in librdkafka's producer queues.",
+                s.queue_bytes,
+            ),
+            single(
+                "tickbridge_kafka_producer_queue_max_messages",
+                "Limit of messages in librdkafka's producer queues (queue.buffering.max.messages).",
+                s.queue_max_messages,
+            ),
+            single(
+                "tickbridge_kafka_producer_queue_max_bytes",
+                "Limit of bytes in librdkafka's producer queues (queue.buffering.max.kbytes).",
+                s.queue_max_bytes,
+            ),
+            per_broker(
+                "tickbridge_kafka_broker_rtt_avg_seconds",
+                "gauge",
+                "Average request round-trip time to the broker over the last statistics interval that had requests (0 before the first), by broker id.",
+                |b| b.rtt_avg_us as f64 / 1e6,
+            ),
+            per_broker(
+                "tickbridge_kafka_broker_rtt_p99_seconds",
+                "gauge",
+                "99th percentile of the request round-trip time to the broker over the same interval, by broker id.",
+                |b| b.rtt_p99_us as f64 / 1e6,
+            ),
+            per_broker(
+                "tickbridge_kafka_broker_request_retries_total",
+                "counter",
+                "Requests librdkafka retried to the broker (txretries), by broker id.",
+                |b| b.retries as f64,
+            ),
+            per_broker(
+                "tickbridge_kafka_broker_request_timeouts_total",
+                "counter",
+                "Requests to the broker that timed out (req_timeouts), by broker id.",
+                |b| b.timeouts as f64,
+            ),
+        ]
+    }
 }
 
 impl ClientContext for BridgeContext {
@@ -163,8 +357,9 @@ impl ClientContext for BridgeContext {
     }
 
     fn stats_raw(&self, statistics: &[u8]) {
-        match read_stats(statistics) {
-            Some((up, pid)) => {
+        match parse_stats(statistics) {
+            Some((up, pid, snapshot)) => {
+                self.client_stats.store(snapshot);
                 if pid {
                     self.reachability.producer_id.store(true, Ordering::Release);
                 }
@@ -225,6 +420,82 @@ mod tests {
         assert_eq!(read_stats(down), Some((false, false)));
         assert_eq!(read_stats(b"{}"), Some((false, false)));
         assert_eq!(read_stats(b"not json"), None);
+    }
+
+    #[test]
+    fn reads_the_numbers_metrics_show() {
+        let doc = br#"{"name":"p","msg_cnt":12,"msg_size":3456,"msg_max":100000,"msg_size_max":1073741824,
+            "brokers":{
+              "127.0.0.1:9092/bootstrap":{"state":"UP","nodeid":-1,"source":"configured","txretries":9,
+                "rtt":{"avg":1,"p99":1}},
+              "127.0.0.1:9092/1":{"state":"UP","nodeid":1,"source":"learned","txretries":3,"req_timeouts":1,
+                "rtt":{"min":100,"max":900,"avg":250,"p99":875,"cnt":4}},
+              "GroupCoordinator":{"state":"UP","nodeid":1,"source":"logical","txretries":7},
+              "127.0.0.1:9093/2":{"state":"TRY_CONNECT","nodeid":2,"source":"learned",
+                "rtt":{"avg":0,"p99":0}}},
+            "topics":{"md.trade":{"partitions":{"0":{"msgq_cnt":1}}}}}"#;
+        let (up, pid, s) = parse_stats(doc).unwrap();
+        assert!(up && !pid);
+        assert_eq!((s.queue_messages, s.queue_bytes), (12, 3456));
+        assert_eq!(
+            (s.queue_max_messages, s.queue_max_bytes),
+            (100000, 1073741824)
+        );
+        assert_eq!(s.brokers.keys().copied().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            s.brokers[&1],
+            BrokerSnapshot {
+                rtt_sampled: true,
+                rtt_avg_us: 250,
+                rtt_p99_us: 875,
+                retries: 3,
+                timeouts: 1
+            }
+        );
+
+        let stats = ClientStats::default();
+        assert!(stats.families().is_empty());
+        stats.store(s);
+        let families = stats.families();
+        let rtt = families
+            .iter()
+            .find(|f| f.name == "tickbridge_kafka_broker_rtt_avg_seconds")
+            .unwrap();
+        assert_eq!(
+            rtt.samples,
+            [
+                (vec![("broker", "1".to_string())], 0.00025),
+                (vec![("broker", "2".to_string())], 0.0)
+            ]
+        );
+        let queue = families
+            .iter()
+            .find(|f| f.name == "tickbridge_kafka_producer_queue_bytes")
+            .unwrap();
+        assert_eq!(queue.samples, [(vec![], 3456.0)]);
+        // An idle interval (no request: an empty window) keeps the last measured RTT.
+        let idle = br#"{"msg_cnt":0,"brokers":{"127.0.0.1:9092/1":{"state":"UP","nodeid":1,
+            "source":"learned","txretries":4,"rtt":{"avg":0,"p99":0,"cnt":0}}}}"#;
+        stats.store(parse_stats(idle).unwrap().2);
+        let latest = stats.latest.lock().unwrap().clone().unwrap();
+        assert_eq!(
+            (latest.brokers[&1].rtt_avg_us, latest.brokers[&1].retries),
+            (250, 4)
+        );
+        let busy = br#"{"brokers":{"127.0.0.1:9092/1":{"state":"UP","nodeid":1,
+            "source":"learned","rtt":{"avg":120,"p99":300,"cnt":2}}}}"#;
+        stats.store(parse_stats(busy).unwrap().2);
+        let latest = stats.latest.lock().unwrap().clone().unwrap();
+        assert_eq!(latest.brokers[&1].rtt_avg_us, 120);
+        // Counters end in _total, gauges do not.
+        for f in &families {
+            assert_eq!(
+                f.kind == "counter",
+                f.name.ends_with("_total"),
+                "{}",
+                f.name
+            );
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 
-use self::context::{BridgeContext, Reachability};
+use self::context::{BridgeContext, ClientStats, Reachability};
 use self::delivery::{Failure, Reports};
 use self::topic::TopicTemplate;
 use super::dead_letter::DeadLetter;
@@ -212,6 +212,8 @@ pub struct KafkaSink {
 struct Inner {
     producer: ThreadedProducer<BridgeContext>,
     reachability: Arc<Reachability>,
+    /// Keeps the `/metrics` reader of librdkafka's statistics registered.
+    _stats_reader: Arc<crate::ops::client_stats::Reader>,
     topic: TopicTemplate,
     dead_letter: DeadLetter,
     dead_letter_topic: Option<String>,
@@ -232,8 +234,15 @@ impl KafkaSink {
                 .map_err(|e| setup(format!("sink.kafka.dead_letter_topic: {e}")))?;
         }
         let reachability = Arc::new(Reachability::default());
+        let client_stats = Arc::new(ClientStats::default());
+        let stats_reader: Arc<crate::ops::client_stats::Reader> = {
+            let client_stats = client_stats.clone();
+            Arc::new(move || client_stats.families())
+        };
+        crate::ops::client_stats::register("kafka", &stats_reader);
         let context = BridgeContext {
             reachability: reachability.clone(),
+            client_stats,
         };
         let producer: ThreadedProducer<BridgeContext> = client_config(config)?
             .create_with_context(context)
@@ -257,6 +266,7 @@ impl KafkaSink {
             inner: Arc::new(Inner {
                 producer,
                 reachability,
+                _stats_reader: stats_reader,
                 topic,
                 dead_letter,
                 dead_letter_topic: kafka.dead_letter_topic.clone(),

@@ -438,6 +438,12 @@ impl Sink for NatsSink {
         let s = &self.inner.stats;
         let g = |c: &std::sync::atomic::AtomicU64| c.load(Relaxed);
         let counter = |name, help, value| SinkCounter { name, help, value };
+        let client = self.inner.client.statistics();
+        let pending_acks = self
+            .inner
+            .config
+            .max_outstanding_acks
+            .saturating_sub(self.inner.outstanding.available_permits());
         vec![
             counter(super::OUTAGES, super::OUTAGES_HELP, g(&s.disconnects)),
             counter(
@@ -454,6 +460,28 @@ impl Sink for NatsSink {
                 "tickbridge_sink_fast_batches_total",
                 "Batches published as JetStream fast batches (NATS).",
                 g(&s.fast_batches),
+            ),
+            // The client's own statistics. `/metrics` types a name without `_total`
+            // as a gauge.
+            counter(
+                "tickbridge_nats_reconnects_total",
+                "Connections the NATS client re-established after the first one.",
+                client.connects.load(Relaxed).saturating_sub(1),
+            ),
+            counter(
+                "tickbridge_nats_sent_bytes_total",
+                "Payload bytes the NATS client wrote (protocol overhead not included).",
+                client.out_bytes.load(Relaxed),
+            ),
+            counter(
+                "tickbridge_nats_sent_messages_total",
+                "Messages the NATS client wrote (publishes, retries included).",
+                client.out_messages.load(Relaxed),
+            ),
+            counter(
+                "tickbridge_nats_pending_acks",
+                "JetStream PubAcks awaited at this moment (at most max_outstanding_acks).",
+                pending_acks as u64,
             ),
         ]
     }
