@@ -37,6 +37,10 @@
 //! `cargo test -p tickbridge-connectors --test corpus_books -- --nocapture` prints the
 //! per-file numbers.
 
+mod common;
+
+use common::captures_dir;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -47,27 +51,6 @@ use tickbridge_connectors::exchanges::binance::book::MAX_BUFFERED_DIFFS;
 use tickbridge_connectors::exchanges::binance::{Binance, BinanceParser, Venue};
 use tickbridge_connectors::{Connector, FrameParser, RestRequest};
 use tickbridge_schema::{Bbo, Data, Record, StatusEvent};
-
-fn captures_dir() -> PathBuf {
-    let dir = std::env::var("TICKBRIDGE_CAPTURES").unwrap_or_else(|_| {
-        panic!(
-            "TICKBRIDGE_CAPTURES is not set: point it at the shared/captures directory \
-             (e.g. TICKBRIDGE_CAPTURES=/work/shared/captures)"
-        )
-    });
-    let dir = if Path::new(&dir).is_absolute() {
-        PathBuf::from(dir)
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)
-    };
-    assert!(
-        dir.join("hftbacktest").is_dir() && dir.join("cryptofeed").is_dir(),
-        "TICKBRIDGE_CAPTURES={} does not hold the capture corpus (no hftbacktest/ and \
-         cryptofeed/ folders)",
-        dir.display()
-    );
-    dir
-}
 
 /// One capture event (unknown fields ignored, as the format requires).
 #[derive(serde::Deserialize)]

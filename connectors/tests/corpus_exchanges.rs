@@ -41,48 +41,18 @@
 //! from the workspace root; default `../shared/captures` from it). A missing corpus
 //! fails the test with instructions.
 
+mod common;
+
+use common::{captures_dir, recordings};
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use tickbridge_connectors::{connectors, fuzzing, Connector, FrameParser, Parsed, RestRequest};
 use tickbridge_schema::{Data, Record, StatusEvent};
-
-fn captures_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = match std::env::var("TICKBRIDGE_CAPTURES") {
-        Ok(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
-        Ok(d) => root.join(d),
-        Err(_) => root.join("../shared/captures"),
-    };
-    assert!(
-        dir.join("cryptofeed").is_dir(),
-        "the capture corpus is missing: set TICKBRIDGE_CAPTURES to the shared/captures \
-         directory ({} has no cryptofeed/ folder)",
-        dir.display()
-    );
-    dir
-}
-
-/// Every recording of the corpus, relative to it, sorted.
-fn recordings(dir: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    for sub in ["cryptofeed", "hftbacktest"] {
-        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
-            continue;
-        };
-        for e in entries {
-            let name = e.unwrap().file_name().to_string_lossy().to_string();
-            if name.ends_with(".jsonl.gz") {
-                files.push(format!("{sub}/{name}"));
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 /// One capture event (unknown fields ignored, as the format requires).
 #[derive(serde::Deserialize)]

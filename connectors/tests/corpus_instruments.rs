@@ -26,9 +26,13 @@
 //! recording lacks, how many natives the connector's `symbol()` accepts and agrees
 //! with, and the recorded lists no connector parses and why.
 
+mod common;
+
+use common::{captures_dir, recordings};
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use tickbridge_connectors::instruments::{InstrumentList, Listed, Lookup};
@@ -106,39 +110,6 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[(
      type or settle coin) belongs to the retired v2 API; `bybit` implements v5 \
      `/v5/market/instruments-info`",
 )];
-
-fn captures_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = match std::env::var("TICKBRIDGE_CAPTURES") {
-        Ok(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
-        Ok(d) => root.join(d),
-        Err(_) => root.join("../shared/captures"),
-    };
-    assert!(
-        dir.join("cryptofeed").is_dir(),
-        "the capture corpus is missing: set TICKBRIDGE_CAPTURES to the shared/captures \
-         directory ({} has no cryptofeed/ folder)",
-        dir.display()
-    );
-    dir
-}
-
-fn recordings(dir: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    for sub in ["cryptofeed", "hftbacktest"] {
-        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
-            continue;
-        };
-        for e in entries {
-            let name = e.unwrap().file_name().to_string_lossy().to_string();
-            if name.ends_with(".jsonl.gz") {
-                files.push(format!("{sub}/{name}"));
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 /// The distinct `http` responses of a recording, as (URL, body), in recorded order.
 fn http_events(path: &Path) -> Vec<(String, String)> {

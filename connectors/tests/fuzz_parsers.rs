@@ -19,6 +19,10 @@
 //! reproduce). The coverage-guided counterpart is the cargo-fuzz crate in `fuzz/`
 //! (nightly, not in CI).
 
+mod common;
+
+use common::captures_dir;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::panic::AssertUnwindSafe;
@@ -40,13 +44,6 @@ impl Rng {
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn captures_dir() -> PathBuf {
-    match std::env::var("TICKBRIDGE_CAPTURES") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures"),
     }
 }
 
