@@ -11,7 +11,13 @@
 # 4. renders that must be refused: terminationGracePeriodSeconds <= drain timeout,
 #    values.schema.json violations (sink.kind=bogus, mode=bogus, unknown keys);
 # 5. assertions over all of it, the Dockerfile (static), .dockerignore, compose.yaml
-#    and the example tickbridge.toml, in Python.
+#    and the example tickbridge.toml, in Python;
+# 6. observability: PodDisruptionBudget, PodMonitor, PrometheusRule and the Grafana
+#    dashboard ConfigMap rendered off (default) and on, in both modes; the
+#    PrometheusRule equals helm/tickbridge/files/tickbridge-rules.yaml and the
+#    dashboard ConfigMap holds helm/tickbridge/files/tickbridge-dashboard.json;
+#    scripts/check-alerts.sh (`promtool check rules`, `promtool test rules`, the
+#    dashboard; with TICKBRIDGE_BIN also every metric name against a live /metrics).
 #
 # Ends with "check-deploy: N passed, M failed" and exits non-zero if M > 0, after
 # naming every failed assertion.
@@ -20,7 +26,7 @@
 # ~/.cache/tickbridge), HELM (use this helm binary), KEEP_WORK=1 (keep the renders),
 # TICKBRIDGE_BIN=path/to/tickbridge (also run `tickbridge validate` on every rendered
 # config.toml and on docker/tickbridge.toml: the chart and the binary agree on the
-# config format).
+# config format; and check the alert/dashboard metric names against its /metrics).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,6 +98,9 @@ run lint-standalone "$HELM" lint --strict "$CHART" --set mode=standalone
 run lint-sidecar    "$HELM" lint --strict "$CHART" --set mode=sidecar
 run lint-kafka      "$HELM" lint --strict "$CHART" --set sink.kind=kafka
 run lint-nats       "$HELM" lint --strict "$CHART" --set mode=sidecar --set sink.kind=nats
+OBS=(--set metrics.prometheusRule.enabled=true --set metrics.dashboard.enabled=true --set metrics.podMonitor.enabled=true)
+run lint-obs-standalone "$HELM" lint --strict "$CHART" "${OBS[@]}" --set podDisruptionBudget.enabled=true
+run lint-obs-sidecar    "$HELM" lint --strict "$CHART" --set mode=sidecar "${OBS[@]}"
 
 tpl standalone          --set mode=standalone
 tpl standalone-sm       --set mode=standalone --set metrics.serviceMonitor.enabled=true
@@ -107,6 +116,21 @@ tpl nats-existing       --set mode=sidecar --set sidecar.example.enabled=true --
                         --set credentials.existingSecret=nats-auth --set credentials.existingSecretHasNatsCreds=true
 tpl nats-token          --set sink.kind=nats --set credentials.natsToken=s3cret
 tpl drain-50            --set config.shutdown.drainTimeoutSeconds=50 --set terminationGracePeriodSeconds=60
+# observability: PodDisruptionBudget, PodMonitor, PrometheusRule, dashboard ConfigMap
+tpl pdb                 --set podDisruptionBudget.enabled=true
+tpl pdb-min             --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=50% --set replicaCount=2
+tpl pdb-max             --set podDisruptionBudget.enabled=true --set podDisruptionBudget.maxUnavailable=2 --set replicaCount=3
+tpl sidecar-pm          --set mode=sidecar --set sidecar.example.enabled=true --set metrics.podMonitor.enabled=true
+tpl sidecar-pm-sel      --set mode=sidecar --set metrics.podMonitor.enabled=true --set metrics.podMonitor.selector.app=my-app \
+                        --set metrics.podMonitor.labels.release=prom --set metrics.podMonitor.interval=15s
+tpl standalone-pm       --set metrics.podMonitor.enabled=true
+tpl rules               --set metrics.prometheusRule.enabled=true --set metrics.prometheusRule.labels.release=prom
+tpl rules-extra         --set mode=sidecar --set metrics.prometheusRule.enabled=true \
+                        --set metrics.prometheusRule.additionalRuleLabels.team=md --set metrics.prometheusRule.additionalRuleLabels.severity=page
+tpl dashboard           --set metrics.dashboard.enabled=true
+tpl dashboard-ns        --set mode=sidecar --set metrics.dashboard.enabled=true --set metrics.dashboard.namespace=monitoring \
+                        --set metrics.dashboard.label=my_dashboards --set metrics.dashboard.labelValue=yes \
+                        --set metrics.dashboard.annotations.grafana_folder=market-data
 # must be refused
 tpl bad-grace-equal     --set terminationGracePeriodSeconds=20
 tpl bad-grace-less      --set config.shutdown.drainTimeoutSeconds=40
@@ -117,6 +141,11 @@ tpl bad-unknown-key     --set sink.kafak.brokers=x:9092
 tpl bad-unknown-top     --set replicas=2
 tpl bad-sm-sidecar      --set mode=sidecar --set metrics.serviceMonitor.enabled=true
 tpl bad-nats-both-auth  --set sink.kind=nats --set credentials.natsToken=t --set credentials.natsCreds=c
+tpl bad-pdb-sidecar     --set mode=sidecar --set podDisruptionBudget.enabled=true
+tpl bad-pdb-both        --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=1 --set podDisruptionBudget.maxUnavailable=1
+tpl bad-pdb-value       --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=half
+tpl bad-pm-key          --set metrics.podMonitor.enabled=true --set metrics.podMonitor.port=metrics
+tpl bad-rule-key        --set metrics.prometheusRule.enable=true
 
 # the example consumer chart (tickbridge as a dependency, sidecar via .Subcharts)
 cp -r "$EXAMPLE" "$WORK/example"
@@ -126,10 +155,12 @@ run example-dep "$HELM" dependency build "$WORK/example"
 run example "$HELM" template demo "$WORK/example" --namespace md
 
 run dockerfilecheck "$DFC_BIN" "$ROOT/docker/Dockerfile"
+# alert rules (promtool check + test) and dashboard; live /metrics names with TICKBRIDGE_BIN
+run check-alerts "$ROOT/scripts/check-alerts.sh"
 
 for f in "$WORK"/r/*.out; do
   name="$(basename "$f" .out)"
-  case "$name" in lint-*|bad-*|example-dep|mc-*|dockerfilecheck) continue ;; esac
+  case "$name" in lint-*|bad-*|example-dep|mc-*|dockerfilecheck|check-alerts) continue ;; esac
   [[ "$(cat "$WORK/r/$name.rc")" == 0 ]] || continue
   run "mc-$name" "$MC_BIN" "$f"
 done
@@ -314,11 +345,133 @@ def sidecar_of(where, pod_spec):
     return ic
 
 
+def observability_checks():
+    """PodDisruptionBudget, PodMonitor, PrometheusRule, dashboard ConfigMap: off and on."""
+    rules_file = os.path.join(ROOT, "helm", "tickbridge", "files", "tickbridge-rules.yaml")
+    dash_file = os.path.join(ROOT, "helm", "tickbridge", "files", "tickbridge-dashboard.json")
+    extra_kinds = ("PodDisruptionBudget", "PodMonitor", "PrometheusRule")
+
+    section("observability objects are off by default")
+    for name in ("standalone", "sidecar", "sidecar-example", "kafka", "nats", "example"):
+        ds = docs(name)
+        got = [d.get("kind") for d in ds if d.get("kind") in extra_kinds]
+        got += ["dashboard ConfigMap" for d in of_kind(ds, "ConfigMap") if "tickbridge.json" in (d.get("data") or {})]
+        check(f"{name}: no PodDisruptionBudget, PodMonitor, PrometheusRule or dashboard", bool(ds) and not got, f"{got}")
+
+    section("PodDisruptionBudget (standalone)")
+    for name, want in (("pdb", {"maxUnavailable": 1}), ("pdb-min", {"minAvailable": "50%"}), ("pdb-max", {"maxUnavailable": 2})):
+        check(f"{name} renders", rc(name) == 0, read(name, "err")[-600:])
+        ds = docs(name)
+        pdbs = of_kind(ds, "PodDisruptionBudget")
+        pdb = pdbs[0] if pdbs else {}
+        dep = (of_kind(ds, "Deployment") or [{}])[0]
+        pod_labels = get(dep, "spec", "template", "metadata", "labels") or {}
+        check(f"{name}: one policy/v1 PodDisruptionBudget", len(pdbs) == 1 and pdb.get("apiVersion") == "policy/v1")
+        spec = pdb.get("spec") or {}
+        check(f"{name}: budget {want} and nothing else",
+              {k: spec.get(k) for k in ("minAvailable", "maxUnavailable") if k in spec} == want, f"{spec}")
+        check(f"{name}: selects the Deployment's pods (and only with its selector)",
+              matches(get(spec, "selector", "matchLabels"), pod_labels)
+              and get(spec, "selector", "matchLabels") == get(dep, "spec", "selector", "matchLabels"))
+        check(f"{name}: in the release namespace", get(pdb, "metadata", "namespace") == "md")
+
+    section("PodMonitor")
+    check("sidecar-pm renders", rc("sidecar-pm") == 0, read("sidecar-pm", "err")[-600:])
+    ds = docs("sidecar-pm")
+    pms = of_kind(ds, "PodMonitor")
+    pm = pms[0] if pms else {}
+    check("sidecar-pm: one PodMonitor (monitoring.coreos.com/v1)",
+          len(pms) == 1 and pm.get("apiVersion") == "monitoring.coreos.com/v1")
+    ex = (of_kind(ds, "Deployment") or [{}])[0]
+    ex_labels = get(ex, "spec", "template", "metadata", "labels") or {}
+    check("sidecar-pm: selects the sidecar example's pods",
+          matches(get(pm, "spec", "selector", "matchLabels"), ex_labels), f"{get(pm, 'spec', 'selector')}")
+    ep = get(pm, "spec", "podMetricsEndpoints", 0) or {}
+    ic = named(get(ex, "spec", "template", "spec", "initContainers"), "tickbridge") or {}
+    check("sidecar-pm: scrapes the sidecar's named port ops, path /metrics",
+          ep.get("port") == "ops" and ep.get("path") == "/metrics"
+          and any(p.get("name") == "ops" and p.get("containerPort") == PORT for p in ic.get("ports") or []))
+    check("sidecar-pm: interval/scrapeTimeout from values (30s/10s)",
+          ep.get("interval") == "30s" and ep.get("scrapeTimeout") == "10s")
+    check("sidecar-pm: namespaceSelector is the release namespace",
+          get(pm, "spec", "namespaceSelector", "matchNames") == ["md"])
+    check("sidecar-pm: no ServiceMonitor in sidecar mode", not of_kind(ds, "ServiceMonitor"))
+    ds = docs("sidecar-pm-sel")
+    pm = (of_kind(ds, "PodMonitor") or [{}])[0]
+    check("sidecar-pm-sel: metrics.podMonitor.selector replaces the default selector",
+          rc("sidecar-pm-sel") == 0 and get(pm, "spec", "selector", "matchLabels") == {"app": "my-app"})
+    check("sidecar-pm-sel: labels and interval from values",
+          get(pm, "metadata", "labels", "release") == "prom" and get(pm, "spec", "podMetricsEndpoints", 0, "interval") == "15s")
+    ds = docs("standalone-pm")
+    pm = (of_kind(ds, "PodMonitor") or [{}])[0]
+    dep = (of_kind(ds, "Deployment") or [{}])[0]
+    check("standalone-pm: a PodMonitor selecting the Deployment's pods",
+          rc("standalone-pm") == 0 and matches(get(pm, "spec", "selector", "matchLabels"),
+                                               get(dep, "spec", "template", "metadata", "labels")))
+
+    section("PrometheusRule (from helm/tickbridge/files/tickbridge-rules.yaml)")
+    try:
+        file_groups = yaml.safe_load(open(rules_file))["groups"]
+    except Exception as e:  # noqa: BLE001
+        file_groups = None
+        print(f"  ({e})")
+    check("tickbridge-rules.yaml parses, with groups", bool(file_groups))
+    check("rules renders", rc("rules") == 0, read("rules", "err")[-600:])
+    prs = of_kind(docs("rules"), "PrometheusRule")
+    pr = prs[0] if prs else {}
+    check("rules: one PrometheusRule (monitoring.coreos.com/v1)",
+          len(prs) == 1 and pr.get("apiVersion") == "monitoring.coreos.com/v1")
+    check("rules: spec.groups == the plain rules file's groups (one source of truth)",
+          file_groups is not None and get(pr, "spec", "groups") == file_groups)
+    check("rules: object labels from values", get(pr, "metadata", "labels", "release") == "prom")
+    check("rules: annotations keep Prometheus templates ({{ $labels.* }}, {{ $value }})",
+          "{{ $labels." in json.dumps(get(pr, "spec", "groups")) and "{{ $value" in json.dumps(get(pr, "spec", "groups")))
+    pr = (of_kind(docs("rules-extra"), "PrometheusRule") or [{}])[0]
+    rules_x = [r for g in get(pr, "spec", "groups", default=[]) or [] for r in g.get("rules", [])]
+    rules_f = [r for g in file_groups or [] for r in g.get("rules", [])]
+    check("rules-extra (sidecar mode): additionalRuleLabels on every rule, the rule's own severity wins",
+          rc("rules-extra") == 0 and len(rules_x) == len(rules_f) > 0
+          and all(rx.get("labels", {}).get("team") == "md" and rx["labels"].get("severity") == rf["labels"]["severity"]
+                  and rx["expr"] == rf["expr"] for rx, rf in zip(rules_x, rules_f)))
+
+    section("Grafana dashboard ConfigMap (from helm/tickbridge/files/tickbridge-dashboard.json)")
+    try:
+        dash = json.load(open(dash_file))
+    except Exception as e:  # noqa: BLE001
+        dash = None
+        print(f"  ({e})")
+    for name, ns, label, value in (("dashboard", "md", "grafana_dashboard", "1"),
+                                   ("dashboard-ns", "monitoring", "my_dashboards", "yes")):
+        check(f"{name} renders", rc(name) == 0, read(name, "err")[-600:])
+        cms = [d for d in of_kind(docs(name), "ConfigMap") if "tickbridge.json" in (d.get("data") or {})]
+        cm = cms[0] if cms else {}
+        check(f"{name}: one dashboard ConfigMap labelled {label}={value!r}",
+              len(cms) == 1 and get(cm, "metadata", "labels", label) == value)
+        check(f"{name}: namespace {ns}", get(cm, "metadata", "namespace") == ns)
+        try:
+            got = json.loads(get(cm, "data", "tickbridge.json") or "")
+        except ValueError:
+            got = None
+        check(f"{name}: data tickbridge.json == the dashboard file", dash is not None and got == dash)
+    cm = next((d for d in of_kind(docs("dashboard-ns"), "ConfigMap") if "tickbridge.json" in (d.get("data") or {})), {})
+    check("dashboard-ns: annotations from values", get(cm, "metadata", "annotations", "grafana_folder") == "market-data")
+
+    section("alert rules and dashboard (scripts/check-alerts.sh: promtool check/test rules, dashboard"
+            + (", live /metrics)" if os.environ.get("TICKBRIDGE_BIN") else ")"))
+    out = read("check-alerts", "out")
+    m = re.search(r"check-alerts: (\d+) passed, (\d+) failed", out)
+    check("scripts/check-alerts.sh passes", rc("check-alerts") == 0 and m is not None,
+          "\n" + "\n".join("        " + l.strip() for l in (out + read("check-alerts", "err")).splitlines()
+                         if "FAIL" in l or "check-alerts:" in l) + "\n        (details: scripts/check-alerts.sh)")
+    if m:
+        print(f"        ({m.group(1)} checks passed there, {m.group(2)} failed)")
+
+
 def all_checks():
     global passed
     # --- helm lint ---------------------------------------------------------------------
     section("helm lint")
-    for name in ("lint-standalone", "lint-sidecar", "lint-kafka", "lint-nats"):
+    for name in ("lint-standalone", "lint-sidecar", "lint-kafka", "lint-nats", "lint-obs-standalone", "lint-obs-sidecar"):
         check(f"{name} passes", rc(name) == 0, (read(name, "out") + read(name, "err"))[-600:])
 
     section("manifests decode strictly into Kubernetes API types (manifestcheck)")
@@ -514,6 +667,13 @@ def all_checks():
     refused("bad-unknown-top", r"(?i)additional propert.*replicas|replicas.*additional")
     refused("bad-sm-sidecar", r"serviceMonitor needs mode=standalone")
     refused("bad-nats-both-auth", r"a token or a \.creds file, not both")
+    refused("bad-pdb-sidecar", r"podDisruptionBudget needs mode=standalone")
+    refused("bad-pdb-both", r"minAvailable or maxUnavailable, not both")
+    refused("bad-pdb-value", r"/podDisruptionBudget/minAvailable")
+    refused("bad-pm-key", r"(?i)additional propert.*port|port.*additional")
+    refused("bad-rule-key", r"(?i)additional propert.*enable|enable.*additional")
+
+    observability_checks()
 
     # --- Dockerfile --------------------------------------------------------------------
     section("docker/Dockerfile")
@@ -697,7 +857,7 @@ def binary_checks(binary):
     os.makedirs(cfgdir, exist_ok=True)
     for f in sorted(os.listdir(R)):
         name = f[:-3]
-        if not f.endswith(".rc") or name.startswith(("lint-", "bad-", "mc-", "example-dep", "dockerfilecheck")) or rc(name) != 0:
+        if not f.endswith(".rc") or name.startswith(("lint-", "bad-", "mc-", "example-dep", "dockerfilecheck", "check-alerts")) or rc(name) != 0:
             continue
         for cm in of_kind(docs(name), "ConfigMap"):
             text = get(cm, "data", "config.toml")

@@ -20,6 +20,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make pkg-config >/dev/null
 fi
 
+# promtool (alert rule tests: scripts/check-alerts.sh) from Debian's prometheus package.
+if ! command -v promtool >/dev/null 2>&1; then
+  log "installing promtool (Debian package prometheus)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 export TICKBRIDGE_CAPTURES="${TICKBRIDGE_CAPTURES:-$root/../shared/captures}"
 [ -d "$TICKBRIDGE_CAPTURES" ] || { echo "TICKBRIDGE_CAPTURES=$TICKBRIDGE_CAPTURES is not a directory" >&2; exit 1; }
 
@@ -40,4 +46,6 @@ if [ -x scripts/check-deploy.sh ]; then
   log "deployment checks (helm chart, Dockerfile)"
   scripts/check-deploy.sh
 fi
+log "alert rules and dashboard against the binary's live /metrics"
+scripts/check-alerts.sh --bin target/debug/tickbridge
 log "all checks passed"

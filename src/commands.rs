@@ -37,10 +37,11 @@ pub async fn run(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<
     info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %config_path.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default".into()),
-        overrides = ?overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        // JSON text, so log consumers can parse them (not Rust debug strings).
+        overrides = %serde_json::Value::from(overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>()),
         sink = config.sink.kind.as_str(),
         ops = %config.ops.listen,
-        plan = ?describe_plan(&sources),
+        plan = %serde_json::json!(describe_plan(&sources)),
         "tickbridge starting"
     );
     let ops = Arc::new(OpsState::default());

@@ -22,7 +22,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COPY = ["docker", "helm", ".dockerignore", "scripts/check-deploy.sh", "scripts/install-helm.sh"]
+COPY = ["docker", "helm", ".dockerignore", "scripts/check-deploy.sh", "scripts/install-helm.sh",
+        "scripts/check-alerts.sh", "docs/alerts"]
 # (the Go tools are built once into the cache; copies with the same source reuse them)
 
 V = "helm/tickbridge/values.yaml"
@@ -31,6 +32,12 @@ S = "helm/tickbridge/values.schema.json"
 D = "docker/Dockerfile"
 C = "docker/compose.yaml"
 T = "docker/tickbridge.toml"
+PDB = "helm/tickbridge/templates/poddisruptionbudget.yaml"
+PM = "helm/tickbridge/templates/podmonitor.yaml"
+PR = "helm/tickbridge/templates/prometheusrule.yaml"
+DC = "helm/tickbridge/templates/dashboard-configmap.yaml"
+RF = "helm/tickbridge/files/tickbridge-rules.yaml"
+DF = "helm/tickbridge/files/tickbridge-dashboard.json"
 
 # (id, file, old, new): `old` must occur in the file; every occurrence is replaced.
 # A `new` of None deletes the lines containing `old`.
@@ -168,6 +175,55 @@ MUTATIONS = [
     ("toml-invalid", T, "[ops]", "[ops"),
     ("toml-listen", T, 'listen = "0.0.0.0:9000"', 'listen = "0.0.0.0:9001"'),
     ("toml-no-nats", T, "[sink.nats]", "[sink.natsx]"),
+    # observability: PodDisruptionBudget, PodMonitor, PrometheusRule, dashboard, rules
+    ("obs-pdb-always", PDB, "{{- if .Values.podDisruptionBudget.enabled }}", "{{- if true }}"),
+    ("obs-pdb-never", PDB, "{{- if .Values.podDisruptionBudget.enabled }}", "{{- if false }}"),
+    ("obs-pdb-invalid-yaml", PDB, "spec:\n", "spec: [\n"),
+    ("obs-pdb-apiversion", PDB, "apiVersion: policy/v1", "apiVersion: policy/v1beta1"),
+    ("obs-pdb-default-budget", PDB, "  maxUnavailable: 1\n", "  minAvailable: 1\n"),
+    ("obs-pdb-min-ignored", PDB, "minAvailable: {{ $pdb.minAvailable | toJson }}", "maxUnavailable: 1"),
+    ("obs-pdb-max-ignored", PDB, "maxUnavailable: {{ $pdb.maxUnavailable | toJson }}", "maxUnavailable: 1"),
+    ("obs-pdb-selector", PDB, '      {{- include "tickbridge.selectorLabels" . | nindent 6 }}', "      app: other"),
+    ("obs-pdb-namespace", PDB, "  namespace: {{ .Release.Namespace }}", "  namespace: default"),
+    ("obs-pdb-sidecar-allowed", H, '{{- if and (eq .Values.mode "sidecar") .Values.podDisruptionBudget.enabled }}', "{{- if false }}"),
+    ("obs-pdb-both-allowed", H, "{{- if and .Values.podDisruptionBudget.enabled (not (kindIs", "{{- if and false (not (kindIs"),
+    ("obs-pdb-schema-pattern", S, '"pattern": "^[0-9]+%$"', '"pattern": ".*"'),
+    ("obs-pm-always", PM, "{{- if .Values.metrics.podMonitor.enabled }}", "{{- if true }}"),
+    ("obs-pm-never", PM, "{{- if .Values.metrics.podMonitor.enabled }}", "{{- if false }}"),
+    ("obs-pm-invalid-yaml", PM, "  podMetricsEndpoints:", "  podMetricsEndpoints: ["),
+    ("obs-pm-apiversion", PM, "apiVersion: monitoring.coreos.com/v1", "apiVersion: monitoring.coreos.com/v1alpha1"),
+    ("obs-pm-selector", PM, '      {{- include "tickbridge.selectorLabels" . | nindent 6 }}', "      app: other"),
+    ("obs-pm-selector-ignored", PM, "{{- if .Values.metrics.podMonitor.selector }}", "{{- if false }}"),
+    ("obs-pm-port", PM, "    - port: ops", "    - port: metrics"),
+    ("obs-pm-path", PM, "      path: /metrics", "      path: /m"),
+    ("obs-pm-interval", PM, "      interval: {{ .Values.metrics.podMonitor.interval }}", "      interval: 30s"),
+    ("obs-pm-timeout", PM, "      scrapeTimeout: {{ .Values.metrics.podMonitor.scrapeTimeout }}", "      scrapeTimeout: 5s"),
+    ("obs-pm-namespace", PM, "      - {{ .Release.Namespace }}", "      - default"),
+    ("obs-pm-labels", PM, "{{- with .Values.metrics.podMonitor.labels }}", "{{- with .Values.metrics.podMonitor.nolabels }}"),
+    ("obs-pm-schema-open", S, '"podMonitor": {\n          "type": "object",\n          "additionalProperties": false',
+     '"podMonitor": {\n          "type": "object",\n          "additionalProperties": true'),
+    ("obs-sm-sidecar", "helm/tickbridge/templates/servicemonitor.yaml", '{{- if and (eq .Values.mode "standalone") .Values.metrics.serviceMonitor.enabled }}',
+     "{{- if or .Values.metrics.podMonitor.enabled .Values.metrics.serviceMonitor.enabled }}"),
+    ("obs-rules-always", PR, "{{- if .Values.metrics.prometheusRule.enabled }}", "{{- if true }}"),
+    ("obs-rules-never", PR, "{{- if .Values.metrics.prometheusRule.enabled }}", "{{- if false }}"),
+    ("obs-rules-apiversion", PR, "apiVersion: monitoring.coreos.com/v1", "apiVersion: monitoring.coreos.com/v1alpha1"),
+    ("obs-rules-other-file", PR, '.Files.Get "files/tickbridge-rules.yaml"', '.Files.Get "files/none.yaml"'),
+    ("obs-rules-templated", PR, '{{- $rules := .Files.Get "files/tickbridge-rules.yaml" | fromYaml }}',
+     '{{- $rules := tpl (.Files.Get "files/tickbridge-rules.yaml") . | fromYaml }}'),
+    ("obs-rules-extra-ignored", PR, "{{- if $extra }}", "{{- if false }}"),
+    ("obs-rules-extra-wins", PR, '(merge (deepCopy ($r.labels | default dict)) $extra)', "(merge (deepCopy $extra) ($r.labels | default dict))"),
+    ("obs-rules-labels", PR, "{{- with .Values.metrics.prometheusRule.labels }}", "{{- with .Values.metrics.prometheusRule.nolabels }}"),
+    ("obs-rules-schema-open", S, '"prometheusRule": {\n          "type": "object",\n          "additionalProperties": false',
+     '"prometheusRule": {\n          "type": "object",\n          "additionalProperties": true'),
+    ("obs-rules-file-invalid", RF, "groups:", "groups: ["),
+    ("obs-rules-file-test-fails", RF, "expr: tickbridge_connections_stale > 0", "expr: tickbridge_connections_stale > 1"),
+    ("obs-dash-always", DC, "{{- if .Values.metrics.dashboard.enabled }}", "{{- if true }}"),
+    ("obs-dash-never", DC, "{{- if .Values.metrics.dashboard.enabled }}", "{{- if false }}"),
+    ("obs-dash-label", DC, "{{ .Values.metrics.dashboard.label }}: {{ .Values.metrics.dashboard.labelValue | quote }}", 'grafana_dashboard: "1"'),
+    ("obs-dash-namespace", DC, "{{ .Values.metrics.dashboard.namespace | default .Release.Namespace }}", "{{ .Release.Namespace }}"),
+    ("obs-dash-data", DC, '.Files.Get "files/tickbridge-dashboard.json"', '.Files.Get "files/tickbridge-rules.yaml"'),
+    ("obs-dash-annotations", DC, "{{- with .Values.metrics.dashboard.annotations }}", "{{- with .Values.metrics.dashboard.noannotations }}"),
+    ("obs-dash-file-invalid", DF, '"schemaVersion": 39,', '"schemaVersion": 39'),
 ]
 
 def norm(name):

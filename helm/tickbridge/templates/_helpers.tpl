@@ -108,6 +108,12 @@ Included by every template that is always rendered.
 {{- if and (eq .Values.mode "sidecar") .Values.metrics.serviceMonitor.enabled }}
 {{- fail "metrics.serviceMonitor needs mode=standalone (a sidecar has no Service of its own); scrape the pod via metrics.podAnnotations or a PodMonitor in your chart" }}
 {{- end }}
+{{- if and (eq .Values.mode "sidecar") .Values.podDisruptionBudget.enabled }}
+{{- fail "podDisruptionBudget needs mode=standalone: in sidecar mode the pods are your workload's; give them your own PodDisruptionBudget" }}
+{{- end }}
+{{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) }}
+{{- fail "podDisruptionBudget: give minAvailable or maxUnavailable, not both (Kubernetes refuses a budget with both)" }}
+{{- end }}
 {{- if and (eq .Values.sink.kind "kafka") .Values.sink.kafka.sasl.enabled (not .Values.credentials.existingSecret) (not (and .Values.credentials.kafkaSaslUsername .Values.credentials.kafkaSaslPassword)) }}
 {{- fail "sink.kafka.sasl.enabled needs credentials.kafkaSaslUsername and credentials.kafkaSaslPassword, or credentials.existingSecret" }}
 {{- end }}

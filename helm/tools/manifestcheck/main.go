@@ -3,7 +3,8 @@
 // unknown or misplaced fields and wrong types, the way the API server's strict field
 // validation does. No cluster needed. It also decodes the container/volume snippets
 // and the strategic-merge patch that the tickbridge chart ships in its sidecar
-// ConfigMap.
+// ConfigMap. The prometheus-operator kinds the chart renders (ServiceMonitor,
+// PodMonitor, PrometheusRule) are decoded into its monitoring/v1 API types.
 //
 //	helm template t helm/tickbridge | go run ./helm/tools/manifestcheck
 package main
@@ -22,6 +23,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -47,6 +50,12 @@ func newObject(apiVersion, kind string) any {
 		return &batchv1.Job{}
 	case "policy/v1/PodDisruptionBudget":
 		return &policyv1.PodDisruptionBudget{}
+	case "monitoring.coreos.com/v1/ServiceMonitor":
+		return &monitoringv1.ServiceMonitor{}
+	case "monitoring.coreos.com/v1/PodMonitor":
+		return &monitoringv1.PodMonitor{}
+	case "monitoring.coreos.com/v1/PrometheusRule":
+		return &monitoringv1.PrometheusRule{}
 	case "rbac.authorization.k8s.io/v1/Role":
 		return &rbacv1.Role{}
 	case "rbac.authorization.k8s.io/v1/RoleBinding":
