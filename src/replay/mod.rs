@@ -457,7 +457,13 @@ async fn serve_websocket(
             .collect(),
         None => Vec::new(),
     };
-    info!(client = index, conn, frames = frames.len(), live = args.live, "replaying");
+    info!(
+        client = index,
+        conn,
+        frames = frames.len(),
+        live = args.live,
+        "replaying"
+    );
     let client_speaks_first = frames.first().is_some_and(|e| e.ev == EventKind::Send);
     let t0 = frames.first().map(|e| e.ts).unwrap_or(0);
     let recvs: Vec<&Event> = frames
@@ -536,7 +542,12 @@ async fn serve_websocket(
             if next >= recvs.len() && mode == Mode::Playing {
                 served_to_end = true;
                 state.mark_finished(i);
-                info!(client = index, conn, sent = next, "capture connection served; holding it open");
+                info!(
+                    client = index,
+                    conn,
+                    sent = next,
+                    "capture connection served; holding it open"
+                );
                 // Hold the connection like a quiet exchange until the client or the
                 // server ends it.
                 if let Some(last) = frames.last() {
