@@ -97,7 +97,8 @@ fn spawn_session(
         stats,
         None,
     );
-    tokio::spawn(session.run(cancel))
+    let handle = tokio::spawn(session.run(cancel));
+    handle
 }
 
 // ---------------------------------------------------------------------------------
@@ -405,14 +406,15 @@ async fn client(opts: Opts, ports: [u16; 3]) {
     let big_bbo = Arc::new(AtomicU64::new(0));
     let trades = Arc::new(AtomicU64::new(0));
     let first_trade = Arc::new(std::sync::Mutex::new(None::<(Instant, f64)>));
-    {
+    // Ends when every session dropped its sender (joined at the end).
+    let consumer_handle = tokio::spawn({
         let (books, big_bbo, trades, first_trade) = (
             books.clone(),
             big_bbo.clone(),
             trades.clone(),
             first_trade.clone(),
         );
-        tokio::spawn(async move {
+        async move {
             while let Some(r) = rx.recv().await {
                 match &r.data {
                     Data::Trade(_) => {
@@ -430,8 +432,8 @@ async fn client(opts: Opts, ports: [u16; 3]) {
                     _ => {}
                 }
             }
-        });
-    }
+        }
+    });
     let cancel = CancellationToken::new();
     let mut handles = Vec::new();
 
@@ -592,6 +594,9 @@ async fn client(opts: Opts, ports: [u16; 3]) {
     for h in handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
+    // The sessions dropped their senders: the consumer ends with them.
+    drop(tx);
+    let _ = tokio::time::timeout(Duration::from_secs(5), consumer_handle).await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -609,22 +614,24 @@ async fn server(opts: Opts) {
         http.local_addr().unwrap().port()
     );
     let opts = Arc::new(opts);
+    let tracker = tokio_util::task::TaskTracker::new();
     for (listener, main) in [(ws, true), (warm, false)] {
-        let opts = opts.clone();
-        tokio::spawn(async move {
+        let (opts, conns) = (opts.clone(), tracker.clone());
+        tracker.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(ws_conn(stream, opts.clone(), main));
+                conns.spawn(ws_conn(stream, opts.clone(), main));
             }
         });
     }
     {
-        let opts = opts.clone();
-        tokio::spawn(async move {
+        let (opts, conns) = (opts.clone(), tracker.clone());
+        tracker.spawn(async move {
             while let Ok((stream, _)) = http.accept().await {
-                tokio::spawn(http_conn(stream, opts.clone()));
+                conns.spawn(http_conn(stream, opts.clone()));
             }
         });
     }
+    tracker.close();
     // Ends when the parent goes (stdin closes).
     let mut stdin = tokio::io::stdin();
     let mut buf = [0u8; 64];

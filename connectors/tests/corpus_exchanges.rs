@@ -1,5 +1,5 @@
 //! Corpus: every recording in `TICKBRIDGE_CAPTURES` (`cryptofeed/` and `hftbacktest/`,
-//! see CAPTURE_FORMAT.md) is replayed connection by connection through the parser of
+//! see docs/architecture.md, "Captures") is replayed connection by connection through the parser of
 //! the registered connector that claims the connection's URL
 //! ([`fuzzing::capture_parser`]: [`Connector::market_of_url`] over
 //! `tickbridge_connectors::connectors()`); a connection no registered connector claims
