@@ -68,13 +68,14 @@ use tokio_util::sync::CancellationToken;
 
 /// Starts the session of one planned connection, as `tickbridge run` does.
 fn spawn_session(
+    handles: &mut Vec<tokio::task::JoinHandle<()>>,
     connector: &'static dyn Connector,
     conn: u64,
     plan: ConnectionPlan,
     out: mpsc::Sender<Record>,
     stats: Arc<SourceStats>,
     cancel: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
+) {
     let parser_plan = plan.clone();
     let spec = SessionSpec {
         exchange: connector.name(),
@@ -97,8 +98,8 @@ fn spawn_session(
         stats,
         None,
     );
-    let handle = tokio::spawn(session.run(cancel));
-    handle
+    // Joined by the caller at the end.
+    handles.push(tokio::spawn(session.run(cancel)));
 }
 
 // ---------------------------------------------------------------------------------
@@ -443,14 +444,15 @@ async fn client(opts: Opts, ports: [u16; 3]) {
     let warm_stats = Arc::new(SourceStats::default());
     let warm_names = vec!["WARM-USDT".to_string()];
     for plan in plans(connector, &opts, &warm_url, &rest_url, &warm_names, 1) {
-        handles.push(spawn_session(
+        spawn_session(
+            &mut handles,
             connector,
             0,
             plan,
             tx.clone(),
             warm_stats.clone(),
             cancel.clone(),
-        ));
+        );
     }
     let warm_books = if with_book { 1 } else { 0 };
     if !wait_subscribed(&warm_stats, 1, &books, warm_books, Duration::from_secs(60)).await {
@@ -473,14 +475,15 @@ async fn client(opts: Opts, ports: [u16; 3]) {
     let stats = Arc::new(SourceStats::default());
     let started = Instant::now();
     for (i, plan) in all.into_iter().enumerate() {
-        handles.push(spawn_session(
+        spawn_session(
+            &mut handles,
             connector,
             i as u64 + 1,
             plan,
             tx.clone(),
             stats.clone(),
             cancel.clone(),
-        ));
+        );
     }
     let want_books = if with_book {
         warm_books + opts.symbols as u64

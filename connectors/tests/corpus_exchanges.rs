@@ -107,14 +107,21 @@ fn snapshot_symbol(url: &str, body: &str) -> Option<String> {
     let from_body = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["symbol"].as_str().map(str::to_string));
-    from_body.or_else(|| {
-        url.split_once('?')?
-            .1
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "symbol")
-            .map(|(_, v)| v.to_string())
-    })
+    from_body
+        .or_else(|| {
+            url.split_once('?')?
+                .1
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == "symbol")
+                .map(|(_, v)| v.to_string())
+        })
+        .or_else(|| {
+            // Bitstamp names the pair in the path: `/api/v2/order_book/{pair}`.
+            let path = url.split(['?', '#']).next()?.trim_end_matches('/');
+            let (_, pair) = path.rsplit_once("/order_book/")?;
+            (!pair.is_empty() && !pair.contains('/')).then(|| pair.to_string())
+        })
 }
 
 /// What replaying one file produced.
@@ -268,9 +275,11 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/okx.jsonl.gz", "okx"),
     ("cryptofeed/okcoin.jsonl.gz", "okx"),
     ("cryptofeed/coinbase.jsonl.gz", "coinbase"),
+    ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),
+    ("cryptofeed/binance_us.jsonl.gz", "binance-us"),
     ("hftbacktest/binance_btcusdt_20240808.jsonl.gz", "binance"),
     (
         "hftbacktest/binance-usdm_btcusdt_20240808.jsonl.gz",

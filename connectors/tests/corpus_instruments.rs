@@ -279,6 +279,16 @@ fn raw_list(path: &str, body: &str) -> Raw {
                 );
             }
         }
+        "/api/v2/trading-pairs-info/" => {
+            // Bitstamp: `name` is `BASE/QUOTE`, `url_symbol` the native pair.
+            for p in v.as_array().unwrap_or(&empty) {
+                let (b, q) = text(p, "name")
+                    .split_once('/')
+                    .map(|(b, q)| (b.to_string(), q.to_string()))
+                    .expect("name BASE/QUOTE");
+                assets.insert(text(p, "url_symbol"), (b, q));
+            }
+        }
         "/api/v3/brokerage/market/products" => {
             for p in v["products"].as_array().unwrap_or(&empty) {
                 if p["product_type"].as_str().is_some_and(|t| t != "SPOT") {

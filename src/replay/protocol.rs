@@ -32,7 +32,7 @@ impl Protocol {
     /// The protocol of a connector, by its registry name.
     pub fn of_connector(name: &str) -> Protocol {
         match name {
-            "binance" | "binance-usdm" | "binance-coinm" => Protocol::Binance,
+            "binance" | "binance-usdm" | "binance-coinm" | "binance-us" => Protocol::Binance,
             "coinbase" => Protocol::Coinbase,
             _ => Protocol::Recorded,
         }

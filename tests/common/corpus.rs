@@ -19,8 +19,9 @@ pub enum Feed {
 
 impl Feed {
     /// Picks the connector from the capture header's `exchange` and, for Binance,
-    /// the host of the first WebSocket URL (`fstream` → USD-M, `dstream` → COIN-M).
-    /// The two must agree when both say something.
+    /// the host of the first WebSocket URL (`fstream` → USD-M, `dstream` → COIN-M,
+    /// `stream.binance.us` → Binance.US). The two must agree when both say something.
+    /// `binance_tr` speaks the spot protocol on a host of its own and is read as spot.
     pub fn of(capture: &Capture) -> Result<Feed, String> {
         let exchange = capture.header.exchange.as_str();
         let url = capture
@@ -39,12 +40,15 @@ impl Feed {
             Some(Venue::UsdM)
         } else if host.starts_with("dstream.") {
             Some(Venue::CoinM)
+        } else if host.starts_with("stream.binance.us") {
+            Some(Venue::Us)
         } else {
             None
         };
         let by_header = match exchange {
             "coinbase" => return Ok(Feed::Coinbase),
-            "binance" | "binance_us" | "binance_tr" => Venue::Spot,
+            "binance" | "binance_tr" => Venue::Spot,
+            "binance-us" | "binance_us" => Venue::Us,
             "binance-usdm" | "binance_futures" => Venue::UsdM,
             "binance-coinm" | "binance_delivery" => Venue::CoinM,
             other => return Err(format!("no connector for capture exchange {other:?}")),

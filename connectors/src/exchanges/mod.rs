@@ -5,6 +5,7 @@
 //! line; the fuzz and corpus tests iterate the registry.
 
 pub mod binance;
+pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
@@ -20,11 +21,13 @@ static REGISTRY: &[&dyn Connector] = &[
     &binance::Binance::SPOT,
     &binance::Binance::USDM,
     &binance::Binance::COINM,
+    &binance::Binance::US,
     &coinbase::Coinbase,
     &coinbase_advanced::CoinbaseAdvanced,
     &kraken::Kraken,
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
+    &bitstamp::Bitstamp,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.

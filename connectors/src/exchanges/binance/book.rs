@@ -4,7 +4,7 @@
 //! The rules, as currently documented ("How to manage a local order book correctly"):
 //!
 //! - **Buffer** the `@depth` diffs of a symbol and request a REST snapshot
-//!   (`/api/v3/depth`, `/fapi/v1/depth`, `/dapi/v1/depth`) once the first diff arrived.
+//!   (`/api/v3/depth` on binance.com and Binance.US, `/fapi/v1/depth`, `/dapi/v1/depth`) once the first diff arrived.
 //! - **Stale snapshot**: spot: if `lastUpdateId` is below the first buffered `U` the
 //!   snapshot cannot bridge the buffer → fetch again (we accept `lastUpdateId + 1 ==
 //!   U`, which bridges exactly; the docs' strict `<` re-fetches then too). Futures: if
@@ -70,6 +70,17 @@ pub struct BookVenue {
 pub static SPOT_LIMIT: RateLimit = RateLimit {
     name: "binance-api",
     limit: 6000,
+    window: Duration::from_secs(60),
+    share_percent: 50,
+    used_weight_header: Some("x-mbx-used-weight-1m"),
+};
+
+/// Binance.US REST (`api.binance.us`): 1200 request weight per minute per IP, the
+/// `REQUEST_WEIGHT` its own `exchangeInfo` lists (see the module docs of
+/// [`super`]); a budget of its own, not binance.com's.
+pub static US_LIMIT: RateLimit = RateLimit {
+    name: "binance-us-api",
+    limit: 1200,
     window: Duration::from_secs(60),
     share_percent: 50,
     used_weight_header: Some("x-mbx-used-weight-1m"),

@@ -1,6 +1,8 @@
 //! Binance reference data: `GET /api/v3/exchangeInfo` (spot), `GET /fapi/v1/exchangeInfo`
 //! (USDⓈ-M futures) and `GET /dapi/v1/exchangeInfo` (COIN-M futures), one response per
-//! venue listing every symbol with its filters.
+//! venue listing every symbol with its filters. Binance.US (`binance-us`) serves the spot
+//! response at `/api/v3/exchangeInfo` on its own host (`https://api.binance.us`), parsed
+//! as spot.
 //!
 //! Documents followed (developers.binance.com, stored copies consulted 2026-12-02; the
 //! pages carry no date of their own):
@@ -43,7 +45,7 @@ const PERPETUAL_DELIVERY_MS: i64 = 4_133_404_800_000;
 pub fn urls(venue: Venue, market: Market, rest_url: &str) -> Vec<String> {
     let base = rest_url.trim_end_matches('/');
     let path = match (venue, market) {
-        (Venue::Spot, Market::Spot) => "/api/v3/exchangeInfo",
+        (Venue::Spot | Venue::Us, Market::Spot) => "/api/v3/exchangeInfo",
         (Venue::UsdM, Market::Perp | Market::Future) => "/fapi/v1/exchangeInfo",
         (Venue::CoinM, Market::Perp | Market::Future) => "/dapi/v1/exchangeInfo",
         _ => return Vec::new(),
@@ -117,7 +119,7 @@ pub fn parse(venue: Venue, market: Market, body: &str) -> Result<Vec<Listed>, Pa
     let mut out = Vec::new();
     for s in symbols {
         let (m, expiry) = match venue {
-            Venue::Spot => (Market::Spot, None),
+            Venue::Spot | Venue::Us => (Market::Spot, None),
             Venue::UsdM | Venue::CoinM => futures_market(&s),
         };
         if m != market {
@@ -125,7 +127,7 @@ pub fn parse(venue: Venue, market: Market, body: &str) -> Result<Vec<Listed>, Pa
         }
         let filter = |kind: &str| s.filters.iter().find(|f| f.filter_type == kind);
         let settle = match venue {
-            Venue::Spot => None,
+            Venue::Spot | Venue::Us => None,
             Venue::UsdM | Venue::CoinM => s.margin_asset.as_deref().filter(|a| !a.is_empty()),
         };
         let status_text = s.status.as_deref().or(s.contract_status.as_deref());
@@ -145,7 +147,7 @@ pub fn parse(venue: Venue, market: Market, body: &str) -> Result<Vec<Listed>, Pa
                 .map(|raw| dec_raw(raw, "binance contractSize"))
                 .transpose()?,
             status: match venue {
-                Venue::Spot => spot_status(status_text),
+                Venue::Spot | Venue::Us => spot_status(status_text),
                 Venue::UsdM | Venue::CoinM => futures_status(status_text),
             },
             ..pair(&s.base_asset, &s.quote_asset, settle)

@@ -1,5 +1,7 @@
-//! Binance: spot (`binance`), USD-M futures (`binance-usdm`) and COIN-M futures
-//! (`binance-coinm`).
+//! Binance: spot (`binance`), USD-M futures (`binance-usdm`), COIN-M futures
+//! (`binance-coinm`), and Binance.US (`binance-us`): the spot protocol, symbols and
+//! book rules on Binance.US's own hosts and limits ([`Venue::Us`]; every rule below
+//! that names spot holds for it, on its own budget).
 //!
 //! Connections open the combined endpoint (`/stream`) and subscribe live with
 //! `{"method":"SUBSCRIBE","params":[..],"id":n}` requests of up to
@@ -41,6 +43,24 @@
 //! stored Binance page (the notice's stream table is cut off in the copy consulted;
 //! one third-party client lists `/public` as only `@bookTicker` and `@depth`, another
 //! measured `@trade` delivered on `/public`): left on `/public`, to be confirmed live.
+//!
+//! Binance.US (`binance-us`, consulted 2026-12-02): the search corpus (docs) holds no
+//! stored copy of Binance.US's own API pages (docs.binance.us), so the hosts and
+//! limits come from what was found, each named: WebSocket `wss://stream.binance.us:9443`
+//! (nautilus_binance `BINANCE_US_SPOT_WS_URL`, tokio-binance `BINANCE_US_WSS_URL`;
+//! the corpus recording `cryptofeed/binance_us`, 2021-10-12, opens
+//! `wss://stream.binance.us:9443/stream?streams=..`); REST `https://api.binance.us`
+//! (ccxt `binanceus.js`, 4.5.32: `https://api.binance.us/api/v3`; the recording
+//! fetches `/api/v3/exchangeInfo` and `/api/v3/depth?symbol=..&limit=1000` there). REST
+//! weight: 1200 per minute per IP (`REQUEST_WEIGHT` in the `rateLimits` of the
+//! recording's own `exchangeInfo` answer, 2021-10-12; binance.com's 6000 is not
+//! assumed), a budget of its own ([`book::US_LIMIT`], not shared with binance.com's).
+//! The snapshot endpoint is `/api/v3/depth` with the spot limits (1..=5000) and the
+//! current binance.com spot weights (5/25/50/250), at least the older schedule's
+//! (1/5/10/50), so never under-counted. WebSocket limits (1024 streams per connection,
+//! 5 incoming messages/s, 300 connection attempts per 5 minutes, 24 h connections)
+//! are taken as binance.com spot's, which Binance.US's API mirrors: not confirmed
+//! from a stored Binance.US page, to be checked against docs.binance.us.
 
 pub mod book;
 mod fast;
@@ -102,7 +122,7 @@ impl Route {
     fn serves(self, venue: Venue, channel: Channel) -> bool {
         let public = match venue {
             Venue::UsdM => matches!(channel, Channel::Trade | Channel::Bbo | Channel::Book),
-            Venue::Spot | Venue::CoinM => true,
+            Venue::Spot | Venue::Us | Venue::CoinM => true,
         };
         public == (self == Route::Public)
     }
@@ -123,6 +143,8 @@ pub enum Venue {
     Spot,
     UsdM,
     CoinM,
+    /// Binance.US: the spot API on its own hosts and REST budget.
+    Us,
 }
 
 /// The Binance connector for one venue.
@@ -136,6 +158,7 @@ impl Binance {
     pub const COINM: Binance = Binance {
         venue: Venue::CoinM,
     };
+    pub const US: Binance = Binance { venue: Venue::Us };
 }
 
 const FUTURES_CHANNELS: &[Channel] = &[
@@ -157,7 +180,7 @@ impl Binance {
             None => pair.to_string(),
         };
         let (market, symbol) = match (venue, suffix) {
-            (Venue::Spot, _) => (Market::Spot, pair_norm),
+            (Venue::Spot | Venue::Us, _) => (Market::Spot, pair_norm),
             (_, "" | "PERP") => (Market::Perp, format!("{pair_norm}-PERP")),
             (_, expiry) => (Market::Future, format!("{pair_norm}-{expiry}")),
         };
@@ -176,6 +199,9 @@ impl Binance {
     }
     fn coinm_fallback(native: &str) -> SymbolInfo {
         Self::fallback_symbol(Venue::CoinM, native)
+    }
+    fn us_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::Us, native)
     }
 
     /// The stream name carrying `channel` for one symbol, if the venue has one.
@@ -200,12 +226,13 @@ impl Connector for Binance {
             Venue::Spot => "binance",
             Venue::UsdM => "binance-usdm",
             Venue::CoinM => "binance-coinm",
+            Venue::Us => "binance-us",
         }
     }
 
     fn supported(&self) -> &'static [(Market, &'static [Channel])] {
         match self.venue {
-            Venue::Spot => &[(Market::Spot, SPOT_CHANNELS)],
+            Venue::Spot | Venue::Us => &[(Market::Spot, SPOT_CHANNELS)],
             Venue::UsdM | Venue::CoinM => &[
                 (Market::Perp, FUTURES_CHANNELS),
                 (Market::Future, FUTURES_CHANNELS),
@@ -218,6 +245,7 @@ impl Connector for Binance {
             Venue::Spot => "wss://stream.binance.com:9443",
             Venue::UsdM => "wss://fstream.binance.com",
             Venue::CoinM => "wss://dstream.binance.com",
+            Venue::Us => "wss://stream.binance.us:9443",
         }
     }
 
@@ -226,6 +254,7 @@ impl Connector for Binance {
             Venue::Spot => "https://api.binance.com",
             Venue::UsdM => "https://fapi.binance.com",
             Venue::CoinM => "https://dapi.binance.com",
+            Venue::Us => "https://api.binance.us",
         }
     }
 
@@ -238,6 +267,7 @@ impl Connector for Binance {
             }
             Venue::UsdM => host.starts_with("fstream.binance.com"),
             Venue::CoinM => host.starts_with("dstream.binance.com"),
+            Venue::Us => host.starts_with("stream.binance.us"),
         };
         ours.then(|| self.default_market())
     }
@@ -253,7 +283,7 @@ impl Connector for Binance {
         let native = if upper.contains('-') {
             let parts: Vec<&str> = upper.split('-').collect();
             match (self.venue, parts.as_slice()) {
-                (Venue::Spot, [base, quote]) => format!("{base}{quote}"),
+                (Venue::Spot | Venue::Us, [base, quote]) => format!("{base}{quote}"),
                 (Venue::UsdM, [base, quote, "PERP"]) => format!("{base}{quote}"),
                 (Venue::CoinM, [base, quote, "PERP"]) => format!("{base}{quote}_PERP"),
                 (Venue::UsdM | Venue::CoinM, [base, quote, expiry])
@@ -261,7 +291,9 @@ impl Connector for Binance {
                 {
                     format!("{base}{quote}_{expiry}")
                 }
-                (Venue::Spot, _) => return Err(bad("expected BASE-QUOTE, e.g. BTC-USDT")),
+                (Venue::Spot | Venue::Us, _) => {
+                    return Err(bad("expected BASE-QUOTE, e.g. BTC-USDT"))
+                }
                 _ => {
                     return Err(bad(
                         "expected BASE-QUOTE-PERP or BASE-QUOTE-YYMMDD, e.g. BTC-USDT-PERP",
@@ -406,12 +438,17 @@ impl Binance {
             Venue::Spot => Self::spot_fallback,
             Venue::UsdM => Self::usdm_fallback,
             Venue::CoinM => Self::coinm_fallback,
+            Venue::Us => Self::us_fallback,
         };
         let venue = match self.venue {
-            Venue::Spot => BookVenue {
+            // Binance.US: the spot book on its own REST budget.
+            Venue::Spot | Venue::Us => BookVenue {
                 chain: Chain::Spot,
                 path: "/api/v3/depth",
-                limit: &book::SPOT_LIMIT,
+                limit: match self.venue {
+                    Venue::Us => &book::US_LIMIT,
+                    _ => &book::SPOT_LIMIT,
+                },
                 weight: book::spot_weight,
                 depth: book::spot_depth,
             },

@@ -301,3 +301,135 @@ fn usdm_ticker_is_a_market_stream() {
         ]
     );
 }
+
+#[test]
+fn binance_us_is_spot_on_its_own_hosts_and_budget() {
+    let us = Binance::US;
+    assert_eq!(us.name(), "binance-us");
+    assert_eq!(us.supported(), Binance::SPOT.supported());
+    assert_eq!(us.default_market(), Market::Spot);
+    assert_eq!(
+        (
+            us.default_ws_url(Market::Spot),
+            us.default_rest_url(Market::Spot)
+        ),
+        ("wss://stream.binance.us:9443", "https://api.binance.us")
+    );
+    // Symbols as on spot (Binance.US quotes in USD too).
+    testing::assert_symbol(&us, Market::Spot, "btc-usd", ("BTC-USD", "BTCUSD"));
+    testing::assert_symbol(&us, Market::Spot, "CRVUSDT", ("CRV-USDT", "CRVUSDT"));
+    assert_eq!(
+        us.symbol(Market::Spot, "BTC-USD-PERP")
+            .unwrap_err()
+            .to_string(),
+        "binance-us: symbol \"BTC-USD-PERP\" is not valid: expected BASE-QUOTE, e.g. BTC-USDT"
+    );
+    assert!(us.symbol(Market::Perp, "BTC-USD").is_err());
+
+    // Plans: the one combined endpoint under the configured URL, live SUBSCRIBEs.
+    let plans = us
+        .plan(&request(
+            Venue::Us,
+            Market::Spot,
+            &["BTC-USD", "ETH-USD"],
+            &[Channel::Trade, Channel::Book],
+        ))
+        .unwrap();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].url, "ws://127.0.0.1:1/stream");
+    assert_eq!(
+        plans[0].texts(),
+        [
+            r#"{"id":1,"method":"SUBSCRIBE","params":["btcusd@trade","btcusd@depth@100ms","ethusd@trade","ethusd@depth@100ms"]}"#
+        ]
+    );
+    assert_eq!(plans[0].send_interval, Duration::from_millis(300));
+    let err = us
+        .plan(&request(
+            Venue::Us,
+            Market::Spot,
+            &["BTC-USD"],
+            &[Channel::MarkPrice],
+        ))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("binance-us spot: channel `mark_price` is not supported"),
+        "{err}"
+    );
+
+    // WebSocket limits as binance.com spot's.
+    let (limits, spot) = (us.limits(), Binance::SPOT.limits());
+    assert_eq!(limits.max_streams_per_connection, 1024);
+    assert_eq!(limits.connect_attempts, spot.connect_attempts);
+    assert_eq!(
+        us.heartbeat().max_connection_age,
+        Binance::SPOT.heartbeat().max_connection_age
+    );
+
+    // Its own REST budget: 1200 weight/min, not shared with binance.com's.
+    assert_eq!(
+        (
+            book::US_LIMIT.name,
+            book::US_LIMIT.limit,
+            book::US_LIMIT.window
+        ),
+        ("binance-us-api", 1200, Duration::from_secs(60))
+    );
+    assert_ne!(book::US_LIMIT.name, book::SPOT_LIMIT.name);
+    assert_eq!(book::US_LIMIT.budget(), 600);
+
+    // Instruments: `/api/v3/exchangeInfo` on its own host (or the configured one).
+    assert_eq!(
+        us.instrument_urls(Market::Spot, "https://api.binance.us"),
+        ["https://api.binance.us/api/v3/exchangeInfo"]
+    );
+    assert!(us
+        .instrument_urls(Market::Perp, "https://api.binance.us")
+        .is_empty());
+
+    // Snapshots: spot `/api/v3/depth` on api.binance.us, weighed on the US budget.
+    let mut parser = us.new_parser(&ConnectionPlan::for_frames(
+        "wss://stream.binance.us:9443/stream",
+        Market::Spot,
+    ));
+    let mut out = Vec::new();
+    let diff = r#"{"stream":"btcusd@depth@100ms","data":{"e":"depthUpdate","E":1633998275000,"s":"BTCUSD","U":10,"u":12,"b":[["57000.01","0.5"]],"a":[]}}"#;
+    parser.parse(diff, 1, &mut out).unwrap();
+    let requests = parser.rest_requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(
+        r.url,
+        "https://api.binance.us/api/v3/depth?symbol=BTCUSD&limit=1000"
+    );
+    assert_eq!((r.weight, r.limit.name), (50, "binance-us-api"));
+
+    // Records name the venue.
+    let trade = r#"{"stream":"btcusd@trade","data":{"e":"trade","E":1633998275000,"s":"BTCUSD","t":7,"p":"57000.01","q":"0.1","T":1633998275000,"m":true,"M":true}}"#;
+    out.clear();
+    parser.parse(trade, 2, &mut out).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].exchange.as_str(), "binance-us");
+}
+
+#[test]
+fn binance_us_claims_only_its_stream_host() {
+    let url = "wss://stream.binance.us:9443/stream?streams=crvusdt@aggTrade";
+    assert_eq!(Binance::US.market_of_url(url), Some(Market::Spot));
+    assert_eq!(Binance::SPOT.market_of_url(url), None);
+    for other in [
+        "wss://stream.binance.com:9443/stream",
+        "wss://fstream.binance.com/stream",
+        "wss://dstream.binance.com/stream",
+        "wss://stream-cloud.trbinance.com/stream",
+    ] {
+        assert_eq!(Binance::US.market_of_url(other), None, "{other}");
+    }
+    let (c, market) = crate::exchanges::connector_for_url(url).unwrap();
+    assert_eq!((c.name(), market), ("binance-us", Market::Spot));
+    assert_eq!(
+        crate::exchanges::connector("binance-us").map(|c| c.name()),
+        Some("binance-us")
+    );
+}
