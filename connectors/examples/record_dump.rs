@@ -44,9 +44,9 @@ use tickbridge_schema::Record;
 /// Chooses and builds the parser for one WebSocket connection of a capture: the
 /// registered connector whose protocol the URL speaks (`connector_for_url`), with a
 /// plan for recorded frames (every channel, no planned symbols) whose book options
-/// name the REST base `https://capture` (only snapshot request URLs see it). Binance's
-/// US and TR captures speak the spot protocol on hosts of their own and get the
-/// Binance spot parser, as the corpus tests give them.
+/// name the REST base `https://capture` (only snapshot request URLs see it). Binance
+/// TR's capture speaks the spot protocol on a host no connector claims and gets the
+/// Binance spot parser, as the corpus tests give it.
 fn parser_for(exchange: &str, url: &str) -> Result<(String, Box<dyn FrameParser>), String> {
     use tickbridge_connectors::book::BookConfig;
     use tickbridge_connectors::contract::{ConnectionPlan, Connector};
@@ -55,7 +55,7 @@ fn parser_for(exchange: &str, url: &str) -> Result<(String, Box<dyn FrameParser>
 
     let (connector, market): (&dyn Connector, Market) = match connector_for_url(url) {
         Some(found) => found,
-        None if matches!(exchange, "binance_us" | "binance_tr") => (&Binance::SPOT, Market::Spot),
+        None if exchange == "binance_tr" => (&Binance::SPOT, Market::Spot),
         None => return Err(format!("no registered connector speaks {url}")),
     };
     let plan = ConnectionPlan {

@@ -333,14 +333,6 @@ impl BookSync {
         }
     }
 
-    /// Applies book options (depths, periodic snapshots) after construction.
-    pub fn configure(&mut self, config: &BookConfig) {
-        self.publish_depth = config.publish_depth;
-        self.full_every_ns = config
-            .full_snapshot_interval
-            .map(|d| d.as_nanos().min(i64::MAX as u128) as i64);
-    }
-
     pub fn symbol(&self) -> &SymbolInfo {
         &self.symbol
     }

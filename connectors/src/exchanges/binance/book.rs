@@ -247,11 +247,6 @@ impl SymbolSync {
         }
     }
 
-    /// Applies the source's book options (publish depth, periodic snapshots).
-    pub fn configure(&mut self, config: &crate::book::BookConfig) {
-        self.sync.configure(config);
-    }
-
     /// The published book and its state.
     pub fn book(&self) -> &BookSync {
         &self.sync

@@ -12,6 +12,7 @@ use tickbridge_schema::{Bbo, Book, Data, Level, Record, Side, Status, StatusEven
 
 use super::wire;
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
+use crate::convert::side;
 use crate::envelope::Emitter;
 use crate::exchanges::binance::parser_preview as preview;
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
@@ -51,16 +52,7 @@ impl CoinbaseParser {
         if !self.planned.allows(m.product_id) {
             return Ok(NOT_PLANNED);
         }
-        let maker = match m.side {
-            "buy" => Side::Buy,
-            "sell" => Side::Sell,
-            other => {
-                return Err(ParseError::Invalid {
-                    context: "match.side",
-                    detail: format!("{other:?}"),
-                })
-            }
-        };
+        let maker = side(m.side, "match.side")?;
         let last = self
             .last_trade_id
             .entry(SmolStr::new(m.product_id))
@@ -180,16 +172,10 @@ impl CoinbaseParser {
             return Ok(NOT_PLANNED);
         }
         let (mut bids, mut asks) = (Vec::new(), Vec::new());
-        for (side, price, size) in u.changes {
-            match side {
-                "buy" => bids.push(Level(price, size)),
-                "sell" => asks.push(Level(price, size)),
-                other => {
-                    return Err(ParseError::Invalid {
-                        context: "l2update.changes",
-                        detail: format!("side {other:?}"),
-                    })
-                }
+        for (s, price, size) in u.changes {
+            match side(s, "l2update.changes")? {
+                Side::Buy => bids.push(Level(price, size)),
+                Side::Sell => asks.push(Level(price, size)),
             }
         }
         let ts_ex = parse_rfc3339_utc(u.time);
