@@ -196,6 +196,7 @@ async fn bridge(
                     max: config.connection.reconnect_max,
                 },
                 max_frame_bytes: config.connection.max_frame_bytes,
+                binary: connector.binary_frames(),
                 connect_timeout: config.connection.connect_timeout,
                 rotation_overlap: config.connection.rotation_overlap,
             };

@@ -88,6 +88,7 @@ fn spawn_session(
             max: Duration::from_secs(30),
         },
         max_frame_bytes: 16 << 20,
+        binary: connector.binary_frames(),
         connect_timeout: Duration::from_secs(10),
         rotation_overlap: Duration::from_secs(2),
     };

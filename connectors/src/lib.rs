@@ -34,7 +34,8 @@ pub mod symbols;
 pub mod time;
 
 pub use contract::{
-    Answer, Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits, ParseError, Parsed,
-    PlanError, RateWindow, Refusal, RestRequest, SourceRequest, SubscribeRequest,
+    Answer, BinaryFrames, Channel, ConnectionPlan, Connector, FrameParser, Heartbeat, Limits,
+    ParseError, Parsed, PlanError, RateWindow, Refusal, RestRequest, SourceRequest,
+    SubscribeRequest,
 };
 pub use exchanges::{connector, connectors};

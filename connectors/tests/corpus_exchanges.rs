@@ -51,6 +51,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use base64::Engine as _;
+use tickbridge_connectors::contract::Decoded;
 use tickbridge_connectors::{connectors, fuzzing, Connector, FrameParser, Parsed, RestRequest};
 use tickbridge_schema::{Data, Record, StatusEvent};
 
@@ -65,6 +67,9 @@ struct Event {
     url: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    /// A binary frame's payload, base64.
+    #[serde(default)]
+    b64: Option<String>,
     #[serde(default)]
     ts: i64,
 }
@@ -197,8 +202,30 @@ fn replay(dir: &Path, rel: &str) -> Outcome {
                 }
             }
             "recv" => {
-                let (Some(conn), Some(text)) = (conns.get_mut(&e.conn), e.text) else {
+                let Some(conn) = conns.get_mut(&e.conn) else {
                     continue;
+                };
+                // Binary frames decode by the connector's rule, as the session does.
+                let text = match (e.text, &e.b64) {
+                    (Some(text), _) => text,
+                    (None, Some(b64)) => {
+                        let payload = base64::engine::general_purpose::STANDARD
+                            .decode(b64)
+                            .expect("a capture's b64 is base64");
+                        match conn.connector.binary_frames().decode(&payload, 64 << 20) {
+                            Decoded::Text(text) => text,
+                            other => {
+                                out.frames += 1;
+                                out.errors.push(format!(
+                                    "{} conn {}: binary frame: {other:?}",
+                                    conn.connector.name(),
+                                    e.conn
+                                ));
+                                continue;
+                            }
+                        }
+                    }
+                    (None, None) => continue,
                 };
                 out.frames += 1;
                 records.clear();

@@ -213,6 +213,11 @@ pub trait Connector: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// How the exchange's binary frames carry its messages (most send text only).
+    fn binary_frames(&self) -> super::BinaryFrames {
+        super::BinaryFrames::Unexpected
+    }
+
     /// The exchange's documented connection limits (see [`Limits`]); document their
     /// source in the connector's module header.
     fn limits(&self) -> Limits {

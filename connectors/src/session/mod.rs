@@ -79,7 +79,9 @@ use self::liveness::Alarm;
 use self::rotation::Rotation;
 use self::status::{Scope, StatusRecords};
 use self::subscriptions::{Subscriptions, Update};
-use crate::contract::{ConnectionPlan, FrameParser, Heartbeat, Limits, ParseError, Parsed};
+use crate::contract::{
+    BinaryFrames, ConnectionPlan, Decoded, FrameParser, Heartbeat, Limits, ParseError, Parsed,
+};
 use crate::rest::RestResponse;
 use crate::stats::SourceStats;
 use crate::time::now_ns;
@@ -129,6 +131,8 @@ pub struct SessionSpec {
     /// itself refuses frames above [`hard_frame_limit`] (the connection is re-opened:
     /// a stream cannot be resynchronised in the middle of a frame).
     pub max_frame_bytes: usize,
+    /// How the exchange's binary frames carry messages ([`crate::Connector::binary_frames`]).
+    pub binary: BinaryFrames,
     pub connect_timeout: Duration,
     /// How long the old connection of a rotation stays open after its replacement is
     /// confirmed (both deliver; duplicates are dropped).
@@ -595,6 +599,25 @@ impl Session {
         }
     }
 
+    /// One message's text (a text frame, or a decoded binary one): counted, size
+    /// checked, parsed, and its records and requests handled.
+    async fn on_text(&mut self, c: &mut Conn, text: &str, now: Instant) -> Result<(), Ended> {
+        SourceStats::add(&self.stats.frames, 1);
+        SourceStats::add(&self.stats.bytes, text.len() as u64);
+        if text.len() > self.spec.max_frame_bytes {
+            SourceStats::add(&self.stats.oversized_frames, 1);
+            let (n, max) = (text.len(), self.spec.max_frame_bytes);
+            self.log_once("oversized".into(), || {
+                format!("skipping a text frame of {n} bytes (max_frame_bytes = {max})")
+            });
+            return Ok(());
+        }
+        let ts = now_ns();
+        let result = c.parser.parse(text, ts, &mut c.records);
+        self.on_parsed(c, result).await?;
+        self.after_parse(c, now).await
+    }
+
     /// Handles what the socket yielded.
     async fn on_message(
         &mut self,
@@ -626,33 +649,48 @@ impl Session {
         c.live.frame(now);
         match msg {
             Message::Text(text) => {
-                SourceStats::add(&self.stats.frames, 1);
-                SourceStats::add(&self.stats.bytes, text.len() as u64);
-                if text.len() > self.spec.max_frame_bytes {
-                    SourceStats::add(&self.stats.oversized_frames, 1);
-                    let (n, max) = (text.len(), self.spec.max_frame_bytes);
-                    self.log_once("oversized".into(), || {
-                        format!("skipping a text frame of {n} bytes (max_frame_bytes = {max})")
-                    });
-                    return Ok(());
-                }
                 if let Some(tap) = &self.tap {
-                    tap.received_text(self.spec.conn, text.as_str());
+                    if text.len() <= self.spec.max_frame_bytes {
+                        tap.received_text(self.spec.conn, text.as_str());
+                    }
                 }
-                let ts = now_ns();
-                let result = c.parser.parse(text.as_str(), ts, &mut c.records);
-                self.on_parsed(c, result).await?;
-                self.after_parse(c, now).await?;
+                self.on_text(c, text.as_str(), now).await?;
             }
             Message::Binary(payload) => {
-                SourceStats::add(&self.stats.binary_frames, 1);
                 if let Some(tap) = &self.tap {
                     tap.received_binary(self.spec.conn, &payload);
                 }
-                let n = payload.len();
-                self.log_once("binary".into(), || {
-                    format!("skipping a binary frame of {n} bytes (this exchange sends text)")
-                });
+                // The limit on what a frame may inflate to is the text limit plus one
+                // byte, so an oversized message is still counted as oversized.
+                let limit = self.spec.max_frame_bytes.saturating_add(1);
+                match self.spec.binary.decode(&payload, limit) {
+                    Decoded::Text(text) => self.on_text(c, &text, now).await?,
+                    Decoded::Oversized => {
+                        SourceStats::add(&self.stats.frames, 1);
+                        SourceStats::add(&self.stats.oversized_frames, 1);
+                        let max = self.spec.max_frame_bytes;
+                        self.log_once("oversized".into(), || {
+                            format!("skipping a binary frame whose message exceeds max_frame_bytes = {max}")
+                        });
+                    }
+                    Decoded::Invalid(why) => {
+                        SourceStats::add(&self.stats.frames, 1);
+                        SourceStats::add(&self.stats.parse_errors, 1);
+                        SourceStats::add(&self.stats.parse_malformed, 1);
+                        self.log_once("binary invalid".into(), || {
+                            format!("skipping a binary frame that does not decode ({why})")
+                        });
+                    }
+                    Decoded::Unexpected => {
+                        SourceStats::add(&self.stats.binary_frames, 1);
+                        let n = payload.len();
+                        self.log_once("binary".into(), || {
+                            format!(
+                                "skipping a binary frame of {n} bytes (this exchange sends text)"
+                            )
+                        });
+                    }
+                }
             }
             Message::Close(frame) => {
                 let why = match frame {
