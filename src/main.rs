@@ -123,10 +123,17 @@ source.0.symbols (a number indexes the [[source]] list), sink.kafka.options.\"li
 Every setting is documented in docs/configuration.md; `tickbridge validate` shows the
 result and which overrides applied.";
 
-fn init_logging(format: LogFormat, filter: &str) {
+/// Installs the log subscriber. An invalid filter is an error (logging then runs at
+/// `info` so the error itself is logged in the chosen format).
+fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (filter, refused) = match tracing_subscriber::EnvFilter::try_new(filter) {
+        Ok(f) => (f, None),
+        Err(e) => (
+            tracing_subscriber::EnvFilter::new("info"),
+            Some(format!("--log {filter:?} is not a valid log filter ({e}); expected e.g. info, debug, tickbridge=debug,info")),
+        ),
+    };
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
@@ -145,11 +152,15 @@ fn init_logging(format: LogFormat, filter: &str) {
         // Colours only for a terminal (`--log-format text` into a file stays plain).
         builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
+    refused.map_or(Ok(()), Err)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, &cli.log);
+    if let Err(e) = init_logging(cli.log_format, &cli.log) {
+        tracing::error!("{e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -163,8 +174,8 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => code,
         Err(e) => {
+            // Once, in the chosen log format (a JSON line where logs are JSON).
             tracing::error!("{e:#}");
-            eprintln!("tickbridge: {e:#}");
             ExitCode::from(2)
         }
     }

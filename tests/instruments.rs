@@ -42,7 +42,7 @@ fn validate(text: &str) -> (Option<i32>, String, String) {
     (
         out.status.code(),
         String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+        common::messages(&String::from_utf8(out.stderr).unwrap()),
     )
 }
 

@@ -45,7 +45,7 @@ fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
     // and subscribed status records); a missing one fails here with the count.
     js.wait_at_least(stream, (TRADES + BBOS + 2) as u64, Duration::from_secs(120));
     let (code, summary) = bridge.stop();
-    let logs = bridge.log_lines().join("\n");
+    let logs = bridge.messages();
     assert_eq!(code, 0, "logs:\n{logs}");
     assert_eq!(summary.lost, 0, "{summary:?}\n{logs}");
     assert_eq!(summary.delivered, summary.received, "{summary:?}");
@@ -86,7 +86,7 @@ fn bad_token_fails_at_startup_naming_the_cause() {
         );
         let mut bridge = Bridge::start(&config);
         let code = bridge.wait(Duration::from_secs(30));
-        let logs = bridge.log_lines().join("\n");
+        let logs = bridge.messages();
         assert_eq!(code, 2, "{what}: exit code; logs:\n{logs}");
         let want = format!(
             "nats sink: authorization violation: the server at {url} rejected the credentials \
@@ -112,7 +112,7 @@ fn bad_password_fails_at_startup_and_the_right_one_delivers() {
     );
     let mut bridge = Bridge::start(&config);
     assert_eq!(bridge.wait(Duration::from_secs(30)), 2);
-    let logs = bridge.log_lines().join("\n");
+    let logs = bridge.messages();
     assert!(
         logs.contains("nats sink: authorization violation"),
         "{logs}"
@@ -227,7 +227,7 @@ fn tls_with_the_servers_ca_delivers_and_without_it_fails_naming_the_cause() {
     );
     let mut bridge = Bridge::start(&config);
     assert_eq!(bridge.wait(Duration::from_secs(30)), 2);
-    let logs = bridge.log_lines().join("\n");
+    let logs = bridge.messages();
     assert!(
         logs.contains(&format!("nats sink: cannot connect to {url}")),
         "{logs}"
@@ -267,7 +267,7 @@ fn unreadable_credentials_file_fails_at_startup_naming_it() {
     );
     let mut bridge = Bridge::start(&config);
     assert_eq!(bridge.wait(Duration::from_secs(30)), 2);
-    let logs = bridge.log_lines().join("\n");
+    let logs = bridge.messages();
     assert!(
         logs.contains("nats sink: cannot read credentials file /nonexistent/tickbridge.creds:"),
         "{logs}"

@@ -114,7 +114,7 @@ fn persist_mode_async_creates_an_async_stream_that_holds_every_delivered_record(
         replay_and_config("max", &js.url, &prefix, "", &stream_section(&stream));
     let mut bridge = Bridge::start(&config);
     let code = bridge.wait(Duration::from_secs(30));
-    let logs = bridge.log_lines().join("\n");
+    let logs = bridge.messages();
     assert_eq!(code, 2, "{logs}");
     let want = format!("nats sink: cannot create or update JetStream stream \"{stream}\": ");
     assert!(
@@ -257,7 +257,7 @@ fn missing_stream_with_creation_disabled_fails_at_startup_naming_it() {
          create it first (subjects {prefix}.*.*.*) or set create = true"
     );
     assert!(
-        bridge.log_lines().iter().any(|l| l.contains(&want)),
+        bridge.messages().lines().any(|l| l.contains(&want)),
         "no line saying {want:?} in:\n{}",
         bridge.log_lines().join("\n")
     );

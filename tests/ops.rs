@@ -386,7 +386,7 @@ fn settings_precedence_is_flag_then_env_then_file() {
         (
             out.status.code(),
             String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
+            common::messages(&String::from_utf8(out.stderr).unwrap()),
         )
     };
     let ok = |env: &[(&str, &str)], flags: &[&str]| {
@@ -450,6 +450,45 @@ fn settings_precedence_is_flag_then_env_then_file() {
         "{stderr}"
     );
 
+    // A fatal error is logged once, in the chosen format: one JSON line at ERROR
+    // (stderr is not a terminal), or one text line with --log-format text.
+    for (format, json) in [("auto", true), ("text", false)] {
+        let out = Command::new(bin())
+            .env_clear()
+            .args(["validate", "--log-format", format, "--config"])
+            .arg(&file)
+            .args(["--set", "batch.max_evnts=5"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("unknown field `max_evnts`"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{format}: the error once: {stderr}");
+        let parsed = serde_json::from_str::<serde_json::Value>(lines[0]);
+        assert_eq!(parsed.is_ok(), json, "{format}: {}", lines[0]);
+        if let Ok(v) = parsed {
+            assert_eq!(v["level"], "ERROR", "{v}");
+        } else {
+            assert!(lines[0].contains("ERROR"), "{}", lines[0]);
+        }
+    }
+    // An invalid log filter is refused, not silently replaced.
+    let out = Command::new(bin())
+        .env_clear()
+        .args(["validate", "--log", "tickbridge=loud", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = common::messages(&String::from_utf8(out.stderr).unwrap());
+    assert!(
+        stderr.contains("--log \"tickbridge=loud\" is not a valid log filter"),
+        "{stderr}"
+    );
+
     // The help documents it.
     let help = Command::new(bin())
         .args(["run", "--help"])
@@ -502,7 +541,7 @@ fn every_setting_is_documented() {
             .args(["--set", &probe])
             .output()
             .unwrap();
-        let stderr = String::from_utf8(out.stderr).unwrap();
+        let stderr = common::messages(&String::from_utf8(out.stderr).unwrap());
         let line = stderr
             .lines()
             .find(|l| l.contains("unknown field `zz_probe`"))

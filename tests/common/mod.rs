@@ -265,6 +265,12 @@ impl Bridge {
         self.stderr.snapshot()
     }
 
+    /// The log so far as [`messages`] renders it: one line per event, its message as
+    /// the bridge wrote it.
+    pub fn messages(&self) -> String {
+        messages(&self.log_lines().join("\n"))
+    }
+
     /// Stdout lines so far (the stdout sink's records).
     pub fn stdout_lines(&self) -> Vec<String> {
         self.stdout.snapshot()
@@ -419,6 +425,26 @@ pub fn count_kinds(records: &[Value]) -> HashMap<String, usize> {
             .or_insert(0) += 1;
     }
     counts
+}
+
+/// The messages of a process's log output (stderr): each JSON log line as its level
+/// and `message`, unescaped (tests match text as the bridge wrote it, quotes and all),
+/// any other line as it is.
+pub fn messages(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(|l| match serde_json::from_str::<Value>(l) {
+            Ok(v) if v["message"].is_string() => {
+                format!(
+                    "{} {}",
+                    v["level"].as_str().unwrap_or("?"),
+                    v["message"].as_str().unwrap()
+                )
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The ops address the bridge logged (`ops listening on ADDR`).
