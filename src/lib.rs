@@ -14,6 +14,7 @@ pub mod capture;
 pub mod commands;
 pub mod config;
 pub mod instruments;
+pub mod logging;
 pub mod ops;
 pub mod pipeline;
 pub mod replay;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use tickbridge::logging::LogFormat;
 
 use tickbridge::commands;
 
@@ -27,13 +28,6 @@ struct Cli {
     log: String,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Auto,
-    Json,
-    Text,
 }
 
 #[derive(Subcommand)]
@@ -123,41 +117,9 @@ source.0.symbols (a number indexes the [[source]] list), sink.kafka.options.\"li
 Every setting is documented in docs/configuration.md; `tickbridge validate` shows the
 result and which overrides applied.";
 
-/// Installs the log subscriber. An invalid filter is an error (logging then runs at
-/// `info` so the error itself is logged in the chosen format).
-fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
-    use std::io::IsTerminal;
-    let (filter, refused) = match tracing_subscriber::EnvFilter::try_new(filter) {
-        Ok(f) => (f, None),
-        Err(e) => (
-            tracing_subscriber::EnvFilter::new("info"),
-            Some(format!("--log {filter:?} is not a valid log filter ({e}); expected e.g. info, debug, tickbridge=debug,info")),
-        ),
-    };
-    let json = match format {
-        LogFormat::Json => true,
-        LogFormat::Text => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .init();
-    } else {
-        // Colours only for a terminal (`--log-format text` into a file stays plain).
-        builder.with_ansi(std::io::stderr().is_terminal()).init();
-    }
-    refused.map_or(Ok(()), Err)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(cli.log_format, &cli.log) {
+    if let Err(e) = tickbridge::logging::init(cli.log_format, &cli.log) {
         tracing::error!("{e}");
         return ExitCode::from(2);
     }

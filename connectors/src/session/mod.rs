@@ -745,7 +745,7 @@ impl Session {
                 self.on_update(c, update).await?;
             }
             Ok(Parsed::Refused(refusal)) => {
-                warn!(exchange = self.spec.exchange, conn = self.spec.conn, answer = ?refusal.answer, symbols = ?refusal.symbols, reason = %refusal.reason, "the exchange refused a subscription");
+                warn!(exchange = self.spec.exchange, conn = self.spec.conn, answer = refusal.answer.as_ref().map(tracing::field::debug), symbols = ?refusal.symbols, reason = %refusal.reason, "the exchange refused a subscription");
                 let update = c.subs.refused_by(refusal);
                 self.on_update(c, update).await?;
             }
