@@ -73,15 +73,27 @@ where
         let meta = event.metadata();
         let mut fields = Fields(Map::new());
         event.record(&mut fields);
-        let mut line = Map::new();
-        line.insert("timestamp".into(), Value::String(timestamp));
-        line.insert("level".into(), Value::String(meta.level().to_string()));
-        if let Some(message) = fields.0.remove("message") {
-            line.insert("message".into(), message);
+        // Written by hand to keep the order readers expect (timestamp, level,
+        // message, fields, target); a JSON map would sort the keys.
+        let message = fields.0.remove("message");
+        let mut line = String::with_capacity(256);
+        let mut put = |key: &str, value: &Value| {
+            line.push(if line.is_empty() { '{' } else { ',' });
+            line.push_str(&Value::String(key.to_string()).to_string());
+            line.push(':');
+            line.push_str(&value.to_string());
+        };
+        put("timestamp", &Value::String(timestamp));
+        put("level", &Value::String(meta.level().to_string()));
+        if let Some(m) = &message {
+            put("message", m);
         }
-        line.append(&mut fields.0);
-        line.insert("target".into(), Value::String(meta.target().to_string()));
-        writeln!(writer, "{}", Value::Object(line))
+        for (k, v) in &fields.0 {
+            put(k, v);
+        }
+        put("target", &Value::String(meta.target().to_string()));
+        line.push('}');
+        writeln!(writer, "{line}")
     }
 }
 
@@ -164,7 +176,7 @@ mod tests {
         }
     }
 
-    fn logged(f: impl FnOnce()) -> Value {
+    fn logged(f: impl FnOnce()) -> (Value, String) {
         let buffer = Buffer::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(buffer.clone())
@@ -173,7 +185,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, f);
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
-        serde_json::from_str(&text).unwrap()
+        (serde_json::from_str(&text).unwrap(), text)
     }
 
     #[test]
@@ -182,7 +194,7 @@ mod tests {
         let names = vec!["a".to_string(), "b \"quoted\"".to_string()];
         let conn: Option<u64> = Some(1);
         let none: Option<u64> = None;
-        let v = logged(|| {
+        let (v, text) = logged(|| {
             tracing::info!(plan = %plan, names = ?names, conn, none, n = 3u64, ok = true, text = "[not json", "configuration {}", "loaded");
         });
         assert_eq!(v["message"], "configuration loaded");
@@ -196,5 +208,10 @@ mod tests {
         assert_eq!(v["text"], "[not json");
         assert!(v["timestamp"].as_str().unwrap().starts_with("20"), "{v}");
         assert_eq!(v["target"], "tickbridge::logging::tests");
+        assert!(text.starts_with(r#"{"timestamp":"#), "{text}");
+        assert!(
+            text.contains(r#""level":"INFO","message":"configuration loaded","#),
+            "{text}"
+        );
     }
 }

@@ -356,6 +356,15 @@ fn metrics_parse_and_match_the_records_in_the_sink() {
     );
     assert!(metrics.sum("tickbridge_batches_total", &[]) >= 1.0);
 
+    // The startup line's fields are JSON values, not strings holding JSON.
+    let start = bridge
+        .logs()
+        .into_iter()
+        .find(|v| v["message"] == "tickbridge starting")
+        .expect("the startup line");
+    assert!(start["plan"].is_object(), "{start}");
+    assert!(start["overrides"].is_array(), "{start}");
+
     let (code, summary) = bridge.stop();
     assert_eq!(code, 0);
     assert_eq!(summary.lost, 0);

@@ -39,5 +39,14 @@ fn demo_runs_offline_and_emits_valid_records() {
     let summary: serde_json::Value = serde_json::from_str(summary).unwrap();
     assert_eq!(summary["lost"], 0);
     assert_eq!(summary["delivered"].as_u64(), Some(records.len() as u64));
+    assert_eq!(summary["clean"], true, "{summary}");
+    // Every line is one JSON object with a timestamp, a level and a message.
+    for l in logs.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string() && v["message"].is_string(),
+            "{l}"
+        );
+    }
     let _ = Duration::ZERO;
 }
