@@ -74,12 +74,87 @@ use crate::symbols::SymbolInfo;
 
 /// A price used as a map key: ordered by numeric value. `Dec` is normalized text, so
 /// two equal values are byte-equal and `Eq` agrees with `Ord`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Price(pub Dec);
+///
+/// Comparing decimal texts is the hot path of book upkeep (a level set in a book of
+/// a thousand levels is ten comparisons), so each price carries a fixed-point key
+/// computed once: its value × 10^18, saturating, 0 for negatives. The key is monotone
+/// in the value, so keys that differ order the prices; only equal keys (equal prices,
+/// or prices that differ past the 18th decimal, or beyond the key's range) fall back
+/// to comparing the texts. The order stays exact.
+#[derive(Debug, Clone)]
+pub struct Price {
+    key: u128,
+    dec: Dec,
+}
+
+/// Decimal places of [`Price`]'s fixed-point key.
+const KEY_DECIMALS: usize = 18;
+
+impl Price {
+    pub fn new(dec: Dec) -> Self {
+        Price {
+            key: fixed_point_key(dec.as_str()),
+            dec,
+        }
+    }
+
+    /// The price.
+    pub fn dec(&self) -> &Dec {
+        &self.dec
+    }
+
+    pub fn into_dec(self) -> Dec {
+        self.dec
+    }
+}
+
+/// `text` (a normalized decimal) × 10^18 as an integer, saturating at `u128::MAX`;
+/// 0 for a negative value (every negative price shares the key and compares by text).
+fn fixed_point_key(text: &str) -> u128 {
+    if text.starts_with('-') {
+        return 0;
+    }
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let mut key: u128 = 0;
+    for b in int.bytes() {
+        key = match key
+            .checked_mul(10)
+            .and_then(|k| k.checked_add(u128::from(b.wrapping_sub(b'0'))))
+        {
+            Some(k) => k,
+            None => return u128::MAX,
+        };
+    }
+    let frac = frac.as_bytes();
+    for i in 0..KEY_DECIMALS {
+        let digit = frac.get(i).map_or(0, |b| u128::from(b.wrapping_sub(b'0')));
+        key = match key.checked_mul(10).and_then(|k| k.checked_add(digit)) {
+            Some(k) => k,
+            None => return u128::MAX,
+        };
+    }
+    key
+}
+
+impl PartialEq for Price {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.dec == other.dec
+    }
+}
+
+impl Eq for Price {}
+
+impl std::hash::Hash for Price {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.dec.hash(state);
+    }
+}
 
 impl Ord for Price {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.cmp_value(&other.0)
+        self.key
+            .cmp(&other.key)
+            .then_with(|| self.dec.cmp_value(&other.dec))
     }
 }
 
@@ -115,9 +190,9 @@ impl OrderBook {
             BookSide::Ask => &mut self.asks,
         };
         if size.is_zero() {
-            map.remove(&Price(price.clone()));
+            map.remove(&Price::new(price.clone()));
         } else {
-            map.insert(Price(price.clone()), size.clone());
+            map.insert(Price::new(price.clone()), size.clone());
         }
     }
 
@@ -158,22 +233,22 @@ impl OrderBook {
 
     /// The highest bid `(price, size)`.
     pub fn best_bid(&self) -> Option<(&Dec, &Dec)> {
-        self.bids.iter().next_back().map(|(p, s)| (&p.0, s))
+        self.bids.iter().next_back().map(|(p, s)| (p.dec(), s))
     }
 
     /// The lowest ask `(price, size)`.
     pub fn best_ask(&self) -> Option<(&Dec, &Dec)> {
-        self.asks.iter().next().map(|(p, s)| (&p.0, s))
+        self.asks.iter().next().map(|(p, s)| (p.dec(), s))
     }
 
     /// Bids best first (highest price first).
     pub fn bids(&self) -> impl DoubleEndedIterator<Item = (&Dec, &Dec)> + '_ {
-        self.bids.iter().rev().map(|(p, s)| (&p.0, s))
+        self.bids.iter().rev().map(|(p, s)| (p.dec(), s))
     }
 
     /// Asks best first (lowest price first).
     pub fn asks(&self) -> impl DoubleEndedIterator<Item = (&Dec, &Dec)> + '_ {
-        self.asks.iter().map(|(p, s)| (&p.0, s))
+        self.asks.iter().map(|(p, s)| (p.dec(), s))
     }
 
     /// The size at `price` on `side`, if the level exists.
@@ -182,7 +257,7 @@ impl OrderBook {
             BookSide::Bid => &self.bids,
             BookSide::Ask => &self.asks,
         };
-        map.get(&Price(price.clone()))
+        map.get(&Price::new(price.clone()))
     }
 
     /// The best `n` levels of each side as records' levels (`None` = all levels).
@@ -617,7 +692,7 @@ fn snap_suffix(prefix: &str, seq: Option<u64>, stamp: Stamp) -> String {
 fn side_of(levels: &[Level]) -> BTreeMap<Price, Dec> {
     let mut sorted: Vec<(Price, Dec)> = levels
         .iter()
-        .map(|Level(p, s)| (Price(p.clone()), s.clone()))
+        .map(|Level(p, s)| (Price::new(p.clone()), s.clone()))
         .collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut unique: Vec<(Price, Dec)> = Vec::with_capacity(sorted.len());
@@ -640,6 +715,52 @@ fn drop_zeros(mut levels: Vec<Level>) -> Vec<Level> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn price_keys_order_exactly_as_the_values() {
+        let texts = [
+            "-5.5",
+            "-5",
+            "-0.1",
+            "0",
+            "0.000000000000000001",
+            "0.0000000000000000011",
+            "0.0000000000000000012",
+            "0.5",
+            "0.50000000000000000001",
+            "1",
+            "9.99",
+            "10",
+            "10.000000000000000001",
+            "61837.63",
+            "61837.631",
+            "99999999999999999999",
+            "340282366920938463463",
+            "340282366920938463463.5",
+            "1000000000000000000000000",
+        ];
+        let prices: Vec<Price> = texts
+            .iter()
+            .map(|t| Price::new(Dec::parse(t).unwrap()))
+            .collect();
+        for a in &prices {
+            for b in &prices {
+                assert_eq!(
+                    a.cmp(b),
+                    a.dec().cmp_value(b.dec()),
+                    "{:?} vs {:?}",
+                    a.dec(),
+                    b.dec()
+                );
+                assert_eq!(a == b, a.dec() == b.dec());
+            }
+        }
+        // Listed in increasing order: sorted keys keep it.
+        let mut sorted = prices.clone();
+        sorted.sort();
+        let got: Vec<&str> = sorted.iter().map(|p| p.dec().as_str()).collect();
+        assert_eq!(got, texts);
+    }
     use tickbridge_schema::Market;
 
     fn d(s: &str) -> Dec {

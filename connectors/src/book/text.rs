@@ -68,9 +68,12 @@ impl TextBook {
         let p = dec(price, context.0)?;
         let s = dec(size, context.1)?;
         if s.is_zero() {
-            side.remove(&Price(p.clone()));
+            side.remove(&Price::new(p.clone()));
         } else {
-            side.insert(Price(p.clone()), (SmolStr::new(price), SmolStr::new(size)));
+            side.insert(
+                Price::new(p.clone()),
+                (SmolStr::new(price), SmolStr::new(size)),
+            );
         }
         Ok(Level(p, s))
     }
@@ -124,12 +127,12 @@ impl TextBook {
         let mut dropped_bids = Vec::new();
         while self.bids.len() > depth {
             let (p, _) = self.bids.pop_first().expect("non-empty");
-            dropped_bids.push(Level(p.0, Dec::zero()));
+            dropped_bids.push(Level(p.into_dec(), Dec::zero()));
         }
         let mut dropped_asks = Vec::new();
         while self.asks.len() > depth {
             let (p, _) = self.asks.pop_last().expect("non-empty");
-            dropped_asks.push(Level(p.0, Dec::zero()));
+            dropped_asks.push(Level(p.into_dec(), Dec::zero()));
         }
         self.sync.book_mut().truncate(depth);
         (dropped_bids, dropped_asks)
