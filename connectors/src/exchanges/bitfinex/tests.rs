@@ -1,0 +1,1 @@
+//! Table tests of the Bitfinex connector with the documented example frames.
