@@ -228,7 +228,6 @@ fn documented_session(path: &Path) -> usize {
     for f in frames {
         event(json!({"conn":1,"ev":"recv","text":f}));
     }
-    drop(event);
     gz.finish().unwrap();
     n_te
 }
