@@ -74,9 +74,11 @@
 //! documentation: trade messages, the checksum, error and info codes, `pong`, the
 //! exact `msg` texts (the examples in the tests are shaped after the docs), and the
 //! 20060/20061 maintenance sequence; the info codes' texts on the live "General"
-//! page could not be read in the stored copies (the codes are those the reference
-//! clients handle: `onServerRestart` 20051, `onMaintenanceStart` 20060,
-//! `onMaintenanceEnd` 20061). Perpetuals (`tBTCF0:USTF0`) are not implemented.
+//! page could not be read in the stored copies (the codes are those of Bitfinex's
+//! own clients: `bitfinexcom/bitfinex-api-rb` `INFO_SERVER_RESTART = 20051`,
+//! `INFO_MAINTENANCE_START = 20060`, `INFO_MAINTENANCE_END = 20061`; the
+//! bitfinex-api-node example `info_events.js` pauses on the start, resumes on the end
+//! and reconnects on the restart). Perpetuals (`tBTCF0:USTF0`) are not implemented.
 
 mod instruments;
 mod parser;
