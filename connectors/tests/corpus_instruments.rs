@@ -70,6 +70,12 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
     ),
     ("cryptofeed/coinbase.jsonl.gz", "/products", "coinbase", 100),
     (
+        "cryptofeed/bitfinex.jsonl.gz",
+        "/v2/conf/pub:list:pair:exchange",
+        "bitfinex",
+        250,
+    ),
+    (
         "cryptofeed/kraken.jsonl.gz",
         "/0/public/AssetPairs",
         "kraken",
@@ -287,6 +293,15 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     .map(|(b, q)| (b.to_string(), q.to_string()))
                     .expect("name BASE/QUOTE");
                 assets.insert(text(p, "url_symbol"), (b, q));
+            }
+        }
+        "/v2/conf/pub:list:pair:exchange" => {
+            // Bitfinex: one array of names, `BASEQUOTE` (three letters each) or
+            // `BASE:QUOTE`; the native symbol is `t` + the name.
+            for p in v[0].as_array().unwrap_or(&empty) {
+                let name = p.as_str().expect("a pair name");
+                let (b, q) = name.split_once(':').unwrap_or_else(|| name.split_at(3));
+                assets.insert(format!("t{name}"), (b.to_string(), q.to_string()));
             }
         }
         "/api/v3/brokerage/market/products" => {

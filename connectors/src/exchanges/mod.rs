@@ -5,6 +5,7 @@
 //! line; the fuzz and corpus tests iterate the registry.
 
 pub mod binance;
+pub mod bitfinex;
 pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
@@ -28,6 +29,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
+    &bitfinex::Bitfinex,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
