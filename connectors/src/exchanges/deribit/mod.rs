@@ -394,8 +394,8 @@ impl Connector for Deribit {
 
     fn limits(&self) -> Limits {
         Limits {
-            // Up to seven topics per instrument (three wire channels).
-            max_streams_per_connection: MAX_INSTRUMENTS_PER_CONNECTION * 7,
+            // A topic per channel and instrument (at most four wire channels).
+            max_streams_per_connection: MAX_INSTRUMENTS_PER_CONNECTION * PERP_CHANNELS.len(),
             connect_attempts: None,
             subscribe_requests: Some(RateWindow::per_secs(20, 1)),
         }
