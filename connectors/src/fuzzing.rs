@@ -21,8 +21,9 @@ use crate::contract::{ConnectionPlan, Connector, FrameParser, SourceRequest};
 
 /// Symbols tried on every connector and market (those a connector does not accept on
 /// a market are skipped): spot pairs, perpetuals, and delivery contracts expiring on the
-/// last Friday of a month (so every dated-futures naming rule accepts them).
-const SYMBOLS: [&str; 10] = [
+/// last Friday of a month (so every dated-futures naming rule accepts them), and an
+/// option of that expiry (for connectors serving an option market).
+const SYMBOLS: [&str; 11] = [
     "BTC-USDT",
     "ETH-USDT",
     "BTC-USD",
@@ -33,6 +34,7 @@ const SYMBOLS: [&str; 10] = [
     "BTC/USD",
     "BTC-USD-241227",
     "BTC-USDT-241227",
+    "BTC-USD-241227-50000-C",
 ];
 
 /// A request of every supported channel of `market` for a few common symbols (those

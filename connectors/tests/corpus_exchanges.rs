@@ -21,6 +21,7 @@
 //! | `cryptofeed/okcoin`        | `wss://real.okcoin.com:8443/ws/v5/public` | `okx` (Okcoin runs the same API) |
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
 //! | `cryptofeed/bitfinex`      | `wss://api.bitfinex.com/ws/2`         | `bitfinex` (v2; the public host is now `api-pub`) |
+//! | `cryptofeed/deribit`       | `wss://www.deribit.com/ws/api/v2`     | `deribit` (the recording's `raw` channels; the connector subscribes `100ms`) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
@@ -305,6 +306,7 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/coinbase.jsonl.gz", "coinbase"),
     ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
     ("cryptofeed/bitfinex.jsonl.gz", "bitfinex"),
+    ("cryptofeed/deribit.jsonl.gz", "deribit"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),

@@ -105,6 +105,24 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "okx",
         4,
     ),
+    (
+        "cryptofeed/deribit.jsonl.gz",
+        "/api/v2/public/get_instruments?currency=BTC&expired=false",
+        "deribit",
+        390,
+    ),
+    (
+        "cryptofeed/deribit.jsonl.gz",
+        "/api/v2/public/get_instruments?currency=ETH&expired=false",
+        "deribit",
+        420,
+    ),
+    (
+        "cryptofeed/deribit.jsonl.gz",
+        "/api/v2/public/get_instruments?currency=USDC&expired=false",
+        "deribit",
+        16,
+    ),
 ];
 
 /// Recorded lists of registered exchanges that no connector parses, and why.
@@ -366,6 +384,28 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     _ => continue,
                 };
                 assets.insert(text(i, "instId"), pair);
+            }
+        }
+        "/api/v2/public/get_instruments" => {
+            // Deribit: the pair is `base_currency` and `counter_currency` (older lists
+            // lack it: `quote_currency`, which for inverse options is the base itself,
+            // priced in USD); combos are not listed as instruments.
+            for i in v["result"].as_array().unwrap_or(&empty) {
+                let kind = text(i, "kind");
+                if !matches!(kind.as_str(), "future" | "option" | "spot") {
+                    continue;
+                }
+                check(
+                    i,
+                    &["counter_currency", "settlement_currency", "instrument_id"],
+                );
+                let base = text(i, "base_currency");
+                let quote = match i["counter_currency"].as_str() {
+                    Some(c) => c.to_string(),
+                    None if kind == "option" && text(i, "quote_currency") == base => "USD".into(),
+                    None => text(i, "quote_currency"),
+                };
+                assets.insert(text(i, "instrument_name"), (base, quote));
             }
         }
         other => panic!("no raw reader for {other}"),

@@ -10,6 +10,7 @@ pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
+pub mod deribit;
 pub mod kraken;
 pub mod okx;
 #[cfg(test)]
@@ -30,6 +31,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
     &bitfinex::Bitfinex,
+    &deribit::Deribit,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
