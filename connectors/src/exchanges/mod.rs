@@ -13,6 +13,7 @@ pub mod kraken;
 pub mod okx;
 #[cfg(test)]
 mod testing;
+pub mod upbit;
 
 use crate::contract::Connector;
 
@@ -28,6 +29,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
+    &upbit::Upbit,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
