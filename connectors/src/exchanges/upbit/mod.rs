@@ -48,6 +48,10 @@
 //! requests 5 per second and 100 per minute per connection; requests carrying an
 //! `Origin` header 1 per 10 s (tickbridge sends none). No cap on codes per request is
 //! documented: the planner keeps [`MAX_CODES_PER_CONNECTION`] pairs per connection.
+//! Not verified: the stored copies of the rate-limit page end before its table of
+//! groups, so these WebSocket numbers (Upbit's long-standing `websocket-connect` and
+//! `websocket-message` groups) could not be read from its current version; the
+//! measuring units (connection requests per IP, data requests per connection) were.
 //!
 //! The recording `cryptofeed/upbit` (2021-04-17) used the same host and protocol, but
 //! the `SIMPLE` format (abbreviated names, accepted as aliases), `isOnlyRealtime`
