@@ -23,6 +23,7 @@
 //! | `cryptofeed/bitfinex`      | `wss://api.bitfinex.com/ws/2`         | `bitfinex` (v2; the public host is now `api-pub`) |
 //! | `cryptofeed/deribit`       | `wss://www.deribit.com/ws/api/v2`     | `deribit` (the recording's `raw` channels; the connector subscribes `100ms`) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
+//! | `cryptofeed/upbit`         | `wss://api.upbit.com/websocket/v1`    | `upbit` (`SIMPLE` format, 15-level books, text frames) |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
 //! connectors implement the current APIs only.
@@ -311,6 +312,7 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),
     ("cryptofeed/binance_us.jsonl.gz", "binance-us"),
+    ("cryptofeed/upbit.jsonl.gz", "upbit"),
     ("hftbacktest/binance_btcusdt_20240808.jsonl.gz", "binance"),
     (
         "hftbacktest/binance-usdm_btcusdt_20240808.jsonl.gz",

@@ -123,6 +123,7 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "deribit",
         16,
     ),
+    ("cryptofeed/upbit.jsonl.gz", "/v1/market/all", "upbit", 250),
 ];
 
 /// Recorded lists of registered exchanges that no connector parses, and why.
@@ -346,6 +347,18 @@ fn raw_list(path: &str, body: &str) -> Raw {
                         kraken_asset(&text(p, "quote")),
                     ),
                 );
+            }
+        }
+        "/v1/market/all" => {
+            // Upbit: `market` is `QUOTE-BASE`.
+            for p in v.as_array().unwrap_or(&empty) {
+                check(p, &["market", "english_name"]);
+                let market = text(p, "market");
+                let (q, b) = market
+                    .split_once('-')
+                    .map(|(q, b)| (q.to_string(), b.to_string()))
+                    .expect("market QUOTE-BASE");
+                assets.insert(market, (b, q));
             }
         }
         "/v5/market/instruments-info" => {

@@ -15,6 +15,7 @@ pub mod kraken;
 pub mod okx;
 #[cfg(test)]
 mod testing;
+pub mod upbit;
 
 use crate::contract::Connector;
 
@@ -32,6 +33,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &bitstamp::Bitstamp,
     &bitfinex::Bitfinex,
     &deribit::Deribit,
+    &upbit::Upbit,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
