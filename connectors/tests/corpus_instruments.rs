@@ -99,6 +99,12 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "okx",
         4,
     ),
+    (
+        "cryptofeed/bitmex.jsonl.gz",
+        "/api/v1/instrument/active",
+        "bitmex",
+        30,
+    ),
 ];
 
 /// Recorded lists of registered exchanges that no connector parses, and why.
@@ -287,6 +293,33 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     .map(|(b, q)| (b.to_string(), q.to_string()))
                     .expect("name BASE/QUOTE");
                 assets.insert(text(p, "url_symbol"), (b, q));
+            }
+        }
+        "/api/v1/instrument/active" => {
+            // BitMEX: perpetuals, futures and spot by `typ`; `XBT` is bitcoin.
+            let asset = |a: String| if a == "XBT" { "BTC".to_string() } else { a };
+            for i in v.as_array().unwrap_or(&empty) {
+                if !matches!(i["typ"].as_str(), Some("FFWCSX" | "FFCCSX" | "IFXXXP")) {
+                    continue;
+                }
+                check(
+                    i,
+                    &[
+                        "underlying",
+                        "quoteCurrency",
+                        "settlCurrency",
+                        "tickSize",
+                        "lotSize",
+                        "state",
+                    ],
+                );
+                assets.insert(
+                    text(i, "symbol"),
+                    (
+                        asset(text(i, "underlying")),
+                        asset(text(i, "quoteCurrency")),
+                    ),
+                );
             }
         }
         "/api/v3/brokerage/market/products" => {

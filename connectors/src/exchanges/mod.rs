@@ -5,6 +5,7 @@
 //! line; the fuzz and corpus tests iterate the registry.
 
 pub mod binance;
+pub mod bitmex;
 pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
@@ -28,6 +29,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
+    &bitmex::Bitmex,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
