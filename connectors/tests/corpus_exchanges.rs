@@ -21,6 +21,7 @@
 //! | `cryptofeed/okcoin`        | `wss://real.okcoin.com:8443/ws/v5/public` | `okx` (Okcoin runs the same API) |
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
 //! | `cryptofeed/bitmex`        | `wss://www.bitmex.com/realtime`       | `bitmex` (the older host of `ws.bitmex.com`, same protocol) |
+//! | `cryptofeed/kraken_futures`| `wss://futures.kraken.com/ws/v1`      | `kraken-futures` (never `kraken`: see [`OLDER_PROTOCOLS`]) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
@@ -29,7 +30,6 @@
 //! | recording                  | URL                                   | protocol |
 //! |----------------------------|---------------------------------------|----------|
 //! | `cryptofeed/kraken`        | `wss://ws.kraken.com`                 | Kraken WS **v1** (arrays); `kraken` implements v2 (`/v2`) |
-//! | `cryptofeed/kraken_futures`| `wss://futures.kraken.com/ws/v1`      | Kraken Futures v1, not implemented |
 //! | `cryptofeed/bybit`         | `wss://stream.bybit.com/realtime[_public]` | Bybit pre-v5; `bybit` implements v5 (`/v5/public/...`) |
 //!
 //! `cryptofeed/binance_us` and `binance_tr` (other hosts speaking the Binance spot
@@ -278,6 +278,7 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/coinbase.jsonl.gz", "coinbase"),
     ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
     ("cryptofeed/bitmex.jsonl.gz", "bitmex"),
+    ("cryptofeed/kraken_futures.jsonl.gz", "kraken-futures"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),

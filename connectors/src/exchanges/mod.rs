@@ -11,6 +11,7 @@ pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod kraken;
+pub mod kraken_futures;
 pub mod okx;
 #[cfg(test)]
 mod testing;
@@ -30,6 +31,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
     &bitmex::Bitmex,
+    &kraken_futures::KrakenFutures,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
