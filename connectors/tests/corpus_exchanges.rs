@@ -22,6 +22,8 @@
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
 //! | `cryptofeed/bitfinex`      | `wss://api.bitfinex.com/ws/2`         | `bitfinex` (v2; the public host is now `api-pub`) |
 //! | `cryptofeed/deribit`       | `wss://www.deribit.com/ws/api/v2`     | `deribit` (the recording's `raw` channels; the connector subscribes `100ms`) |
+//! | `cryptofeed/bitmex`        | `wss://www.bitmex.com/realtime`       | `bitmex` (the older host of `ws.bitmex.com`, same protocol) |
+//! | `cryptofeed/kraken_futures`| `wss://futures.kraken.com/ws/v1`      | `kraken-futures` (never `kraken`: see [`OLDER_PROTOCOLS`]) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
 //! | `cryptofeed/upbit`         | `wss://api.upbit.com/websocket/v1`    | `upbit` (`SIMPLE` format, 15-level books, text frames) |
 //!
@@ -31,7 +33,6 @@
 //! | recording                  | URL                                   | protocol |
 //! |----------------------------|---------------------------------------|----------|
 //! | `cryptofeed/kraken`        | `wss://ws.kraken.com`                 | Kraken WS **v1** (arrays); `kraken` implements v2 (`/v2`) |
-//! | `cryptofeed/kraken_futures`| `wss://futures.kraken.com/ws/v1`      | Kraken Futures v1, not implemented |
 //! | `cryptofeed/bybit`         | `wss://stream.bybit.com/realtime[_public]` | Bybit pre-v5; `bybit` implements v5 (`/v5/public/...`) |
 //!
 //! `cryptofeed/binance_us` and `binance_tr` (other hosts speaking the Binance spot
@@ -308,6 +309,8 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
     ("cryptofeed/bitfinex.jsonl.gz", "bitfinex"),
     ("cryptofeed/deribit.jsonl.gz", "deribit"),
+    ("cryptofeed/bitmex.jsonl.gz", "bitmex"),
+    ("cryptofeed/kraken_futures.jsonl.gz", "kraken-futures"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),

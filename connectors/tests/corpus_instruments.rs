@@ -124,6 +124,17 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         16,
     ),
     ("cryptofeed/upbit.jsonl.gz", "/v1/market/all", "upbit", 250),
+        "cryptofeed/bitmex.jsonl.gz",
+        "/api/v1/instrument/active",
+        "bitmex",
+        30,
+    ),
+    (
+        "cryptofeed/kraken_futures.jsonl.gz",
+        "/derivatives/api/v3/instruments",
+        "kraken-futures",
+        15,
+    ),
 ];
 
 /// Recorded lists of registered exchanges that no connector parses, and why.
@@ -321,6 +332,64 @@ fn raw_list(path: &str, body: &str) -> Raw {
                 let name = p.as_str().expect("a pair name");
                 let (b, q) = name.split_once(':').unwrap_or_else(|| name.split_at(3));
                 assets.insert(format!("t{name}"), (b.to_string(), q.to_string()));
+        "/api/v1/instrument/active" => {
+            // BitMEX: perpetuals, futures and spot by `typ`; `XBT` is bitcoin.
+            let asset = |a: String| if a == "XBT" { "BTC".to_string() } else { a };
+            for i in v.as_array().unwrap_or(&empty) {
+                if !matches!(i["typ"].as_str(), Some("FFWCSX" | "FFCCSX" | "IFXXXP")) {
+                    continue;
+                }
+                check(
+                    i,
+                    &[
+                        "underlying",
+                        "quoteCurrency",
+                        "settlCurrency",
+                        "tickSize",
+                        "lotSize",
+                        "state",
+                    ],
+                );
+                assets.insert(
+                    text(i, "symbol"),
+                    (
+                        asset(text(i, "underlying")),
+                        asset(text(i, "quoteCurrency")),
+                    ),
+                );
+            }
+        }
+        "/derivatives/api/v3/instruments" => {
+            // Kraken Futures: contracts by prefix; the pair from `base`/`quote`, else
+            // from the symbol (`pi_xbtusd`, `fi_xbtusd_210924`); `XBT` is bitcoin.
+            let asset = |a: &str| {
+                if a == "XBT" {
+                    "BTC".to_string()
+                } else {
+                    a.to_string()
+                }
+            };
+            for i in v["instruments"].as_array().unwrap_or(&empty) {
+                let symbol = text(i, "symbol").to_ascii_uppercase();
+                if !["PF_", "PI_", "FF_", "FI_"]
+                    .iter()
+                    .any(|p| symbol.starts_with(p))
+                {
+                    continue;
+                }
+                check(
+                    i,
+                    &["base", "quote", "tickSize", "contractSize", "tradeable"],
+                );
+                let pair = match (i["base"].as_str(), i["quote"].as_str()) {
+                    (Some(b), Some(q)) => (asset(b), asset(q)),
+                    _ => {
+                        let p = symbol.split('_').nth(1).unwrap_or("");
+                        let (b, q) = p.split_at(p.len().saturating_sub(3));
+                        (asset(b), asset(q))
+                    }
+                };
+                assets.insert(symbol, pair);
             }
         }
         "/api/v3/brokerage/market/products" => {
@@ -432,7 +501,13 @@ fn raw_list(path: &str, body: &str) -> Raw {
 /// Whether a normalized symbol is `BASE-QUOTE` plus the market's suffix.
 fn shape_ok(l: &Listed) -> bool {
     let pair = format!("{}-{}", l.spec.base, l.spec.quote);
+    // Kraken Futures marks its inverse contracts (`-INV`), listed beside flexible
+    // ones of the same pair.
     let s = l.symbol.symbol.as_str();
+    let s = match l.symbol.native.get(..3) {
+        Some("PI_" | "FI_") => s.strip_suffix("-INV").unwrap_or(s),
+        _ => s,
+    };
     let Some(rest) = s.strip_prefix(&pair) else {
         return false;
     };

@@ -6,12 +6,14 @@
 
 pub mod binance;
 pub mod bitfinex;
+pub mod bitmex;
 pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod deribit;
 pub mod kraken;
+pub mod kraken_futures;
 pub mod okx;
 #[cfg(test)]
 mod testing;
@@ -34,6 +36,8 @@ static REGISTRY: &[&dyn Connector] = &[
     &bitfinex::Bitfinex,
     &deribit::Deribit,
     &upbit::Upbit,
+    &bitmex::Bitmex,
+    &kraken_futures::KrakenFutures,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
