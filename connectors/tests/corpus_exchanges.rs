@@ -21,6 +21,7 @@
 //! | `cryptofeed/okcoin`        | `wss://real.okcoin.com:8443/ws/v5/public` | `okx` (Okcoin runs the same API) |
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
+//! | `cryptofeed/kucoin`        | `wss://push-private.kucoin.com/endpoint` | `kucoin` (the older spot host, same protocol as `ws-api-spot.kucoin.com`) |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
 //! connectors implement the current APIs only.
@@ -280,6 +281,7 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),
     ("cryptofeed/binance_us.jsonl.gz", "binance-us"),
+    ("cryptofeed/kucoin.jsonl.gz", "kucoin"),
     ("hftbacktest/binance_btcusdt_20240808.jsonl.gz", "binance"),
     (
         "hftbacktest/binance-usdm_btcusdt_20240808.jsonl.gz",

@@ -10,6 +10,7 @@ pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod kraken;
+pub mod kucoin;
 pub mod okx;
 #[cfg(test)]
 mod testing;
@@ -28,6 +29,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
+    &kucoin::Kucoin,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
