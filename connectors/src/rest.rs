@@ -14,6 +14,8 @@
 //!   queue up instead of causing a ban storm.
 //! - [`RestFetcher`]: one session's in-flight requests, each a task in a `JoinSet`
 //!   that the session joins ([`RestFetcher::shutdown`]); retries with backoff.
+//! - [`post`]: one POST the session itself makes before connecting (a per-connection
+//!   endpoint, [`crate::contract::EndpointRequest`]), with the same limits and retries.
 //!
 //! Failures are handed back, never swallowed: after [`MAX_ATTEMPTS`] (an HTTP 5xx,
 //! a transport error, a timeout), at once for a client error (4xx), and at once for a
@@ -321,6 +323,37 @@ impl RestFetcher {
 /// Fetches one request: delay, limiter, GET, with retries and the exchange's
 /// back-off instructions honoured.
 async fn fetch(client: reqwest::Client, request: RestRequest) -> RestResponse {
+    send(client, Method::Get, request).await
+}
+
+/// The HTTP methods the fetcher sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    /// A POST with the JSON body `{}`.
+    Post,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// POSTs `request` (JSON body `{}`) like [`RestFetcher`] GETs: its delay, its limiter,
+/// retries, the exchange's back-off honoured; failures named by method and path. For
+/// requests the session makes itself, before connecting (a per-connection endpoint, see
+/// [`crate::contract::EndpointRequest`]).
+pub async fn post(request: RestRequest) -> RestResponse {
+    let client = RestFetcher::new().client;
+    send(client, Method::Post, request).await
+}
+
+async fn send(client: reqwest::Client, method: Method, request: RestRequest) -> RestResponse {
+    let verb = method.as_str();
     if !request.delay.is_zero() {
         tokio::time::sleep(request.delay).await;
     }
@@ -329,9 +362,17 @@ async fn fetch(client: reqwest::Client, request: RestRequest) -> RestResponse {
     let mut attempt = 0u32;
     let result = loop {
         limiter.acquire(request.weight).await;
-        let outcome = client.get(&request.url).send().await;
+        let outcome = match method {
+            Method::Get => client.get(&request.url),
+            Method::Post => client
+                .post(&request.url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body("{}"),
+        }
+        .send()
+        .await;
         let error = match outcome {
-            Err(e) => format!("GET {path}: {}", describe(&e)),
+            Err(e) => format!("{verb} {path}: {}", describe(&e)),
             Ok(response) => {
                 let status = response.status();
                 if let Some(used) = request
@@ -359,16 +400,16 @@ async fn fetch(client: reqwest::Client, request: RestRequest) -> RestResponse {
                     // Handed back at once, so the wait is announced; the parser's next
                     // request waits the pause out at the limiter.
                     break Err(format!(
-                        "GET {path}: rate limited (HTTP {status}); every request of {name} paused for {pause}s"
+                        "{verb} {path}: rate limited (HTTP {status}); every request of {name} paused for {pause}s"
                     ));
                 }
                 match response.text().await {
                     Ok(body) if status.is_success() => break Ok(body),
                     Ok(body) if status.is_client_error() => {
-                        break Err(format!("GET {path}: HTTP {status}: {}", preview(&body)))
+                        break Err(format!("{verb} {path}: HTTP {status}: {}", preview(&body)))
                     }
-                    Ok(body) => format!("GET {path}: HTTP {status}: {}", preview(&body)),
-                    Err(e) => format!("GET {path}: reading the body: {}", describe(&e)),
+                    Ok(body) => format!("{verb} {path}: HTTP {status}: {}", preview(&body)),
+                    Err(e) => format!("{verb} {path}: reading the body: {}", describe(&e)),
                 }
             }
         };

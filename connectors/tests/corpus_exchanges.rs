@@ -26,6 +26,7 @@
 //! | `cryptofeed/kraken_futures`| `wss://futures.kraken.com/ws/v1`      | `kraken-futures` (never `kraken`: see [`OLDER_PROTOCOLS`]) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
 //! | `cryptofeed/upbit`         | `wss://api.upbit.com/websocket/v1`    | `upbit` (`SIMPLE` format, 15-level books, text frames) |
+//! | `cryptofeed/kucoin`        | `wss://push-private.kucoin.com/endpoint` | `kucoin` (the older spot host, same protocol as `ws-api-spot.kucoin.com`) |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
 //! connectors implement the current APIs only.
@@ -316,6 +317,7 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),
     ("cryptofeed/binance_us.jsonl.gz", "binance-us"),
     ("cryptofeed/upbit.jsonl.gz", "upbit"),
+    ("cryptofeed/kucoin.jsonl.gz", "kucoin"),
     ("hftbacktest/binance_btcusdt_20240808.jsonl.gz", "binance"),
     (
         "hftbacktest/binance-usdm_btcusdt_20240808.jsonl.gz",

@@ -134,8 +134,17 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "/derivatives/api/v3/instruments",
         "kraken-futures",
         15,
+        "cryptofeed/kucoin.jsonl.gz",
+        "/api/v1/symbols",
+        "kucoin",
+        500,
     ),
 ];
+
+/// Recorded paths of an older version of a list a connector requests today, with the
+/// same item shape: `(recorded, requested)`. KuCoin's `/api/v1/symbols` (2021) became
+/// `/api/v2/symbols`.
+const RECORDED_VERSIONS: &[(&str, &str)] = &[("/api/v1/symbols", "/api/v2/symbols")];
 
 /// Recorded lists of registered exchanges that no connector parses, and why.
 const UNSUPPORTED: &[(&str, &str, &str)] = &[(
@@ -197,6 +206,10 @@ enum Handled {
 
 fn handled_by(c: &dyn Connector, url: &str) -> Option<Handled> {
     let (path, params) = split_url(url);
+    let path = RECORDED_VERSIONS
+        .iter()
+        .find(|(recorded, _)| *recorded == path)
+        .map_or(path, |(_, requested)| requested.to_string());
     let mut path_seen = false;
     let mut markets = Vec::new();
     for m in MARKETS {
@@ -390,6 +403,16 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     }
                 };
                 assets.insert(symbol, pair);
+            }
+        }
+        "/api/v1/symbols" | "/api/v2/symbols" => {
+            // KuCoin: `symbol` is the native `BASE-QUOTE`.
+            for p in v["data"].as_array().unwrap_or(&empty) {
+                check(p, &["priceIncrement", "baseIncrement", "enableTrading"]);
+                assets.insert(
+                    text(p, "symbol"),
+                    (text(p, "baseCurrency"), text(p, "quoteCurrency")),
+                );
             }
         }
         "/api/v3/brokerage/market/products" => {

@@ -1,5 +1,5 @@
 //! Just enough HTTP/1.1 for the mock exchange: peek at a request head to tell a
-//! WebSocket upgrade from a REST GET, and answer a GET with one response.
+//! WebSocket upgrade from a REST request, and answer a GET or a POST with one response.
 
 use std::future::Future;
 
@@ -71,22 +71,32 @@ fn parse_head(bytes: &[u8], len: usize) -> anyhow::Result<Head> {
     })
 }
 
-/// Answers one plain request: 200 with the body `respond` finds, else 404 with a
-/// short JSON error naming the path.
+/// Answers one plain request (GET or POST; the body of a POST is read and ignored):
+/// 200 with the body `respond` finds for the method and path, else 404 with a short
+/// JSON error naming the path.
 pub async fn answer<F, Fut>(mut stream: TcpStream, head: &Head, respond: F) -> anyhow::Result<()>
 where
-    F: FnOnce(String) -> Fut,
+    F: FnOnce(String, String) -> Fut,
     Fut: Future<Output = Option<String>>,
 {
     let mut consumed = vec![0u8; head.len];
     stream.read_exact(&mut consumed).await?;
-    let (status, body) = if head.method != "GET" {
+    // Unread request bytes would turn the close into a reset the client may see
+    // before the response.
+    let body_len = head
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    let mut request_body = vec![0u8; body_len];
+    stream.read_exact(&mut request_body).await?;
+    let (status, body) = if head.method != "GET" && head.method != "POST" {
         (
             "405 Method Not Allowed",
-            r#"{"error":"only GET is recorded"}"#.to_string(),
+            r#"{"error":"only GET and POST are answered"}"#.to_string(),
         )
     } else {
-        match respond(head.path.clone()).await {
+        match respond(head.method.clone(), head.path.clone()).await {
             Some(body) => ("200 OK", body),
             // A short body: the path, cut to 120 characters.
             None => (

@@ -32,6 +32,9 @@
 //!   before it connects, when no playback runs, so responses recorded before the
 //!   capture's first WebSocket event, and those at a path the connector registry
 //!   lists as an instrument list (`Connector::instrument_urls`), are served at once.
+//!   A POST is answered likewise; KuCoin's token request `POST /api/v1/bullet-public`
+//!   (never recorded: it carries a token) is answered with a token naming this
+//!   server's own WebSocket URL ([`post_response`]).
 //!
 //! Every connection task is tracked and joined on shutdown.
 
@@ -419,8 +422,12 @@ async fn handle_connection(
         });
         serve_websocket(state.clone(), ws, client, assignment, cancel).await
     } else {
-        http::answer(stream, &head, move |path| async move {
-            rest_response(&state, &path).await
+        let host = head.header("host").unwrap_or("127.0.0.1").to_string();
+        http::answer(stream, &head, move |method, path| async move {
+            match method.as_str() {
+                "POST" => post_response(&state, &path, &host).await,
+                _ => rest_response(&state, &path).await,
+            }
         })
         .await
     }
@@ -714,6 +721,45 @@ async fn rest_response(state: &Replay, path: &str) -> Option<String> {
     event.text.clone()
 }
 
+/// The path of KuCoin's public token request (`Connector` plans with an
+/// `EndpointRequest`): the WebSocket server is handed out per connection.
+pub const KUCOIN_BULLET_PATH: &str = "/api/v1/bullet-public";
+
+/// Answers a POST: its recorded response where the capture has one (by path and query,
+/// as for a GET), else, for KuCoin's token request (recordings redact the token), a
+/// token whose server is this replay server itself, at the path of the capture's
+/// first recorded connection, with KuCoin's documented ping rules.
+async fn post_response(state: &Replay, path: &str, host: &str) -> Option<String> {
+    if let Some(recorded) = rest_response(state, path).await {
+        return Some(recorded);
+    }
+    if url_path(path) != KUCOIN_BULLET_PATH {
+        return None;
+    }
+    let ws_path = state
+        .recordings
+        .iter()
+        .find_map(|r| r.path.clone())
+        .unwrap_or_else(|| "/".to_string());
+    let endpoint = format!("ws://{host}{ws_path}");
+    Some(
+        serde_json::json!({
+            "code": "200000",
+            "data": {
+                "token": "replay",
+                "instanceServers": [{
+                    "endpoint": endpoint,
+                    "encrypt": false,
+                    "protocol": "websocket",
+                    "pingInterval": 18000,
+                    "pingTimeout": 10000
+                }]
+            }
+        })
+        .to_string(),
+    )
+}
+
 fn strip_origin(url: &str) -> &str {
     match url.find("://") {
         Some(i) => {
@@ -742,10 +788,31 @@ fn url_path(url: &str) -> String {
     }
 }
 
+/// Request paths answered by the recording of another version of the same endpoint
+/// (a recording predates the version a connector asks for): `(asked, recorded)`.
+/// KuCoin: the instrument list moved to `/api/v2/symbols`, and the full-book snapshot
+/// the recordings fetched (`/api/v3/market/orderbook/level2`) now needs an API key, so
+/// the connector asks for the public partial books.
+const REST_ALIASES: &[(&str, &str)] = &[
+    ("/api/v2/symbols", "/api/v1/symbols"),
+    (
+        "/api/v1/market/orderbook/level2_100",
+        "/api/v3/market/orderbook/level2",
+    ),
+    (
+        "/api/v1/market/orderbook/level2_20",
+        "/api/v3/market/orderbook/level2",
+    ),
+];
+
 /// Path and query without `limit` (clients may ask for other depths than recorded),
-/// query parameters sorted.
+/// query parameters sorted, the path through [`REST_ALIASES`].
 fn normalize_rest_path(path: &str) -> String {
     let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let p = REST_ALIASES
+        .iter()
+        .find(|(asked, _)| *asked == p)
+        .map_or(p, |(_, recorded)| *recorded);
     let mut params: Vec<&str> = q
         .split('&')
         .filter(|kv| !kv.is_empty() && !kv.starts_with("limit="))

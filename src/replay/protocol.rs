@@ -10,7 +10,7 @@
 //! header over Advanced Trade frames). A Coinbase Advanced Trade connection never
 //! gets Exchange-feed replies.
 //!
-//! For [`Protocol::Binance`] and [`Protocol::Coinbase`] the recorded confirmations
+//! For [`Protocol::Binance`], [`Protocol::Coinbase`] and [`Protocol::Kucoin`] the recorded confirmations
 //! answered the recording client's requests, not this client's; they are skipped in
 //! playback ([`Protocol::is_recorded_reply`]) and every request is answered here
 //! instead. Every other connection is [`Protocol::Recorded`]: no answers are made up,
@@ -24,6 +24,10 @@ pub enum Protocol {
     Binance,
     /// Coinbase Exchange feed `subscribe` messages.
     Coinbase,
+    /// KuCoin `{"id":..,"type":"subscribe"|"unsubscribe"|"ping"}` frames, answered by
+    /// `ack` (or `error` for a refused symbol) and `pong` with the client's id (the
+    /// recorded acks echo the recording client's ids).
+    Kucoin,
     /// Played as recorded, the recorded acknowledgements included.
     Recorded,
 }
@@ -34,6 +38,7 @@ impl Protocol {
         match name {
             "binance" | "binance-usdm" | "binance-coinm" | "binance-us" => Protocol::Binance,
             "coinbase" => Protocol::Coinbase,
+            "kucoin" => Protocol::Kucoin,
             _ => Protocol::Recorded,
         }
     }
@@ -77,6 +82,7 @@ impl Protocol {
             "binance" | "binance-usdm" | "binance-coinm" | "binance_futures"
             | "binance_delivery" => Protocol::Binance,
             "coinbase" => Protocol::Coinbase,
+            "kucoin" => Protocol::Kucoin,
             _ => Protocol::Recorded,
         }
     }
@@ -86,6 +92,10 @@ impl Protocol {
         match self {
             Protocol::Binance => text.starts_with("{\"result\"") || text.starts_with("{\"id\""),
             Protocol::Coinbase => text.contains("\"type\":\"subscriptions\""),
+            Protocol::Kucoin => {
+                text.len() < 256
+                    && (text.contains("\"type\":\"ack\"") || text.contains("\"type\":\"pong\""))
+            }
             Protocol::Recorded => false,
         }
     }
@@ -108,6 +118,7 @@ impl Protocol {
         match self {
             Protocol::Binance => binance(&request, refused),
             Protocol::Coinbase => coinbase(&request, refused),
+            Protocol::Kucoin => kucoin(&request, refused),
             Protocol::Recorded => Vec::new(),
         }
     }
@@ -170,9 +181,68 @@ fn coinbase(request: &Value, refused: &[String]) -> Vec<String> {
     vec![json!({"type": "subscriptions", "channels": channels}).to_string()]
 }
 
+/// `{"id":1,"type":"subscribe","topic":"/market/match:BTC-USDT,ETH-USDT",..}` →
+/// `{"id":"1","type":"ack"}` (when `response` is true), or an `error` naming the first
+/// refused symbol (the whole request is refused); `ping` → `pong` with its id.
+fn kucoin(request: &Value, refused: &[String]) -> Vec<String> {
+    let id = match &request["id"] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    match request["type"].as_str().unwrap_or_default() {
+        "ping" => vec![json!({"id": id, "type": "pong"}).to_string()],
+        "subscribe" | "unsubscribe" => {
+            let topic = request["topic"].as_str().unwrap_or_default();
+            let symbols = topic.split_once(':').map_or("", |(_, s)| s);
+            if let Some(bad) = symbols.split(',').find(|s| refused.iter().any(|r| r == s)) {
+                return vec![json!({
+                    "id": id,
+                    "type": "error",
+                    "code": 404,
+                    "data": format!("topic {topic} is not found: {bad}"),
+                })
+                .to_string()];
+            }
+            if request["response"] == true {
+                vec![json!({"id": id, "type": "ack"}).to_string()]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kucoin_acks_by_id_refuses_named_symbols_and_answers_pings() {
+        let p = Protocol::of("kucoin");
+        let refused = vec!["XYZ-USDT".to_string()];
+        assert_eq!(
+            p.answer(
+                r#"{"id":3,"type":"subscribe","topic":"/market/match:BTC-USDT","privateChannel":false,"response":true}"#,
+                &refused
+            ),
+            vec![r#"{"id":"3","type":"ack"}"#]
+        );
+        assert_eq!(
+            p.answer(
+                r#"{"id":4,"type":"subscribe","topic":"/market/match:BTC-USDT,XYZ-USDT","response":true}"#,
+                &refused
+            ),
+            vec![r#"{"code":404,"data":"topic /market/match:BTC-USDT,XYZ-USDT is not found: XYZ-USDT","id":"4","type":"error"}"#]
+        );
+        assert_eq!(
+            p.answer(r#"{"id":"tickbridge","type":"ping"}"#, &refused),
+            vec![r#"{"id":"tickbridge","type":"pong"}"#]
+        );
+        assert!(p.is_recorded_reply(r#"{"id":"1","type":"ack"}"#));
+        assert!(!p.is_recorded_reply(r#"{"id":"x","type":"welcome"}"#));
+    }
 
     #[test]
     fn binance_confirms_or_refuses_by_id() {

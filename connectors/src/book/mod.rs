@@ -348,6 +348,15 @@ impl BookConfig {
     }
 }
 
+/// Backoff before REST snapshot attempt `attempt` of one book (1 first: at once; then
+/// 0.5 s doubling up to 32 s), shared by the snapshot-synced books (Bitstamp, KuCoin).
+pub fn snapshot_backoff(attempt: u32) -> Duration {
+    match attempt {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_millis(500u64.saturating_mul(1 << (n - 2).min(6))),
+    }
+}
+
 /// Appends `.c<checksum>` to the ids of the book records: books without a sequence
 /// (Kraken, OKX before `seqId`) name an event by its time, and the checksum keeps two
 /// distinct events of the same instant apart.

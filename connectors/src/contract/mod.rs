@@ -18,5 +18,6 @@ pub use connector::{Connector, Heartbeat, Limits, PlanError, RateWindow};
 pub use frames::{BinaryFrames, Decoded};
 pub use parser::{Answer, FrameParser, ParseError, Parsed, Refusal, RestRequest};
 pub use plan::{
-    ConnectionPlan, EncodeRequest, SourceRequest, SubscribeRequest, Topic, PARSER_REQUEST_IDS,
+    ConnectionPlan, EncodeRequest, Endpoint, EndpointRequest, ResolveEndpoint, SourceRequest,
+    SubscribeRequest, Topic, PARSER_REQUEST_IDS,
 };

@@ -12,6 +12,7 @@ use smol_str::SmolStr;
 use tickbridge_schema::Market;
 
 use super::channel::{Channel, ChannelSet};
+use super::parser::RestRequest;
 use crate::book::BookConfig;
 use crate::symbols::SymbolInfo;
 
@@ -82,10 +83,41 @@ impl SubscribeRequest {
 /// is attributed to the symbol that caused it).
 pub type EncodeRequest = fn(id: u64, topics: Vec<Topic>) -> SubscribeRequest;
 
+/// Where to connect, for an exchange that hands out its WebSocket server per connection
+/// (KuCoin: `POST /api/v1/bullet-public` answers a token, the server and its ping
+/// rules). The session makes `request` (a POST with the body `{}`, through
+/// [`crate::rest::post`]) before **every** connection attempt — the first, each
+/// reconnect and each rotation's replacement — and connects to the URL `resolve` makes
+/// of the answer; a failed request or an unusable answer is a failed connection attempt
+/// (retried with the reconnect backoff).
+#[derive(Debug, Clone)]
+pub struct EndpointRequest {
+    pub request: RestRequest,
+    pub resolve: ResolveEndpoint,
+}
+
+/// Turns the body of an [`EndpointRequest`]'s answer into the endpoint to connect to, or
+/// says why it cannot.
+pub type ResolveEndpoint = fn(body: &str) -> Result<Endpoint, String>;
+
+/// A connection's endpoint as the exchange handed it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The full WebSocket URL (token included).
+    pub url: String,
+    /// Client ping interval and pong deadline the exchange announced with it; they
+    /// take the place of [`crate::contract::Heartbeat`]'s for this connection.
+    pub ping_interval: Option<Duration>,
+    pub pong_timeout: Option<Duration>,
+}
+
 /// One WebSocket connection to open: where, what to send once connected, what it carries.
 #[derive(Debug, Clone)]
 pub struct ConnectionPlan {
     pub url: String,
+    /// Set where the URL to connect to is handed out per connection (see
+    /// [`EndpointRequest`]); `url` then only names the host (connection-attempt limits).
+    pub endpoint: Option<EndpointRequest>,
     /// Subscribe requests, sent right after connecting in order, spaced by
     /// `send_interval`. On a reconnect the session sends again the ones that were not
     /// refused. Empty when the URL itself names the streams.
@@ -107,6 +139,7 @@ impl ConnectionPlan {
     pub fn new(url: String, request: &SourceRequest, send_interval: Duration) -> Self {
         ConnectionPlan {
             url,
+            endpoint: None,
             requests: Vec::new(),
             encode: None,
             market: request.market,
@@ -122,6 +155,7 @@ impl ConnectionPlan {
     pub fn for_frames(url: &str, market: Market) -> Self {
         ConnectionPlan {
             url: url.to_string(),
+            endpoint: None,
             requests: Vec::new(),
             encode: None,
             market,

@@ -14,6 +14,7 @@ pub mod coinbase_advanced;
 pub mod deribit;
 pub mod kraken;
 pub mod kraken_futures;
+pub mod kucoin;
 pub mod okx;
 #[cfg(test)]
 mod testing;
@@ -38,6 +39,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &upbit::Upbit,
     &bitmex::Bitmex,
     &kraken_futures::KrakenFutures,
+    &kucoin::Kucoin,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.

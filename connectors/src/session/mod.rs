@@ -4,6 +4,9 @@
 //! stale data, feeds every frame to the connection's parser, forwards records into
 //! the bounded queue, reconnects with jittered exponential backoff, and rotates the
 //! connection before the exchange's forced disconnect — until it is cancelled.
+//! Where a plan says the exchange hands out its endpoint per connection
+//! ([`crate::contract::EndpointRequest`], KuCoin's token), every attempt first POSTs
+//! for a fresh one and connects to it, with the ping rules it announced.
 //!
 //! Liveness (see [`Heartbeat`]): a client ping unanswered within `pong_timeout`, or no
 //! frame at all within `idle_timeout`, ends the connection; data silence alone only
@@ -80,7 +83,8 @@ use self::rotation::Rotation;
 use self::status::{Scope, StatusRecords};
 use self::subscriptions::{Subscriptions, Update};
 use crate::contract::{
-    BinaryFrames, ConnectionPlan, Decoded, FrameParser, Heartbeat, Limits, ParseError, Parsed,
+    BinaryFrames, ConnectionPlan, Decoded, Endpoint, FrameParser, Heartbeat, Limits, ParseError,
+    Parsed,
 };
 use crate::rest::RestResponse;
 use crate::stats::SourceStats;
@@ -161,7 +165,11 @@ enum Ended {
     Dropped(String),
 }
 
-type Connecting = Pin<Box<dyn Future<Output = Result<Ws, String>> + Send>>;
+/// An opened socket, with the endpoint it was handed out with (see
+/// [`crate::contract::EndpointRequest`]).
+type Opened = (Ws, Option<Endpoint>);
+
+type Connecting = Pin<Box<dyn Future<Output = Result<Opened, String>> + Send>>;
 
 /// One connection's driver.
 pub struct Session {
@@ -444,10 +452,12 @@ impl Session {
 }
 
 impl Session {
-    /// A connection attempt: waits for the exchange's connection-attempt window, then
+    /// A connection attempt: waits for the exchange's connection-attempt window, asks
+    /// for the endpoint where the plan says so (a fresh one every attempt), then
     /// connects within `connect_timeout`.
     fn connect(&self) -> Connecting {
-        let url = self.spec.plan.url.clone();
+        let plan_url = self.spec.plan.url.clone();
+        let endpoint_request = self.spec.plan.endpoint.clone();
         let hard = hard_frame_limit(self.spec.max_frame_bytes);
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
@@ -470,14 +480,26 @@ impl Session {
                     sleep(wait).await;
                 }
             }
+            let endpoint = match endpoint_request {
+                None => None,
+                Some(e) => {
+                    let answer = crate::rest::post(e.request).await;
+                    let body = answer.result?;
+                    let path = crate::rest::url_path(&answer.url);
+                    Some((e.resolve)(&body).map_err(|why| format!("POST {path}: {why}"))?)
+                }
+            };
+            let url = endpoint.as_ref().map_or(plan_url, |e| e.url.clone());
+            // Logs and errors never name the query (a handed-out token).
+            let shown = crate::rest::redacted(&url);
             let connect =
                 tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
             match timeout(connect_timeout, connect).await {
                 Err(_) => Err(format!(
-                    "connect to {url} timed out after {connect_timeout:?}"
+                    "connect to {shown} timed out after {connect_timeout:?}"
                 )),
-                Ok(Err(e)) => Err(format!("connect to {url}: {e}")),
-                Ok(Ok((ws, _response))) => Ok(ws),
+                Ok(Err(e)) => Err(format!("connect to {shown}: {e}")),
+                Ok(Ok((ws, _response))) => Ok((ws, endpoint)),
             }
         })
     }
@@ -485,16 +507,26 @@ impl Session {
     /// Sets up a freshly opened connection, starting from the subscription state `subs`.
     async fn opened(
         &mut self,
-        ws: Ws,
+        (ws, endpoint): Opened,
         role: Role,
         gen: u64,
         subs: Subscriptions,
     ) -> Result<Conn, Ended> {
         SourceStats::add(&self.stats.connects, 1);
-        let url = &self.spec.plan.url;
+        let mut heartbeat = self.spec.heartbeat.clone();
+        let url = match &endpoint {
+            None => self.spec.plan.url.clone(),
+            Some(e) => {
+                heartbeat.ping_interval = e.ping_interval.or(heartbeat.ping_interval);
+                heartbeat.pong_timeout = e.pong_timeout.unwrap_or(heartbeat.pong_timeout);
+                // A handed-out URL's query is a credential: it is neither logged nor
+                // recorded.
+                crate::rest::redacted(&e.url)
+            }
+        };
         info!(exchange = self.spec.exchange, conn = self.spec.conn, gen, ?role, %url, "connected");
         if let Some(tap) = &self.tap {
-            tap.opened(self.spec.conn, url);
+            tap.opened(self.spec.conn, &url);
         }
         let mut c = Conn::new(
             gen,
@@ -502,7 +534,7 @@ impl Session {
             ws,
             (self.make_parser)(),
             subs,
-            &self.spec.heartbeat,
+            &heartbeat,
             &self.spec.limits,
             self.spec.plan.send_interval,
             Instant::now(),
@@ -1004,7 +1036,7 @@ impl Session {
 }
 
 /// The connect attempt in progress (pending when there is none).
-async fn poll_connecting(connecting: &mut Option<(Role, Connecting)>) -> Result<Ws, String> {
+async fn poll_connecting(connecting: &mut Option<(Role, Connecting)>) -> Result<Opened, String> {
     match connecting {
         Some((_, fut)) => fut.await,
         None => std::future::pending().await,

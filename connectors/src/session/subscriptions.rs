@@ -342,6 +342,7 @@ mod tests {
     fn plan(requests: &[&[&str]], encoder: Option<EncodeRequest>) -> ConnectionPlan {
         ConnectionPlan {
             url: "ws://x".into(),
+            endpoint: None,
             requests: requests
                 .iter()
                 .enumerate()

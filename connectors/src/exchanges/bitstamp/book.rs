@@ -18,7 +18,6 @@
 //! the feed has; `prev_seq` chains the published records.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use tickbridge_schema::{Level, Record};
 
@@ -223,9 +222,4 @@ impl DiffBook {
 }
 
 /// Backoff before snapshot attempt `attempt` (1 first: at once).
-pub fn backoff(attempt: u32) -> Duration {
-    match attempt {
-        0 | 1 => Duration::ZERO,
-        n => Duration::from_millis(500u64.saturating_mul(1 << (n - 2).min(6))),
-    }
-}
+pub use crate::book::snapshot_backoff as backoff;
