@@ -20,6 +20,7 @@
 //! | `cryptofeed/okx`           | `wss://ws.okx.com:8443/ws/v5/public`  | `okx` |
 //! | `cryptofeed/okcoin`        | `wss://real.okcoin.com:8443/ws/v5/public` | `okx` (Okcoin runs the same API) |
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
+//! | `cryptofeed/gemini`        | `wss://api.gemini.com/v2/marketdata/` | `gemini` (market data v2) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
@@ -276,6 +277,7 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/okcoin.jsonl.gz", "okx"),
     ("cryptofeed/coinbase.jsonl.gz", "coinbase"),
     ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
+    ("cryptofeed/gemini.jsonl.gz", "gemini"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),

@@ -9,6 +9,7 @@ pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
+pub mod gemini;
 pub mod kraken;
 pub mod okx;
 #[cfg(test)]
@@ -28,6 +29,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
+    &gemini::Gemini,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
