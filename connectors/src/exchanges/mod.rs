@@ -5,6 +5,7 @@
 //! line; the fuzz and corpus tests iterate the registry.
 
 pub mod binance;
+pub mod bitflyer;
 pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
@@ -30,6 +31,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
     &gemini::Gemini,
+    &bitflyer::Bitflyer,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.

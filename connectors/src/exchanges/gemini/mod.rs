@@ -82,8 +82,15 @@ pub fn topic_name(native: &str) -> SmolStr {
     format!("l2:{native}").into()
 }
 
+/// Symbols the longest-quote rule splits wrongly (`PAXGUSD` is PAXG/USD, not
+/// PAX/GUSD), as the symbol details name them.
+const EXCEPTIONS: &[(&str, &str, &str)] = &[("PAXGUSD", "PAXG", "USD")];
+
 /// Splits a Gemini symbol (`BTCUSD`, upper case) into base and quote.
 pub fn split(native: &str) -> Option<(&str, &str)> {
+    if let Some((_, b, q)) = EXCEPTIONS.iter().find(|(n, _, _)| *n == native) {
+        return Some((b, q));
+    }
     QUOTES
         .iter()
         .filter(|q| native.len() > q.len() && native.ends_with(*q))

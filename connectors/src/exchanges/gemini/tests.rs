@@ -37,6 +37,7 @@ fn plans_one_l2_subscribe_per_connection() {
     testing::assert_symbol(&Gemini, Market::Spot, "btc/usd", ("BTC-USD", "BTCUSD"));
     testing::assert_symbol(&Gemini, Market::Spot, "zecltc", ("ZEC-LTC", "ZECLTC"));
     testing::assert_symbol(&Gemini, Market::Spot, "BTCGUSD", ("BTC-GUSD", "BTCGUSD"));
+    testing::assert_symbol(&Gemini, Market::Spot, "paxgusd", ("PAXG-USD", "PAXGUSD"));
     assert!(Gemini.symbol(Market::Spot, "BTC_USD!").is_err());
     assert!(Gemini.symbol(Market::Perp, "BTC-USD").is_err());
     assert_eq!(
