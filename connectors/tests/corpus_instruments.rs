@@ -138,6 +138,22 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "/api/v1/symbols",
         "kucoin",
         500,
+        "cryptofeed/bitflyer.jsonl.gz",
+        "/v1/markets",
+        "bitflyer",
+        11,
+    ),
+    (
+        "cryptofeed/bitflyer.jsonl.gz",
+        "/v1/markets/usa",
+        "bitflyer",
+        1,
+    ),
+    (
+        "cryptofeed/bitflyer.jsonl.gz",
+        "/v1/markets/eu",
+        "bitflyer",
+        1,
     ),
 ];
 
@@ -511,6 +527,38 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     None => text(i, "quote_currency"),
                 };
                 assets.insert(text(i, "instrument_name"), (base, quote));
+        "/v1/markets" | "/v1/markets/usa" | "/v1/markets/eu" => {
+            // bitFlyer: the product code is the only place naming the assets
+            // (`BASE_QUOTE`, `FX_BASE_QUOTE`, `BASEQUOTE{DD}{MON}{YYYY}` with a
+            // three-letter quote); the regional lists add their own-currency spot
+            // products only (the rest repeat the Japanese list).
+            let region = match path {
+                "/v1/markets/usa" => Some("USD"),
+                "/v1/markets/eu" => Some("EUR"),
+                _ => None,
+            };
+            for p in v.as_array().unwrap_or(&empty) {
+                let code = text(p, "product_code");
+                let pair = match p["market_type"].as_str() {
+                    Some("Spot") => code
+                        .split_once('_')
+                        .map(|(b, q)| (b.to_string(), q.to_string())),
+                    Some("FX") => code
+                        .strip_prefix("FX_")
+                        .and_then(|r| r.split_once('_'))
+                        .map(|(b, q)| (b.to_string(), q.to_string())),
+                    Some("Futures") if region.is_none() => {
+                        let letters = &code[..code.len() - 9];
+                        let (b, q) = letters.split_at(letters.len() - 3);
+                        Some((b.to_string(), q.to_string()))
+                    }
+                    _ => None,
+                };
+                let Some((b, q)) = pair else { continue };
+                if region.is_some_and(|r| r != q || p["market_type"] != "Spot") {
+                    continue;
+                }
+                assets.insert(code, (b, q));
             }
         }
         other => panic!("no raw reader for {other}"),
@@ -760,5 +808,66 @@ fn recorded_instrument_lists_parse_and_resolve() {
             ));
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Gemini's reference data is one `GET /v1/symbols/details/{symbol}` per symbol (the
+/// `/v1/symbols` list names symbols only), which `instrument_urls` cannot name in
+/// advance: every recorded details response is parsed by `gemini` here, its base and
+/// quote are the response's own `base_currency`/`quote_currency`, the list of them all
+/// resolves each by native and normalized symbol, and `symbol()` agrees.
+#[test]
+fn recorded_gemini_symbol_details_parse_and_resolve() {
+    let dir = captures_dir();
+    let c = connectors()
+        .iter()
+        .copied()
+        .find(|c| c.name() == "gemini")
+        .expect("gemini is registered");
+    let mut failures = Vec::new();
+    let mut items: Vec<Listed> = Vec::new();
+    for (url, body) in http_events(&dir.join("cryptofeed/gemini.jsonl.gz")) {
+        let (path, _) = split_url(&url);
+        if !path.starts_with("/v1/symbols/details/") {
+            continue;
+        }
+        let raw: Value = serde_json::from_str(&body).expect("JSON details");
+        match c.parse_instruments(Market::Spot, &url, &body) {
+            Ok(list) => {
+                for l in &list {
+                    if (l.spec.base.as_str(), l.spec.quote.as_str())
+                        != (
+                            raw["base_currency"].as_str().unwrap_or(""),
+                            raw["quote_currency"].as_str().unwrap_or(""),
+                        )
+                    {
+                        failures.push(format!("{path}: {:?}", l.spec));
+                    }
+                    if c.symbol(Market::Spot, &l.symbol.native).ok().as_ref() != Some(&l.symbol) {
+                        failures.push(format!("{path}: symbol() disagrees on {:?}", l.symbol));
+                    }
+                }
+                items.extend(list);
+            }
+            Err(e) => failures.push(format!("{path}: {e}")),
+        }
+    }
+    let list = InstrumentList::new(items.clone()).expect("distinct symbols");
+    for l in &items {
+        for key in [l.symbol.native.as_str(), l.symbol.symbol.as_str()] {
+            if !matches!(list.lookup(Market::Spot, key), Lookup::Found(x) if x == l) {
+                failures.push(format!("lookup {key}"));
+            }
+        }
+    }
+    let mut status: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in &items {
+        *status.entry(l.spec.status.as_str()).or_default() += 1;
+    }
+    println!(
+        "gemini symbols/details: {} parsed ({status:?})",
+        items.len()
+    );
+    assert!(items.len() >= 60, "{} details parsed", items.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -10,7 +10,8 @@
 //! header over Advanced Trade frames). A Coinbase Advanced Trade connection never
 //! gets Exchange-feed replies.
 //!
-//! For [`Protocol::Binance`], [`Protocol::Coinbase`] and [`Protocol::Kucoin`] the recorded confirmations
+//! For [`Protocol::Binance`], [`Protocol::Coinbase`], [`Protocol::Kucoin`] and
+//! [`Protocol::JsonRpc`] (bitFlyer) the recorded confirmations
 //! answered the recording client's requests, not this client's; they are skipped in
 //! playback ([`Protocol::is_recorded_reply`]) and every request is answered here
 //! instead. Every other connection is [`Protocol::Recorded`]: no answers are made up,
@@ -28,6 +29,9 @@ pub enum Protocol {
     /// `ack` (or `error` for a refused symbol) and `pong` with the client's id (the
     /// recorded acks echo the recording client's ids).
     Kucoin,
+    /// JSON-RPC 2.0 requests with an `id` (bitFlyer `subscribe`): answered
+    /// `{"jsonrpc":"2.0","id":N,"result":true}`, or an error for a refused symbol.
+    JsonRpc,
     /// Played as recorded, the recorded acknowledgements included.
     Recorded,
 }
@@ -39,6 +43,7 @@ impl Protocol {
             "binance" | "binance-usdm" | "binance-coinm" | "binance-us" => Protocol::Binance,
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
+            "bitflyer" => Protocol::JsonRpc,
             _ => Protocol::Recorded,
         }
     }
@@ -83,6 +88,7 @@ impl Protocol {
             | "binance_delivery" => Protocol::Binance,
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
+            "bitflyer" => Protocol::JsonRpc,
             _ => Protocol::Recorded,
         }
     }
@@ -96,6 +102,7 @@ impl Protocol {
                 text.len() < 256
                     && (text.contains("\"type\":\"ack\"") || text.contains("\"type\":\"pong\""))
             }
+            Protocol::JsonRpc => !text.contains("\"method\"") && text.contains("\"id\""),
             Protocol::Recorded => false,
         }
     }
@@ -119,6 +126,7 @@ impl Protocol {
             Protocol::Binance => binance(&request, refused),
             Protocol::Coinbase => coinbase(&request, refused),
             Protocol::Kucoin => kucoin(&request, refused),
+            Protocol::JsonRpc => json_rpc(&request, refused),
             Protocol::Recorded => Vec::new(),
         }
     }
@@ -149,6 +157,29 @@ fn binance(request: &Value, refused: &[String]) -> Vec<String> {
         "LIST_SUBSCRIPTIONS" => vec![json!({"result": [], "id": id}).to_string()],
         _ => vec![json!({"error": {"code": 0, "msg": "Unknown property"}, "id": id}).to_string()],
     }
+}
+
+/// `{"jsonrpc":"2.0","method":"subscribe","params":{"channel":"lightning_ticker_BTC_JPY"},"id":1}`
+/// → `{"jsonrpc":"2.0","id":1,"result":true}`, or an `error` when the channel ends
+/// with a refused product code; a request without an `id` is a notification and is
+/// not answered (JSON-RPC 2.0).
+fn json_rpc(request: &Value, refused: &[String]) -> Vec<String> {
+    let Some(id) = request.get("id").cloned() else {
+        return Vec::new();
+    };
+    let channel = request["params"]["channel"].as_str().unwrap_or_default();
+    if refused
+        .iter()
+        .any(|r| channel.ends_with(&format!("_{r}")) || channel == r)
+    {
+        return vec![json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": {"code": -32602, "message": format!("Invalid params: {channel}")},
+        })
+        .to_string()];
+    }
+    vec![json!({"jsonrpc": "2.0", "id": id, "result": true}).to_string()]
 }
 
 /// `{"type":"subscribe","product_ids":[..],"channels":[..]}` → `subscriptions`, or the
@@ -264,6 +295,24 @@ mod tests {
         );
         assert!(p.is_recorded_reply(r#"{"result":null,"id":1}"#));
         assert!(!p.is_recorded_reply(r#"{"stream":"btcusdt@trade","data":{}}"#));
+    }
+
+    #[test]
+    fn json_rpc_confirms_or_refuses_by_id() {
+        let p = Protocol::of_connector("bitflyer");
+        let refused = vec!["XYZ_JPY".to_string()];
+        let ok = r#"{"jsonrpc":"2.0","method":"subscribe","params":{"channel":"lightning_ticker_BTC_JPY"},"id":4}"#;
+        assert_eq!(
+            p.answer(ok, &refused),
+            vec![r#"{"id":4,"jsonrpc":"2.0","result":true}"#]
+        );
+        let bad = ok.replace("BTC_JPY", "XYZ_JPY");
+        assert!(p.answer(&bad, &refused)[0].contains(r#""error""#));
+        let notification =
+            r#"{"method":"subscribe","params":{"channel":"lightning_ticker_BTC_JPY"}}"#;
+        assert!(p.answer(notification, &refused).is_empty());
+        assert!(p.is_recorded_reply(r#"{"jsonrpc":"2.0","id":1,"result":true}"#));
+        assert!(!p.is_recorded_reply(r#"{"jsonrpc":"2.0","method":"channelMessage","params":{}}"#));
     }
 
     #[test]

@@ -7,11 +7,13 @@
 pub mod binance;
 pub mod bitfinex;
 pub mod bitmex;
+pub mod bitflyer;
 pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod deribit;
+pub mod gemini;
 pub mod kraken;
 pub mod kraken_futures;
 pub mod kucoin;
@@ -40,6 +42,8 @@ static REGISTRY: &[&dyn Connector] = &[
     &bitmex::Bitmex,
     &kraken_futures::KrakenFutures,
     &kucoin::Kucoin,
+    &gemini::Gemini,
+    &bitflyer::Bitflyer,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
