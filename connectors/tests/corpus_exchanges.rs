@@ -20,15 +20,20 @@
 //! | `cryptofeed/okx`           | `wss://ws.okx.com:8443/ws/v5/public`  | `okx` |
 //! | `cryptofeed/okcoin`        | `wss://real.okcoin.com:8443/ws/v5/public` | `okx` (Okcoin runs the same API) |
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
-//! | `cryptofeed/bitfinex`      | `wss://api.bitfinex.com/ws/2`         | `bitfinex` (v2; the public host is now `api-pub`) |
-//! | `cryptofeed/deribit`       | `wss://www.deribit.com/ws/api/v2`     | `deribit` (the recording's `raw` channels; the connector subscribes `100ms`) |
-//! | `cryptofeed/bitmex`        | `wss://www.bitmex.com/realtime`       | `bitmex` (the older host of `ws.bitmex.com`, same protocol) |
-//! | `cryptofeed/kraken_futures`| `wss://futures.kraken.com/ws/v1`      | `kraken-futures` (never `kraken`: see [`OLDER_PROTOCOLS`]) |
+//! | `cryptofeed/bitstamp`      | `wss://ws.bitstamp.net`               | `bitstamp` |
+//! | `cryptofeed/gateio`        | `wss://api.gateio.ws/ws/v4/`          | `gateio` (Gate spot v4) |
+//! | `cryptofeed/gateio_futures`| `wss://fx-ws.gateio.ws/v4/ws/usdt`    | `gateio-futures` (Gate USDT futures v4) |
 //! | `cryptofeed/gemini`        | `wss://api.gemini.com/v2/marketdata/` | `gemini` (market data v2) |
 //! | `cryptofeed/bitflyer`      | `wss://ws.lightstream.bitflyer.com/json-rpc` | `bitflyer` (spot, FX, futures) |
+//! | `cryptofeed/bitmex`        | `wss://www.bitmex.com/realtime`       | `bitmex` (the older host of `ws.bitmex.com`, same protocol) |
+//! | `cryptofeed/kraken_futures`| `wss://futures.kraken.com/ws/v1`      | `kraken-futures` (never `kraken`: see [`OLDER_PROTOCOLS`]) |
+//! | `cryptofeed/deribit`       | `wss://www.deribit.com/ws/api/v2`     | `deribit` (the recording's `raw` channels; the connector subscribes `100ms`) |
+//! | `cryptofeed/bitfinex`      | `wss://api.bitfinex.com/ws/2`         | `bitfinex` (v2; the public host is now `api-pub`) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
-//! | `cryptofeed/upbit`         | `wss://api.upbit.com/websocket/v1`    | `upbit` (`SIMPLE` format, 15-level books, text frames) |
+//! | `cryptofeed/huobi`         | `wss://api.huobi.pro/ws`              | `htx` (gzip binary frames; `depth.step0` + `trade.detail`) |
+//! | `cryptofeed/huobi_swap`    | `wss://api.hbdm.com/linear-swap-ws`, `/swap-ws` | `htx-swap` (USDT- and coin-margined swaps) |
 //! | `cryptofeed/kucoin`        | `wss://push-private.kucoin.com/endpoint` | `kucoin` (the older spot host, same protocol as `ws-api-spot.kucoin.com`) |
+//! | `cryptofeed/upbit`         | `wss://api.upbit.com/websocket/v1`    | `upbit` (`SIMPLE` format, 15-level books, text frames) |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
 //! connectors implement the current APIs only.
@@ -117,7 +122,8 @@ fn preview(text: &str) -> &str {
 }
 
 /// The native symbol a recorded REST snapshot is for: the body's own `symbol`
-/// (COIN-M; the recorded URL names only the pair), else the URL's `symbol` parameter.
+/// (COIN-M; the recorded URL names only the pair), else the URL's `symbol` parameter
+/// (Gate: `currency_pair` spot, `contract` futures).
 fn snapshot_symbol(url: &str, body: &str) -> Option<String> {
     let from_body = serde_json::from_str::<serde_json::Value>(body)
         .ok()
@@ -128,7 +134,7 @@ fn snapshot_symbol(url: &str, body: &str) -> Option<String> {
                 .1
                 .split('&')
                 .filter_map(|kv| kv.split_once('='))
-                .find(|(k, _)| *k == "symbol")
+                .find(|(k, _)| matches!(*k, "symbol" | "currency_pair" | "contract"))
                 .map(|(_, v)| v.to_string())
         })
         .or_else(|| {
@@ -328,18 +334,22 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/okcoin.jsonl.gz", "okx"),
     ("cryptofeed/coinbase.jsonl.gz", "coinbase"),
     ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
-    ("cryptofeed/bitfinex.jsonl.gz", "bitfinex"),
-    ("cryptofeed/deribit.jsonl.gz", "deribit"),
-    ("cryptofeed/bitmex.jsonl.gz", "bitmex"),
-    ("cryptofeed/kraken_futures.jsonl.gz", "kraken-futures"),
+    ("cryptofeed/huobi.jsonl.gz", "htx"),
+    ("cryptofeed/huobi_swap.jsonl.gz", "htx-swap"),
+    ("cryptofeed/gateio.jsonl.gz", "gateio"),
+    ("cryptofeed/gateio_futures.jsonl.gz", "gateio-futures"),
     ("cryptofeed/gemini.jsonl.gz", "gemini"),
     ("cryptofeed/bitflyer.jsonl.gz", "bitflyer"),
+    ("cryptofeed/bitmex.jsonl.gz", "bitmex"),
+    ("cryptofeed/kraken_futures.jsonl.gz", "kraken-futures"),
+    ("cryptofeed/deribit.jsonl.gz", "deribit"),
+    ("cryptofeed/bitfinex.jsonl.gz", "bitfinex"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),
     ("cryptofeed/binance_us.jsonl.gz", "binance-us"),
-    ("cryptofeed/upbit.jsonl.gz", "upbit"),
     ("cryptofeed/kucoin.jsonl.gz", "kucoin"),
+    ("cryptofeed/upbit.jsonl.gz", "upbit"),
     ("hftbacktest/binance_btcusdt_20240808.jsonl.gz", "binance"),
     (
         "hftbacktest/binance-usdm_btcusdt_20240808.jsonl.gz",

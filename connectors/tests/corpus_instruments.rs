@@ -106,6 +106,67 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         4,
     ),
     (
+        "cryptofeed/huobi.jsonl.gz",
+        "/v1/common/symbols",
+        "htx",
+        900,
+    ),
+    (
+        "cryptofeed/huobi_swap.jsonl.gz",
+        "/linear-swap-api/v1/swap_contract_info",
+        "htx-swap",
+        100,
+    ),
+    (
+        "cryptofeed/huobi_swap.jsonl.gz",
+        "/swap-api/v1/swap_contract_info",
+        "htx-swap",
+        40,
+    ),
+    (
+        "cryptofeed/gateio.jsonl.gz",
+        "/api/v4/spot/currency_pairs",
+        "gateio",
+        1000,
+    ),
+    (
+        "cryptofeed/gateio_futures.jsonl.gz",
+        "/api/v4/futures/usdt/contracts",
+        "gateio-futures",
+        250,
+    ),
+    (
+        "cryptofeed/bitflyer.jsonl.gz",
+        "/v1/markets",
+        "bitflyer",
+        11,
+    ),
+    (
+        "cryptofeed/bitflyer.jsonl.gz",
+        "/v1/markets/usa",
+        "bitflyer",
+        1,
+    ),
+    (
+        "cryptofeed/bitflyer.jsonl.gz",
+        "/v1/markets/eu",
+        "bitflyer",
+        1,
+    ),
+    (
+        "cryptofeed/bitmex.jsonl.gz",
+        "/api/v1/instrument/active",
+        "bitmex",
+        30,
+    ),
+    (
+        "cryptofeed/kraken_futures.jsonl.gz",
+        "/derivatives/api/v3/instruments",
+        "kraken-futures",
+        15,
+    ),
+    ("cryptofeed/upbit.jsonl.gz", "/v1/market/all", "upbit", 250),
+    (
         "cryptofeed/deribit.jsonl.gz",
         "/api/v2/public/get_instruments?currency=BTC&expired=false",
         "deribit",
@@ -123,37 +184,11 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "deribit",
         16,
     ),
-    ("cryptofeed/upbit.jsonl.gz", "/v1/market/all", "upbit", 250),
-        "cryptofeed/bitmex.jsonl.gz",
-        "/api/v1/instrument/active",
-        "bitmex",
-        30,
-    ),
     (
-        "cryptofeed/kraken_futures.jsonl.gz",
-        "/derivatives/api/v3/instruments",
-        "kraken-futures",
-        15,
         "cryptofeed/kucoin.jsonl.gz",
         "/api/v1/symbols",
         "kucoin",
         500,
-        "cryptofeed/bitflyer.jsonl.gz",
-        "/v1/markets",
-        "bitflyer",
-        11,
-    ),
-    (
-        "cryptofeed/bitflyer.jsonl.gz",
-        "/v1/markets/usa",
-        "bitflyer",
-        1,
-    ),
-    (
-        "cryptofeed/bitflyer.jsonl.gz",
-        "/v1/markets/eu",
-        "bitflyer",
-        1,
     ),
 ];
 
@@ -354,13 +389,68 @@ fn raw_list(path: &str, body: &str) -> Raw {
                 assets.insert(text(p, "url_symbol"), (b, q));
             }
         }
-        "/v2/conf/pub:list:pair:exchange" => {
-            // Bitfinex: one array of names, `BASEQUOTE` (three letters each) or
-            // `BASE:QUOTE`; the native symbol is `t` + the name.
-            for p in v[0].as_array().unwrap_or(&empty) {
-                let name = p.as_str().expect("a pair name");
-                let (b, q) = name.split_once(':').unwrap_or_else(|| name.split_at(3));
-                assets.insert(format!("t{name}"), (b.to_string(), q.to_string()));
+        "/v1/common/symbols" => {
+            // HTX spot: `symbol` native, `base-currency`/`quote-currency` lower case.
+            for p in v["data"].as_array().unwrap_or(&empty) {
+                check(p, &["price-precision", "amount-precision", "state"]);
+                assets.insert(
+                    text(p, "symbol"),
+                    (
+                        text(p, "base-currency").to_ascii_uppercase(),
+                        text(p, "quote-currency").to_ascii_uppercase(),
+                    ),
+                );
+            }
+        }
+        "/linear-swap-api/v1/swap_contract_info" | "/swap-api/v1/swap_contract_info" => {
+            // HTX swaps: `contract_code` BASE-QUOTE; dated futures (linear list) skipped.
+            for c in v["data"].as_array().unwrap_or(&empty) {
+                if c["business_type"].as_str().is_some_and(|b| b != "swap") {
+                    continue;
+                }
+                check(c, &["contract_size", "price_tick", "contract_status"]);
+                let code = text(c, "contract_code");
+                let (b, q) = code.split_once('-').expect("contract_code BASE-QUOTE");
+                assets.insert(code.clone(), (b.to_string(), q.to_string()));
+            }
+        }
+        "/api/v4/spot/currency_pairs" => {
+            // Gate spot: `id` is the native pair, `base`/`quote` its assets.
+            for p in v.as_array().unwrap_or(&empty) {
+                check(p, &["precision", "amount_precision", "trade_status"]);
+                assets.insert(text(p, "id"), (text(p, "base"), text(p, "quote")));
+            }
+        }
+        "/api/v4/futures/usdt/contracts" => {
+            // Gate USDT futures: `name` is `BASE_QUOTE`, the native contract.
+            for c in v.as_array().unwrap_or(&empty) {
+                check(
+                    c,
+                    &[
+                        "quanto_multiplier",
+                        "order_price_round",
+                        "in_delisting",
+                        "status",
+                    ],
+                );
+                let name = text(c, "name");
+                let (b, q) = name
+                    .split_once('_')
+                    .map(|(b, q)| (b.to_string(), q.to_string()))
+                    .expect("name BASE_QUOTE");
+                assets.insert(name, (b, q));
+            }
+        }
+        "/api/v1/symbols" | "/api/v2/symbols" => {
+            // KuCoin: `symbol` is the native `BASE-QUOTE`.
+            for p in v["data"].as_array().unwrap_or(&empty) {
+                check(p, &["priceIncrement", "baseIncrement", "enableTrading"]);
+                assets.insert(
+                    text(p, "symbol"),
+                    (text(p, "baseCurrency"), text(p, "quoteCurrency")),
+                );
+            }
+        }
         "/api/v1/instrument/active" => {
             // BitMEX: perpetuals, futures and spot by `typ`; `XBT` is bitcoin.
             let asset = |a: String| if a == "XBT" { "BTC".to_string() } else { a };
@@ -421,14 +511,13 @@ fn raw_list(path: &str, body: &str) -> Raw {
                 assets.insert(symbol, pair);
             }
         }
-        "/api/v1/symbols" | "/api/v2/symbols" => {
-            // KuCoin: `symbol` is the native `BASE-QUOTE`.
-            for p in v["data"].as_array().unwrap_or(&empty) {
-                check(p, &["priceIncrement", "baseIncrement", "enableTrading"]);
-                assets.insert(
-                    text(p, "symbol"),
-                    (text(p, "baseCurrency"), text(p, "quoteCurrency")),
-                );
+        "/v2/conf/pub:list:pair:exchange" => {
+            // Bitfinex: one array of names, `BASEQUOTE` (three letters each) or
+            // `BASE:QUOTE`; the native symbol is `t` + the name.
+            for p in v[0].as_array().unwrap_or(&empty) {
+                let name = p.as_str().expect("a pair name");
+                let (b, q) = name.split_once(':').unwrap_or_else(|| name.split_at(3));
+                assets.insert(format!("t{name}"), (b.to_string(), q.to_string()));
             }
         }
         "/api/v3/brokerage/market/products" => {
@@ -507,26 +596,6 @@ fn raw_list(path: &str, body: &str) -> Raw {
                 assets.insert(text(i, "instId"), pair);
             }
         }
-        "/api/v2/public/get_instruments" => {
-            // Deribit: the pair is `base_currency` and `counter_currency` (older lists
-            // lack it: `quote_currency`, which for inverse options is the base itself,
-            // priced in USD); combos are not listed as instruments.
-            for i in v["result"].as_array().unwrap_or(&empty) {
-                let kind = text(i, "kind");
-                if !matches!(kind.as_str(), "future" | "option" | "spot") {
-                    continue;
-                }
-                check(
-                    i,
-                    &["counter_currency", "settlement_currency", "instrument_id"],
-                );
-                let base = text(i, "base_currency");
-                let quote = match i["counter_currency"].as_str() {
-                    Some(c) => c.to_string(),
-                    None if kind == "option" && text(i, "quote_currency") == base => "USD".into(),
-                    None => text(i, "quote_currency"),
-                };
-                assets.insert(text(i, "instrument_name"), (base, quote));
         "/v1/markets" | "/v1/markets/usa" | "/v1/markets/eu" => {
             // bitFlyer: the product code is the only place naming the assets
             // (`BASE_QUOTE`, `FX_BASE_QUOTE`, `BASEQUOTE{DD}{MON}{YYYY}` with a
@@ -559,6 +628,28 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     continue;
                 }
                 assets.insert(code, (b, q));
+            }
+        }
+        "/api/v2/public/get_instruments" => {
+            // Deribit: the pair is `base_currency` and `counter_currency` (older lists
+            // lack it: `quote_currency`, which for inverse options is the base itself,
+            // priced in USD); combos are not listed as instruments.
+            for i in v["result"].as_array().unwrap_or(&empty) {
+                let kind = text(i, "kind");
+                if !matches!(kind.as_str(), "future" | "option" | "spot") {
+                    continue;
+                }
+                check(
+                    i,
+                    &["counter_currency", "settlement_currency", "instrument_id"],
+                );
+                let base = text(i, "base_currency");
+                let quote = match i["counter_currency"].as_str() {
+                    Some(c) => c.to_string(),
+                    None if kind == "option" && text(i, "quote_currency") == base => "USD".into(),
+                    None => text(i, "quote_currency"),
+                };
+                assets.insert(text(i, "instrument_name"), (base, quote));
             }
         }
         other => panic!("no raw reader for {other}"),
