@@ -20,6 +20,9 @@
 //! | `cryptofeed/okx`           | `wss://ws.okx.com:8443/ws/v5/public`  | `okx` |
 //! | `cryptofeed/okcoin`        | `wss://real.okcoin.com:8443/ws/v5/public` | `okx` (Okcoin runs the same API) |
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
+//! | `cryptofeed/bitstamp`      | `wss://ws.bitstamp.net`               | `bitstamp` |
+//! | `cryptofeed/gateio`        | `wss://api.gateio.ws/ws/v4/`          | `gateio` (Gate spot v4) |
+//! | `cryptofeed/gateio_futures`| `wss://fx-ws.gateio.ws/v4/ws/usdt`    | `gateio-futures` (Gate USDT futures v4) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
@@ -102,7 +105,8 @@ fn preview(text: &str) -> &str {
 }
 
 /// The native symbol a recorded REST snapshot is for: the body's own `symbol`
-/// (COIN-M; the recorded URL names only the pair), else the URL's `symbol` parameter.
+/// (COIN-M; the recorded URL names only the pair), else the URL's `symbol` parameter
+/// (Gate: `currency_pair` spot, `contract` futures).
 fn snapshot_symbol(url: &str, body: &str) -> Option<String> {
     let from_body = serde_json::from_str::<serde_json::Value>(body)
         .ok()
@@ -113,7 +117,7 @@ fn snapshot_symbol(url: &str, body: &str) -> Option<String> {
                 .1
                 .split('&')
                 .filter_map(|kv| kv.split_once('='))
-                .find(|(k, _)| *k == "symbol")
+                .find(|(k, _)| matches!(*k, "symbol" | "currency_pair" | "contract"))
                 .map(|(_, v)| v.to_string())
         })
         .or_else(|| {
@@ -276,6 +280,8 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/okcoin.jsonl.gz", "okx"),
     ("cryptofeed/coinbase.jsonl.gz", "coinbase"),
     ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
+    ("cryptofeed/gateio.jsonl.gz", "gateio"),
+    ("cryptofeed/gateio_futures.jsonl.gz", "gateio-futures"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),
