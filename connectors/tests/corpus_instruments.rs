@@ -99,6 +99,18 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "okx",
         4,
     ),
+    (
+        "cryptofeed/gateio.jsonl.gz",
+        "/api/v4/spot/currency_pairs",
+        "gateio",
+        1000,
+    ),
+    (
+        "cryptofeed/gateio_futures.jsonl.gz",
+        "/api/v4/futures/usdt/contracts",
+        "gateio-futures",
+        250,
+    ),
 ];
 
 /// Recorded lists of registered exchanges that no connector parses, and why.
@@ -287,6 +299,33 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     .map(|(b, q)| (b.to_string(), q.to_string()))
                     .expect("name BASE/QUOTE");
                 assets.insert(text(p, "url_symbol"), (b, q));
+            }
+        }
+        "/api/v4/spot/currency_pairs" => {
+            // Gate spot: `id` is the native pair, `base`/`quote` its assets.
+            for p in v.as_array().unwrap_or(&empty) {
+                check(p, &["precision", "amount_precision", "trade_status"]);
+                assets.insert(text(p, "id"), (text(p, "base"), text(p, "quote")));
+            }
+        }
+        "/api/v4/futures/usdt/contracts" => {
+            // Gate USDT futures: `name` is `BASE_QUOTE`, the native contract.
+            for c in v.as_array().unwrap_or(&empty) {
+                check(
+                    c,
+                    &[
+                        "quanto_multiplier",
+                        "order_price_round",
+                        "in_delisting",
+                        "status",
+                    ],
+                );
+                let name = text(c, "name");
+                let (b, q) = name
+                    .split_once('_')
+                    .map(|(b, q)| (b.to_string(), q.to_string()))
+                    .expect("name BASE_QUOTE");
+                assets.insert(name, (b, q));
             }
         }
         "/api/v3/brokerage/market/products" => {
