@@ -242,11 +242,11 @@ impl Connector for Gate {
     }
 
     fn market_of_url(&self, url: &str) -> Option<Market> {
-        let ok = match (self.venue, host_path(url)) {
-            (Venue::Spot, ("api.gateio.ws", "ws/v4")) => true,
-            (Venue::Futures, ("fx-ws.gateio.ws", "v4/ws/usdt")) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (self.venue, host_path(url)),
+            (Venue::Spot, ("api.gateio.ws", "ws/v4"))
+                | (Venue::Futures, ("fx-ws.gateio.ws", "v4/ws/usdt"))
+        );
         ok.then(|| self.market())
     }
 
