@@ -158,6 +158,14 @@ impl GateParser {
             None => "",
         };
         let answer = env.id.map_or(Answer::InOrder, Answer::Id);
+        if env.event == "unsubscribe" {
+            // Unsubscribes are no tracked requests: their answers are only reported.
+            let error = env.error.map(|e| e.get().to_string()).unwrap_or_default();
+            return Ok(Parsed::Info(format!(
+                "unsubscribe {}: {status} {error}",
+                env.channel
+            )));
+        }
         if let Some(e) = env.error {
             let e: wire::Error = serde_json::from_str(e.get())?;
             let code = e.code.map(|c| format!(" {c}")).unwrap_or_default();
@@ -173,9 +181,6 @@ impl GateParser {
                 Vec::new(),
                 format!("{} {}: status {status:?}", env.channel, env.event),
             )));
-        }
-        if env.event == "unsubscribe" {
-            return Ok(Parsed::Info(format!("unsubscribed {}", env.channel)));
         }
         Ok(Parsed::Acked(answer))
     }

@@ -221,7 +221,7 @@ fn documented_spot_frames_are_classified() {
             ),
             (
                 r#"{"time":1,"channel":"spot.trades","event":"unsubscribe","result":{"status":"success"}}"#,
-                Parsed::Info("unsubscribed spot.trades".into()),
+                Parsed::Info("unsubscribe spot.trades: success ".into()),
                 &[],
             ),
         ],
