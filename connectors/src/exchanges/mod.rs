@@ -14,6 +14,7 @@ pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod deribit;
 pub mod gemini;
+pub mod gateio;
 pub mod kraken;
 pub mod kraken_futures;
 pub mod kucoin;
@@ -44,6 +45,8 @@ static REGISTRY: &[&dyn Connector] = &[
     &kucoin::Kucoin,
     &gemini::Gemini,
     &bitflyer::Bitflyer,
+    &gateio::Gate::SPOT,
+    &gateio::Gate::FUTURES,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
