@@ -231,6 +231,17 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// `10^-decimals` as a decimal (`2` → `0.01`): the step of a list that gives
+/// precisions as numbers of decimals (Bitstamp, HTX spot).
+pub fn step(decimals: u32) -> Option<Dec> {
+    let text = match decimals {
+        0 => "1".to_string(),
+        n if n <= 30 => format!("0.{}1", "0".repeat(n as usize - 1)),
+        _ => return None,
+    };
+    Dec::parse(&text).ok()
+}
+
 /// A spot or perpetual instrument with only the fields most lists have; parsers fill
 /// in the rest.
 pub fn pair(base: &str, quote: &str, settle: Option<&str>) -> Instrument {

@@ -21,6 +21,8 @@
 //! | `cryptofeed/okcoin`        | `wss://real.okcoin.com:8443/ws/v5/public` | `okx` (Okcoin runs the same API) |
 //! | `cryptofeed/coinbase`      | `wss://ws-feed.pro.coinbase.com`      | `coinbase` (the Exchange feed) |
 //! | `cryptofeed/binance*`, `hftbacktest/binance*` | `stream.binance.com`, `fstream`, `dstream` | `binance`, `binance-usdm`, `binance-coinm` |
+//! | `cryptofeed/huobi`         | `wss://api.huobi.pro/ws`              | `htx` (gzip binary frames; `depth.step0` + `trade.detail`) |
+//! | `cryptofeed/huobi_swap`    | `wss://api.hbdm.com/linear-swap-ws`, `/swap-ws` | `htx-swap` (USDT- and coin-margined swaps) |
 //!
 //! Recordings of older APIs of registered exchanges stay uncovered, and must: the
 //! connectors implement the current APIs only.
@@ -303,6 +305,8 @@ const MUST_COVER: &[(&str, &str)] = &[
     ("cryptofeed/okcoin.jsonl.gz", "okx"),
     ("cryptofeed/coinbase.jsonl.gz", "coinbase"),
     ("cryptofeed/bitstamp.jsonl.gz", "bitstamp"),
+    ("cryptofeed/huobi.jsonl.gz", "htx"),
+    ("cryptofeed/huobi_swap.jsonl.gz", "htx-swap"),
     ("cryptofeed/binance.jsonl.gz", "binance"),
     ("cryptofeed/binance_futures.jsonl.gz", "binance-usdm"),
     ("cryptofeed/binance_delivery.jsonl.gz", "binance-coinm"),

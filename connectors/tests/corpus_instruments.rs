@@ -99,6 +99,24 @@ const MUST_HANDLE: &[(&str, &str, &str, usize)] = &[
         "okx",
         4,
     ),
+    (
+        "cryptofeed/huobi.jsonl.gz",
+        "/v1/common/symbols",
+        "htx",
+        900,
+    ),
+    (
+        "cryptofeed/huobi_swap.jsonl.gz",
+        "/linear-swap-api/v1/swap_contract_info",
+        "htx-swap",
+        100,
+    ),
+    (
+        "cryptofeed/huobi_swap.jsonl.gz",
+        "/swap-api/v1/swap_contract_info",
+        "htx-swap",
+        40,
+    ),
 ];
 
 /// Recorded lists of registered exchanges that no connector parses, and why.
@@ -287,6 +305,31 @@ fn raw_list(path: &str, body: &str) -> Raw {
                     .map(|(b, q)| (b.to_string(), q.to_string()))
                     .expect("name BASE/QUOTE");
                 assets.insert(text(p, "url_symbol"), (b, q));
+            }
+        }
+        "/v1/common/symbols" => {
+            // HTX spot: `symbol` native, `base-currency`/`quote-currency` lower case.
+            for p in v["data"].as_array().unwrap_or(&empty) {
+                check(p, &["price-precision", "amount-precision", "state"]);
+                assets.insert(
+                    text(p, "symbol"),
+                    (
+                        text(p, "base-currency").to_ascii_uppercase(),
+                        text(p, "quote-currency").to_ascii_uppercase(),
+                    ),
+                );
+            }
+        }
+        "/linear-swap-api/v1/swap_contract_info" | "/swap-api/v1/swap_contract_info" => {
+            // HTX swaps: `contract_code` BASE-QUOTE; dated futures (linear list) skipped.
+            for c in v["data"].as_array().unwrap_or(&empty) {
+                if c["business_type"].as_str().is_some_and(|b| b != "swap") {
+                    continue;
+                }
+                check(c, &["contract_size", "price_tick", "contract_status"]);
+                let code = text(c, "contract_code");
+                let (b, q) = code.split_once('-').expect("contract_code BASE-QUOTE");
+                assets.insert(code.clone(), (b.to_string(), q.to_string()));
             }
         }
         "/api/v3/brokerage/market/products" => {

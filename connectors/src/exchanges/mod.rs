@@ -9,6 +9,7 @@ pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
+pub mod htx;
 pub mod kraken;
 pub mod okx;
 #[cfg(test)]
@@ -28,6 +29,8 @@ static REGISTRY: &[&dyn Connector] = &[
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
+    &htx::Htx::SPOT,
+    &htx::Htx::SWAP,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.

@@ -15,10 +15,10 @@
 //! (`Disabled`) → halted.
 
 use serde::Deserialize;
-use tickbridge_schema::{Dec, Instrument, InstrumentStatus, Market};
+use tickbridge_schema::{Instrument, InstrumentStatus, Market};
 
 use crate::contract::ParseError;
-use crate::instruments::{pair, Listed};
+use crate::instruments::{pair, step, Listed};
 
 /// The trading-pairs list under `rest_url`, for the spot market.
 pub fn urls(market: Market, rest_url: &str) -> Vec<String> {
@@ -48,16 +48,6 @@ struct PairInfo {
 #[derive(Debug, Deserialize)]
 struct Refused {
     reason: serde_json::Value,
-}
-
-/// `10^-decimals` as a decimal (`2` → `0.01`).
-pub fn step(decimals: u32) -> Option<Dec> {
-    let text = match decimals {
-        0 => "1".to_string(),
-        n if n <= 30 => format!("0.{}1", "0".repeat(n as usize - 1)),
-        _ => return None,
-    };
-    Dec::parse(&text).ok()
 }
 
 /// The spot pairs of one `trading-pairs-info` response.

@@ -1,0 +1,1 @@
+//! Table tests of the HTX connectors with the documented example frames.
