@@ -12,6 +12,8 @@
 //! | `bbo`    | `market.$symbol.bbo`                        | `market.$contract_code.bbo` |
 //! | `book`   | `market.$symbol.mbp.$levels` (150 or 20)    | `market.$contract_code.depth.size_${size}.high_freq` (20 or 150), `data_type: incremental` |
 //! | `ticker` | `market.$symbol.ticker`                     | `market.$contract_code.detail` |
+//! | `funding` | —                                          | `public.$contract_code.funding_rate` (notification endpoint) |
+//! | `liquidation` | —                                      | `public.$contract_code.liquidation_orders` (notification endpoint) |
 //!
 //! Trades: several per push (one per match of a taker order), `direction` = the
 //! taker's side; spot sizes in base, swap sizes (`amount`) in contracts. Books: spot
@@ -36,7 +38,9 @@
 //! feed" (900001526643: 5 levels tick by tick only on `/feed`); the USDT-margined and
 //! coin-margined swap references (huobiapi.github.io/docs/usdt_swap/v1/en/ and
 //! …/coin_margined_swap/v1/en/, undated as found) for `depth.size_${size}.high_freq`,
-//! `bbo`, `detail`, `trade.detail`, the `version` rule and the heartbeat.
+//! `bbo`, `detail`, `trade.detail`, the `version` rule and the heartbeat, and the
+//! notification endpoint's funding-rate and liquidation-order topics (public, no
+//! authentication).
 //!
 //! Heartbeat: the server sends `{"ping":<ms>}` every 5 s and closes the connection
 //! after two unanswered ones; the parser answers `{"pong":<ms>}` with the same number
@@ -56,12 +60,16 @@
 //! and spaces requests by 50 ms, and the parser throttles its own `req`s (2 s per
 //! symbol) and resubscriptions (5 s per contract).
 //!
-//! Not covered: funding, open interest, mark price and liquidations. Funding
-//! (`public.$contract_code.funding_rate`) and liquidations
-//! (`public.$contract_code.liquidation_orders`) live on the notification endpoint
-//! (`/linear-swap-notification`, `op`-style protocol) and mark prices only as klines
-//! on `/ws_index`; open interest has no WebSocket topic. The parser classifies the
-//! notification protocol's control frames, but no plan subscribes it.
+//! Swap `funding` (`public.$contract_code.funding_rate`: `funding_rate`,
+//! `estimated_rate`, `funding_time`) and `liquidation` (`public.$contract_code.
+//! liquidation_orders`: `direction` = the liquidation order's side, `volume` in
+//! contracts) live on the notification endpoint (`/linear-swap-notification`,
+//! `/swap-notification`), which speaks an `op` protocol: `{"op":"sub","cid":"N",
+//! "topic":..}` answered `{"op":"sub","cid":"N","topic":..,"err-code":0}` (non-zero =
+//! refused), pushes `{"op":"notify","topic":..,"ts":..,"data":[..]}`, pings
+//! `{"op":"ping","ts":".."}`. The planner puts them on their own connection to that
+//! endpoint (derived from the market URL's path). Not covered: mark prices (only
+//! klines on `/ws_index`) and open interest (no WebSocket topic).
 //!
 //! The recordings (`cryptofeed/huobi`, 2021-04; `cryptofeed/huobi_swap`, 2022-02)
 //! subscribe `depth.step0` and `trade.detail` only, on the documented hosts; the
@@ -100,6 +108,19 @@ const SPOT_DEPTHS: &[usize] = &[20, 150];
 const SWAP_DEPTHS: &[usize] = &[20, 150];
 
 const CHANNELS: &[Channel] = &[Channel::Trade, Channel::Bbo, Channel::Book, Channel::Ticker];
+const SWAP_CHANNELS: &[Channel] = &[
+    Channel::Trade,
+    Channel::Bbo,
+    Channel::Book,
+    Channel::Ticker,
+    Channel::Funding,
+    Channel::Liquidation,
+];
+
+/// The swap channels served by the notification endpoint.
+fn on_notification(c: Channel) -> bool {
+    matches!(c, Channel::Funding | Channel::Liquidation)
+}
 
 /// Quote currencies of HTX spot pairs the shared list lacks (checked first, longest
 /// match wins: `yfihusd` is YFI/HUSD).
@@ -178,6 +199,8 @@ impl Htx {
             }
             (Venue::Spot, Channel::Ticker) => format!("market.{native}.ticker"),
             (Venue::Swap, Channel::Ticker) => format!("market.{native}.detail"),
+            (Venue::Swap, Channel::Funding) => format!("public.{native}.funding_rate"),
+            (Venue::Swap, Channel::Liquidation) => format!("public.{native}.liquidation_orders"),
             _ => return None,
         };
         Some(Topic {
@@ -216,12 +239,30 @@ impl Htx {
             linear.to_string()
         }
     }
+
+    /// The notification endpoint next to a market one (`/linear-swap-ws` →
+    /// `/linear-swap-notification`, `/swap-ws` → `/swap-notification`); another URL is
+    /// kept as it is.
+    fn notification_url(market: &str) -> String {
+        for (from, to) in [
+            ("/linear-swap-ws", "/linear-swap-notification"),
+            ("/swap-ws", "/swap-notification"),
+        ] {
+            if market.contains(from) {
+                return market.replacen(from, to, 1);
+            }
+        }
+        market.to_string()
+    }
 }
 
-/// One `sub` per topic, answered once; the swap book topic asks for increments.
+/// One `sub` per topic, answered once; the swap book topic asks for increments, and
+/// the notification endpoint's topics are subscribed `op`-style.
 fn encode(id: u64, topics: Vec<Topic>) -> SubscribeRequest {
     let topic = topics.first().map(|t| t.name.as_str()).unwrap_or_default();
-    let text = if topic.ends_with(".high_freq") {
+    let text = if topic.starts_with("public.") {
+        serde_json::json!({"op": "sub", "cid": id.to_string(), "topic": topic})
+    } else if topic.ends_with(".high_freq") {
         serde_json::json!({"sub": topic, "data_type": "incremental", "id": id.to_string()})
     } else {
         serde_json::json!({"sub": topic, "id": id.to_string()})
@@ -246,7 +287,7 @@ impl Connector for Htx {
     fn supported(&self) -> &'static [(Market, &'static [Channel])] {
         match self.venue {
             Venue::Spot => &[(Market::Spot, CHANNELS)],
-            Venue::Swap => &[(Market::Perp, CHANNELS)],
+            Venue::Swap => &[(Market::Perp, SWAP_CHANNELS)],
         }
     }
 
@@ -365,12 +406,18 @@ impl Connector for Htx {
             return Ok(plan_chunks(request, per_connection, interval, fill));
         }
         // Swaps: USDT-margined contracts on the request's URL, coin-margined ones
-        // (`BTC-USD`) on `/swap-ws` next to it.
+        // (`BTC-USD`) on `/swap-ws` next to it; funding and liquidations of each on the
+        // notification endpoint next to its market one.
         let (coin, linear): (Vec<SymbolInfo>, Vec<SymbolInfo>) = request
             .symbols
             .iter()
             .cloned()
             .partition(|s| s.native.ends_with("-USD"));
+        let (notify, market): (Vec<Channel>, Vec<Channel>) = request
+            .channels
+            .iter()
+            .copied()
+            .partition(|c| on_notification(*c));
         let mut plans = Vec::new();
         for (symbols, url) in [
             (linear, request.ws_url.clone()),
@@ -379,12 +426,36 @@ impl Connector for Htx {
             if symbols.is_empty() {
                 continue;
             }
-            let part = SourceRequest {
-                symbols,
-                ws_url: url,
-                ..request.clone()
-            };
-            plans.extend(plan_chunks(&part, per_connection, interval, fill));
+            for (channels, url) in [
+                (market.clone(), url.clone()),
+                (notify.clone(), Self::notification_url(&url)),
+            ] {
+                if channels.is_empty() {
+                    continue;
+                }
+                let part = SourceRequest {
+                    symbols: symbols.clone(),
+                    channels,
+                    ws_url: url,
+                    ..request.clone()
+                };
+                let per = (MAX_TOPICS_PER_CONNECTION / part.channels.len()).max(1);
+                let fill = |plan: &mut ConnectionPlan, chunk: &[SymbolInfo]| {
+                    plan.encode = Some(encode);
+                    for s in chunk {
+                        let mut seen: Vec<SmolStr> = Vec::new();
+                        for &c in &part.channels {
+                            if let Some(t) = self.topic(c, &s.native, depth) {
+                                if !seen.contains(&t.name) {
+                                    seen.push(t.name.clone());
+                                    plan.push_request(encode, vec![t]);
+                                }
+                            }
+                        }
+                    }
+                };
+                plans.extend(plan_chunks(&part, per, interval, fill));
+            }
         }
         Ok(plans)
     }

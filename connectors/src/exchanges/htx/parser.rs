@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 use smol_str::SmolStr;
-use tickbridge_schema::{Bbo, Data, Dec, Level, Record, Ticker, Trade};
+use tickbridge_schema::{Bbo, Data, Dec, Funding, Level, Liquidation, Record, Ticker, Trade};
 
 use super::book::{MbpBook, Need, Push};
 use super::wire;
@@ -509,7 +509,14 @@ impl HtxParser {
     }
 
     /// `op` frames (the swap notification endpoint's protocol).
-    fn on_op(&mut self, op: &str, text: &str, f: &wire::Frame) -> Result<Parsed, ParseError> {
+    fn on_op(
+        &mut self,
+        op: &str,
+        text: &str,
+        f: &wire::Frame,
+        ts: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Parsed, ParseError> {
         let code = f.err_code.map(raw_text).unwrap_or("0");
         let msg = f.err_msg.clone().unwrap_or_default();
         let topic = f.topic.unwrap_or_default();
@@ -529,16 +536,106 @@ impl HtxParser {
                     Some(n) => Answer::Id(n),
                     None => Answer::Topic(topic.into()),
                 },
-                Vec::new(),
+                topic
+                    .strip_prefix("public.")
+                    .and_then(|r| r.split('.').next())
+                    .map(|c| vec![SmolStr::new(c)])
+                    .unwrap_or_default(),
                 format!("{code}: {msg}"),
             ))),
             "unsub" => Ok(Parsed::Info(format!("unsubscribed {topic}"))),
-            "notify" => Ok(Parsed::Ignored("notification topic")),
+            "notify" => self.on_notify(topic, f, ts, out),
             "close" => Ok(Parsed::Reconnect(format!("op close: {code} {msg}"))),
             "error" => Ok(Parsed::Refused(Refusal::unattributed(format!(
                 "op error {code}: {msg}"
             )))),
             other => Err(ParseError::Unknown(format!("op {other:?}"))),
+        }
+    }
+
+    /// A notification push: `public.$contract_code.funding_rate` or
+    /// `public.$contract_code.liquidation_orders`.
+    fn on_notify(
+        &mut self,
+        topic: &str,
+        f: &wire::Frame,
+        ts: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Parsed, ParseError> {
+        let Some((code, kind)) = topic
+            .strip_prefix("public.")
+            .and_then(|r| r.split_once('.'))
+        else {
+            return Err(ParseError::Unknown(format!("notify topic {topic:?}")));
+        };
+        let data = f
+            .data
+            .map(|d| d.get())
+            .ok_or_else(|| ParseError::Malformed(format!("notify {topic} without data")))?;
+        if !self.planned.allows(code) {
+            return Ok(NOT_PLANNED);
+        }
+        let frame_ts = ms_of(f.ts);
+        match kind {
+            "funding_rate" => {
+                let items: Vec<wire::FundingRate> = serde_json::from_str(data)?;
+                if !self.channels.contains(Channel::Funding) {
+                    return Ok(Parsed::Ignored("funding_rate without the funding channel"));
+                }
+                for i in items {
+                    let next = ms_of(i.funding_time);
+                    let funding = Funding {
+                        rate: dec_raw(i.funding_rate, "funding_rate")?,
+                        predicted_rate: opt(i.estimated_rate, "estimated_rate")?,
+                        next_funding_ts: next.map(ms_to_ns),
+                    };
+                    let suffix = format!("{}.{}", next.unwrap_or(0), frame_ts.unwrap_or(ts));
+                    self.emit.push(
+                        out,
+                        i.contract_code,
+                        frame_ts.map(ms_to_ns),
+                        ts,
+                        None,
+                        suffix,
+                        Data::Funding(funding),
+                    );
+                }
+                Ok(Parsed::Data)
+            }
+            "liquidation_orders" => {
+                let items: Vec<wire::LiquidationOrder> = serde_json::from_str(data)?;
+                if !self.channels.contains(Channel::Liquidation) {
+                    return Ok(Parsed::Ignored(
+                        "liquidation_orders without the liquidation channel",
+                    ));
+                }
+                for i in items {
+                    let liq = Liquidation {
+                        price: dec_raw(i.price, "liquidation.price")?,
+                        size: dec_raw(i.volume, "liquidation.volume")?,
+                        side: side(i.direction, "liquidation.direction")?,
+                    };
+                    let suffix = format!(
+                        "{}.{}.{}.{}",
+                        i.created_at,
+                        i.direction,
+                        raw_text(i.price),
+                        raw_text(i.volume)
+                    );
+                    self.emit.push(
+                        out,
+                        i.contract_code,
+                        Some(ms_to_ns(i.created_at)),
+                        ts,
+                        None,
+                        suffix,
+                        Data::Liquidation(liq),
+                    );
+                }
+                Ok(Parsed::Data)
+            }
+            "contract_info" => Ok(Parsed::Ignored("contract_info")),
+            _ => Err(ParseError::Unknown(format!("notify topic {topic:?}"))),
         }
     }
 
@@ -635,7 +732,7 @@ impl FrameParser for HtxParser {
             return Ok(Parsed::Heartbeat);
         }
         if let Some(op) = f.op {
-            return self.on_op(op, text, &f);
+            return self.on_op(op, text, &f, ts_recv, out);
         }
         match f.status {
             Some("ok") => {

@@ -289,6 +289,74 @@ fn every_trade_of_a_push_is_a_record_with_the_taker_side() {
 }
 
 #[test]
+fn funding_and_liquidations_come_from_the_notification_endpoint() {
+    let request = testing::request(
+        &Htx::SWAP,
+        Market::Perp,
+        &[Channel::Trade, Channel::Funding, Channel::Liquidation],
+        &["BTC-USDT-PERP", "BTC-USD-PERP"],
+        ("wss://api.hbdm.com/linear-swap-ws", ""),
+    );
+    let plans = Htx::SWAP.plan(&request).unwrap();
+    let urls: Vec<&str> = plans.iter().map(|p| p.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "wss://api.hbdm.com/linear-swap-ws",
+            "wss://api.hbdm.com/linear-swap-notification",
+            "wss://api.hbdm.com/swap-ws",
+            "wss://api.hbdm.com/swap-notification",
+        ]
+    );
+    assert_eq!(
+        plans[1].texts(),
+        vec![
+            r#"{"cid":"1","op":"sub","topic":"public.BTC-USDT.funding_rate"}"#,
+            r#"{"cid":"2","op":"sub","topic":"public.BTC-USDT.liquidation_orders"}"#,
+        ]
+    );
+    assert!(!plans[1].channels.contains(Channel::Trade));
+    let mut p = Htx::SWAP.new_parser(&plans[1]);
+    let mut out = Vec::new();
+    assert_table(
+        &mut p,
+        7,
+        &[
+            (
+                r#"{"op":"sub","cid":"1","topic":"public.BTC-USDT.funding_rate","ts":1603778748166,"err-code":0}"#,
+                Parsed::Acked(Answer::Id(1)),
+                &[],
+            ),
+            (
+                r#"{"op":"sub","cid":"2","topic":"public.BTC-USDT.liquidation_orders","ts":1603778748166,"err-code":2011,"err-msg":"invalid topic"}"#,
+                Parsed::Refused(Refusal::of(
+                    Answer::Id(2),
+                    vec!["BTC-USDT".into()],
+                    "2011: invalid topic",
+                )),
+                &[],
+            ),
+            (
+                r#"{"op":"notify","topic":"public.BTC-USDT.funding_rate","ts":1603778748166,"data":[{"symbol":"BTC","contract_code":"BTC-USDT","fee_asset":"USDT","funding_time":"1603778700000","funding_rate":"-0.000220068774978695","estimated_rate":"-0.000684397270140271","settlement_time":"1603785600000"}]}"#,
+                Parsed::Data,
+                &[
+                    r#"{"v":1,"exchange":"htx-swap","market":"perp","symbol":"BTC-USDT-PERP","native":"BTC-USDT","ts_exchange":1603778748166000000,"ts_recv":7,"seq":null,"id":"htx-swap.perp.BTC-USDT-PERP.funding.1603778700000.1603778748166","kind":"funding","rate":"-0.000220068774978695","predicted_rate":"-0.000684397270140271","next_funding_ts":1603778700000000000}"#,
+                ],
+            ),
+            (
+                r#"{"op":"notify","topic":"public.BTC-USDT.liquidation_orders","ts":1606294349626,"data":[{"contract_code":"BTC-USDT","symbol":"BTC","direction":"sell","offset":"close","volume":624.0,"price":18450.0,"created_at":1606294349617,"amount":0.624,"trade_turnover":11512.8,"business_type":"swap","pair":"BTC-USDT"}]}"#,
+                Parsed::Data,
+                &[
+                    r#"{"v":1,"exchange":"htx-swap","market":"perp","symbol":"BTC-USDT-PERP","native":"BTC-USDT","ts_exchange":1606294349617000000,"ts_recv":7,"seq":null,"id":"htx-swap.perp.BTC-USDT-PERP.liquidation.1606294349617.sell.18450.0.624.0","kind":"liquidation","price":"18450","size":"624","side":"sell"}"#,
+                ],
+            ),
+        ],
+    );
+    let other = r#"{"op":"notify","topic":"public.ETH-USDT.funding_rate","ts":1,"data":[]}"#;
+    assert_eq!(p.parse(other, 7, &mut out), Ok(NOT_PLANNED));
+}
+
+#[test]
 fn full_depth_pushes_are_snapshots() {
     let mut p = spot_parser();
     let mut out = Vec::new();

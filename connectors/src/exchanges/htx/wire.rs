@@ -235,6 +235,41 @@ pub struct SwapDetail<'a> {
     pub ask: Option<Lv<'a>>,
 }
 
+/// `public.$contract_code.funding_rate` on the notification endpoint, the `data[]` of
+/// `{"op":"notify","topic":..,"ts":..,"data":[..]}`:
+///
+/// `{"symbol":"BTC","contract_code":"BTC-USDT","fee_asset":"USDT","funding_time":"1603778700000","funding_rate":"-0.000220068774978695","estimated_rate":"-0.000684397270140271","settlement_time":"1603785600000"}`
+#[derive(Debug, Deserialize)]
+pub struct FundingRate<'a> {
+    #[serde(borrow)]
+    pub contract_code: &'a str,
+    #[serde(borrow)]
+    pub funding_rate: &'a RawValue,
+    #[serde(default, borrow)]
+    pub estimated_rate: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub funding_time: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub settlement_time: Option<&'a RawValue>,
+}
+
+/// `public.$contract_code.liquidation_orders` on the notification endpoint (`direction`
+/// is the liquidation order's side, `volume` in contracts, `amount` in the base coin):
+///
+/// `{"contract_code":"BTC-USDT","symbol":"BTC","direction":"sell","offset":"close","volume":624.0,"price":18450.0,"created_at":1606294349617,"amount":0.624,"trade_turnover":11512.8,"business_type":"swap","pair":"BTC-USDT"}`
+#[derive(Debug, Deserialize)]
+pub struct LiquidationOrder<'a> {
+    #[serde(borrow)]
+    pub contract_code: &'a str,
+    #[serde(borrow)]
+    pub direction: &'a str,
+    #[serde(borrow)]
+    pub volume: &'a RawValue,
+    #[serde(borrow)]
+    pub price: &'a RawValue,
+    pub created_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     mod de {
@@ -292,6 +327,17 @@ mod tests {
             );
             let m: MbpTick = serde_json::from_str(r#"{"seqNum":100020142010,"bids":[[618.37,71.594],[423.33,77.726]],"asks":[[6633.26,2.93]]}"#).unwrap();
             assert_eq!((m.prev_seq_num, m.bids.len()), (None, 2));
+        }
+
+        #[test]
+        fn notifications() {
+            let f: FundingRate = serde_json::from_str(r#"{"symbol":"BTC","contract_code":"BTC-USDT","fee_asset":"USDT","funding_time":"1603778700000","funding_rate":"-0.000220068774978695","estimated_rate":"-0.000684397270140271","settlement_time":"1603785600000"}"#).unwrap();
+            assert_eq!(
+                (f.contract_code, f.funding_rate.get()),
+                ("BTC-USDT", r#""-0.000220068774978695""#)
+            );
+            let l: LiquidationOrder = serde_json::from_str(r#"{"contract_code":"BTC-USDT","symbol":"BTC","direction":"sell","offset":"close","volume":624.0,"price":18450.0,"created_at":1606294349617,"amount":0.624,"trade_turnover":11512.8,"business_type":"swap","pair":"BTC-USDT"}"#).unwrap();
+            assert_eq!((l.direction, l.volume.get()), ("sell", "624.0"));
         }
 
         #[test]
