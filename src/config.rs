@@ -1052,7 +1052,7 @@ mod tests {
     fn invalid_values_name_the_field() {
         let cases = [
             ("[[source]]\nexchange = \"nope\"\nchannels = [\"trade\"]\nsymbols = [\"X-Y\"]\n",
-             "source[0].exchange: unknown exchange \"nope\" (supported: binance, binance-usdm, binance-coinm, binance-us, coinbase, coinbase-advanced, kraken, bybit, okx, bitstamp)"),
+             "source[0].exchange: unknown exchange \"nope\" (supported: binance, binance-usdm, binance-coinm, binance-us, coinbase, coinbase-advanced, kraken, bybit, okx, bitstamp, htx, htx-swap)"),
             ("[[source]]\nexchange = \"binance\"\nchannels = [\"trades\"]\nsymbols = [\"BTC-USDT\"]\n",
              "source[0].channels[0]: unknown channel \"trades\" (known: trade, bbo, book, ticker, funding, open_interest, liquidation, mark_price)"),
             ("[[source]]\nexchange = \"binance\"\nchannels = [\"funding\"]\nsymbols = [\"BTC-USDT\"]\n",
