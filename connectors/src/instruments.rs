@@ -232,7 +232,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// `10^-decimals` as a decimal (`2` → `0.01`): the tick or lot of lists that give
-/// precisions as a number of decimals (Bitstamp, Gate).
+/// precisions as a number of decimals (Bitstamp, Gate, HTX spot).
 pub fn step(decimals: u32) -> Option<Dec> {
     let text = match decimals {
         0 => "1".to_string(),

@@ -15,6 +15,7 @@ pub mod coinbase_advanced;
 pub mod deribit;
 pub mod gemini;
 pub mod gateio;
+pub mod htx;
 pub mod kraken;
 pub mod kraken_futures;
 pub mod kucoin;
@@ -47,6 +48,8 @@ static REGISTRY: &[&dyn Connector] = &[
     &bitflyer::Bitflyer,
     &gateio::Gate::SPOT,
     &gateio::Gate::FUTURES,
+    &htx::Htx::SPOT,
+    &htx::Htx::SWAP,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
