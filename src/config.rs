@@ -1076,7 +1076,10 @@ mod tests {
             let err = Config::parse(text, "t")
                 .and_then(|c| c.resolve().map(|_| ()))
                 .unwrap_err();
-            assert_eq!(err.to_string(), want.replace("{supported}", &supported.join(", ")));
+            assert_eq!(
+                err.to_string(),
+                want.replace("{supported}", &supported.join(", "))
+            );
         }
     }
 

@@ -10,7 +10,7 @@ use tickbridge_schema::{Kind, Market, Record};
 const MARKETS: [Market; 4] = [Market::Spot, Market::Perp, Market::Future, Market::Option];
 const KINDS: usize = Kind::ALL.len();
 /// Exchanges of the registry, plus one slot for a name it does not list.
-const MAX_EXCHANGES: usize = 16;
+const MAX_EXCHANGES: usize = 64;
 
 /// Records counted by exchange × market × kind as they enter the pipeline (taken from
 /// the queue by the batcher), with the `ts_recv` of the last one of each cell, and the
@@ -264,6 +264,17 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_registered_exchange_has_its_own_cells() {
+        let counts = RecordCounts::default();
+        let names: Vec<&str> = tickbridge_connectors::connectors()
+            .iter()
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(counts.exchanges[..names.len()], names[..]);
+        assert_eq!(counts.exchanges.last(), Some(&"other"));
+    }
 
     fn trade(exchange: &str, ts_exchange: Option<i64>, ts_recv: i64) -> Record {
         let mut r: Record = serde_json::from_str(

@@ -6,15 +6,15 @@
 
 pub mod binance;
 pub mod bitfinex;
-pub mod bitmex;
 pub mod bitflyer;
+pub mod bitmex;
 pub mod bitstamp;
 pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod deribit;
-pub mod gemini;
 pub mod gateio;
+pub mod gemini;
 pub mod htx;
 pub mod kraken;
 pub mod kraken_futures;
@@ -35,21 +35,21 @@ static REGISTRY: &[&dyn Connector] = &[
     &coinbase::Coinbase,
     &coinbase_advanced::CoinbaseAdvanced,
     &kraken::Kraken,
+    &kraken_futures::KrakenFutures,
     &bybit::Bybit,
     &okx::Okx::DEFAULT,
     &bitstamp::Bitstamp,
     &bitfinex::Bitfinex,
-    &deribit::Deribit,
-    &upbit::Upbit,
-    &bitmex::Bitmex,
-    &kraken_futures::KrakenFutures,
-    &kucoin::Kucoin,
     &gemini::Gemini,
-    &bitflyer::Bitflyer,
+    &kucoin::Kucoin,
+    &deribit::Deribit,
+    &bitmex::Bitmex,
     &gateio::Gate::SPOT,
     &gateio::Gate::FUTURES,
     &htx::Htx::SPOT,
     &htx::Htx::SWAP,
+    &bitflyer::Bitflyer,
+    &upbit::Upbit,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
