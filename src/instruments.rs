@@ -97,6 +97,15 @@ impl SourceInstruments {
     }
 }
 
+/// Whether `cached` holds the answers to exactly the requests `urls`.
+fn same_requests(cached: &Responses, urls: &[String]) -> bool {
+    let mut have: Vec<&str> = cached.responses.iter().map(|r| r.url.as_str()).collect();
+    let mut want: Vec<&str> = urls.iter().map(String::as_str).collect();
+    have.sort_unstable();
+    want.sort_unstable();
+    have == want
+}
+
 /// The responses a list was parsed from, as cached on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Responses {
@@ -119,26 +128,43 @@ pub async fn load_all(config: &Config) -> Result<Vec<SourceInstruments>, Instrum
             out.push(SourceInstruments::NotListed);
             continue;
         };
-        out.push(load(index, connector, market, &rest_url, &config.instruments).await?);
+        out.push(
+            load(
+                index,
+                connector,
+                market,
+                &rest_url,
+                &source.symbols,
+                &config.instruments,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }
 
-/// Loads one source's instruments (see the module docs).
+/// Loads one source's instruments (see the module docs); `symbols` as the source
+/// names them (they choose the requests of an exchange listed per symbol).
 pub async fn load(
     index: usize,
     connector: &'static dyn Connector,
     market: Market,
     rest_url: &str,
+    symbols: &[String],
     config: &InstrumentsConfig,
 ) -> Result<SourceInstruments, InstrumentsError> {
-    let urls = connector.instrument_urls(market, rest_url);
+    let urls = connector.instrument_urls_for(market, rest_url, symbols);
     if urls.is_empty() {
         return Ok(SourceInstruments::NotListed);
     }
     let exchange = connector.name();
     let cache = cache_file(config, exchange, market, rest_url);
-    let cached = cache.as_deref().and_then(read_cache);
+    // A cache answers only the same requests (a per-symbol list of other symbols, or
+    // a list an older version fetched from other URLs, is not this list).
+    let cached = cache
+        .as_deref()
+        .and_then(read_cache)
+        .filter(|c| same_requests(c, &urls));
     let now = tickbridge_connectors::time::now_ns();
     let age =
         |r: &Responses| Duration::from_nanos(now.saturating_sub(r.fetched_at_ns).max(0) as u64);
@@ -379,9 +405,14 @@ pub async fn publish_and_watch(
     if watch.config.refresh.is_zero() || watch.subscribed.is_empty() {
         return;
     }
+    let natives: Vec<String> = watch
+        .subscribed
+        .iter()
+        .map(|l| l.symbol.native.to_string())
+        .collect();
     let urls = watch
         .connector
-        .instrument_urls(watch.market, &watch.rest_url);
+        .instrument_urls_for(watch.market, &watch.rest_url, &natives);
     let mut failing = false;
     loop {
         tokio::select! {

@@ -284,3 +284,36 @@ fn record_keeps_the_instrument_list_it_resolved_against() {
     let body = lists[0].text.as_deref().unwrap();
     assert!(body.contains("\"symbol\":\"NKNUSDT\""), "the recorded body");
 }
+
+#[test]
+fn gemini_symbols_are_checked_against_their_own_details() {
+    // Gemini publishes reference data one symbol at a time: a source's symbols are
+    // each fetched from `/v1/symbols/details/{symbol}` (recorded in the capture).
+    let replay = Replay::start(&capture("cryptofeed/gemini.jsonl.gz"), "max");
+    let cache = tempfile::tempdir().unwrap();
+    let text = config(&replay, r#"["FIL-USD", "btcusd"]"#, "", cache.path())
+        .replace("exchange = \"binance\"", "exchange = \"gemini\"");
+    let (code, stdout, stderr) = validate(&text);
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let listed = lines
+        .iter()
+        .find(|l| l.starts_with("source[0] gemini spot: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        listed.ends_with(" instruments listed by the exchange"),
+        "{listed}"
+    );
+    for expected in ["  FILUSD -> FIL-USD (spot)", "  BTCUSD -> BTC-USD (spot)"] {
+        assert!(
+            lines.contains(&expected),
+            "{expected:?} missing in\n{stdout}"
+        );
+    }
+    // A symbol Gemini has no details for refuses the start, naming the request.
+    let text = config(&replay, r#"["ZZZ-USD"]"#, "", cache.path())
+        .replace("exchange = \"binance\"", "exchange = \"gemini\"");
+    let (code, _, stderr) = validate(&text);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("/v1/symbols/details/zzzusd"), "{stderr}");
+}

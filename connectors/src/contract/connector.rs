@@ -201,6 +201,20 @@ pub trait Connector: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The REST requests listing the instruments a source of `symbols` (as the user
+    /// wrote them) needs: the whole list ([`Connector::instrument_urls`]) unless the
+    /// exchange publishes reference data one symbol at a time (Gemini), which then
+    /// names one request per symbol it can resolve (patterns name none).
+    fn instrument_urls_for(
+        &self,
+        market: Market,
+        rest_url: &str,
+        symbols: &[String],
+    ) -> Vec<String> {
+        let _ = symbols;
+        self.instrument_urls(market, rest_url)
+    }
+
     /// The instruments of one response to an [`Connector::instrument_urls`] request
     /// (`url` names which), on `market` only.
     fn parse_instruments(

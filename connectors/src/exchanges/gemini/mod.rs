@@ -41,9 +41,10 @@
 //!
 //! Instruments: `GET /v1/symbols` lists names only; base/quote/tick come from one
 //! `GET /v1/symbols/details/{symbol}` per symbol (`instruments.rs`), which is what the
-//! recording fetched. The one-shot instrument fetch of the binary (a fixed URL list)
-//! cannot chain those requests, so [`Connector::instrument_urls`] is empty and
-//! symbols are resolved by [`Connector::symbol`] (a quote-currency split).
+//! recording fetched: [`Connector::instrument_urls_for`] names one request per symbol
+//! of the source, so each symbol is checked against Gemini's own details (base, quote,
+//! increments, status) and published as an `instrument` record. A pattern (`*-USD`)
+//! names no request: there is no whole list with base and quote to match it against.
 
 mod instruments;
 mod parser;
@@ -227,6 +228,31 @@ impl Connector for Gemini {
 
     fn heartbeat(&self) -> Heartbeat {
         Heartbeat::default()
+    }
+
+    fn instrument_urls_for(
+        &self,
+        market: Market,
+        rest_url: &str,
+        symbols: &[String],
+    ) -> Vec<String> {
+        let base = rest_url.trim_end_matches('/');
+        let mut urls: Vec<String> = Vec::new();
+        for s in symbols {
+            if s.contains('*') {
+                continue;
+            }
+            if let Ok(info) = self.symbol(market, s) {
+                let url = format!(
+                    "{base}/v1/symbols/details/{}",
+                    info.native.to_ascii_lowercase()
+                );
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+        }
+        urls
     }
 
     fn parse_instruments(
