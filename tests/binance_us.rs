@@ -10,39 +10,33 @@ mod common;
 
 use std::time::Duration;
 
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
+use common::venue::{Source, VenueRun};
+use common::{capture, SchemaValidator};
 
 #[test]
 fn binance_us_trades_flow_through_run_resolved_against_its_instrument_list() {
-    let replay = Replay::start(&capture("cryptofeed/binance_us.jsonl.gz"), "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let text = format!(
-        "[[source]]\nexchange = \"binance-us\"\nchannels = [\"trade\", \"bbo\"]\n\
-         symbols = [\"OMG-BUSD\", \"CRV-USDT\"]\nws_url = \"{}\"\nrest_url = \"{}\"\n\n\
-         [instruments]\ncache_dir = \"{}\"\ntimeout = \"5s\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        replay.ws_url(),
-        replay.rest_url(),
-        dir.path().join("instruments").display(),
-        out.display()
+    let cache = tempfile::tempdir().unwrap();
+    let instruments = format!(
+        "[instruments]\ncache_dir = \"{}\"\ntimeout = \"5s\"\n",
+        cache.path().join("instruments").display()
     );
-    let mut bridge = Bridge::start(&text);
-    let records = || -> Vec<serde_json::Value> {
-        if out.exists() {
-            read_jsonl(&out)
-        } else {
-            Vec::new()
-        }
-    };
+    let run = VenueRun::start(
+        &capture("cryptofeed/binance_us.jsonl.gz"),
+        Source {
+            exchange: "binance-us",
+            channels: &["trade", "bbo"],
+            symbols: &["OMG-BUSD", "CRV-USDT"],
+            sections: &instruments,
+            ..Source::default()
+        },
+    );
     // The recording holds 11 OMGBUSD aggregate trades.
-    wait_until(Duration::from_secs(30), "the recorded trades", || {
-        records().iter().filter(|r| r["kind"] == "trade").count() >= 11
+    run.wait_until(Duration::from_secs(30), "the recorded trades", |rs| {
+        rs.all.iter().filter(|r| r["kind"] == "trade").count() >= 11
     });
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
+    let (rs, _) = run.stop();
 
-    let all = records();
+    let all = rs.all;
     let schemas = SchemaValidator::new();
     for r in &all {
         schemas.check(r);

@@ -15,31 +15,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
+use common::capture;
+use common::venue::{assert_chained_from_one_snapshot, recorded_frames, Records, Source, VenueRun};
 use serde_json::{json, Value};
 
 const CAPTURE: &str = "cryptofeed/bitfinex.jsonl.gz";
 
-/// The received frames of a capture, parsed.
-fn received(path: &Path) -> Vec<Value> {
-    let file = std::fs::File::open(path).unwrap();
-    let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
-    lines
-        .skip(1)
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .filter(|e| e["ev"] == "recv")
-        .filter_map(|e| serde_json::from_str::<Value>(e["text"].as_str()?).ok())
-        .collect()
-}
-
 /// Recorded frames of `symbol`'s `channel`, by kind: `te` trades, book messages,
 /// ticker messages (the channel id comes from the `subscribed` event).
 fn recorded(path: &Path, channel: &str, symbol: &str, te_only: bool) -> usize {
-    let frames = received(path);
+    let frames = recorded_frames(path, |_| true);
     let Some(id) = frames
         .iter()
         .find(|f| f["event"] == "subscribed" && f["channel"] == channel && f["symbol"] == symbol)
@@ -60,72 +49,31 @@ fn recorded(path: &Path, channel: &str, symbol: &str, te_only: bool) -> usize {
         .count()
 }
 
-fn config(replay: &Replay, out: &Path, symbol: &str) -> String {
-    format!(
-        "[[source]]\nexchange = \"bitfinex\"\nchannels = [\"trade\", \"bbo\", \"book\", \"ticker\"]\nsymbols = [\"{symbol}\"]\nws_url = \"{ws}\"\nrest_url = \"{rest}\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        out.display(),
-        ws = replay.ws_url(),
-        rest = replay.rest_url(),
-    )
-}
-
-fn kind(rs: &[Value], k: &str) -> Vec<Value> {
-    rs.iter()
-        .filter(|r| r["exchange"] == "bitfinex" && r["kind"] == k)
-        .cloned()
-        .collect()
-}
-
 /// Runs the bridge on `capture_path` for `symbol` until `done` holds for its records.
 fn bridge(
     capture_path: &Path,
     symbol: &str,
     what: &str,
-    done: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let replay = Replay::start(capture_path, "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let mut bridge = Bridge::start(&config(&replay, &out, symbol));
-    let records = || -> Vec<Value> {
-        if !out.exists() {
-            return Vec::new();
-        }
-        read_jsonl(&out)
-    };
-    wait_until(Duration::from_secs(30), what, || done(&records()));
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
-    records()
+    done: impl Fn(&Records) -> bool,
+) -> Records {
+    let run = VenueRun::start(
+        capture_path,
+        Source {
+            exchange: "bitfinex",
+            channels: &["trade", "bbo", "book", "ticker"],
+            symbols: &[symbol],
+            ..Source::default()
+        },
+    );
+    run.wait_until(Duration::from_secs(30), what, done);
+    run.stop().0
 }
 
 /// Every record schema-valid and of `symbol`; the book chained from its snapshot; no gap.
-fn check(rs: &[Value], symbol: &str, native: &str) {
-    let schemas = SchemaValidator::new();
-    for r in rs.iter().filter(|r| r["exchange"] == "bitfinex") {
-        schemas.check(r);
-        assert_eq!(
-            (
-                r["market"].as_str(),
-                r["symbol"].as_str(),
-                r["native"].as_str()
-            ),
-            (Some("spot"), Some(symbol), Some(native)),
-            "{r}"
-        );
-    }
-    let books = kind(rs, "book");
-    assert_eq!(books[0]["snapshot"], true, "{}", books[0]);
-    for pair in books.windows(2) {
-        assert_eq!(pair[1]["snapshot"], false, "{}", pair[1]);
-        assert_eq!(pair[1]["prev_seq"], pair[0]["seq"], "{}", pair[1]);
-    }
-    assert!(
-        !rs.iter()
-            .any(|r| r["kind"] == "status" && r["event"] == "gap"),
-        "no gap"
-    );
+fn check(rs: &Records, symbol: &str, native: &str) {
+    rs.check("spot", symbol, native);
+    assert_chained_from_one_snapshot(&rs.kind("book"));
+    rs.assert_no_gap();
 }
 
 #[test]
@@ -143,21 +91,17 @@ fn a_recorded_bitfinex_session_is_bridged_to_schema_valid_records() {
         &path,
         "DOG-USD",
         "every DOG-USD book and ticker frame",
-        |rs| kind(rs, "book").len() >= books && kind(rs, "ticker").len() >= tickers,
+        |rs| rs.kind("book").len() >= books && rs.kind("ticker").len() >= tickers,
     );
     check(&rs, "DOG-USD", "tDOGUSD");
+    assert_eq!(rs.kind("trade").len(), trades, "one record per recorded te");
     assert_eq!(
-        kind(&rs, "trade").len(),
-        trades,
-        "one record per recorded te"
-    );
-    assert_eq!(
-        kind(&rs, "book").len(),
+        rs.kind("book").len(),
         books,
         "one record per recorded book frame"
     );
-    assert_eq!(kind(&rs, "ticker").len(), tickers);
-    let bbo = kind(&rs, "bbo");
+    assert_eq!(rs.kind("ticker").len(), tickers);
+    let bbo = rs.kind("bbo");
     assert!(!bbo.is_empty() && bbo.len() <= books);
 }
 
@@ -240,10 +184,10 @@ fn a_documented_bitfinex_session_yields_one_trade_per_te_and_a_checked_book() {
     assert_eq!(recorded(&path, "trades", "tBTCUSD", true), n_te);
     let books = recorded(&path, "book", "tBTCUSD", false);
     let rs = bridge(&path, "BTC-USD", "every trade and book frame", |rs| {
-        kind(rs, "trade").len() >= n_te && kind(rs, "book").len() >= books
+        rs.kind("trade").len() >= n_te && rs.kind("book").len() >= books
     });
     check(&rs, "BTC-USD", "tBTCUSD");
-    let trades = kind(&rs, "trade");
+    let trades = rs.kind("trade");
     assert_eq!(
         trades.len(),
         n_te,
@@ -252,9 +196,9 @@ fn a_documented_bitfinex_session_yields_one_trade_per_te_and_a_checked_book() {
     let sides: Vec<&str> = trades.iter().map(|t| t["side"].as_str().unwrap()).collect();
     assert_eq!(sides, ["buy", "sell", "buy", "sell", "buy", "sell"]);
     assert_eq!(trades[1]["size"], "0.125");
-    assert_eq!(kind(&rs, "book").len(), books);
-    assert_eq!(kind(&rs, "ticker").len(), 1);
-    let last_bbo = kind(&rs, "bbo").pop().unwrap();
+    assert_eq!(rs.kind("book").len(), books);
+    assert_eq!(rs.kind("ticker").len(), 1);
+    let last_bbo = rs.kind("bbo").pop().unwrap();
     assert_eq!(
         (
             last_bbo["bid_price"].as_str(),

@@ -9,24 +9,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
-use serde_json::Value;
+use common::capture;
+use common::venue::{assert_trades, recorded_frames, Source, VenueRun};
 
 const CAPTURE: &str = "cryptofeed/bitflyer.jsonl.gz";
 
 /// The executions (with a taker side) recorded on `channel`.
 fn recorded_executions(channel: &str) -> usize {
-    let file = std::fs::File::open(capture(CAPTURE)).unwrap();
-    let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
-    lines
-        .skip(1)
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .filter(|e| e["ev"] == "recv")
-        .filter_map(|e| serde_json::from_str::<Value>(e["text"].as_str()?).ok())
-        .filter(|f| f["params"]["channel"] == channel)
+    recorded_frames(&capture(CAPTURE), |f| f["params"]["channel"] == channel)
+        .iter()
         .map(|f| {
             f["params"]["message"]
                 .as_array()
@@ -39,72 +32,36 @@ fn recorded_executions(channel: &str) -> usize {
 fn a_recorded_bitflyer_session_is_bridged_to_schema_valid_records() {
     let expected = recorded_executions("lightning_executions_ETH_JPY");
     assert!(expected > 0, "the capture holds ETH_JPY executions");
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let config = format!(
-        "[[source]]\nexchange = \"bitflyer\"\nchannels = [\"trade\", \"book\", \"bbo\", \"ticker\"]\nsymbols = [\"ETH-JPY\"]\nws_url = \"{ws}/json-rpc\"\nrest_url = \"{rest}\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        out.display(),
-        ws = replay.ws_url(),
-        rest = replay.rest_url(),
-    );
-    let mut bridge = Bridge::start(&config);
-    let records = || -> Vec<Value> {
-        if !out.exists() {
-            return Vec::new();
-        }
-        read_jsonl(&out)
-    };
-    let kind = |rs: &[Value], k: &str| -> Vec<Value> {
-        rs.iter()
-            .filter(|r| r["exchange"] == "bitflyer" && r["kind"] == k)
-            .cloned()
-            .collect()
-    };
-    wait_until(
-        Duration::from_secs(60),
-        "every ETH-JPY trade and a board snapshot",
-        || {
-            let rs = records();
-            kind(&rs, "trade").len() >= expected
-                && kind(&rs, "book").iter().any(|b| b["snapshot"] == true)
-                && !kind(&rs, "ticker").is_empty()
+    let run = VenueRun::start(
+        &capture(CAPTURE),
+        Source {
+            exchange: "bitflyer",
+            channels: &["trade", "book", "bbo", "ticker"],
+            symbols: &["ETH-JPY"],
+            ws_path: "/json-rpc",
+            ..Source::default()
         },
     );
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
+    run.wait_until(
+        Duration::from_secs(60),
+        "every ETH-JPY trade and a board snapshot",
+        |rs| {
+            rs.kind("trade").len() >= expected
+                && rs.kind("book").iter().any(|b| b["snapshot"] == true)
+                && !rs.kind("ticker").is_empty()
+        },
+    );
+    let (rs, _) = run.stop();
 
-    let rs = records();
-    let schemas = SchemaValidator::new();
-    for r in rs.iter().filter(|r| r["exchange"] == "bitflyer") {
-        schemas.check(r);
-        assert_eq!(
-            (
-                r["market"].as_str(),
-                r["symbol"].as_str(),
-                r["native"].as_str()
-            ),
-            (Some("spot"), Some("ETH-JPY"), Some("ETH_JPY")),
-            "{r}"
-        );
-    }
-    let trades = kind(&rs, "trade");
-    assert_eq!(trades.len(), expected, "one record per recorded execution");
-    let mut ids: Vec<&str> = trades.iter().map(|t| t["id"].as_str().unwrap()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), expected, "trade ids are distinct");
-    assert!(trades
-        .iter()
-        .all(|t| t["side"] == "buy" || t["side"] == "sell"));
-    assert!(!kind(&rs, "bbo").is_empty(), "bbo from the ticker");
-    let books = kind(&rs, "book");
+    rs.check("spot", "ETH-JPY", "ETH_JPY");
+    assert_trades(
+        &rs.kind("trade"),
+        expected,
+        "one record per recorded execution",
+    );
+    assert!(!rs.kind("bbo").is_empty(), "bbo from the ticker");
+    let books = rs.kind("book");
     assert_eq!(books[0]["snapshot"], true, "{}", books[0]);
     assert!(books.len() > 1, "diffs follow the snapshot");
-    assert!(
-        !rs.iter()
-            .any(|r| r["kind"] == "status" && (r["event"] == "gap" || r["event"] == "rejected")),
-        "no gap, every subscription confirmed"
-    );
+    rs.assert_no_status(&["gap", "rejected"], "no gap, every subscription confirmed");
 }

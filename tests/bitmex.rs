@@ -9,93 +9,56 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
-use serde_json::Value;
+use common::capture;
+use common::venue::{assert_trades, recorded_frames, Source, VenueRun};
 
 const CAPTURE: &str = "cryptofeed/bitmex.jsonl.gz";
 
 /// The rows of `symbol` in the capture's `trade` `insert` frames.
 fn recorded_trades(symbol: &str) -> usize {
-    let file = std::fs::File::open(capture(CAPTURE)).unwrap();
-    let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
-    lines
-        .skip(1)
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .filter(|e| e["ev"] == "recv")
-        .filter_map(|e| serde_json::from_str::<Value>(e["text"].as_str()?).ok())
-        .filter(|f| f["table"] == "trade" && f["action"] == "insert")
-        .flat_map(|f| f["data"].as_array().cloned().unwrap_or_default())
-        .filter(|row| row["symbol"] == symbol)
-        .count()
+    recorded_frames(&capture(CAPTURE), |f| {
+        f["table"] == "trade" && f["action"] == "insert"
+    })
+    .iter()
+    .flat_map(|f| f["data"].as_array().cloned().unwrap_or_default())
+    .filter(|row| row["symbol"] == symbol)
+    .count()
 }
 
 #[test]
 fn a_recorded_bitmex_session_is_bridged_to_schema_valid_records() {
     let expected = recorded_trades("XBTUSD");
     assert!(expected > 0, "the capture holds XBTUSD trades");
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let config = format!(
-        "[[source]]\nexchange = \"bitmex\"\nmarket = \"perp\"\nchannels = [\"trade\", \"book\"]\nsymbols = [\"BTC-USD-PERP\"]\nws_url = \"{ws}\"\nrest_url = \"{rest}\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        out.display(),
-        ws = replay.ws_url(),
-        rest = replay.rest_url(),
-    );
-    let mut bridge = Bridge::start(&config);
-    let records = || -> Vec<Value> {
-        if !out.exists() {
-            return Vec::new();
-        }
-        read_jsonl(&out)
-    };
-    let kind = |rs: &[Value], k: &str| -> Vec<Value> {
-        rs.iter()
-            .filter(|r| r["exchange"] == "bitmex" && r["kind"] == k)
-            .cloned()
-            .collect()
-    };
-    wait_until(
-        Duration::from_secs(30),
-        "every XBTUSD trade and the book partial",
-        || {
-            let rs = records();
-            kind(&rs, "trade").len() >= expected
-                && kind(&rs, "book").iter().any(|b| b["snapshot"] == true)
+    let run = VenueRun::start(
+        &capture(CAPTURE),
+        Source {
+            exchange: "bitmex",
+            market: Some("perp"),
+            channels: &["trade", "book"],
+            symbols: &["BTC-USD-PERP"],
+            ..Source::default()
         },
     );
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
+    run.wait_until(
+        Duration::from_secs(30),
+        "every XBTUSD trade and the book partial",
+        |rs| {
+            rs.kind("trade").len() >= expected
+                && rs.kind("book").iter().any(|b| b["snapshot"] == true)
+        },
+    );
+    let (rs, _) = run.stop();
 
-    let rs = records();
-    let schemas = SchemaValidator::new();
-    for r in rs.iter().filter(|r| r["exchange"] == "bitmex") {
-        schemas.check(r);
-        assert_eq!(
-            (
-                r["market"].as_str(),
-                r["symbol"].as_str(),
-                r["native"].as_str()
-            ),
-            (Some("perp"), Some("BTC-USD-PERP"), Some("XBTUSD")),
-            "{r}"
-        );
-    }
-    let trades = kind(&rs, "trade");
-    assert_eq!(trades.len(), expected, "one record per recorded trade row");
-    let mut ids: Vec<&str> = trades.iter().map(|t| t["id"].as_str().unwrap()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), expected, "trade ids are distinct");
-    assert!(trades
-        .iter()
-        .all(|t| t["side"] == "buy" || t["side"] == "sell"));
+    rs.check("perp", "BTC-USD-PERP", "XBTUSD");
+    assert_trades(
+        &rs.kind("trade"),
+        expected,
+        "one record per recorded trade row",
+    );
     // The book: the partial first, then changes; no sequence, so no chain numbers.
-    let books = kind(&rs, "book");
+    let books = rs.kind("book");
     assert_eq!(books[0]["snapshot"], true, "{}", books[0]);
     assert!(
         books.len() > 100,
@@ -109,9 +72,5 @@ fn a_recorded_bitmex_session_is_bridged_to_schema_valid_records() {
     book_ids.sort_unstable();
     book_ids.dedup();
     assert_eq!(book_ids.len(), books.len(), "book ids are distinct");
-    assert!(
-        !rs.iter()
-            .any(|r| r["kind"] == "status" && r["event"] == "gap"),
-        "no gap"
-    );
+    rs.assert_no_gap();
 }

@@ -7,100 +7,47 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
-use serde_json::Value;
+use common::capture;
+use common::venue::{assert_chained, assert_trades, recorded_frames, Source, VenueRun};
 
 const CAPTURE: &str = "cryptofeed/bitstamp.jsonl.gz";
 
 /// The trade frames of `channel` in the capture.
 fn recorded_trades(channel: &str) -> usize {
-    let file = std::fs::File::open(capture(CAPTURE)).unwrap();
-    let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
-    lines
-        .skip(1)
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .filter(|e| e["ev"] == "recv")
-        .filter_map(|e| serde_json::from_str::<Value>(e["text"].as_str()?).ok())
-        .filter(|f| f["event"] == "trade" && f["channel"] == channel)
-        .count()
+    recorded_frames(&capture(CAPTURE), |f| {
+        f["event"] == "trade" && f["channel"] == channel
+    })
+    .len()
 }
 
 #[test]
 fn a_recorded_bitstamp_session_is_bridged_to_schema_valid_records() {
     let expected = recorded_trades("live_trades_ethusd");
     assert!(expected > 0, "the capture holds ETH-USD trades");
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let config = format!(
-        "[[source]]\nexchange = \"bitstamp\"\nchannels = [\"trade\", \"book\"]\nsymbols = [\"ETH-USD\"]\nws_url = \"{ws}\"\nrest_url = \"{rest}\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        out.display(),
-        ws = replay.ws_url(),
-        rest = replay.rest_url(),
-    );
-    let mut bridge = Bridge::start(&config);
-    let records = || -> Vec<Value> {
-        if !out.exists() {
-            return Vec::new();
-        }
-        read_jsonl(&out)
-    };
-    let kind = |rs: &[Value], k: &str| -> Vec<Value> {
-        rs.iter()
-            .filter(|r| r["exchange"] == "bitstamp" && r["kind"] == k)
-            .cloned()
-            .collect()
-    };
-    wait_until(
-        Duration::from_secs(30),
-        "every ETH-USD trade and the book snapshot",
-        || {
-            let rs = records();
-            kind(&rs, "trade").len() >= expected
-                && kind(&rs, "book").iter().any(|b| b["snapshot"] == true)
+    let run = VenueRun::start(
+        &capture(CAPTURE),
+        Source {
+            exchange: "bitstamp",
+            channels: &["trade", "book"],
+            symbols: &["ETH-USD"],
+            ..Source::default()
         },
     );
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
-
-    let rs = records();
-    let schemas = SchemaValidator::new();
-    for r in rs.iter().filter(|r| r["exchange"] == "bitstamp") {
-        schemas.check(r);
-        assert_eq!(
-            (
-                r["market"].as_str(),
-                r["symbol"].as_str(),
-                r["native"].as_str()
-            ),
-            (Some("spot"), Some("ETH-USD"), Some("ethusd")),
-            "{r}"
-        );
-    }
-    let trades = kind(&rs, "trade");
-    assert_eq!(trades.len(), expected, "one record per recorded trade");
-    let mut ids: Vec<&str> = trades.iter().map(|t| t["id"].as_str().unwrap()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), expected, "trade ids are distinct");
-    assert!(trades
-        .iter()
-        .all(|t| t["side"] == "buy" || t["side"] == "sell"));
-    // The book: the snapshot first, then changes chained to it; no gap.
-    let books = kind(&rs, "book");
-    assert_eq!(books[0]["snapshot"], true, "{}", books[0]);
-    for pair in books.windows(2) {
-        if pair[1]["snapshot"] == false {
-            assert_eq!(pair[1]["prev_seq"], pair[0]["seq"], "{}", pair[1]);
-        }
-    }
-    assert!(
-        !rs.iter()
-            .any(|r| r["kind"] == "status" && r["event"] == "gap"),
-        "no gap"
+    run.wait_until(
+        Duration::from_secs(30),
+        "every ETH-USD trade and the book snapshot",
+        |rs| {
+            rs.kind("trade").len() >= expected
+                && rs.kind("book").iter().any(|b| b["snapshot"] == true)
+        },
     );
+    let (rs, _) = run.stop();
+
+    rs.check("spot", "ETH-USD", "ethusd");
+    assert_trades(&rs.kind("trade"), expected, "one record per recorded trade");
+    // The book: the snapshot first, then changes chained to it; no gap.
+    assert_chained(&rs.kind("book"));
+    rs.assert_no_gap();
 }

@@ -10,11 +10,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
-use serde_json::Value;
+use common::capture;
+use common::venue::{assert_chained_from_one_snapshot, recorded_frames, Source, VenueRun};
 
 const CAPTURE: &str = "cryptofeed/deribit.jsonl.gz";
 const NATIVE: &str = "BTC-24SEP21-8000-P";
@@ -23,23 +22,16 @@ const SYMBOL: &str = "BTC-USD-210924-8000-P";
 /// The recorded notifications of `kind` (`book`, `ticker`, `trades`) for `NATIVE`,
 /// counted as records: one per notification, one per trade of a `trades` one.
 fn recorded(kind: &str) -> usize {
-    let file = std::fs::File::open(capture(CAPTURE)).unwrap();
-    let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
-    lines
-        .skip(1)
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .filter(|e| e["ev"] == "recv")
-        .filter_map(|e| serde_json::from_str::<Value>(e["text"].as_str()?).ok())
-        .filter(|f| f["method"] == "subscription")
-        .filter(|f| {
-            let channel = f["params"]["channel"].as_str().unwrap_or("");
-            channel.starts_with(&format!("{kind}.{NATIVE}."))
-        })
-        .map(|f| match f["params"]["data"].as_array() {
-            Some(trades) => trades.len(),
-            None => 1,
-        })
-        .sum()
+    recorded_frames(&capture(CAPTURE), |f| {
+        let channel = f["params"]["channel"].as_str().unwrap_or("");
+        f["method"] == "subscription" && channel.starts_with(&format!("{kind}.{NATIVE}."))
+    })
+    .iter()
+    .map(|f| match f["params"]["data"].as_array() {
+        Some(trades) => trades.len(),
+        None => 1,
+    })
+    .sum()
 }
 
 #[test]
@@ -51,79 +43,40 @@ fn a_recorded_deribit_session_is_bridged_to_schema_valid_records() {
         books > 1 && tickers > 0,
         "the capture holds the option's book and ticker"
     );
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let config = format!(
-        "[[source]]\nexchange = \"deribit\"\nmarket = \"option\"\n\
-         channels = [\"trade\", \"book\", \"ticker\", \"open_interest\", \"mark_price\"]\n\
-         symbols = [\"{SYMBOL}\"]\nws_url = \"{ws}/ws/api/v2\"\nrest_url = \"{rest}\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        out.display(),
-        ws = replay.ws_url(),
-        rest = replay.rest_url(),
-    );
-    let mut bridge = Bridge::start(&config);
-    let records = || -> Vec<Value> {
-        if !out.exists() {
-            return Vec::new();
-        }
-        read_jsonl(&out)
-    };
-    let kind = |rs: &[Value], k: &str| -> Vec<Value> {
-        rs.iter()
-            .filter(|r| r["exchange"] == "deribit" && r["kind"] == k)
-            .cloned()
-            .collect()
-    };
-    wait_until(
-        Duration::from_secs(30),
-        "every book and ticker notification of the option",
-        || {
-            let rs = records();
-            kind(&rs, "book").len() >= books && kind(&rs, "mark_price").len() >= tickers
+    let run = VenueRun::start(
+        &capture(CAPTURE),
+        Source {
+            exchange: "deribit",
+            market: Some("option"),
+            channels: &["trade", "book", "ticker", "open_interest", "mark_price"],
+            symbols: &[SYMBOL],
+            ws_path: "/ws/api/v2",
+            ..Source::default()
         },
     );
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
+    run.wait_until(
+        Duration::from_secs(30),
+        "every book and ticker notification of the option",
+        |rs| rs.kind("book").len() >= books && rs.kind("mark_price").len() >= tickers,
+    );
+    let (rs, _) = run.stop();
 
-    let rs = records();
-    let schemas = SchemaValidator::new();
-    for r in rs.iter().filter(|r| r["exchange"] == "deribit") {
-        schemas.check(r);
-        assert_eq!(
-            (
-                r["market"].as_str(),
-                r["symbol"].as_str(),
-                r["native"].as_str()
-            ),
-            (Some("option"), Some(SYMBOL), Some(NATIVE)),
-            "{r}"
-        );
-    }
+    rs.check("option", SYMBOL, NATIVE);
     assert_eq!(
-        kind(&rs, "trade").len(),
+        rs.kind("trade").len(),
         trades,
         "one record per recorded trade"
     );
     for k in ["ticker", "open_interest", "mark_price"] {
-        assert_eq!(kind(&rs, k).len(), tickers, "one {k} per recorded ticker");
+        assert_eq!(rs.kind(k).len(), tickers, "one {k} per recorded ticker");
     }
     // The book: the snapshot first, then every change chained to it; no gap.
-    let book = kind(&rs, "book");
+    let book = rs.kind("book");
     assert_eq!(
         book.len(),
         books,
         "one record per recorded book notification"
     );
-    assert_eq!(book[0]["snapshot"], true, "{}", book[0]);
-    for pair in book.windows(2) {
-        assert_eq!(pair[1]["snapshot"], false, "{}", pair[1]);
-        assert_eq!(pair[1]["prev_seq"], pair[0]["seq"], "{}", pair[1]);
-    }
-    assert!(
-        !rs.iter()
-            .any(|r| r["kind"] == "status" && r["event"] == "gap"),
-        "no gap"
-    );
+    assert_chained_from_one_snapshot(&book);
+    rs.assert_no_gap();
 }

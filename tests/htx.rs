@@ -11,21 +11,17 @@
 mod common;
 
 use std::io::Read;
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
+use common::capture;
+use common::venue::{assert_trades, recv_events, Source, VenueRun};
 use serde_json::Value;
 
 /// The decoded received frames of a capture (binary ones inflated).
 fn frames(rel: &str) -> Vec<Value> {
-    let file = std::fs::File::open(capture(rel)).unwrap();
-    let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
-    lines
-        .skip(1)
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .filter(|e| e["ev"] == "recv")
+    recv_events(&capture(rel))
+        .into_iter()
         .filter_map(|e| {
             let text = match (e["text"].as_str(), e["b64"].as_str()) {
                 (Some(t), _) => t.to_string(),
@@ -61,75 +57,32 @@ fn bridge_one(rel: &str, exchange: &str, path: &str, symbol: (&str, &str, &str),
         expected > pushes && pushes > 0,
         "{rel}: {ch} has pushes of several trades ({pushes} pushes, {expected} trades)"
     );
-    let replay = Replay::start(&capture(rel), "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let config = format!(
-        "[[source]]\nexchange = \"{exchange}\"\nchannels = [\"trade\", \"book\"]\nsymbols = [\"{sym}\"]\nws_url = \"{ws}{path}\"\nrest_url = \"{rest}\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        out.display(),
-        sym = symbol.0,
-        ws = replay.ws_url(),
-        rest = replay.rest_url(),
-    );
-    let mut bridge = Bridge::start(&config);
-    let records = || -> Vec<Value> {
-        if !out.exists() {
-            return Vec::new();
-        }
-        read_jsonl(&out)
-    };
-    let kind = |rs: &[Value], k: &str| -> Vec<Value> {
-        rs.iter()
-            .filter(|r| r["exchange"] == exchange && r["kind"] == k)
-            .cloned()
-            .collect()
-    };
-    wait_until(
-        Duration::from_secs(60),
-        "every recorded trade of the symbol and book snapshots",
-        || {
-            let rs = records();
-            kind(&rs, "trade").len() >= expected && !kind(&rs, "book").is_empty()
+    let run = VenueRun::start(
+        &capture(rel),
+        Source {
+            exchange,
+            channels: &["trade", "book"],
+            symbols: &[symbol.0],
+            ws_path: path,
+            ..Source::default()
         },
     );
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
+    run.wait_until(
+        Duration::from_secs(60),
+        "every recorded trade of the symbol and book snapshots",
+        |rs| rs.kind("trade").len() >= expected && !rs.kind("book").is_empty(),
+    );
+    let (rs, _) = run.stop();
 
-    let rs = records();
-    let schemas = SchemaValidator::new();
-    for r in rs.iter().filter(|r| r["exchange"] == exchange) {
-        schemas.check(r);
-        assert_eq!(
-            (
-                r["market"].as_str(),
-                r["symbol"].as_str(),
-                r["native"].as_str()
-            ),
-            (Some(symbol.2), Some(symbol.0), Some(symbol.1)),
-            "{r}"
-        );
-    }
-    let trades = kind(&rs, "trade");
-    assert_eq!(
-        trades.len(),
+    rs.check(symbol.2, symbol.0, symbol.1);
+    assert_trades(
+        &rs.kind("trade"),
         expected,
-        "one record per recorded trade entry"
+        "one record per recorded trade entry",
     );
-    let mut ids: Vec<&str> = trades.iter().map(|t| t["id"].as_str().unwrap()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), expected, "trade ids are distinct");
-    assert!(trades
-        .iter()
-        .all(|t| t["side"] == "buy" || t["side"] == "sell"));
-    let books = kind(&rs, "book");
+    let books = rs.kind("book");
     assert!(books.iter().all(|b| b["snapshot"] == true), "whole books");
-    assert!(
-        !rs.iter()
-            .any(|r| r["kind"] == "status" && r["event"] == "gap"),
-        "no gap"
-    );
+    rs.assert_no_gap();
 }
 
 #[test]

@@ -8,25 +8,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use common::{capture, read_jsonl, wait_until, Bridge, Replay, SchemaValidator};
-use serde_json::Value;
+use common::capture;
+use common::venue::{assert_trades, recorded_frames, Source, VenueRun};
 
 const CAPTURE: &str = "cryptofeed/upbit.jsonl.gz";
 
 /// The recorded frames of `kind` (`trade`, `orderbook`) for the market code `code`.
 fn recorded(kind: &str, code: &str) -> usize {
-    let file = std::fs::File::open(capture(CAPTURE)).unwrap();
-    let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
-    lines
-        .skip(1)
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .filter(|e| e["ev"] == "recv")
-        .filter_map(|e| serde_json::from_str::<Value>(e["text"].as_str()?).ok())
-        .filter(|f| f["ty"] == kind && f["cd"] == code)
-        .count()
+    recorded_frames(&capture(CAPTURE), |f| f["ty"] == kind && f["cd"] == code).len()
 }
 
 #[test]
@@ -37,69 +28,30 @@ fn a_recorded_upbit_session_is_bridged_to_schema_valid_records() {
         trades_expected > 0 && books_expected > 0,
         "the capture holds KRW-LAMB"
     );
-    let replay = Replay::start(&capture(CAPTURE), "max");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.jsonl");
-    let config = format!(
-        "[[source]]\nexchange = \"upbit\"\nchannels = [\"trade\", \"book\", \"bbo\"]\nsymbols = [\"LAMB-KRW\"]\nws_url = \"{ws}\"\nrest_url = \"{rest}\"\n\n\
-         [sink]\nkind = \"file\"\n[sink.file]\npath = \"{}\"\n",
-        out.display(),
-        ws = replay.ws_url(),
-        rest = replay.rest_url(),
-    );
-    let mut bridge = Bridge::start(&config);
-    let records = || -> Vec<Value> {
-        if !out.exists() {
-            return Vec::new();
-        }
-        read_jsonl(&out)
-    };
-    let kind = |rs: &[Value], k: &str| -> Vec<Value> {
-        rs.iter()
-            .filter(|r| r["exchange"] == "upbit" && r["kind"] == k)
-            .cloned()
-            .collect()
-    };
-    wait_until(
-        Duration::from_secs(30),
-        "every KRW-LAMB trade and orderbook",
-        || {
-            let rs = records();
-            kind(&rs, "trade").len() >= trades_expected && kind(&rs, "book").len() >= books_expected
+    let run = VenueRun::start(
+        &capture(CAPTURE),
+        Source {
+            exchange: "upbit",
+            channels: &["trade", "book", "bbo"],
+            symbols: &["LAMB-KRW"],
+            ..Source::default()
         },
     );
-    let (code, _) = bridge.stop();
-    assert_eq!(code, 0);
-
-    let rs = records();
-    let schemas = SchemaValidator::new();
-    for r in rs.iter().filter(|r| r["exchange"] == "upbit") {
-        schemas.check(r);
-        assert_eq!(
-            (
-                r["market"].as_str(),
-                r["symbol"].as_str(),
-                r["native"].as_str()
-            ),
-            (Some("spot"), Some("LAMB-KRW"), Some("KRW-LAMB")),
-            "{r}"
-        );
-    }
-    let trades = kind(&rs, "trade");
-    assert_eq!(
-        trades.len(),
-        trades_expected,
-        "one record per recorded trade"
+    run.wait_until(
+        Duration::from_secs(30),
+        "every KRW-LAMB trade and orderbook",
+        |rs| rs.kind("trade").len() >= trades_expected && rs.kind("book").len() >= books_expected,
     );
-    let mut ids: Vec<&str> = trades.iter().map(|t| t["id"].as_str().unwrap()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), trades_expected, "trade ids are distinct");
-    assert!(trades
-        .iter()
-        .all(|t| t["side"] == "buy" || t["side"] == "sell"));
+    let (rs, _) = run.stop();
+
+    rs.check("spot", "LAMB-KRW", "KRW-LAMB");
+    assert_trades(
+        &rs.kind("trade"),
+        trades_expected,
+        "one record per recorded trade",
+    );
     // Every orderbook message is a whole book: a snapshot each, and its top the bbo.
-    let books = kind(&rs, "book");
+    let books = rs.kind("book");
     assert_eq!(
         books.len(),
         books_expected,
@@ -109,10 +61,9 @@ fn a_recorded_upbit_session_is_bridged_to_schema_valid_records() {
     assert!(books
         .iter()
         .all(|b| b["bids"].as_array().is_some_and(|l| l.len() == 15)));
-    assert_eq!(kind(&rs, "bbo").len(), books_expected);
-    assert!(
-        !rs.iter()
-            .any(|r| r["kind"] == "status" && (r["event"] == "gap" || r["event"] == "rejected")),
-        "no gap, and the subscription was confirmed"
+    assert_eq!(rs.kind("bbo").len(), books_expected);
+    rs.assert_no_status(
+        &["gap", "rejected"],
+        "no gap, and the subscription was confirmed",
     );
 }

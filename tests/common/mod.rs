@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod venue;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
