@@ -106,8 +106,21 @@ impl Fields {
     }
 }
 
-/// A field's text as a value: JSON text of an object or array (what `%json!(..)`
-/// and `?Vec<String>` print) is embedded as that value; anything else is a string.
+/// Fields logged as structured values (`plan = %json!(..)`, `counters = ?map`,
+/// `symbols = ?vec`): their JSON text is embedded as the object or array it is. Only
+/// these: a field that carries text (an exchange frame, a reason) stays a string
+/// even when the text happens to be JSON.
+const STRUCTURED_FIELDS: &[&str] = &[
+    "plan",
+    "overrides",
+    "counters",
+    "symbols",
+    "subjects",
+    "stream_subjects",
+];
+
+/// A structured field's text as a value: JSON text of an object or array is embedded
+/// as that value; anything else is a string.
 fn text_value(text: String) -> Value {
     let t = text.trim_start();
     if t.starts_with('{') || t.starts_with('[') {
@@ -140,10 +153,10 @@ impl Visit for Fields {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         let text = format!("{value:?}");
-        if field.name() == "message" {
-            self.put(field, Value::String(text));
-        } else {
+        if STRUCTURED_FIELDS.contains(&field.name()) {
             self.put(field, text_value(text));
+        } else {
+            self.put(field, Value::String(text));
         }
     }
 }
@@ -192,15 +205,18 @@ mod tests {
     fn fields_are_json_values_not_strings_of_json() {
         let plan = serde_json::json!({"binance spot": ["BTCUSDT", "ETHUSDT"]});
         let names = vec!["a".to_string(), "b \"quoted\"".to_string()];
+        let frame = r#"{"op":"subscribe"}"#;
         let conn: Option<u64> = Some(1);
         let none: Option<u64> = None;
         let (v, text) = logged(|| {
-            tracing::info!(plan = %plan, names = ?names, conn, none, n = 3u64, ok = true, text = "[not json", "configuration {}", "loaded");
+            tracing::info!(plan = %plan, symbols = ?names, frame = %frame, conn, none, n = 3u64, ok = true, text = "[not json", "configuration {}", "loaded");
         });
         assert_eq!(v["message"], "configuration loaded");
         assert_eq!(v["level"], "INFO");
         assert_eq!(v["plan"], plan);
-        assert_eq!(v["names"], serde_json::json!(["a", "b \"quoted\""]));
+        assert_eq!(v["symbols"], serde_json::json!(["a", "b \"quoted\""]));
+        // Text that happens to be JSON stays text outside the structured fields.
+        assert_eq!(v["frame"], r#"{"op":"subscribe"}"#);
         assert_eq!(v["conn"], 1);
         assert!(v.get("none").is_none(), "{v}");
         assert_eq!(v["n"], 3);

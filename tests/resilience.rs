@@ -214,8 +214,10 @@ impl Rig {
             .into_iter()
             .find(|l| l["message"] == "source counters")
             .expect("a source counters line");
-        let text = line["counters"].as_str().expect("counters as text");
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("counters {text}: {e}"))
+        // A JSON object in the log line (a structured field).
+        let counters = &line["counters"];
+        serde_json::from_value(counters.clone())
+            .unwrap_or_else(|e| panic!("counters {counters}: {e}"))
     }
 }
 
