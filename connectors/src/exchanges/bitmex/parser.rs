@@ -93,6 +93,36 @@ impl BitmexParser {
         }
     }
 
+    /// The rows of symbols this connection planned; `None` when the frame names none
+    /// of them (a table row of a symbol another connection carries).
+    fn planned_rows<T>(&self, rows: Vec<T>, symbol: impl Fn(&T) -> &str) -> Option<Vec<T>> {
+        let mut admitted = Admitted::default();
+        let mine: Vec<T> = rows
+            .into_iter()
+            .filter(|r| self.planned.admit(symbol(r), &mut admitted))
+            .collect();
+        (!admitted.none_planned()).then_some(mine)
+    }
+
+    /// For an event table (quotes, funding, liquidations: each row is a new event),
+    /// how a frame is classified instead of published: `updates` for an update or
+    /// delete (a row changing is not a new event), `unsubscribed` when the table's
+    /// channel was not asked for; `None`: publish it.
+    fn inserts_wanted(
+        &self,
+        action: &str,
+        channel: Channel,
+        (updates, unsubscribed): (&'static str, &'static str),
+    ) -> Option<Parsed> {
+        if !matches!(action, "partial" | "insert") {
+            return Some(Parsed::Ignored(updates));
+        }
+        if !self.channels.contains(channel) {
+            return Some(Parsed::Ignored(unsubscribed));
+        }
+        None
+    }
+
     /// The book state of `native`, once one of its rows arrived.
     pub fn book(&self, native: &str) -> Option<&crate::book::BookSync> {
         self.books.get(native).map(|b| &b.sync)
@@ -106,14 +136,9 @@ impl BitmexParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let rows: Vec<wire::TradeRow> = serde_json::from_str(data)?;
-        let mut admitted = Admitted::default();
-        let mine: Vec<wire::TradeRow> = rows
-            .into_iter()
-            .filter(|r| self.planned.admit(r.symbol, &mut admitted))
-            .collect();
-        if admitted.none_planned() {
+        let Some(mine) = self.planned_rows(rows, |r| r.symbol) else {
             return Ok(NOT_PLANNED);
-        }
+        };
         match action {
             // The trades before the subscription: history, not republished.
             "partial" => return Ok(Parsed::Info("trade partial (earlier trades)".into())),
@@ -152,19 +177,15 @@ impl BitmexParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let rows: Vec<wire::QuoteRow> = serde_json::from_str(data)?;
-        let mut admitted = Admitted::default();
-        let mine: Vec<wire::QuoteRow> = rows
-            .into_iter()
-            .filter(|r| self.planned.admit(r.symbol, &mut admitted))
-            .collect();
-        if admitted.none_planned() {
+        let Some(mine) = self.planned_rows(rows, |r| r.symbol) else {
             return Ok(NOT_PLANNED);
-        }
-        if !matches!(action, "partial" | "insert") {
-            return Ok(Parsed::Ignored("quote update or delete"));
-        }
-        if !self.channels.contains(Channel::Bbo) {
-            return Ok(Parsed::Ignored("quote without the bbo channel"));
+        };
+        if let Some(skip) = self.inserts_wanted(
+            action,
+            Channel::Bbo,
+            ("quote update or delete", "quote without the bbo channel"),
+        ) {
+            return Ok(skip);
         }
         for r in mine {
             let bbo = Bbo {
@@ -419,19 +440,18 @@ impl BitmexParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let rows: Vec<wire::FundingRow> = serde_json::from_str(data)?;
-        let mut admitted = Admitted::default();
-        let mine: Vec<wire::FundingRow> = rows
-            .into_iter()
-            .filter(|r| self.planned.admit(r.symbol, &mut admitted))
-            .collect();
-        if admitted.none_planned() {
+        let Some(mine) = self.planned_rows(rows, |r| r.symbol) else {
             return Ok(NOT_PLANNED);
-        }
-        if !matches!(action, "partial" | "insert") {
-            return Ok(Parsed::Ignored("funding update or delete"));
-        }
-        if !self.channels.contains(Channel::Funding) {
-            return Ok(Parsed::Ignored("funding without the funding channel"));
+        };
+        if let Some(skip) = self.inserts_wanted(
+            action,
+            Channel::Funding,
+            (
+                "funding update or delete",
+                "funding without the funding channel",
+            ),
+        ) {
+            return Ok(skip);
         }
         for r in mine {
             let ts_ex = time(r.timestamp, "funding.timestamp")?;
@@ -462,22 +482,19 @@ impl BitmexParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         let rows: Vec<wire::LiquidationRow> = serde_json::from_str(data)?;
-        let mut admitted = Admitted::default();
-        let mine: Vec<wire::LiquidationRow> = rows
-            .into_iter()
-            .filter(|r| self.planned.admit(r.symbol, &mut admitted))
-            .collect();
-        if admitted.none_planned() {
+        let Some(mine) = self.planned_rows(rows, |r| r.symbol) else {
             return Ok(NOT_PLANNED);
-        }
-        if !matches!(action, "partial" | "insert") {
-            // What is left of a liquidation order changing: not a new liquidation.
-            return Ok(Parsed::Ignored("liquidation update or delete"));
-        }
-        if !self.channels.contains(Channel::Liquidation) {
-            return Ok(Parsed::Ignored(
+        };
+        // What is left of a liquidation order changing: not a new liquidation.
+        if let Some(skip) = self.inserts_wanted(
+            action,
+            Channel::Liquidation,
+            (
+                "liquidation update or delete",
                 "liquidation without the liquidation channel",
-            ));
+            ),
+        ) {
+            return Ok(skip);
         }
         for r in mine {
             let missing = |what: &'static str| ParseError::Invalid {
