@@ -20,6 +20,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make pkg-config >/dev/null
 fi
 
+# The Kafka sink's TLS and SASL SCRAM link the system OpenSSL (Cargo.toml, rdkafka).
+if ! pkg-config --exists openssl 2>/dev/null; then
+  log "installing libssl-dev (OpenSSL headers for librdkafka's TLS)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev >/dev/null
+fi
+
 # promtool (alert rule tests: scripts/check-alerts.sh) from Debian's prometheus package.
 if ! command -v promtool >/dev/null 2>&1; then
   log "installing promtool (Debian package prometheus)"

@@ -97,7 +97,11 @@ pub async fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Re
     let overrides = Overrides::gather(sets)?;
     let config = Config::load_with(config_path, &overrides)?;
     let (sources, instruments) = resolve_with_instruments(&config).await?;
+    let sink_lines = crate::sinks::preflight(&config.sink)?;
     println!("config ok: sink {}", config.sink.kind.as_str());
+    for line in sink_lines {
+        println!("{line}");
+    }
     for (i, s) in sources.iter().enumerate() {
         println!(
             "source[{i}] {} {}: {}",

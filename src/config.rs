@@ -19,10 +19,15 @@ use crate::sinks::kafka::KafkaConfig;
 use crate::sinks::nats::NatsConfig;
 
 pub mod overrides;
+pub mod secret;
 pub use overrides::Overrides;
+pub use secret::Secret;
 
 /// The embedded default configuration (`tickbridge run` without `--config`).
 pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
+
+/// The largest `[queue] capacity` accepted (records).
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -34,14 +39,14 @@ pub enum ConfigError {
     },
     #[error("{origin}: {message}")]
     Parse { origin: String, message: String },
-    #[error("{origin} line {line}: environment variable {var} is not set (write ${{{var}:-default}} to give a default)")]
+    #[error("{origin}: {field}: environment variable {var} is not set (write ${{{var}:-default}} to give a default)")]
     MissingEnv {
         origin: String,
-        line: usize,
+        field: String,
         var: String,
     },
-    #[error("{origin} line {line}: unterminated ${{...}}")]
-    BadInterpolation { origin: String, line: usize },
+    #[error("{origin}: {field}: unterminated ${{...}}")]
+    BadInterpolation { origin: String, field: String },
     #[error("{field}: {why}")]
     Invalid { field: String, why: String },
     /// A setting from the environment or a `--set` flag (see [`overrides`]).
@@ -537,53 +542,159 @@ fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>
     duration(d).map(Some)
 }
 
-/// Replaces `${VAR}` and `${VAR:-default}` with the environment's values. Comment
-/// lines are left alone, so a commented-out example never needs its variable set.
+/// Replaces `${VAR}` and `${VAR:-default}` in the parsed TOML's string values with the
+/// environment's values, and returns the document written back as TOML. Working on
+/// values, not on the file's text, a value is taken as it is, whatever it holds
+/// (quotes, backslashes, `#`: a password stays a password, and cannot break or
+/// rewrite the file around it); comments and keys are never interpolated. Errors name
+/// the setting (`sink.kafka.sasl.password`), never a value.
 pub fn interpolate(
     text: &str,
     origin: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<String, ConfigError> {
-    let mut out = String::with_capacity(text.len());
-    for (n, line) in text.split_inclusive('\n').enumerate() {
-        if line.trim_start().starts_with('#') {
-            out.push_str(line);
-            continue;
-        }
-        let mut rest = line;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| ConfigError::BadInterpolation {
-                    origin: origin.to_string(),
-                    line: n + 1,
-                })?;
-            let expr = &after[..end];
-            let (var, default) = match expr.split_once(":-") {
-                Some((v, d)) => (v, Some(d)),
-                None => (expr, None),
-            };
-            match (
-                env(var).filter(|v| !v.is_empty() || default.is_none()),
-                default,
-            ) {
-                (Some(v), _) => out.push_str(&v),
-                (None, Some(d)) => out.push_str(d),
-                (None, None) => {
-                    return Err(ConfigError::MissingEnv {
-                        origin: origin.to_string(),
-                        line: n + 1,
-                        var: var.to_string(),
-                    })
-                }
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
+    if !text.contains("${") {
+        return Ok(text.to_string());
     }
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+                origin: origin.to_string(),
+                message: toml_position(text, e.span(), e.message()),
+            })?;
+    let mut path = Vec::new();
+    interpolate_table(doc.as_table_mut(), &mut path, origin, &env)?;
+    Ok(doc.to_string())
+}
+
+fn interpolate_table(
+    table: &mut toml_edit::Table,
+    path: &mut Vec<String>,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for (key, item) in table.iter_mut() {
+        path.push(key.get().to_string());
+        interpolate_item(item, path, origin, env)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+fn interpolate_item(
+    item: &mut toml_edit::Item,
+    path: &mut Vec<String>,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match item {
+        toml_edit::Item::Value(v) => interpolate_value(v, path, origin, env),
+        toml_edit::Item::Table(t) => interpolate_table(t, path, origin, env),
+        toml_edit::Item::ArrayOfTables(a) => {
+            for (i, t) in a.iter_mut().enumerate() {
+                path.push(i.to_string());
+                interpolate_table(t, path, origin, env)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        toml_edit::Item::None => Ok(()),
+    }
+}
+
+fn interpolate_value(
+    value: &mut toml_edit::Value,
+    path: &mut Vec<String>,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match value {
+        toml_edit::Value::String(s) if s.value().contains("${") => {
+            let field = path.join(".");
+            let replaced = interpolate_str(s.value(), origin, &field, env)?;
+            let decor = s.decor().clone();
+            let mut new = toml_edit::Formatted::new(replaced);
+            *new.decor_mut() = decor;
+            *s = new;
+            Ok(())
+        }
+        toml_edit::Value::Array(a) => {
+            for (i, v) in a.iter_mut().enumerate() {
+                path.push(i.to_string());
+                interpolate_value(v, path, origin, env)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        toml_edit::Value::InlineTable(t) => {
+            for (key, v) in t.iter_mut() {
+                path.push(key.get().to_string());
+                interpolate_value(v, path, origin, env)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One string value with its `${VAR}` / `${VAR:-default}` replaced.
+fn interpolate_str(
+    text: &str,
+    origin: &str,
+    field: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| ConfigError::BadInterpolation {
+                origin: origin.to_string(),
+                field: field.to_string(),
+            })?;
+        let expr = &after[..end];
+        let (var, default) = match expr.split_once(":-") {
+            Some((v, d)) => (v, Some(d)),
+            None => (expr, None),
+        };
+        match (
+            env(var).filter(|v| !v.is_empty() || default.is_none()),
+            default,
+        ) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(ConfigError::MissingEnv {
+                    origin: origin.to_string(),
+                    field: field.to_string(),
+                    var: var.to_string(),
+                })
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
     Ok(out)
+}
+
+/// A TOML error as `line L column C: message`, without toml's excerpt of the line
+/// (which would print a secret written on it).
+fn toml_position(text: &str, span: Option<std::ops::Range<usize>>, message: &str) -> String {
+    let message = message.trim_end();
+    match span {
+        Some(span) => {
+            let start = span.start.min(text.len());
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line} column {column}: {message}")
+        }
+        None => message.to_string(),
+    }
 }
 
 impl Config {
@@ -602,7 +713,7 @@ impl Config {
         let text = interpolate(text, origin, |v| std::env::var(v).ok())?;
         let parse_error = |e: toml::de::Error| ConfigError::Parse {
             origin: origin.to_string(),
-            message: e.to_string(),
+            message: toml_position(&text, e.span(), e.message()),
         };
         if overrides.is_empty() {
             return toml::from_str(&text).map_err(parse_error);
@@ -663,8 +774,27 @@ impl Config {
         if self.queue.capacity == 0 {
             return Err(invalid("queue.capacity", "must be at least 1"));
         }
+        if self.queue.capacity > MAX_QUEUE_CAPACITY {
+            return Err(invalid(
+                "queue.capacity",
+                format!(
+                    "{} is more than {MAX_QUEUE_CAPACITY} records (each slot holds a record of \
+                     ~300 bytes and more: a queue that size would outgrow the pod's memory)",
+                    self.queue.capacity
+                ),
+            ));
+        }
         if self.sink.max_in_flight == 0 {
             return Err(invalid("sink.max_in_flight", "must be at least 1"));
+        }
+        if self.sink.delivery_timeout.is_zero() {
+            return Err(invalid("sink.delivery_timeout", "must be above zero"));
+        }
+        if self.shutdown.drain_timeout.is_zero() {
+            return Err(invalid(
+                "shutdown.drain_timeout",
+                "must be above zero (records in flight at SIGTERM need time to be acknowledged)",
+            ));
         }
         if self.connection.reconnect_min > self.connection.reconnect_max {
             return Err(invalid(
@@ -703,6 +833,16 @@ impl Config {
                 .validate()
                 .map_err(|(field, why)| invalid(format!("sink.nats.{field}"), why))?;
         }
+        let listen = self.ops.listen.trim();
+        if !listen.is_empty() {
+            use std::net::ToSocketAddrs;
+            if let Err(e) = listen.to_socket_addrs() {
+                return Err(invalid(
+                    "ops.listen",
+                    format!("{listen:?} is not a host:port to listen on ({e}); an empty string disables the ops server"),
+                ));
+            }
+        }
         if self.instruments.max_symbols == 0 {
             return Err(invalid("instruments.max_symbols", "must be at least 1"));
         }
@@ -734,7 +874,8 @@ pub struct ResolvedSource {
 
 impl SourceConfig {
     /// The connector, market and REST base URL of this source (what its instrument
-    /// list is fetched with); errors are left to [`Config::resolve`].
+    /// list is fetched with); `None` when any of them is wrong, which
+    /// [`Config::resolve`] then names.
     pub fn endpoint(&self) -> Option<(&'static dyn Connector, Market, String)> {
         let connector = tickbridge_connectors::connector(&self.exchange)?;
         let market = match &self.market {
@@ -745,6 +886,9 @@ impl SourceConfig {
             .rest_url
             .clone()
             .unwrap_or_else(|| connector.default_rest_url(market).to_string());
+        if !(rest_url.starts_with("http://") || rest_url.starts_with("https://")) {
+            return None;
+        }
         Some((connector, market, rest_url))
     }
 
@@ -849,6 +993,12 @@ impl SourceConfig {
             .rest_url
             .clone()
             .unwrap_or_else(|| connector.default_rest_url(market).to_string());
+        if !(rest_url.starts_with("http://") || rest_url.starts_with("https://")) {
+            return Err(invalid(
+                field("rest_url"),
+                format!("{rest_url:?} is not an http:// or https:// URL"),
+            ));
+        }
         if self.book.snapshot_depth == Some(0) {
             return Err(invalid(field("book.snapshot_depth"), "must be at least 1"));
         }
@@ -1008,15 +1158,35 @@ mod tests {
             out,
             "a = \"1\"\nb = \"dflt\"\n# c = \"${UNSET}\"\nd = \"x1yz\"\n"
         );
-        let err = interpolate("x = 1\ny = \"${NOPE}\"\n", "cfg.toml", env(&[])).unwrap_err();
+        let err = interpolate("x = 1\n[t]\ny = [\"${NOPE}\"]\n", "cfg.toml", env(&[])).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "cfg.toml line 2: environment variable NOPE is not set (write ${NOPE:-default} to give a default)"
+            "cfg.toml: t.y.0: environment variable NOPE is not set (write ${NOPE:-default} to give a default)"
         );
-        assert!(matches!(
-            interpolate("x = \"${OPEN\"", "t", env(&[])),
-            Err(ConfigError::BadInterpolation { line: 1, .. })
-        ));
+        let err = interpolate("[t]\nx = \"${OPEN\"", "t", env(&[])).unwrap_err();
+        assert_eq!(err.to_string(), "t: t.x: unterminated ${...}");
+    }
+
+    /// A secret holding quotes, backslashes and `#` is used exactly as it is, and no
+    /// error (a missing variable, a TOML mistake on the secret's line) shows it.
+    #[test]
+    fn secrets_are_values_never_text() {
+        let secret = "TB-SECRET-a\"b\\c#d'e ${X}";
+        let text = "[sink]\nkind = \"kafka\"\n[sink.kafka.sasl]\nmechanism = \"plain\"\n\
+                    username = \"u\"\npassword = \"${PW}\" # the password\n";
+        let out = interpolate(text, "t", env(&[("PW", secret)])).unwrap();
+        let config: Config = toml::from_str(&out).unwrap();
+        let sasl = config.sink.kafka.sasl.unwrap();
+        assert_eq!(sasl.password.unwrap().expose(), secret);
+        assert!(out.contains("# the password"), "{out}");
+        // A TOML mistake on the line that holds a written-out secret: position only.
+        let text = "[sink.kafka.sasl]\npassword = \"TB-SECRET-inline\" x\n";
+        let err = Config::parse(text, "cfg.toml").unwrap_err().to_string();
+        assert!(err.starts_with("cfg.toml: line 2 column"), "{err}");
+        assert!(!err.contains("TB-SECRET"), "{err}");
+        let text = "[sink.kafka.sasl]\npassword = \"TB-SECRET-${PW}\" x\n";
+        let err = Config::parse(text, "cfg.toml").unwrap_err().to_string();
+        assert!(!err.contains("TB-SECRET"), "{err}");
     }
 
     #[test]
@@ -1042,7 +1212,7 @@ mod tests {
         let text = "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\nsymbol = \"x\"\n";
         let err = Config::parse(text, "my.toml").unwrap_err().to_string();
         assert!(
-            err.starts_with("my.toml: TOML parse error at line 5"),
+            err.starts_with("my.toml: line 5 column 1: unknown field `symbol`"),
             "{err}"
         );
         assert!(err.contains("unknown field `symbol`"), "{err}");

@@ -127,6 +127,42 @@ pub const OUTAGES: &str = "tickbridge_sink_outages_total";
 pub const OUTAGES_HELP: &str =
     "Times the sink lost its broker or server after having reached it (each outage ends in a reconnect).";
 
+/// The checks `run` makes of the configured sink before it starts, without
+/// connecting anything (`tickbridge validate`); returns the lines to print.
+pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
+    if let Some(path) = &config.dead_letter.path {
+        parent_dir_exists("dead letter", "sink.dead_letter.path", path)?;
+    }
+    match config.kind {
+        SinkKind::Kafka => kafka::preflight(config),
+        SinkKind::File => {
+            parent_dir_exists("file", "sink.file.path", &config.file.path)?;
+            Ok(vec![format!("file: {}", config.file.path.display())])
+        }
+        SinkKind::Stdout | SinkKind::Null | SinkKind::Nats => Ok(Vec::new()),
+    }
+}
+
+/// A file the sink will create needs its directory now.
+fn parent_dir_exists(
+    sink: &'static str,
+    field: &str,
+    path: &std::path::Path,
+) -> Result<(), SinkError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => return Ok(()),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(SinkError::Setup {
+            sink,
+            message: format!("{field}: the directory {} does not exist", dir.display()),
+        })
+    }
+}
+
 /// Builds the sink the config selects.
 pub async fn build(config: &SinkConfig) -> Result<Arc<dyn Sink>, SinkError> {
     let dead_letter = dead_letter::DeadLetter::open(config.dead_letter.path.as_deref())?;

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rdkafka::client::ClientContext;
+use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
@@ -32,6 +32,7 @@ use serde::Deserialize;
 use tracing::{debug, error, info, warn};
 
 use super::delivery::Reports;
+use super::security::SaslConfig;
 use crate::ops::client_stats::Family;
 
 /// Broker reachability as the sink sees it, shared by the context and the sink.
@@ -117,6 +118,77 @@ pub struct BridgeContext {
     pub reachability: Arc<Reachability>,
     /// The last statistics document's numbers, for `/metrics`.
     pub client_stats: Arc<ClientStats>,
+    /// OAUTHBEARER from a token file: the settings librdkafka's refresh requests read.
+    pub token_file: Option<SaslConfig>,
+    /// The last security failure logged (TLS or authentication): librdkafka retries a
+    /// refused connection every `reconnect.backoff.max.ms`, and the same cause is logged
+    /// once, not once a second.
+    pub last_security_error: Mutex<Option<String>>,
+}
+
+impl BridgeContext {
+    pub fn new(
+        reachability: Arc<Reachability>,
+        client_stats: Arc<ClientStats>,
+        token_file: Option<SaslConfig>,
+    ) -> BridgeContext {
+        BridgeContext {
+            reachability,
+            client_stats,
+            token_file,
+            last_security_error: Mutex::new(None),
+        }
+    }
+
+    /// Logs a TLS or authentication failure once per distinct cause; returns whether
+    /// it was new.
+    fn security_failure(&self, reason: &str) -> bool {
+        // The broker address and timing vary between retries; the cause does not.
+        let cause = security_cause(reason);
+        let mut last = self
+            .last_security_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if last.as_deref() == Some(cause.as_str()) {
+            return false;
+        }
+        *last = Some(cause);
+        true
+    }
+}
+
+/// The stable part of a librdkafka security error: without the broker prefix
+/// (`sasl_ssl://127.0.0.1:9094/bootstrap: `) and the `(after 3ms in state ...)` tail.
+pub fn security_cause(reason: &str) -> String {
+    let body = match reason.find("://") {
+        Some(i) => reason[i..]
+            .split_once(": ")
+            .map(|(_, rest)| rest)
+            .unwrap_or(reason),
+        None => reason,
+    };
+    let body = body.split(" (after ").next().unwrap_or(body);
+    body.trim().to_string()
+}
+
+/// Where a security failure comes from, in words an operator acts on.
+fn security_hint(code: RDKafkaErrorCode, reason: &str) -> &'static str {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("certificate has expired") {
+        "the broker's certificate has expired"
+    } else if r.contains("certificate verify failed") || r.contains("unable to get local issuer") {
+        "the broker's certificate is not trusted: check [sink.kafka.tls] ca_file"
+    } else if r.contains("unsupported sasl mechanism")
+        || r.contains("mechanism") && r.contains("not supported")
+    {
+        "the broker does not offer this SASL mechanism: check [sink.kafka.sasl] mechanism"
+    } else if r.contains("invalid credentials") || r.contains("authentication failed") {
+        "the broker refused the credentials: check [sink.kafka.sasl] username and password"
+    } else if code == RDKafkaErrorCode::SSL {
+        "the TLS handshake failed: check security_protocol and [sink.kafka.tls]"
+    } else {
+        "authentication failed: check [sink.kafka.sasl]"
+    }
 }
 
 /// The part of librdkafka's statistics JSON this context reads (serde skips the
@@ -374,8 +446,55 @@ impl ClientContext for BridgeContext {
         }
     }
 
+    /// OAUTHBEARER with `token_file`: librdkafka asks before the token expires.
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        _oauthbearer_config: Option<&str>,
+    ) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+        let sasl = self
+            .token_file
+            .as_ref()
+            .ok_or("OAUTHBEARER needs [sink.kafka.sasl] token_file or [sink.kafka.sasl.oidc]")?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        match super::security::read_token(sasl, now_ms) {
+            Ok(t) => {
+                debug!(principal = %t.principal, "kafka: OAUTHBEARER token read from its file");
+                Ok(OAuthToken {
+                    token: t.value,
+                    principal_name: t.principal,
+                    lifetime_ms: t.lifetime_ms,
+                })
+            }
+            Err(why) => {
+                if self.security_failure(&why) {
+                    error!(error = %why, "kafka: no OAUTHBEARER token");
+                }
+                Err(why.into())
+            }
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
-        match error.rdkafka_error_code() {
+        let code = error.rdkafka_error_code();
+        if let Some(code @ (RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) = code {
+            self.reachability.mark_down(reason, false);
+            if self.security_failure(reason) {
+                error!(
+                    cause = %security_cause(reason),
+                    hint = security_hint(code, reason),
+                    "kafka: the broker connection is refused (retried every second; readiness stays false)"
+                );
+            } else {
+                debug!(reason, "kafka: security failure again");
+            }
+            return;
+        }
+        match code {
             Some(RDKafkaErrorCode::AllBrokersDown) => {
                 warn!(error = %error, reason, "kafka: all brokers down");
                 self.reachability.mark_down(reason, false);

@@ -26,6 +26,7 @@
 
 mod context;
 mod delivery;
+pub mod security;
 pub mod topic;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,7 @@ use tracing::{debug, info, warn};
 
 use self::context::{BridgeContext, ClientStats, Reachability};
 use self::delivery::{Failure, Reports};
+pub use self::security::{SaslConfig, Security, SecurityProtocol, TlsConfig};
 use self::topic::TopicTemplate;
 use super::dead_letter::DeadLetter;
 use super::{Acks, Batch, BoxFuture, Sink, SinkError};
@@ -62,9 +64,18 @@ pub struct KafkaConfig {
     /// Topic template; `{kind}`, `{exchange}`, `{market}` are replaced per record.
     #[serde(default = "default_topic")]
     pub topic: String,
-    /// Compression of record batches: `lz4` (default), `snappy`, `gzip` or `none`.
+    /// Compression of record batches: `lz4` (default), `zstd`, `snappy`, `gzip` or `none`.
     #[serde(default)]
     pub compression: Compression,
+    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl` (see [`security`]).
+    #[serde(default)]
+    pub security_protocol: SecurityProtocol,
+    /// `[sink.kafka.tls]`: CA, client certificate, hostname verification.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// `[sink.kafka.sasl]`: mechanism and credentials.
+    #[serde(default)]
+    pub sasl: Option<SaslConfig>,
     /// A topic for records that failed with a terminal error (too large, unknown
     /// topic, authorization). Each dead letter carries the record unchanged, its key,
     /// the `schema`/`content-type` headers, plus `error` and `topic` (the original
@@ -98,10 +109,24 @@ impl Default for KafkaConfig {
             brokers: default_brokers(),
             topic: default_topic(),
             compression: Compression::default(),
+            security_protocol: SecurityProtocol::default(),
+            tls: None,
+            sasl: None,
             dead_letter_topic: None,
             hold_while_down: true,
             client_id: default_client_id(),
             options: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// The security settings, checked and applied as one.
+    pub fn security(&self) -> Security<'_> {
+        Security {
+            protocol: self.security_protocol,
+            tls: self.tls.as_ref(),
+            sasl: self.sasl.as_ref(),
         }
     }
 }
@@ -128,6 +153,7 @@ pub enum Compression {
     Snappy,
     #[default]
     Lz4,
+    Zstd,
 }
 
 impl Compression {
@@ -137,12 +163,13 @@ impl Compression {
             Compression::Gzip => "gzip",
             Compression::Snappy => "snappy",
             Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
         }
     }
 }
 
 /// librdkafka properties the sink owns; `options` may not set them.
-const RESERVED: [(&str, &str); 6] = [
+const RESERVED: [(&str, &str); 14] = [
     (
         "enable.idempotence",
         "always true: the delivery guarantee needs it",
@@ -152,6 +179,26 @@ const RESERVED: [(&str, &str); 6] = [
     ("message.timeout.ms", "use `[sink] delivery_timeout`"),
     ("delivery.timeout.ms", "use `[sink] delivery_timeout`"),
     ("compression.type", "use `compression`"),
+    ("security.protocol", "use `security_protocol`"),
+    ("sasl.mechanism", "use `[sink.kafka.sasl] mechanism`"),
+    ("sasl.mechanisms", "use `[sink.kafka.sasl] mechanism`"),
+    ("sasl.username", "use `[sink.kafka.sasl] username`"),
+    (
+        "sasl.password",
+        "a secret: use `[sink.kafka.sasl] password` or `password_file`",
+    ),
+    (
+        "ssl.key.password",
+        "a secret: use `[sink.kafka.tls] key_password` or `key_password_file`",
+    ),
+    (
+        "sasl.oauthbearer.client.secret",
+        "a secret: use `[sink.kafka.sasl.oidc] client_secret` or `client_secret_file`",
+    ),
+    (
+        "sasl.oauthbearer.method",
+        "use `[sink.kafka.sasl] token_file` or `[sink.kafka.sasl.oidc]`",
+    ),
 ];
 
 /// The librdkafka configuration of the producer.
@@ -181,10 +228,88 @@ pub fn client_config(config: &SinkConfig) -> Result<ClientConfig, SinkError> {
         .set("linger.ms", "1")
         .set("statistics.interval.ms", "100")
         .set("reconnect.backoff.max.ms", "1000");
+    kafka
+        .security()
+        .apply(&mut cc)
+        .map_err(|(field, why)| setup(format!("sink.kafka.{field}: {why}")))?;
     for (k, v) in &kafka.options {
         cc.set(k, v);
     }
     Ok(cc)
+}
+
+/// Every check `run` makes of the Kafka sink before it connects, without connecting
+/// (`tickbridge validate`): the topic templates, the security settings (files
+/// readable, an OAUTHBEARER token file current), librdkafka's own validation of every
+/// property of the final producer config, and a producer created with no bootstrap
+/// servers, so librdkafka loads the TLS material and checks the SASL mechanism is
+/// built in. Returns the lines `validate` prints (secrets redacted).
+pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
+    let kafka = &config.kafka;
+    TopicTemplate::parse(&kafka.topic).map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
+    if let Some(dlq) = &kafka.dead_letter_topic {
+        topic::check_name(dlq).map_err(|e| setup(format!("sink.kafka.dead_letter_topic: {e}")))?;
+    }
+    let mut cc = client_config(config)?;
+    if let Some(sasl) = kafka.sasl.as_ref().filter(|s| s.token_file.is_some()) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        security::read_token(sasl, now_ms).map_err(setup)?;
+    }
+    let features = cc
+        .create_native_config()
+        .map_err(|e| setup(format!("librdkafka refuses the producer config: {e}")))?
+        .get("builtin.features")
+        .unwrap_or_default();
+    cc.set("bootstrap.servers", "");
+    cc.create::<rdkafka::producer::BaseProducer>()
+        .map_err(|e| setup(format!("librdkafka refuses the producer config: {e}")))?;
+    let (_, version) = rdkafka::util::get_rdkafka_version();
+    let mut lines = vec![
+        format!("librdkafka {version} features: {features}"),
+        format!(
+            "kafka: brokers {} security {} compression {}",
+            kafka.brokers,
+            kafka.security_protocol.as_str(),
+            kafka.compression.as_str()
+        ),
+    ];
+    if let Some(tls) = &kafka.tls {
+        let path = |p: &Option<std::path::PathBuf>| {
+            p.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "-".into())
+        };
+        lines.push(format!(
+            "kafka: tls ca_file {} cert_file {} key_file {} key_password {} verify_hostname {}",
+            path(&tls.ca_file),
+            path(&tls.cert_file),
+            path(&tls.key_file),
+            if tls.key_password.is_some() || tls.key_password_file.is_some() {
+                "<redacted>"
+            } else {
+                "-"
+            },
+            tls.verify_hostname
+        ));
+    }
+    if let Some(sasl) = &kafka.sasl {
+        let how = match (&sasl.token_file, &sasl.oidc) {
+            (Some(f), _) => format!("token_file {}", f.display()),
+            (None, Some(o)) => format!(
+                "oidc token_endpoint {} client_id {} client_secret <redacted>",
+                o.token_endpoint, o.client_id
+            ),
+            (None, None) => format!(
+                "username {} password <redacted>",
+                sasl.username.as_deref().unwrap_or("-")
+            ),
+        };
+        lines.push(format!("kafka: sasl {} {how}", sasl.mechanism.as_str()));
+    }
+    Ok(lines)
 }
 
 fn setup(message: String) -> SinkError {
@@ -240,10 +365,12 @@ impl KafkaSink {
             Arc::new(move || client_stats.families())
         };
         crate::ops::client_stats::register("kafka", &stats_reader);
-        let context = BridgeContext {
-            reachability: reachability.clone(),
-            client_stats,
-        };
+        let token_file = kafka
+            .sasl
+            .as_ref()
+            .filter(|s| s.token_file.is_some())
+            .cloned();
+        let context = BridgeContext::new(reachability.clone(), client_stats, token_file);
         let producer: ThreadedProducer<BridgeContext> = client_config(config)?
             .create_with_context(context)
             .map_err(|e| setup(format!("cannot create the producer: {e}")))?;
@@ -512,10 +639,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `topics`"), "{err}");
-        let err = crate::config::Config::parse("[sink.kafka]\ncompression = \"zstd\"\n", "t")
+        let err = crate::config::Config::parse("[sink.kafka]\ncompression = \"brotli\"\n", "t")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown variant `zstd`"), "{err}");
+        assert!(err.contains("unknown variant `brotli`"), "{err}");
     }
 
     #[tokio::test]
