@@ -17,9 +17,17 @@
 #   logs      print the last 200 lines of the broker log (-f to follow)
 #   env       print KAFKA_BROKERS=... (no checks)
 #
-# On success `start`, `restart` and `status` print on stdout exactly one line:
-#   KAFKA_BROKERS=127.0.0.1:9092
-# (all other messages go to stderr), so:  eval "$(scripts/kafka.sh start)"
+# On success `start`, `restart` and `status` print on stdout one line per listener
+# (all other messages go to stderr), so:  eval "$(scripts/kafka.sh start)":
+#   KAFKA_BROKERS=127.0.0.1:9092          PLAINTEXT
+# and with KAFKA_SECURE=1 (the default) the secured listeners of the same broker,
+# their TLS material (scripts/kafka-tls.sh) and the user `bridge`:
+#   KAFKA_SASL_SSL=127.0.0.1:9094         SASL_SSL: PLAIN, SCRAM-SHA-256/512, OAUTHBEARER
+#   KAFKA_MTLS=127.0.0.1:9095             SSL, client certificate required (mTLS)
+#   KAFKA_EXPIRED_TLS=127.0.0.1:9096      SSL with a broker certificate expired in 2020
+#   KAFKA_SASL_PLAINTEXT=127.0.0.1:9097   SASL_PLAINTEXT: SCRAM-SHA-512 only
+#   KAFKA_TLS_DIR=<dir>                   ca.pem, client.pem/.key, other-ca.pem, ...
+#   KAFKA_SCRAM_USER=bridge
 #
 # Environment (defaults in brackets):
 #   KAFKA_VERSION           [4.1.2]
@@ -28,6 +36,8 @@
 #   KAFKA_PARTITIONS        [3]     num.partitions for auto-created topics
 #   KAFKA_HEAP_OPTS         [-Xms256m -Xmx768m]
 #   KAFKA_JVM_OPTS          extra JVM options for the broker
+#   KAFKA_SECURE            [1]     add the secured listeners (0: PLAINTEXT only)
+#   KAFKA_SECURE_BASE_PORT  [9094]  first of the four secured ports
 #   KAFKA_EXTRA_PROPS       extra server.properties lines (newline-separated k=v),
 #                           appended last so they override the defaults
 #   KAFKA_START_TIMEOUT     [120] seconds to wait for readiness
@@ -66,7 +76,75 @@ for v in KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_PARTITIONS KAFKA_START_TIMEOUT K
 done
 [ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ"
 
-print_addr() { echo "KAFKA_BROKERS=$KAFKA_BROKERS_ADDR"; }
+KAFKA_SECURE="${KAFKA_SECURE:-1}"
+KAFKA_SECURE_BASE_PORT="${KAFKA_SECURE_BASE_PORT:-9094}"
+TLS_DIR="$KAFKA_DATA/tls"
+SASL_SSL_PORT=$KAFKA_SECURE_BASE_PORT
+MTLS_PORT=$((KAFKA_SECURE_BASE_PORT + 1))
+EXPIRED_PORT=$((KAFKA_SECURE_BASE_PORT + 2))
+SASL_PLAIN_PORT=$((KAFKA_SECURE_BASE_PORT + 3))
+SCRAM_USER=bridge
+
+print_addr() {
+  echo "KAFKA_BROKERS=$KAFKA_BROKERS_ADDR"
+  if [ "$KAFKA_SECURE" = 1 ]; then
+    echo "KAFKA_SASL_SSL=$KAFKA_HOST:$SASL_SSL_PORT"
+    echo "KAFKA_MTLS=$KAFKA_HOST:$MTLS_PORT"
+    echo "KAFKA_EXPIRED_TLS=$KAFKA_HOST:$EXPIRED_PORT"
+    echo "KAFKA_SASL_PLAINTEXT=$KAFKA_HOST:$SASL_PLAIN_PORT"
+    echo "KAFKA_TLS_DIR=$TLS_DIR"
+    echo "KAFKA_SCRAM_USER=$SCRAM_USER"
+  fi
+}
+
+# secure_config: the secured listeners' server.properties lines (after the TLS
+# material exists). Java properties: a later key overrides an earlier one.
+secure_config() {
+  local pw scram ks l
+  pw="$(cat "$TLS_DIR/keystore.password")"
+  scram="$(cat "$TLS_DIR/scram.password")"
+  cat <<EOF
+
+# Secured listeners (KAFKA_SECURE=1), TLS material from scripts/kafka-tls.sh.
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,SASL_SSL://$KAFKA_HOST:$SASL_SSL_PORT,MTLS://$KAFKA_HOST:$MTLS_PORT,EXPIRED://$KAFKA_HOST:$EXPIRED_PORT,SASLPLAIN://$KAFKA_HOST:$SASL_PLAIN_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,SASL_SSL://$KAFKA_HOST:$SASL_SSL_PORT,MTLS://$KAFKA_HOST:$MTLS_PORT,EXPIRED://$KAFKA_HOST:$EXPIRED_PORT,SASLPLAIN://$KAFKA_HOST:$SASL_PLAIN_PORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL,EXPIRED:SSL,SASLPLAIN:SASL_PLAINTEXT
+listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SCRAM_USER="$scram";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.saslplain.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.saslplain.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.mtls.ssl.client.auth=required
+listener.name.mtls.ssl.truststore.type=PEM
+listener.name.mtls.ssl.truststore.location=$TLS_DIR/ca.pem
+EOF
+  for l in sasl_ssl mtls expired; do
+    if [ "$l" = expired ]; then ks="$TLS_DIR/expired.p12"; else ks="$TLS_DIR/broker.p12"; fi
+    printf 'listener.name.%s.ssl.keystore.type=PKCS12\n' "$l"
+    printf 'listener.name.%s.ssl.keystore.location=%s\n' "$l" "$ks"
+    printf 'listener.name.%s.ssl.keystore.password=%s\n' "$l" "$pw"
+    printf 'listener.name.%s.ssl.key.password=%s\n' "$l" "$pw"
+  done
+}
+
+# ensure_scram_users: the SCRAM credentials of the user `bridge` (idempotent; over
+# the PLAINTEXT listener, with Kafka's own kafka-configs tool).
+ensure_scram_users() {
+  [ "$KAFKA_SECURE" = 1 ] || return 0
+  local scram mech
+  scram="$(cat "$TLS_DIR/scram.password")"
+  for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
+    if ! KAFKA_BROKERS="$KAFKA_BROKERS_ADDR" "$SCRIPT_DIR/kafka-tool.sh" configs --alter \
+        --add-config "$mech=[password=$scram]" --entity-type users --entity-name "$SCRAM_USER" \
+        >>"$LOG_FILE" 2>&1; then
+      tail_log "$LOG_FILE" 20
+      die "creating the $mech user $SCRAM_USER failed; see $LOG_FILE"
+    fi
+  done
+  log "SCRAM users ready ($SCRAM_USER: SCRAM-SHA-256, SCRAM-SHA-512)"
+}
 
 # running_pid: print the broker's PID and succeed if it is running. Identifies
 # the process by the exact absolute path of its server.properties.
@@ -128,6 +206,10 @@ background.threads=4
 log.retention.hours=24
 log.segment.bytes=134217728
 EOF
+  if [ "$KAFKA_SECURE" = 1 ]; then
+    "$SCRIPT_DIR/kafka-tls.sh" "$TLS_DIR" || die "generating the TLS material in $TLS_DIR failed"
+    secure_config >>"$CONF"
+  fi
   if [ -n "${KAFKA_EXTRA_PROPS:-}" ]; then
     printf '\n# From KAFKA_EXTRA_PROPS\n%s\n' "$KAFKA_EXTRA_PROPS" >>"$CONF"
   fi
@@ -253,7 +335,9 @@ cmd_start() {
   fi
 
   local p
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  local ports=("$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT")
+  [ "$KAFKA_SECURE" = 1 ] && ports+=("$SASL_SSL_PORT" "$MTLS_PORT" "$EXPIRED_PORT" "$SASL_PLAIN_PORT")
+  for p in "${ports[@]}"; do
     if port_open "$KAFKA_HOST" "$p"; then
       die "port $KAFKA_HOST:$p is already in use by another process (not this script's broker in $KAFKA_DATA); free it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
     fi
@@ -299,6 +383,7 @@ cmd_start() {
   echo "$pid" >"$PID_FILE"
   log "started Kafka $KAFKA_VERSION (pid $pid), waiting up to ${KAFKA_START_TIMEOUT}s for $KAFKA_BROKERS_ADDR ..."
   wait_ready "$pid" "$off"
+  ensure_scram_users
   log "ready at $KAFKA_BROKERS_ADDR (pid $pid, data $KAFKA_DATA, log $LOG_FILE) in $(( ($(now_ms) - t0) / 1000 ))s"
   print_addr
 }

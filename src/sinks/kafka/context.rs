@@ -32,7 +32,8 @@ use serde::Deserialize;
 use tracing::{debug, error, info, warn};
 
 use super::delivery::Reports;
-use super::security::SaslConfig;
+use super::security::{SaslConfig, TlsConfig};
+use super::tls_probe;
 use crate::ops::client_stats::Family;
 
 /// Broker reachability as the sink sees it, shared by the context and the sink.
@@ -120,40 +121,145 @@ pub struct BridgeContext {
     pub client_stats: Arc<ClientStats>,
     /// OAUTHBEARER from a token file: the settings librdkafka's refresh requests read.
     pub token_file: Option<SaslConfig>,
-    /// The last security failure logged (TLS or authentication): librdkafka retries a
-    /// refused connection every `reconnect.backoff.max.ms`, and the same cause is logged
-    /// once, not once a second.
-    pub last_security_error: Mutex<Option<String>>,
+    /// The TLS settings, when the connection uses TLS (for [`tls_probe`]).
+    pub tls: Option<TlsConfig>,
+    pub uses_tls: bool,
+    /// The kinds of security failure logged since the broker was last reachable:
+    /// librdkafka retries a refused connection every `reconnect.backoff.max.ms` and
+    /// words one failure in several ways; each kind is logged once, not once a second.
+    seen_security: Mutex<Vec<SecurityFailure>>,
 }
 
 impl BridgeContext {
     pub fn new(
         reachability: Arc<Reachability>,
         client_stats: Arc<ClientStats>,
-        token_file: Option<SaslConfig>,
+        kafka: &super::KafkaConfig,
     ) -> BridgeContext {
         BridgeContext {
             reachability,
             client_stats,
-            token_file,
-            last_security_error: Mutex::new(None),
+            token_file: kafka
+                .sasl
+                .as_ref()
+                .filter(|s| s.token_file.is_some())
+                .cloned(),
+            tls: kafka.tls.clone(),
+            uses_tls: kafka.security_protocol.uses_tls(),
+            seen_security: Mutex::new(Vec::new()),
         }
     }
 
-    /// Logs a TLS or authentication failure once per distinct cause; returns whether
-    /// it was new.
-    fn security_failure(&self, reason: &str) -> bool {
-        // The broker address and timing vary between retries; the cause does not.
-        let cause = security_cause(reason);
-        let mut last = self
-            .last_security_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if last.as_deref() == Some(cause.as_str()) {
-            return false;
+    /// Logs a TLS or authentication failure once per kind (until the broker is
+    /// reachable again), with its cause and what to check.
+    fn security_failure(&self, kind: SecurityFailure, reason: &str) {
+        {
+            let mut seen = self.seen_security.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.contains(&kind) {
+                debug!(reason, "kafka: security failure again");
+                return;
+            }
+            seen.push(kind);
         }
-        *last = Some(cause);
-        true
+        // librdkafka says only "certificate verify failed": ask OpenSSL why.
+        let verify = match kind {
+            SecurityFailure::Certificate if self.uses_tls => tls_probe::broker_of(reason)
+                .and_then(|addr| tls_probe::probe(addr, self.tls.as_ref())),
+            _ => None,
+        };
+        let hint = match verify.as_deref() {
+            Some(v) if v.contains("expired") => "the broker's certificate has expired",
+            Some(v) if v.contains("not yet valid") => "the broker's certificate is not valid yet",
+            Some(v) if v.contains("hostname mismatch") => {
+                "the broker's certificate names another host: check brokers (or [sink.kafka.tls] verify_hostname)"
+            }
+            _ => kind.hint(),
+        };
+        error!(
+            cause = %security_cause(reason),
+            verify = verify.as_deref().unwrap_or(""),
+            hint,
+            "kafka: the broker refuses the connection (retried every second; readiness stays false)"
+        );
+    }
+
+    /// The broker is reachable: a later failure is news again.
+    fn security_ok(&self) {
+        let mut seen = self.seen_security.lock().unwrap_or_else(|p| p.into_inner());
+        if !seen.is_empty() {
+            seen.clear();
+        }
+    }
+}
+
+/// The kinds of failure a secured connection has, each with what to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityFailure {
+    /// The broker's certificate failed verification.
+    Certificate,
+    /// The broker refused our client certificate, or wanted one.
+    ClientCertificate,
+    /// The TLS handshake failed otherwise (e.g. a plaintext port).
+    Handshake,
+    /// The broker does not offer the SASL mechanism.
+    Mechanism,
+    /// The broker refused the credentials.
+    Credentials,
+    /// Another SASL failure.
+    Sasl,
+}
+
+impl SecurityFailure {
+    /// The failure a librdkafka error shows, if it is one of these.
+    pub fn of(code: Option<RDKafkaErrorCode>, reason: &str) -> Option<SecurityFailure> {
+        let r = reason.to_ascii_lowercase();
+        let failure = if r.contains("certificate verify failed") {
+            SecurityFailure::Certificate
+        } else if r.contains("alert bad certificate")
+            || r.contains("certificate required")
+            || r.contains("alert certificate")
+        {
+            SecurityFailure::ClientCertificate
+        } else if r.contains("unsupported sasl mechanism")
+            || (r.contains("sasl") && r.contains("mechanism") && r.contains("not"))
+        {
+            SecurityFailure::Mechanism
+        } else if r.contains("invalid credentials") || r.contains("authentication failed") {
+            SecurityFailure::Credentials
+        } else if r.contains("ssl handshake failed")
+            || r.contains("ssl routines")
+            || code == Some(RDKafkaErrorCode::SSL)
+        {
+            SecurityFailure::Handshake
+        } else if code == Some(RDKafkaErrorCode::Authentication)
+            || r.contains("sasl authentication")
+        {
+            SecurityFailure::Sasl
+        } else {
+            return None;
+        };
+        Some(failure)
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            SecurityFailure::Certificate => {
+                "the broker's certificate is not trusted: check [sink.kafka.tls] ca_file"
+            }
+            SecurityFailure::ClientCertificate => {
+                "the broker refused the client certificate or requires one: check [sink.kafka.tls] cert_file and key_file"
+            }
+            SecurityFailure::Handshake => {
+                "the TLS handshake failed: check security_protocol and the port"
+            }
+            SecurityFailure::Mechanism => {
+                "the broker does not offer this SASL mechanism: check [sink.kafka.sasl] mechanism"
+            }
+            SecurityFailure::Credentials => {
+                "the broker refused the credentials: check [sink.kafka.sasl] username and password"
+            }
+            SecurityFailure::Sasl => "SASL authentication failed: check [sink.kafka.sasl]",
+        }
     }
 }
 
@@ -169,26 +275,6 @@ pub fn security_cause(reason: &str) -> String {
     };
     let body = body.split(" (after ").next().unwrap_or(body);
     body.trim().to_string()
-}
-
-/// Where a security failure comes from, in words an operator acts on.
-fn security_hint(code: RDKafkaErrorCode, reason: &str) -> &'static str {
-    let r = reason.to_ascii_lowercase();
-    if r.contains("certificate has expired") {
-        "the broker's certificate has expired"
-    } else if r.contains("certificate verify failed") || r.contains("unable to get local issuer") {
-        "the broker's certificate is not trusted: check [sink.kafka.tls] ca_file"
-    } else if r.contains("unsupported sasl mechanism")
-        || r.contains("mechanism") && r.contains("not supported")
-    {
-        "the broker does not offer this SASL mechanism: check [sink.kafka.sasl] mechanism"
-    } else if r.contains("invalid credentials") || r.contains("authentication failed") {
-        "the broker refused the credentials: check [sink.kafka.sasl] username and password"
-    } else if code == RDKafkaErrorCode::SSL {
-        "the TLS handshake failed: check security_protocol and [sink.kafka.tls]"
-    } else {
-        "authentication failed: check [sink.kafka.sasl]"
-    }
 }
 
 /// The part of librdkafka's statistics JSON this context reads (serde skips the
@@ -412,6 +498,13 @@ impl ClientStats {
 
 impl ClientContext for BridgeContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        // A broker connection failure comes twice: as a `FAIL` log line and through
+        // `error` below, which reports it (once per kind for security failures).
+        let level = if fac == "FAIL" {
+            RDKafkaLogLevel::Debug
+        } else {
+            level
+        };
         match level {
             RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical => {
                 error!(target: "librdkafka", facility = fac, "librdkafka: {message}")
@@ -436,6 +529,7 @@ impl ClientContext for BridgeContext {
                     self.reachability.producer_id.store(true, Ordering::Release);
                 }
                 if up {
+                    self.security_ok();
                     self.reachability.mark_up("statistics");
                 } else {
                     self.reachability
@@ -471,9 +565,7 @@ impl ClientContext for BridgeContext {
                 })
             }
             Err(why) => {
-                if self.security_failure(&why) {
-                    error!(error = %why, "kafka: no OAUTHBEARER token");
-                }
+                error!(error = %why, "kafka: no OAUTHBEARER token");
                 Err(why.into())
             }
         }
@@ -481,17 +573,9 @@ impl ClientContext for BridgeContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         let code = error.rdkafka_error_code();
-        if let Some(code @ (RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) = code {
+        if let Some(kind) = SecurityFailure::of(code, reason) {
             self.reachability.mark_down(reason, false);
-            if self.security_failure(reason) {
-                error!(
-                    cause = %security_cause(reason),
-                    hint = security_hint(code, reason),
-                    "kafka: the broker connection is refused (retried every second; readiness stays false)"
-                );
-            } else {
-                debug!(reason, "kafka: security failure again");
-            }
+            self.security_failure(kind, reason);
             return;
         }
         match code {

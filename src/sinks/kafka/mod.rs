@@ -27,6 +27,7 @@
 mod context;
 mod delivery;
 pub mod security;
+mod tls_probe;
 pub mod topic;
 
 use std::collections::BTreeMap;
@@ -365,12 +366,7 @@ impl KafkaSink {
             Arc::new(move || client_stats.families())
         };
         crate::ops::client_stats::register("kafka", &stats_reader);
-        let token_file = kafka
-            .sasl
-            .as_ref()
-            .filter(|s| s.token_file.is_some())
-            .cloned();
-        let context = BridgeContext::new(reachability.clone(), client_stats, token_file);
+        let context = BridgeContext::new(reachability.clone(), client_stats, kafka);
         let producer: ThreadedProducer<BridgeContext> = client_config(config)?
             .create_with_context(context)
             .map_err(|e| setup(format!("cannot create the producer: {e}")))?;

@@ -55,6 +55,11 @@ impl SecurityProtocol {
         }
     }
 
+    /// Whether the connection is encrypted.
+    pub fn uses_tls(self) -> bool {
+        self.tls()
+    }
+
     fn tls(self) -> bool {
         matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
     }
