@@ -93,7 +93,13 @@ async fn run_until_signal(
 }
 
 /// `tickbridge validate`; `sets` are the `--set PATH=VALUE` flags.
-pub async fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<ExitCode> {
+/// `tickbridge validate [--check]`: every check `run` makes before it connects; with
+/// `check`, also connects to the sink's broker within that deadline.
+pub async fn validate(
+    config_path: Option<&Path>,
+    sets: &[String],
+    check: Option<std::time::Duration>,
+) -> anyhow::Result<ExitCode> {
     let overrides = Overrides::gather(sets)?;
     let config = Config::load_with(config_path, &overrides)?;
     let (sources, instruments) = resolve_with_instruments(&config).await?;
@@ -131,7 +137,60 @@ pub async fn validate(config_path: Option<&Path>, sets: &[String]) -> anyhow::Re
     for o in overrides.iter() {
         println!("override: {o}");
     }
-    Ok(ExitCode::SUCCESS)
+    match check {
+        Some(timeout) => check_sink(&config, &sources, timeout).await,
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `validate --check`: connects to the configured broker. Exit codes: 3 unreachable,
+/// 4 refused (TLS or authentication), 5 topics missing.
+async fn check_sink(
+    config: &Config,
+    sources: &[crate::config::ResolvedSource],
+    timeout: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
+    use crate::config::SinkKind;
+    use crate::sinks::kafka::check;
+    if config.sink.kind != SinkKind::Kafka {
+        println!(
+            "check: sink {} has no broker to check",
+            config.sink.kind.as_str()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let kinds: Vec<(String, String, Vec<String>)> = sources
+        .iter()
+        .map(|s| {
+            (
+                s.connector.name().to_string(),
+                s.request.market.as_str().to_string(),
+                s.request
+                    .channels
+                    .iter()
+                    .filter_map(|c| Kind::parse(c.as_str()).map(|k| k.as_str().to_string()))
+                    .collect(),
+            )
+        })
+        .collect();
+    let topics = check::topics_of(&config.sink.kafka.topic, &kinds)?;
+    let sink = config.sink.clone();
+    let found = tokio::task::spawn_blocking(move || check::check(&sink, &topics, timeout))
+        .await
+        .context("the broker check panicked")??;
+    match found {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            println!("check ok");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            println!("check failed: {failure}");
+            Ok(ExitCode::from(failure.exit_code()))
+        }
+    }
 }
 
 /// Loads every source's instrument list, then resolves the config against them.

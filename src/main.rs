@@ -50,6 +50,13 @@ enum Command {
         /// Set one config setting by its dotted path (repeatable), e.g. `sink.kind=kafka`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// Also connect to the sink's broker: reachability (exit 3), TLS and
+        /// authentication (exit 4), the topics the config writes to (exit 5).
+        #[arg(long)]
+        check: bool,
+        /// How long `--check` waits for the broker.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        check_timeout: std::time::Duration,
     },
     /// List supported exchanges, markets and channels.
     Exchanges,
@@ -146,7 +153,12 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config, set } => commands::run(config.as_deref(), &set).await,
-        Command::Validate { config, set } => commands::validate(config.as_deref(), &set).await,
+        Command::Validate {
+            config,
+            set,
+            check,
+            check_timeout,
+        } => commands::validate(config.as_deref(), &set, check.then_some(check_timeout)).await,
         Command::Exchanges => {
             print!("{}", commands::exchanges_table());
             Ok(ExitCode::SUCCESS)

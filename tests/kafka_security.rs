@@ -471,3 +471,93 @@ fn validate_prints_the_security_settings_redacted() {
     );
     assert!(!stderr.contains(SECRET_MARK), "{stderr}");
 }
+
+/// `validate --check` connects and says which part failed, by exit code: 0 all
+/// good, 3 no broker, 4 refused (TLS or credentials), 5 topics missing.
+#[test]
+fn validate_check_names_what_failed_by_exit_code() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let prefix = unique("check");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("check.toml");
+    let check = |brokers: &str, password: &str| {
+        let text = format!(
+            "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\", \"bbo\"]\nsymbols = [\"BTCUSDT\"]\n\
+             [instruments]\non_unavailable = \"unverified\"\ntimeout = \"1s\"\n\
+             [sink]\nkind = \"kafka\"\n[sink.kafka]\nbrokers = \"{brokers}\"\n\
+             topic = \"{prefix}.{{kind}}\"\nsecurity_protocol = \"sasl_ssl\"\n\
+             [sink.kafka.tls]\nca_file = \"{}\"\n[sink.kafka.sasl]\nmechanism = \"scram-sha-256\"\n\
+             username = \"bridge\"\npassword = \"${{KAFKA_PASSWORD}}\"\n",
+            tls_file("ca.pem")
+        );
+        std::fs::write(&path, text).unwrap();
+        let out = std::process::Command::new(common::bin())
+            .args(["validate", "--check", "--check-timeout", "5s", "--config"])
+            .arg(&path)
+            .env("KAFKA_PASSWORD", password)
+            .env("TICKBRIDGE__INSTRUMENTS__CACHE_DIR", dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stdout.contains(SECRET_MARK) && !stderr.contains(SECRET_MARK));
+        (out.status.code().unwrap(), stdout)
+    };
+    let good = env("KAFKA_SASL_SSL");
+    let (code, out) = check(&good, &broker_password());
+    assert_eq!(code, 5, "{out}");
+    assert!(
+        out.contains(&format!(
+            "check failed: kafka: topics missing: {prefix}.trade, {prefix}.bbo, {prefix}.status"
+        )),
+        "{out}"
+    );
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", plaintext_brokers())
+        .create()
+        .unwrap();
+    let topics: Vec<String> = ["trade", "bbo", "status"]
+        .iter()
+        .map(|k| format!("{prefix}.{k}"))
+        .collect();
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, 2, TopicReplication::Fixed(1)))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for r in rt
+        .block_on(admin.create_topics(&new, &AdminOptions::new()))
+        .unwrap()
+    {
+        r.unwrap();
+    }
+    let (code, out) = check(&good, &broker_password());
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("kafka: connected to 1 broker(s), authenticated"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("kafka: topic {prefix}.bbo: 2 partition(s)")),
+        "{out}"
+    );
+    assert!(out.ends_with("check ok\n"), "{out}");
+
+    let (code, out) = check(&good, "TB-SECRET-wrong");
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains("invalid credentials with SASL mechanism SCRAM-SHA-256"),
+        "{out}"
+    );
+
+    let (code, out) = check("127.0.0.1:1", &broker_password());
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("check failed: kafka: no broker reachable:"),
+        "{out}"
+    );
+}

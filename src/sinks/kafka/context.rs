@@ -241,7 +241,7 @@ impl SecurityFailure {
         Some(failure)
     }
 
-    fn hint(self) -> &'static str {
+    pub fn hint(self) -> &'static str {
         match self {
             SecurityFailure::Certificate => {
                 "the broker's certificate is not trusted: check [sink.kafka.tls] ca_file"

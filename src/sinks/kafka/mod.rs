@@ -24,6 +24,7 @@
 //!   timing out; readiness is false and the outage is logged when it starts and ends.
 //! - `close` waits until librdkafka holds no message any more, within the drain.
 
+pub mod check;
 mod context;
 mod delivery;
 pub mod security;

@@ -89,6 +89,22 @@ impl TopicTemplate {
     }
 }
 
+impl TopicTemplate {
+    /// The topic of a record of `kind` from `exchange` × `market` (what `validate
+    /// --check` looks for on the broker).
+    pub fn render_parts(&self, kind: &str, exchange: &str, market: &str) -> String {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Literal(s) => s.as_str(),
+                Part::Kind => kind,
+                Part::Exchange => exchange,
+                Part::Market => market,
+            })
+            .collect()
+    }
+}
+
 fn is_topic_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
