@@ -159,7 +159,7 @@ async fn check_sink(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let kinds: Vec<(String, String, Vec<String>)> = sources
+    let kinds: Vec<check::SourceTopics> = sources
         .iter()
         .map(|s| {
             (
@@ -170,10 +170,16 @@ async fn check_sink(
                     .iter()
                     .filter_map(|c| Kind::parse(c.as_str()).map(|k| k.as_str().to_string()))
                     .collect(),
+                s.request
+                    .symbols
+                    .iter()
+                    .map(|y| y.symbol.to_string())
+                    .collect(),
             )
         })
         .collect();
-    let topics = check::topics_of(&config.sink.kafka.topic, &kinds)?;
+    let kafka = &config.sink.kafka;
+    let topics = check::topics_of(&kafka.topic, kafka.symbol_topics, &kinds)?;
     let sink = config.sink.clone();
     let found = tokio::task::spawn_blocking(move || check::check(&sink, &topics, timeout))
         .await

@@ -146,7 +146,10 @@ fn read_topics(prefix: &str, kinds: &[&str]) -> Vec<Value> {
         if end.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
             end.remove(&slot);
         }
-        out.push(serde_json::from_slice(m.payload().unwrap_or_default()).unwrap());
+        let mut record: Value = serde_json::from_slice(m.payload().unwrap_or_default()).unwrap();
+        // The Kafka timestamp, for the checks of `timestamp = "event"`.
+        record["kafka_ts"] = m.timestamp().to_millis().into();
+        out.push(record);
     }
     out
 }
@@ -188,6 +191,15 @@ fn delivers(name: &str, brokers: &str, security: &str, password: &str) {
     );
     let count = |k: &str| records.iter().filter(|r| r["kind"] == k).count();
     assert_eq!((count("trade"), count("bbo")), (10, 10), "{name}");
+    for r in &records {
+        // `timestamp = "event"` (the default): the exchange's event time in ms.
+        let ns = r["ts_exchange"].as_i64().or(r["ts_recv"].as_i64()).unwrap();
+        assert_eq!(
+            r["kafka_ts"].as_i64(),
+            Some(ns.div_euclid(1_000_000)),
+            "{name}: {r}"
+        );
+    }
     let mut ids: Vec<&str> = records.iter().filter_map(|r| r["id"].as_str()).collect();
     let n = ids.len();
     ids.sort();

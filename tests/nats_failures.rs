@@ -273,3 +273,57 @@ fn unreadable_credentials_file_fails_at_startup_naming_it() {
         "{logs}"
     );
 }
+
+/// Credentials inside the URL, as other NATS clients take them: a token
+/// (`nats://TOKEN@host`) and a user with a password (`nats://user:password@host`),
+/// percent-encoded where they hold `@` or `:`. Both deliver, and at `--log debug` no
+/// line shows them (async-nats logs its server addresses at debug).
+#[test]
+fn credentials_in_the_url_authenticate_and_never_show() {
+    let cases = [
+        (
+            vec!["--auth", "TB-SECRET-tok@en"],
+            "TB-SECRET-tok%40en@",
+            "TB_URL_TOKEN",
+            async_nats::ConnectOptions::with_token("TB-SECRET-tok@en".into()),
+        ),
+        (
+            vec!["--user", "bridge", "--pass", "TB-SECRET-p:ss"],
+            "bridge:TB-SECRET-p%3Ass@",
+            "TB_URL_USER",
+            async_nats::ConnectOptions::with_user_and_password(
+                "bridge".into(),
+                "TB-SECRET-p:ss".into(),
+            ),
+        ),
+    ];
+    for (args, userinfo, stream, options) in cases {
+        let server = PrivateServer::start(&args);
+        let url = server
+            .url()
+            .replacen("nats://", &format!("nats://{userinfo}"), 1);
+        let (_replay, config) = replay_and_config(
+            "max",
+            &url,
+            &stream.to_ascii_lowercase(),
+            "",
+            &stream_section(stream),
+        );
+        let mut bridge = Bridge::start_env(&config, &[("TICKBRIDGE_LOG", "debug")]);
+        let js = Js::connect_with(&server.url(), options);
+        js.wait_at_least(stream, 1000, Duration::from_secs(60));
+        let (code, summary) = bridge.stop();
+        let logs = bridge.log_lines().join("\n");
+        assert_eq!(code, 0, "{stream}: {summary:?}");
+        assert_eq!(summary.lost, 0, "{stream}: {summary:?}");
+        assert_eq!(js.count(stream), summary.delivered, "{stream}");
+        assert!(
+            !logs.contains("TB-SECRET") && !logs.contains("TB-SECRET-tok%40en"),
+            "{stream}: a credential in the logs:\n{}",
+            logs.lines()
+                .filter(|l| l.contains("TB-SECRET"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}

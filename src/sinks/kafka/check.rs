@@ -171,20 +171,32 @@ pub fn check(
     Ok(Ok(lines))
 }
 
+/// One source as the topic check sees it: exchange, market, the kinds its channels
+/// produce, its normalized symbols.
+pub type SourceTopics = (String, String, Vec<String>, Vec<String>);
+
 /// The topics a config writes to: every kind its sources' channels produce, and
-/// `status`, for each source's exchange × market.
+/// `status`, for each source's exchange × market (× symbol with `{symbol}`).
 pub fn topics_of(
     template: &str,
-    sources: &[(String, String, Vec<String>)],
+    symbol_topics: bool,
+    sources: &[SourceTopics],
 ) -> Result<Vec<String>, SinkError> {
-    let template =
-        TopicTemplate::parse(template).map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
+    let template = TopicTemplate::parse_topic(template, symbol_topics)
+        .map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
     let mut out: Vec<String> = Vec::new();
-    for (exchange, market, kinds) in sources {
+    for (exchange, market, kinds, symbols) in sources {
+        let symbols: Vec<&str> = if template.has_symbol() {
+            symbols.iter().map(String::as_str).collect()
+        } else {
+            vec![""]
+        };
         for kind in kinds.iter().map(String::as_str).chain(["status"]) {
-            let t = template.render_parts(kind, exchange, market);
-            if !out.contains(&t) {
-                out.push(t);
+            for symbol in &symbols {
+                let t = template.render_parts(kind, exchange, market, symbol);
+                if !out.contains(&t) {
+                    out.push(t);
+                }
             }
         }
     }

@@ -12,7 +12,7 @@
 //! - Acknowledgement: a batch's records share one report counter (`delivery.rs`);
 //!   its future resolves when librdkafka has reported every one of them.
 //! - Order: records are handed to librdkafka in batch order and batches in call order;
-//!   the key is `exchange.market.symbol`, so one symbol's records land on one partition,
+//!   the key is `exchange.market.symbol` (`key`), so one symbol's records land on one partition,
 //!   and the idempotent producer keeps their order across retries.
 //! - Retriable errors (broker down, leader change, request timeout) are retried by
 //!   librdkafka itself until `[sink] delivery_timeout` (`message.timeout.ms`) runs out.
@@ -63,9 +63,28 @@ pub struct KafkaConfig {
     /// Bootstrap servers, `host:port[,host:port]`.
     #[serde(default = "default_brokers")]
     pub brokers: String,
-    /// Topic template; `{kind}`, `{exchange}`, `{market}` are replaced per record.
+    /// Topic template; `{kind}`, `{exchange}`, `{market}` (and `{symbol}` with
+    /// `symbol_topics`) are replaced per record.
     #[serde(default = "default_topic")]
     pub topic: String,
+    /// Allow `{symbol}` in `topic`: one topic per symbol (a config with 500 symbols
+    /// writes to 500 topics, each with its partitions and its metadata on every
+    /// broker). Off by default.
+    #[serde(default)]
+    pub symbol_topics: bool,
+    /// Key template (same placeholders, `{symbol}` included). The key decides the
+    /// partition: records of one key stay in order on one partition.
+    #[serde(default = "default_key")]
+    pub key: String,
+    /// The record's Kafka timestamp: `event` (the exchange's event time, the receive
+    /// time where the feed has none) or `receive` (when the bridge read the frame).
+    #[serde(default)]
+    pub timestamp: TimestampSource,
+    /// librdkafka `partitioner`: `consistent_random` (librdkafka's default) or
+    /// `murmur2_random`, the Java client's default: keys land on the same partitions
+    /// as a Java producer's, so topics co-partition with theirs (Kafka Streams joins).
+    #[serde(default)]
+    pub partitioner: Partitioner,
     /// Compression of record batches: `lz4` (default), `zstd`, `snappy`, `gzip` or `none`.
     #[serde(default)]
     pub compression: Compression,
@@ -111,6 +130,10 @@ impl Default for KafkaConfig {
             brokers: default_brokers(),
             topic: default_topic(),
             compression: Compression::default(),
+            symbol_topics: false,
+            key: default_key(),
+            timestamp: TimestampSource::default(),
+            partitioner: Partitioner::default(),
             security_protocol: SecurityProtocol::default(),
             tls: None,
             sasl: None,
@@ -139,11 +162,60 @@ fn default_brokers() -> String {
 fn default_topic() -> String {
     "md.{kind}".into()
 }
+fn default_key() -> String {
+    "{exchange}.{market}.{symbol}".into()
+}
 fn default_client_id() -> String {
     "tickbridge".into()
 }
 fn default_true() -> bool {
     true
+}
+
+/// Which time a Kafka record carries as its timestamp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampSource {
+    /// The exchange's event time (`ts_exchange`), else the receive time.
+    #[default]
+    Event,
+    /// The receive time (`ts_recv`).
+    Receive,
+}
+
+impl TimestampSource {
+    /// The timestamp of `record`, in ms since the epoch.
+    pub fn millis(self, record: &tickbridge_schema::Record) -> i64 {
+        let ns = match self {
+            TimestampSource::Event => record.ts_exchange.unwrap_or(record.ts_recv),
+            TimestampSource::Receive => record.ts_recv,
+        };
+        ns.div_euclid(1_000_000)
+    }
+}
+
+/// librdkafka `partitioner`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioner {
+    #[default]
+    ConsistentRandom,
+    Murmur2Random,
+    Consistent,
+    Murmur2,
+    Fnv1aRandom,
+}
+
+impl Partitioner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Partitioner::ConsistentRandom => "consistent_random",
+            Partitioner::Murmur2Random => "murmur2_random",
+            Partitioner::Consistent => "consistent",
+            Partitioner::Murmur2 => "murmur2",
+            Partitioner::Fnv1aRandom => "fnv1a_random",
+        }
+    }
 }
 
 /// Record batch compression (librdkafka `compression.type`).
@@ -171,7 +243,7 @@ impl Compression {
 }
 
 /// librdkafka properties the sink owns; `options` may not set them.
-const RESERVED: [(&str, &str); 14] = [
+const RESERVED: [(&str, &str); 15] = [
     (
         "enable.idempotence",
         "always true: the delivery guarantee needs it",
@@ -182,6 +254,7 @@ const RESERVED: [(&str, &str); 14] = [
     ("delivery.timeout.ms", "use `[sink] delivery_timeout`"),
     ("compression.type", "use `compression`"),
     ("security.protocol", "use `security_protocol`"),
+    ("partitioner", "use `partitioner`"),
     ("sasl.mechanism", "use `[sink.kafka.sasl] mechanism`"),
     ("sasl.mechanisms", "use `[sink.kafka.sasl] mechanism`"),
     ("sasl.username", "use `[sink.kafka.sasl] username`"),
@@ -226,6 +299,7 @@ pub fn client_config(config: &SinkConfig) -> Result<ClientConfig, SinkError> {
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", kafka.compression.as_str())
+        .set("partitioner", kafka.partitioner.as_str())
         .set("message.timeout.ms", timeout_ms.to_string())
         .set("linger.ms", "1")
         .set("statistics.interval.ms", "100")
@@ -248,7 +322,9 @@ pub fn client_config(config: &SinkConfig) -> Result<ClientConfig, SinkError> {
 /// built in. Returns the lines `validate` prints (secrets redacted).
 pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
     let kafka = &config.kafka;
-    TopicTemplate::parse(&kafka.topic).map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
+    TopicTemplate::parse_topic(&kafka.topic, kafka.symbol_topics)
+        .map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
+    TopicTemplate::parse_key(&kafka.key).map_err(|e| setup(format!("sink.kafka.key: {e}")))?;
     if let Some(dlq) = &kafka.dead_letter_topic {
         topic::check_name(dlq).map_err(|e| setup(format!("sink.kafka.dead_letter_topic: {e}")))?;
     }
@@ -342,6 +418,8 @@ struct Inner {
     /// Keeps the `/metrics` reader of librdkafka's statistics registered.
     _stats_reader: Arc<crate::ops::client_stats::Reader>,
     topic: TopicTemplate,
+    key: TopicTemplate,
+    timestamp: TimestampSource,
     dead_letter: DeadLetter,
     dead_letter_topic: Option<String>,
     hold_while_down: bool,
@@ -354,8 +432,10 @@ struct Inner {
 impl KafkaSink {
     pub fn new(config: &SinkConfig, dead_letter: DeadLetter) -> Result<KafkaSink, SinkError> {
         let kafka = &config.kafka;
-        let topic = TopicTemplate::parse(&kafka.topic)
+        let topic = TopicTemplate::parse_topic(&kafka.topic, kafka.symbol_topics)
             .map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
+        let key = TopicTemplate::parse_key(&kafka.key)
+            .map_err(|e| setup(format!("sink.kafka.key: {e}")))?;
         if let Some(dlq) = &kafka.dead_letter_topic {
             topic::check_name(dlq)
                 .map_err(|e| setup(format!("sink.kafka.dead_letter_topic: {e}")))?;
@@ -392,6 +472,8 @@ impl KafkaSink {
                 reachability,
                 _stats_reader: stats_reader,
                 topic,
+                key,
+                timestamp: kafka.timestamp,
                 dead_letter,
                 dead_letter_topic: kafka.dead_letter_topic.clone(),
                 hold_while_down: kafka.hold_while_down,
@@ -454,17 +536,12 @@ impl Inner {
                     new_topics.push(topic.clone());
                 }
             }
-            // `exchange.market.symbol`, without the formatting machinery (per record).
-            key.clear();
-            key.push_str(&r.exchange);
-            key.push('.');
-            key.push_str(r.market.as_str());
-            key.push('.');
-            key.push_str(&r.symbol);
+            self.key.render_into(r, &mut key);
             let mut record = BaseRecord::with_opaque_to(&topic, reports.clone())
                 .key(key.as_str())
                 .payload(item.json.as_slice())
-                .headers(headers());
+                .headers(headers())
+                .timestamp(self.timestamp.millis(r));
             let mut backoff = QUEUE_FULL_BACKOFF.0;
             loop {
                 match self.producer.send(record) {
@@ -618,6 +695,53 @@ mod tests {
     }
 
     #[test]
+    fn partitioner_key_and_timestamp_settings() {
+        let c = sink_config(
+            "partitioner = \"murmur2_random\"\ntimestamp = \"receive\"\nkey = \"{symbol}\"",
+        );
+        assert_eq!(
+            client_config(&c).unwrap().get("partitioner"),
+            Some("murmur2_random")
+        );
+        assert_eq!(c.kafka.timestamp, TimestampSource::Receive);
+        let d = sink_config("");
+        assert_eq!(
+            client_config(&d).unwrap().get("partitioner"),
+            Some("consistent_random")
+        );
+        assert_eq!(d.kafka.key, "{exchange}.{market}.{symbol}");
+        let mut r = tickbridge_schema::Record {
+            v: 1,
+            exchange: "binance".into(),
+            market: tickbridge_schema::Market::Spot,
+            symbol: "BTC-USDT".into(),
+            native: "BTCUSDT".into(),
+            ts_exchange: Some(1_735_689_600_149_999_999),
+            ts_recv: 1_735_689_600_151_000_000,
+            seq: None,
+            id: "x".into(),
+            data: tickbridge_schema::Data::Status(tickbridge_schema::Status {
+                event: tickbridge_schema::StatusEvent::Connected,
+                channel: None,
+                reason: None,
+                expected: None,
+                got: None,
+            }),
+        };
+        assert_eq!(TimestampSource::Event.millis(&r), 1_735_689_600_149);
+        assert_eq!(TimestampSource::Receive.millis(&r), 1_735_689_600_151);
+        r.ts_exchange = None;
+        assert_eq!(TimestampSource::Event.millis(&r), 1_735_689_600_151);
+        let key = TopicTemplate::parse_key("{exchange}/{symbol}").unwrap();
+        let mut out = String::new();
+        key.render_into(&r, &mut out);
+        assert_eq!(out, "binance/BTC-USDT");
+        let c = sink_config("options = { \"partitioner\" = \"random\" }");
+        let err = client_config(&c).unwrap_err().to_string();
+        assert!(err.contains("use `partitioner`"), "{err}");
+    }
+
+    #[test]
     fn the_guarantee_cannot_be_configured_away() {
         for (opt, want) in [
             ("acks", "always `all`"),
@@ -654,7 +778,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(
-            err.contains("sink.kafka.topic: unknown placeholder {symbol}"),
+            err.contains("sink.kafka.topic: {symbol} in topic template"),
             "{err}"
         );
         let c = sink_config("dead_letter_topic = \"bad topic\"");

@@ -1,5 +1,7 @@
-//! The topic template: `md.{kind}` by default; `{kind}`, `{exchange}` and `{market}`
-//! are replaced per record. Parsed once at startup, rendered into a reused buffer.
+//! The topic and key templates: topics `md.{kind}` by default, keys
+//! `{exchange}.{market}.{symbol}`; `{kind}`, `{exchange}`, `{market}` and (in topics
+//! only with `symbol_topics = true`) `{symbol}` are replaced per record. Parsed once at
+//! startup, rendered into a reused buffer.
 
 use tickbridge_schema::Record;
 
@@ -13,20 +15,47 @@ enum Part {
     Kind,
     Exchange,
     Market,
+    Symbol,
 }
 
-/// A parsed topic template.
+/// A parsed topic (or key) template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicTemplate {
     parts: Vec<Part>,
+    /// A topic: replaced values hold only topic-name characters (others become `_`).
+    topic: bool,
 }
 
 impl TopicTemplate {
     /// Parses `text`; the error names the problem (unknown placeholder, a character
     /// Kafka does not allow in topic names, an empty template).
     pub fn parse(text: &str) -> Result<TopicTemplate, String> {
+        TopicTemplate::parse_topic(text, false)
+    }
+
+    /// A topic template; `{symbol}` only when `symbol_topics` (one topic per symbol:
+    /// hundreds of topics for a large config).
+    pub fn parse_topic(text: &str, symbol_topics: bool) -> Result<TopicTemplate, String> {
+        let t = TopicTemplate::parse_parts(text, true)?;
+        if !symbol_topics && t.parts.contains(&Part::Symbol) {
+            return Err(format!(
+                "{{symbol}} in topic template {text:?} makes one topic per symbol (as many \
+                 topics as symbols, each with its partitions): opt in with \
+                 sink.kafka.symbol_topics = true"
+            ));
+        }
+        Ok(t)
+    }
+
+    /// A key template (any characters; `{symbol}` allowed).
+    pub fn parse_key(text: &str) -> Result<TopicTemplate, String> {
+        TopicTemplate::parse_parts(text, false)
+    }
+
+    fn parse_parts(text: &str, topic: bool) -> Result<TopicTemplate, String> {
+        let what = if topic { "topic" } else { "key" };
         if text.is_empty() {
-            return Err("empty topic template".into());
+            return Err(format!("empty {what} template"));
         }
         let mut parts = Vec::new();
         let mut rest = text;
@@ -35,15 +64,16 @@ impl TopicTemplate {
                 Some(0) => {
                     let end = rest
                         .find('}')
-                        .ok_or_else(|| format!("unterminated `{{` in topic template {text:?}"))?;
+                        .ok_or_else(|| format!("unterminated `{{` in {what} template {text:?}"))?;
                     parts.push(match &rest[1..end] {
                         "kind" => Part::Kind,
                         "exchange" => Part::Exchange,
                         "market" => Part::Market,
+                        "symbol" => Part::Symbol,
                         other => {
                             return Err(format!(
-                                "unknown placeholder {{{other}}} in topic template {text:?} \
-                                 (known: {{kind}}, {{exchange}}, {{market}})"
+                                "unknown placeholder {{{other}}} in {what} template {text:?} \
+                                 (known: {{kind}}, {{exchange}}, {{market}}, {{symbol}})"
                             ))
                         }
                     });
@@ -52,7 +82,7 @@ impl TopicTemplate {
                 found => {
                     let end = found.unwrap_or(rest.len());
                     let literal = &rest[..end];
-                    if let Some(bad) = literal.chars().find(|c| !is_topic_char(*c)) {
+                    if let Some(bad) = literal.chars().find(|c| topic && !is_topic_char(*c)) {
                         return Err(format!(
                             "character {bad:?} is not allowed in a Kafka topic name \
                              (template {text:?}; allowed: ASCII letters, digits, `.`, `_`, `-`)"
@@ -63,8 +93,8 @@ impl TopicTemplate {
                 }
             }
         }
-        let template = TopicTemplate { parts };
-        if template.is_static() {
+        let template = TopicTemplate { parts, topic };
+        if topic && template.is_static() {
             check_name(text)?;
         }
         Ok(template)
@@ -79,12 +109,21 @@ impl TopicTemplate {
     pub fn render_into(&self, record: &Record, out: &mut String) {
         out.clear();
         for part in &self.parts {
-            out.push_str(match part {
-                Part::Literal(s) => s,
-                Part::Kind => record.kind().as_str(),
-                Part::Exchange => &record.exchange,
-                Part::Market => record.market.as_str(),
-            });
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Kind => out.push_str(record.kind().as_str()),
+                Part::Exchange => out.push_str(&record.exchange),
+                Part::Market => out.push_str(record.market.as_str()),
+                Part::Symbol if self.topic => {
+                    out.extend(
+                        record
+                            .symbol
+                            .chars()
+                            .map(|c| if is_topic_char(c) { c } else { '_' }),
+                    )
+                }
+                Part::Symbol => out.push_str(&record.symbol),
+            }
         }
     }
 }
@@ -92,16 +131,29 @@ impl TopicTemplate {
 impl TopicTemplate {
     /// The topic of a record of `kind` from `exchange` × `market` (what `validate
     /// --check` looks for on the broker).
-    pub fn render_parts(&self, kind: &str, exchange: &str, market: &str) -> String {
-        self.parts
-            .iter()
-            .map(|part| match part {
-                Part::Literal(s) => s.as_str(),
-                Part::Kind => kind,
-                Part::Exchange => exchange,
-                Part::Market => market,
-            })
-            .collect()
+    pub fn render_parts(&self, kind: &str, exchange: &str, market: &str, symbol: &str) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Kind => out.push_str(kind),
+                Part::Exchange => out.push_str(exchange),
+                Part::Market => out.push_str(market),
+                Part::Symbol => {
+                    out.extend(
+                        symbol
+                            .chars()
+                            .map(|c| if is_topic_char(c) { c } else { '_' }),
+                    )
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `{symbol}` is part of the template.
+    pub fn has_symbol(&self) -> bool {
+        self.parts.contains(&Part::Symbol)
     }
 }
 
@@ -155,6 +207,19 @@ mod tests {
     }
 
     #[test]
+    fn symbol_topics_are_opt_in_and_sanitized() {
+        let t = TopicTemplate::parse_topic("md.{kind}.{symbol}", true).unwrap();
+        assert_eq!(
+            t.render_parts("trade", "hyperliquid", "perp", "xyz:XYZ100-USDC-PERP"),
+            "md.trade.xyz_XYZ100-USDC-PERP"
+        );
+        assert!(t.has_symbol());
+        assert!(TopicTemplate::parse_topic("md.{symbol}", false).is_err());
+        // Keys take any character and every placeholder.
+        assert!(TopicTemplate::parse_key("{exchange}:{symbol} {kind}").is_ok());
+    }
+
+    #[test]
     fn renders_every_placeholder() {
         let mut out = String::new();
         let t = TopicTemplate::parse("md.{kind}").unwrap();
@@ -173,7 +238,8 @@ mod tests {
     fn rejects_bad_templates_with_a_reason() {
         let cases = [
             ("", "empty topic template"),
-            ("md.{symbol}", "unknown placeholder {symbol}"),
+            ("md.{symbol}", "opt in with sink.kafka.symbol_topics = true"),
+            ("md.{sym}", "unknown placeholder {sym}"),
             ("md.{kind", "unterminated `{`"),
             ("md/{kind}", "character '/' is not allowed"),
             ("md {kind}", "character ' ' is not allowed"),

@@ -297,11 +297,24 @@ impl NatsConfig {
                 "must be above zero and not exceed retry_backoff_max".into(),
             );
         }
+        let (_, url_auth) =
+            super::url_auth::split(&self.url).map_err(|why| ("url".to_string(), why))?;
         let methods = [
-            self.token.is_some(),
-            self.user.is_some() || self.password.is_some(),
+            self.token.is_some() || matches!(url_auth, Some(super::url_auth::UrlAuth::Token(_))),
+            self.user.is_some()
+                || self.password.is_some()
+                || matches!(url_auth, Some(super::url_auth::UrlAuth::UserPassword(..))),
             self.credentials.is_some(),
         ];
+        if url_auth.is_some()
+            && (self.token.is_some() || self.user.is_some() || self.credentials.is_some())
+        {
+            return bad(
+                "url",
+                "the URL carries credentials and so do token/user/credentials: give them once"
+                    .into(),
+            );
+        }
         if methods.iter().filter(|m| **m).count() > 1 {
             return bad(
                 "token",

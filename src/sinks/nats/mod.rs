@@ -41,6 +41,7 @@ mod fast_batch;
 mod publish;
 mod stats;
 mod subject;
+mod url_auth;
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
@@ -135,8 +136,20 @@ impl NatsSink {
         let url = config.redacted_url();
         let stats = Arc::new(NatsStats::default());
         let denied = Arc::new(Mutex::new(HashSet::new()));
-        let options = connect_options(config, stats.clone(), denied.clone()).await?;
-        let servers: Vec<&str> = config.url.split(',').map(str::trim).collect();
+        let (servers, url_auth) =
+            url_auth::split(&config.url).map_err(|why| NatsError::Config {
+                field: "url".into(),
+                why,
+            })?;
+        let mut options = connect_options(config, stats.clone(), denied.clone()).await?;
+        match url_auth {
+            Some(url_auth::UrlAuth::Token(t)) => options = options.token(t),
+            Some(url_auth::UrlAuth::UserPassword(u, p)) => {
+                options = options.user_and_password(u, p)
+            }
+            None => {}
+        }
+        let servers: Vec<&str> = servers.iter().map(String::as_str).collect();
         let client = options
             .connect(&servers[..])
             .await
