@@ -18,6 +18,13 @@
 #    dashboard ConfigMap holds helm/tickbridge/files/tickbridge-dashboard.json;
 #    scripts/check-alerts.sh (`promtool check rules`, `promtool test rules`, the
 #    dashboard; with TICKBRIDGE_BIN also every metric name against a live /metrics).
+# 7. Kafka security: SASL (SCRAM over SASL_SSL, OAUTHBEARER via OIDC) rendered as
+#    security_protocol + [sink.kafka.sasl], TLS material from Secrets as [sink.kafka.tls]
+#    with its volumes and read-only mounts (standalone and sidecar), compression, no
+#    security.protocol / sasl.* / compression.type in [sink.kafka.options], the
+#    checksum/tickbridge-secret annotation (changes with the password), and refusals
+#    (unsupported mechanism or compression, owned librdkafka options, TLS over
+#    SASL_PLAINTEXT, OAUTHBEARER without OIDC settings).
 #
 # Ends with "check-deploy: N passed, M failed" and exits non-zero if M > 0, after
 # naming every failed assertion.
@@ -26,7 +33,9 @@
 # ~/.cache/tickbridge), HELM (use this helm binary), KEEP_WORK=1 (keep the renders),
 # TICKBRIDGE_BIN=path/to/tickbridge (also run `tickbridge validate` on every rendered
 # config.toml and on docker/tickbridge.toml: the chart and the binary agree on the
-# config format; and check the alert/dashboard metric names against its /metrics).
+# config format; TLS renders get a generated CA + client certificate (openssl) in
+# place of /etc/tickbridge/kafka-tls/..., which librdkafka loads; and check the
+# alert/dashboard metric names against its /metrics). scripts/test.sh sets it.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -97,6 +106,9 @@ tpl() { local name="$1"; shift; run "$name" "$HELM" template tb "$CHART" --names
 run lint-standalone "$HELM" lint --strict "$CHART" --set mode=standalone
 run lint-sidecar    "$HELM" lint --strict "$CHART" --set mode=sidecar
 run lint-kafka      "$HELM" lint --strict "$CHART" --set sink.kind=kafka
+run lint-kafka-secure "$HELM" lint --strict "$CHART" --set sink.kind=kafka --set sink.kafka.sasl.enabled=true \
+                    --set credentials.existingSecret=kafka-auth --set sink.kafka.tls.enabled=true \
+                    --set sink.kafka.tls.caSecret.name=kafka-ca --set sink.kafka.tls.clientCertSecret.name=kafka-client
 run lint-nats       "$HELM" lint --strict "$CHART" --set mode=sidecar --set sink.kind=nats
 OBS=(--set metrics.prometheusRule.enabled=true --set metrics.dashboard.enabled=true --set metrics.podMonitor.enabled=true)
 run lint-obs-standalone "$HELM" lint --strict "$CHART" "${OBS[@]}" --set podDisruptionBudget.enabled=true
@@ -106,12 +118,37 @@ tpl standalone          --set mode=standalone
 tpl standalone-sm       --set mode=standalone --set metrics.serviceMonitor.enabled=true
 tpl sidecar             --set mode=sidecar
 tpl sidecar-example     --set mode=sidecar --set sidecar.example.enabled=true
-tpl kafka               --set sink.kind=kafka --set 'sink.kafka.options.compression\.type=zstd'
+tpl kafka               --set sink.kind=kafka --set 'sink.kafka.options.linger\.ms=5'
+tpl kafka-zstd          --set sink.kind=kafka --set sink.kafka.compression=zstd
 tpl nats                --set sink.kind=nats --set sink.nats.jetstream=false
 tpl file                --set sink.kind=file
 tpl kafka-sasl          --set sink.kind=kafka --set 'sink.kafka.brokers=k1:9092\,k2:9092' \
                         --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=SCRAM-SHA-512 \
                         --set credentials.kafkaSaslUsername=user --set credentials.kafkaSaslPassword=hunter2-secret
+# the same with another password: only the Secret (and its checksum annotation) change
+tpl kafka-sasl-pw2      --set sink.kind=kafka --set 'sink.kafka.brokers=k1:9092\,k2:9092' \
+                        --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=SCRAM-SHA-512 \
+                        --set credentials.kafkaSaslUsername=user --set credentials.kafkaSaslPassword=hunter3-secret
+tpl kafka-sasl-default  --set sink.kind=kafka --set sink.kafka.sasl.enabled=true \
+                        --set credentials.kafkaSaslUsername=user --set credentials.kafkaSaslPassword=pw
+# mTLS: CA + client certificate (kubernetes.io/tls) from existing Secrets, no SASL
+tpl kafka-tls           --set sink.kind=kafka --set sink.kafka.tls.enabled=true \
+                        --set sink.kafka.tls.caSecret.name=kafka-ca --set sink.kafka.tls.clientCertSecret.name=kafka-client \
+                        --set sink.kafka.tls.verifyHostname=false
+# SASL SCRAM-SHA-256 over TLS with a private CA (custom key), credentials from an existing Secret
+tpl kafka-sasl-tls      --set sink.kind=kafka --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=SCRAM-SHA-256 \
+                        --set credentials.existingSecret=kafka-auth --set sink.kafka.tls.enabled=true \
+                        --set sink.kafka.tls.caSecret.name=kafka-ca --set sink.kafka.tls.caSecret.key=ca.pem
+# the TLS volumes reach the native sidecar too
+tpl kafka-tls-sidecar   --set mode=sidecar --set sidecar.example.enabled=true --set sink.kind=kafka \
+                        --set sink.kafka.tls.enabled=true --set sink.kafka.tls.caSecret.name=kafka-ca \
+                        --set sink.kafka.tls.clientCertSecret.name=kafka-client
+# OAUTHBEARER via OIDC, sidecar mode (the secret checksum in the patch and the example)
+tpl kafka-oidc          --set mode=sidecar --set sidecar.example.enabled=true --set sink.kind=kafka \
+                        --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=OAUTHBEARER \
+                        --set sink.kafka.sasl.oidc.tokenEndpoint=https://idp.example/oauth2/token \
+                        --set sink.kafka.sasl.oidc.clientId=tickbridge --set sink.kafka.sasl.oidc.scope=kafka \
+                        --set credentials.kafkaOidcClientSecret=oidc-hunter2
 tpl nats-existing       --set mode=sidecar --set sidecar.example.enabled=true --set sink.kind=nats \
                         --set credentials.existingSecret=nats-auth --set credentials.existingSecretHasNatsCreds=true
 tpl nats-token          --set sink.kind=nats --set credentials.natsToken=s3cret
@@ -146,6 +183,19 @@ tpl bad-pdb-both        --set podDisruptionBudget.enabled=true --set podDisrupti
 tpl bad-pdb-value       --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=half
 tpl bad-pm-key          --set metrics.podMonitor.enabled=true --set metrics.podMonitor.port=metrics
 tpl bad-rule-key        --set metrics.prometheusRule.enable=true
+tpl bad-kafka-mechanism --set sink.kind=kafka --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=GSSAPI \
+                        --set credentials.kafkaSaslUsername=u --set credentials.kafkaSaslPassword=p
+tpl bad-kafka-compression --set sink.kind=kafka --set sink.kafka.compression=brotli
+tpl bad-kafka-opt-sasl  --set sink.kind=kafka --set 'sink.kafka.options.sasl\.password=hunter2'
+tpl bad-kafka-opt-compression --set sink.kind=kafka --set 'sink.kafka.options.compression\.type=zstd'
+tpl bad-kafka-opt-protocol --set sink.kind=kafka --set 'sink.kafka.options.security\.protocol=SASL_SSL'
+tpl bad-kafka-tls-plaintext --set sink.kind=kafka --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.securityProtocol=SASL_PLAINTEXT \
+                        --set credentials.kafkaSaslUsername=u --set credentials.kafkaSaslPassword=p --set sink.kafka.tls.enabled=true
+tpl bad-kafka-oidc      --set sink.kind=kafka --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=OAUTHBEARER \
+                        --set credentials.kafkaOidcClientSecret=s
+tpl bad-kafka-oidc-secret --set sink.kind=kafka --set sink.kafka.sasl.enabled=true --set sink.kafka.sasl.mechanism=OAUTHBEARER \
+                        --set sink.kafka.sasl.oidc.tokenEndpoint=https://idp/token --set sink.kafka.sasl.oidc.clientId=c
+tpl bad-kafka-tls-key   --set sink.kind=kafka --set sink.kafka.tls.enabled=true --set sink.kafka.tls.clientCertSecret.key=cert
 
 # the example consumer chart (tickbridge as a dependency, sidecar via .Subcharts)
 cp -r "$EXAMPLE" "$WORK/example"
@@ -467,11 +517,148 @@ def observability_checks():
         print(f"        ({m.group(1)} checks passed there, {m.group(2)} failed)")
 
 
+def kafka_security_checks():
+    """Kafka SASL / TLS / compression renders: the binary's fields, Secrets mounted, checksums."""
+    RESERVED = ("security.protocol", "sasl.", "ssl.key.password", "compression.type")
+
+    def kafka_of(name, containers="containers"):
+        ds = docs(name)
+        deps = of_kind(ds, "Deployment")
+        spec = get(deps, 0, "spec", "template", "spec", default={}) or {}
+        c = named(spec.get(containers), "tickbridge") or {}
+        _, cfg = config_of(ds, spec.get("volumes"))
+        return ds, deps[0] if deps else {}, spec, c, get(cfg or {}, "sink", "kafka", default={}) or {}
+
+    def no_reserved_options(name, k):
+        bad = [o for o in (k.get("options") or {}) if o.startswith(RESERVED)]
+        check(f"{name}: no security.protocol / sasl.* / ssl.key.password / compression.type in [sink.kafka.options]",
+              not bad, f"{bad}")
+
+    def annotations(dep):
+        return get(dep, "spec", "template", "metadata", "annotations") or {}
+
+    section("kafka compression")
+    check("kafka-zstd renders", rc("kafka-zstd") == 0, read("kafka-zstd", "err")[-600:])
+    _, _, _, _, k = kafka_of("kafka-zstd")
+    check("kafka-zstd: sink.kafka.compression=zstd rendered as compression = \"zstd\"", k.get("compression") == "zstd", f"{k}")
+    no_reserved_options("kafka-zstd", k)
+
+    section("kafka SASL (SCRAM-SHA-512 over SASL_SSL) and the secret checksum")
+    for name in ("kafka-sasl", "kafka-sasl-pw2", "kafka-sasl-default"):
+        check(f"{name} renders", rc(name) == 0, read(name, "err")[-600:])
+        _, dep, _, _, k = kafka_of(name)
+        no_reserved_options(name, k)
+        check(f"{name}: pod has a checksum/tickbridge-secret annotation (a 64-hex sha256)",
+              re.fullmatch(r"[0-9a-f]{64}", str(annotations(dep).get("checksum/tickbridge-secret", ""))) is not None,
+              f"{annotations(dep)}")
+    _, dep1, _, _, k1 = kafka_of("kafka-sasl")
+    _, dep2, _, _, _ = kafka_of("kafka-sasl-pw2")
+    a1, a2 = annotations(dep1), annotations(dep2)
+    check("kafka-sasl-pw2: another password changes checksum/tickbridge-secret",
+          a1.get("checksum/tickbridge-secret") and a2.get("checksum/tickbridge-secret")
+          and a1["checksum/tickbridge-secret"] != a2["checksum/tickbridge-secret"])
+    check("kafka-sasl-pw2: ... and not checksum/tickbridge-config (the config only references ${KAFKA_SASL_PASSWORD})",
+          a1.get("checksum/tickbridge-config") and a1.get("checksum/tickbridge-config") == a2.get("checksum/tickbridge-config"))
+    _, dep, _, _, k = kafka_of("kafka-sasl-default")
+    check("kafka-sasl-default: default mechanism scram-sha-512 over sasl_ssl (supported by the binary)",
+          k.get("security_protocol") == "sasl_ssl" and get(k, "sasl", "mechanism") == "scram-sha-512", f"{k}")
+    for name in ("standalone", "nats-existing"):
+        _, dep, _, _, _ = kafka_of(name, "initContainers" if name == "nats-existing" else "containers")
+        check(f"{name}: no checksum/tickbridge-secret without a chart-created Secret",
+              "checksum/tickbridge-secret" not in annotations(dep), f"{annotations(dep)}")
+
+    def tls_mounts(where, spec, c, ca=None, client=None):
+        vols = spec.get("volumes") or []
+        mounts = {m.get("name"): m for m in c.get("volumeMounts") or []}
+        if ca:
+            secret, key = ca
+            v = named(vols, "tickbridge-kafka-ca") or {}
+            m = mounts.get("tickbridge-kafka-ca") or {}
+            check(f"{where}: CA volume from Secret {secret} key {key}",
+                  get(v, "secret", "secretName") == secret and get(v, "secret", "items") == [{"key": key, "path": key}], f"{v}")
+            check(f"{where}: CA mounted read-only at /etc/tickbridge/kafka-tls/ca",
+                  m.get("mountPath") == "/etc/tickbridge/kafka-tls/ca" and m.get("readOnly") is True, f"{m}")
+        else:
+            check(f"{where}: no CA volume", named(vols, "tickbridge-kafka-ca") is None and "tickbridge-kafka-ca" not in mounts)
+        if client:
+            v = named(vols, "tickbridge-kafka-client-cert") or {}
+            m = mounts.get("tickbridge-kafka-client-cert") or {}
+            check(f"{where}: client certificate volume from the kubernetes.io/tls Secret {client} (tls.crt, tls.key)",
+                  get(v, "secret", "secretName") == client
+                  and sorted(i.get("key") for i in get(v, "secret", "items", default=[]) or []) == ["tls.crt", "tls.key"], f"{v}")
+            check(f"{where}: client certificate mounted read-only at /etc/tickbridge/kafka-tls/client",
+                  m.get("mountPath") == "/etc/tickbridge/kafka-tls/client" and m.get("readOnly") is True, f"{m}")
+        else:
+            check(f"{where}: no client certificate volume",
+                  named(vols, "tickbridge-kafka-client-cert") is None and "tickbridge-kafka-client-cert" not in mounts)
+
+    section("kafka TLS: CA + client certificate from Secrets (mTLS, no SASL)")
+    check("kafka-tls renders", rc("kafka-tls") == 0, read("kafka-tls", "err")[-600:])
+    ds, dep, spec, c, k = kafka_of("kafka-tls")
+    check("kafka-tls: security_protocol = \"ssl\" (TLS without SASL), no [sink.kafka.sasl]",
+          k.get("security_protocol") == "ssl" and "sasl" not in k, f"{k}")
+    check("kafka-tls: [sink.kafka.tls] ca_file/cert_file/key_file under /etc/tickbridge/kafka-tls, verify_hostname = false",
+          k.get("tls") == {"ca_file": "/etc/tickbridge/kafka-tls/ca/ca.crt",
+                           "cert_file": "/etc/tickbridge/kafka-tls/client/tls.crt",
+                           "key_file": "/etc/tickbridge/kafka-tls/client/tls.key",
+                           "verify_hostname": False}, f"{k.get('tls')}")
+    no_reserved_options("kafka-tls", k)
+    tls_mounts("kafka-tls", spec, c, ca=("kafka-ca", "ca.crt"), client="kafka-client")
+    check("kafka-tls: no Secret created, no KAFKA_SASL_* env",
+          not of_kind(ds, "Secret") and not any(str(e.get("name", "")).startswith("KAFKA_") for e in c.get("env") or []))
+
+    section("kafka SASL SCRAM-SHA-256 over TLS with a private CA, existingSecret")
+    check("kafka-sasl-tls renders", rc("kafka-sasl-tls") == 0, read("kafka-sasl-tls", "err")[-600:])
+    ds, dep, spec, c, k = kafka_of("kafka-sasl-tls")
+    check("kafka-sasl-tls: security_protocol = \"sasl_ssl\", mechanism scram-sha-256",
+          k.get("security_protocol") == "sasl_ssl" and get(k, "sasl", "mechanism") == "scram-sha-256", f"{k}")
+    check("kafka-sasl-tls: [sink.kafka.tls] ca_file from the custom key, verify_hostname = true, no client certificate",
+          k.get("tls") == {"ca_file": "/etc/tickbridge/kafka-tls/ca/ca.pem", "verify_hostname": True}, f"{k.get('tls')}")
+    no_reserved_options("kafka-sasl-tls", k)
+    tls_mounts("kafka-sasl-tls", spec, c, ca=("kafka-ca", "ca.pem"))
+    env = {e.get("name"): e for e in c.get("env") or []}
+    check("kafka-sasl-tls: KAFKA_SASL_* env from the existing Secret kafka-auth",
+          all(get(env, n, "valueFrom", "secretKeyRef", "name") == "kafka-auth" for n in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")))
+    check("kafka-sasl-tls: no Secret created and no checksum/tickbridge-secret (the chart cannot see kafka-auth)",
+          not of_kind(ds, "Secret") and "checksum/tickbridge-secret" not in annotations(dep))
+
+    section("kafka TLS in sidecar mode")
+    check("kafka-tls-sidecar renders", rc("kafka-tls-sidecar") == 0, read("kafka-tls-sidecar", "err")[-600:])
+    ds, dep, spec, c, k = kafka_of("kafka-tls-sidecar", "initContainers")
+    tls_mounts("kafka-tls-sidecar example", spec, c, ca=("kafka-ca", "ca.crt"), client="kafka-client")
+    snip = next((d for d in of_kind(ds, "ConfigMap") if "patch.yaml" in (d.get("data") or {})), None)
+    pspec = get(load(get(snip, "data", "patch.yaml"), "patch.yaml") or {}, "spec", "template", "spec", default={}) or {}
+    tls_mounts("kafka-tls-sidecar patch.yaml", pspec, named(pspec.get("initContainers"), "tickbridge") or {},
+               ca=("kafka-ca", "ca.crt"), client="kafka-client")
+
+    section("kafka OAUTHBEARER via OIDC (sidecar mode)")
+    check("kafka-oidc renders", rc("kafka-oidc") == 0, read("kafka-oidc", "err")[-600:])
+    ds, dep, spec, c, k = kafka_of("kafka-oidc", "initContainers")
+    check("kafka-oidc: sasl_ssl, mechanism oauthbearer, [sink.kafka.sasl.oidc] with client_secret = \"${KAFKA_OIDC_CLIENT_SECRET}\"",
+          k.get("security_protocol") == "sasl_ssl" and k.get("sasl") == {
+              "mechanism": "oauthbearer",
+              "oidc": {"token_endpoint": "https://idp.example/oauth2/token", "client_id": "tickbridge",
+                       "client_secret": "${KAFKA_OIDC_CLIENT_SECRET}", "scope": "kafka"}}, f"{k.get('sasl')}")
+    no_reserved_options("kafka-oidc", k)
+    secrets = of_kind(ds, "Secret")
+    env = {e.get("name"): e for e in c.get("env") or []}
+    check("kafka-oidc: Secret with KAFKA_OIDC_CLIENT_SECRET, env from it, no KAFKA_SASL_* env",
+          len(secrets) == 1 and "KAFKA_OIDC_CLIENT_SECRET" in (get(secrets, 0, "data") or {})
+          and get(env, "KAFKA_OIDC_CLIENT_SECRET", "valueFrom", "secretKeyRef", "name") == get(secrets, 0, "metadata", "name")
+          and "KAFKA_SASL_USERNAME" not in env and "KAFKA_SASL_PASSWORD" not in env)
+    check("kafka-oidc: no client secret in the ConfigMaps", "oidc-hunter2" not in json.dumps(of_kind(ds, "ConfigMap")))
+    snip = next((d for d in of_kind(ds, "ConfigMap") if "patch.yaml" in (d.get("data") or {})), None)
+    pann = get(load(get(snip, "data", "patch.yaml"), "patch.yaml") or {}, "spec", "template", "metadata", "annotations") or {}
+    check("kafka-oidc: checksum/tickbridge-secret in the sidecar patch and the example pod, equal",
+          pann.get("checksum/tickbridge-secret") and pann.get("checksum/tickbridge-secret") == annotations(dep).get("checksum/tickbridge-secret"),
+          f"patch={pann} example={annotations(dep)}")
+
+
 def all_checks():
     global passed
     # --- helm lint ---------------------------------------------------------------------
     section("helm lint")
-    for name in ("lint-standalone", "lint-sidecar", "lint-kafka", "lint-nats", "lint-obs-standalone", "lint-obs-sidecar"):
+    for name in ("lint-standalone", "lint-sidecar", "lint-kafka", "lint-kafka-secure", "lint-nats", "lint-obs-standalone", "lint-obs-sidecar"):
         check(f"{name} passes", rc(name) == 0, (read(name, "out") + read(name, "err"))[-600:])
 
     section("manifests decode strictly into Kubernetes API types (manifestcheck)")
@@ -580,11 +767,16 @@ def all_checks():
     env = {e.get("name"): e for e in c.get("env") or []}
     check("kafka-sasl: KAFKA_SASL_* env from the Secret",
           sname is not None and all(get(env, k, "valueFrom", "secretKeyRef", "name") == sname for k in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")))
-    check("kafka-sasl: [sink.kafka.options] has SASL settings referencing ${KAFKA_SASL_*}",
-          get(cfg, "sink", "kafka", "options") == {
-              "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
-              "sasl.username": "${KAFKA_SASL_USERNAME}", "sasl.password": "${KAFKA_SASL_PASSWORD}"},
-          f"{get(cfg, 'sink', 'kafka', 'options')}")
+    check("kafka-sasl: security_protocol = \"sasl_ssl\" and [sink.kafka.sasl] referencing ${KAFKA_SASL_*}",
+          get(cfg, "sink", "kafka", "security_protocol") == "sasl_ssl"
+          and get(cfg, "sink", "kafka", "sasl") == {
+              "mechanism": "scram-sha-512",
+              "username": "${KAFKA_SASL_USERNAME}", "password": "${KAFKA_SASL_PASSWORD}"},
+          f"{get(cfg, 'sink', 'kafka')}")
+    check("kafka-sasl: no [sink.kafka.options] (nothing of SASL rendered as librdkafka options)",
+          "options" not in (get(cfg, "sink", "kafka") or {}), f"{get(cfg, 'sink', 'kafka', 'options')}")
+    check("kafka-sasl: no [sink.kafka.tls] without sink.kafka.tls.enabled",
+          "tls" not in (get(cfg, "sink", "kafka") or {}))
     check("kafka-sasl: sink kafka with brokers", get(cfg, "sink", "kind") == "kafka"
           and get(cfg, "sink", "kafka", "brokers") == "k1:9092,k2:9092")
     cms = json.dumps(of_kind(ds, "ConfigMap"))
@@ -601,13 +793,19 @@ def all_checks():
     spec = get(of_kind(ds, "Deployment"), 0, "spec", "template", "spec", default={}) or {}
     _, cfg = config_of(ds, spec.get("volumes"))
     check("kafka: sink.kafka.options passed through as [sink.kafka.options]",
-          get(cfg or {}, "sink", "kafka", "options") == {"compression.type": "zstd"})
+          get(cfg or {}, "sink", "kafka", "options") == {"linger.ms": "5"}, f"{get(cfg or {}, 'sink', 'kafka')}")
+    check("kafka: compression = \"lz4\" and security_protocol = \"plaintext\" by default, no tls/sasl tables",
+          get(cfg or {}, "sink", "kafka", "compression") == "lz4"
+          and get(cfg or {}, "sink", "kafka", "security_protocol") == "plaintext"
+          and not {"tls", "sasl"} & set(get(cfg or {}, "sink", "kafka", default={}) or {}))
     ds = docs("nats")
     spec = get(of_kind(ds, "Deployment"), 0, "spec", "template", "spec", default={}) or {}
     _, cfg = config_of(ds, spec.get("volumes"))
     check("nats: jetstream=false rendered; no token/credentials without a Secret",
           get(cfg or {}, "sink", "nats", "jetstream") is False
           and not {"token", "credentials"} & set(get(cfg or {}, "sink", "nats", default={}) or {}))
+
+    kafka_security_checks()
 
     section("nats + existingSecret")
     check("nats-existing renders", rc("nats-existing") == 0, read("nats-existing", "err")[-600:])
@@ -672,6 +870,15 @@ def all_checks():
     refused("bad-pdb-value", r"/podDisruptionBudget/minAvailable")
     refused("bad-pm-key", r"(?i)additional propert.*port|port.*additional")
     refused("bad-rule-key", r"(?i)additional propert.*enable|enable.*additional")
+    refused("bad-kafka-mechanism", r"/sink/kafka/sasl/mechanism")
+    refused("bad-kafka-compression", r"/sink/kafka/compression")
+    refused("bad-kafka-opt-sasl", r"sink\.kafka\.options\.sasl\.password is refused.*credentials\.kafkaSaslPassword")
+    refused("bad-kafka-opt-compression", r"sink\.kafka\.options\.compression\.type is refused.*sink\.kafka\.compression")
+    refused("bad-kafka-opt-protocol", r"sink\.kafka\.options\.security\.protocol is refused")
+    refused("bad-kafka-tls-plaintext", r"sink\.kafka\.tls\.enabled needs sink\.kafka\.sasl\.securityProtocol=SASL_SSL")
+    refused("bad-kafka-oidc", r"OAUTHBEARER needs sink\.kafka\.sasl\.oidc\.tokenEndpoint")
+    refused("bad-kafka-oidc-secret", r"OAUTHBEARER needs credentials\.kafkaOidcClientSecret")
+    refused("bad-kafka-tls-key", r"(?i)additional propert.*key|key.*additional")
 
     observability_checks()
 
@@ -846,15 +1053,47 @@ def binary_checks(binary):
     import subprocess
     section(f"configs accepted by {binary} validate (TICKBRIDGE_BIN)")
     # No exchange is reachable from CI: instrument lists are not fetched here.
-    env = dict(os.environ, KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD="p", NATS_TOKEN="t",
+    env = dict(os.environ, KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD="p", KAFKA_OIDC_CLIENT_SECRET="s", NATS_TOKEN="t",
                TICKBRIDGE__INSTRUMENTS__ON_UNAVAILABLE="unverified", TICKBRIDGE__INSTRUMENTS__TIMEOUT="2s")
     env.pop("TICKBRIDGE_CONFIG", None)
     def validate(name, path, extra_env=None):
         p = subprocess.run([binary, "validate", "--config", path], env=dict(env, **(extra_env or {})),
                            capture_output=True, text=True, timeout=60)
         check(f"tickbridge validate accepts {name}", p.returncode == 0, (p.stdout + p.stderr)[-400:])
+        return p
     cfgdir = os.path.join(WORK, "cfg")
     os.makedirs(cfgdir, exist_ok=True)
+
+    # TLS renders reference the Secrets' mount points (/etc/tickbridge/kafka-tls/...):
+    # a real CA and a client certificate it signed, generated here, stand in for them
+    # (the paths are rewritten into a directory per render), so librdkafka loads them.
+    tls_src = os.path.join(WORK, "pki")
+    os.makedirs(tls_src, exist_ok=True)
+    def openssl(*args):
+        p = subprocess.run(["openssl", *args], cwd=tls_src, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError(f"openssl {' '.join(args)}: {p.stderr[-300:]}")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+            "-days", "2", "-subj", "/CN=check-deploy test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "client.csr",
+            "-subj", "/CN=tickbridge")
+    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "tls.crt", "-days", "2")
+    pem = {"ca": open(os.path.join(tls_src, "ca.crt")).read(),
+           "tls.crt": open(os.path.join(tls_src, "tls.crt")).read(),
+           "tls.key": open(os.path.join(tls_src, "tls.key")).read()}
+    TLS_MOUNT = "/etc/tickbridge/kafka-tls/"
+    def with_tls_files(name, text):
+        """text with its kafka-tls paths pointing at generated PEM files of WORK/tls/<name>/."""
+        if TLS_MOUNT not in text:
+            return text
+        base = os.path.join(WORK, "tls", name) + "/"
+        for sub, fname in set(re.findall(re.escape(TLS_MOUNT) + r'(ca|client)/([^"/]+)"', text)):
+            os.makedirs(base + sub, exist_ok=True)
+            with open(base + sub + "/" + fname, "w") as out:
+                out.write(pem["ca"] if sub == "ca" else pem.get(fname, ""))
+        return text.replace(TLS_MOUNT, base)
+    tls_renders = []
     for f in sorted(os.listdir(R)):
         name = f[:-3]
         if not f.endswith(".rc") or name.startswith(("lint-", "bad-", "mc-", "example-dep", "dockerfilecheck", "check-alerts")) or rc(name) != 0:
@@ -864,9 +1103,32 @@ def binary_checks(binary):
             if text is None:
                 continue
             path = os.path.join(cfgdir, f"{name}.toml")
+            if TLS_MOUNT in text:
+                tls_renders.append((name, text))
             with open(path, "w") as out:
-                out.write(text)
-            validate(f"the config.toml of render {name}", path)
+                out.write(with_tls_files(name, text))
+            validate(f"the config.toml of render {name}" + (" (TLS files generated)" if TLS_MOUNT in text else ""), path)
+    check("TLS renders validated with generated PEM files (kafka-tls, kafka-sasl-tls, kafka-tls-sidecar)",
+          {"kafka-tls", "kafka-sasl-tls", "kafka-tls-sidecar"} <= {n for n, _ in tls_renders}, f"{[n for n, _ in tls_renders]}")
+    # ... and the binary does read them: without the files, the same config is refused
+    for name, text in tls_renders[:1]:
+        path = os.path.join(cfgdir, f"{name}.nofiles.toml")
+        with open(path, "w") as out:
+            out.write(text)
+        p = subprocess.run([binary, "validate", "--config", path], env=env, capture_output=True, text=True, timeout=60)
+        check(f"tickbridge validate refuses {name} when /etc/tickbridge/kafka-tls/... does not exist (names tls.ca_file)",
+              p.returncode != 0 and "tls.ca_file" in p.stdout + p.stderr, (p.stdout + p.stderr)[-400:])
+    # ... and librdkafka loads them: a client key that is no key is refused
+    for name, text in [t for t in tls_renders if t[0] == "kafka-tls"]:
+        text = with_tls_files("kafka-tls-badkey", text)
+        with open(os.path.join(WORK, "tls", "kafka-tls-badkey", "client", "tls.key"), "w") as out:
+            out.write(pem["ca"])
+        path = os.path.join(cfgdir, "kafka-tls-badkey.toml")
+        with open(path, "w") as out:
+            out.write(text)
+        p = subprocess.run([binary, "validate", "--config", path], env=env, capture_output=True, text=True, timeout=60)
+        check("tickbridge validate refuses kafka-tls with a tls.key that holds no key (librdkafka loads the PEM files)",
+              p.returncode != 0 and "ssl.key.location" in p.stdout + p.stderr, (p.stdout + p.stderr)[-400:])
     for sink in ("kafka", "nats", "stdout", "file"):
         validate(f"docker/tickbridge.toml with TICKBRIDGE_SINK={sink}",
                  os.path.join(ROOT, "docker", "tickbridge.toml"), {"TICKBRIDGE_SINK": sink})

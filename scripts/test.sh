@@ -50,7 +50,7 @@ log "cargo test"
 cargo test --workspace --locked -- --test-threads=2
 if [ -x scripts/check-deploy.sh ]; then
   log "deployment checks (helm chart, Dockerfile)"
-  scripts/check-deploy.sh
+  TICKBRIDGE_BIN=target/debug/tickbridge scripts/check-deploy.sh
 fi
 log "alert rules and dashboard against the binary's live /metrics"
 scripts/check-alerts.sh --bin target/debug/tickbridge

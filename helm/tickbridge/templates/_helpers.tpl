@@ -65,7 +65,30 @@ app.kubernetes.io/component: {{ .Values.mode }}
 {{/* "true" when the chart creates the credentials Secret. */}}
 {{- define "tickbridge.createSecret" -}}
 {{- $c := .Values.credentials }}
-{{- if and (not $c.existingSecret) (or $c.kafkaSaslUsername $c.kafkaSaslPassword $c.natsToken $c.natsCreds) }}true{{ end }}
+{{- if and (not $c.existingSecret) (or $c.kafkaSaslUsername $c.kafkaSaslPassword $c.kafkaOidcClientSecret $c.natsToken $c.natsCreds) }}true{{ end }}
+{{- end }}
+
+{{/*
+The data of the Secret the chart creates (secret.yaml), also hashed into the
+checksum/tickbridge-secret pod annotation so that a credentials change rolls the pods.
+*/}}
+{{- define "tickbridge.secretData" -}}
+{{- $c := .Values.credentials }}
+{{- with $c.kafkaSaslUsername }}
+{{ $c.keys.kafkaSaslUsername }}: {{ . | b64enc | quote }}
+{{- end }}
+{{- with $c.kafkaSaslPassword }}
+{{ $c.keys.kafkaSaslPassword }}: {{ . | b64enc | quote }}
+{{- end }}
+{{- with $c.kafkaOidcClientSecret }}
+{{ $c.keys.kafkaOidcClientSecret }}: {{ . | b64enc | quote }}
+{{- end }}
+{{- with $c.natsToken }}
+{{ $c.keys.natsToken }}: {{ . | b64enc | quote }}
+{{- end }}
+{{- with $c.natsCreds }}
+{{ $c.keys.natsCreds }}: {{ . | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Name of the credentials Secret, empty when there is none. */}}
@@ -81,6 +104,58 @@ app.kubernetes.io/component: {{ .Values.mode }}
 {{- define "tickbridge.natsToken" -}}
 {{- $c := .Values.credentials }}
 {{- if and (eq .Values.sink.kind "nats") (or (and (not $c.existingSecret) $c.natsToken) (and $c.existingSecret $c.existingSecretHasNatsToken)) }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the Kafka sink authenticates with SASL. */}}
+{{- define "tickbridge.kafkaSasl" -}}
+{{- if and (eq .Values.sink.kind "kafka") .Values.sink.kafka.sasl.enabled }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the Kafka sink uses SASL OAUTHBEARER (OIDC). */}}
+{{- define "tickbridge.kafkaOidc" -}}
+{{- if and (include "tickbridge.kafkaSasl" .) (eq .Values.sink.kafka.sasl.mechanism "OAUTHBEARER") }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the Kafka sink has a [sink.kafka.tls] table. */}}
+{{- define "tickbridge.kafkaTls" -}}
+{{- if and (eq .Values.sink.kind "kafka") .Values.sink.kafka.tls.enabled }}true{{ end }}
+{{- end }}
+
+{{/* "true" when a Kafka CA Secret is mounted. */}}
+{{- define "tickbridge.kafkaTlsCa" -}}
+{{- if and (include "tickbridge.kafkaTls" .) .Values.sink.kafka.tls.caSecret.name }}true{{ end }}
+{{- end }}
+
+{{/* "true" when a Kafka client certificate Secret (kubernetes.io/tls) is mounted. */}}
+{{- define "tickbridge.kafkaTlsClient" -}}
+{{- if and (include "tickbridge.kafkaTls" .) .Values.sink.kafka.tls.clientCertSecret.name }}true{{ end }}
+{{- end }}
+
+{{/* Kafka security_protocol, lowercase as the binary wants it. */}}
+{{- define "tickbridge.kafkaSecurityProtocol" -}}
+{{- if include "tickbridge.kafkaSasl" . }}
+{{- .Values.sink.kafka.sasl.securityProtocol | lower }}
+{{- else if include "tickbridge.kafkaTls" . }}ssl
+{{- else }}plaintext
+{{- end }}
+{{- end }}
+
+{{/* librdkafka properties the binary refuses in [sink.kafka.options], and the value to use instead. */}}
+{{- define "tickbridge.kafkaReservedOptions" -}}
+security.protocol: sink.kafka.sasl.securityProtocol (or sink.kafka.tls.enabled)
+sasl.mechanism: sink.kafka.sasl.mechanism
+sasl.mechanisms: sink.kafka.sasl.mechanism
+sasl.username: credentials.kafkaSaslUsername
+sasl.password: credentials.kafkaSaslPassword
+ssl.key.password: an unencrypted key in sink.kafka.tls.clientCertSecret
+sasl.oauthbearer.client.secret: credentials.kafkaOidcClientSecret
+sasl.oauthbearer.method: sink.kafka.sasl.oidc
+compression.type: sink.kafka.compression
+enable.idempotence: nothing (always true)
+acks: nothing (always all)
+bootstrap.servers: sink.kafka.brokers
+message.timeout.ms: config.extraToml [sink] delivery_timeout
+delivery.timeout.ms: config.extraToml [sink] delivery_timeout
 {{- end }}
 
 {{/* "true" when a NATS .creds file is mounted. */}}
@@ -114,8 +189,28 @@ Included by every template that is always rendered.
 {{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) }}
 {{- fail "podDisruptionBudget: give minAvailable or maxUnavailable, not both (Kubernetes refuses a budget with both)" }}
 {{- end }}
-{{- if and (eq .Values.sink.kind "kafka") .Values.sink.kafka.sasl.enabled (not .Values.credentials.existingSecret) (not (and .Values.credentials.kafkaSaslUsername .Values.credentials.kafkaSaslPassword)) }}
+{{- $kafka := .Values.sink.kafka }}
+{{- if and (include "tickbridge.kafkaSasl" .) (not (include "tickbridge.kafkaOidc" .)) (not .Values.credentials.existingSecret) (not (and .Values.credentials.kafkaSaslUsername .Values.credentials.kafkaSaslPassword)) }}
 {{- fail "sink.kafka.sasl.enabled needs credentials.kafkaSaslUsername and credentials.kafkaSaslPassword, or credentials.existingSecret" }}
+{{- end }}
+{{- if include "tickbridge.kafkaOidc" . }}
+{{- if not (and $kafka.sasl.oidc.tokenEndpoint $kafka.sasl.oidc.clientId) }}
+{{- fail "sink.kafka.sasl.mechanism=OAUTHBEARER needs sink.kafka.sasl.oidc.tokenEndpoint and sink.kafka.sasl.oidc.clientId" }}
+{{- end }}
+{{- if and (not .Values.credentials.existingSecret) (not .Values.credentials.kafkaOidcClientSecret) }}
+{{- fail "sink.kafka.sasl.mechanism=OAUTHBEARER needs credentials.kafkaOidcClientSecret, or credentials.existingSecret (key credentials.keys.kafkaOidcClientSecret)" }}
+{{- end }}
+{{- end }}
+{{- if and (include "tickbridge.kafkaSasl" .) (include "tickbridge.kafkaTls" .) (ne $kafka.sasl.securityProtocol "SASL_SSL") }}
+{{- fail (printf "sink.kafka.tls.enabled needs sink.kafka.sasl.securityProtocol=SASL_SSL with SASL (got %s, which does not use TLS)" $kafka.sasl.securityProtocol) }}
+{{- end }}
+{{- if eq .Values.sink.kind "kafka" }}
+{{- $reserved := include "tickbridge.kafkaReservedOptions" . | fromYaml }}
+{{- range $k, $_ := ($kafka.options | default dict) }}
+{{- if hasKey $reserved $k }}
+{{- fail (printf "sink.kafka.options.%s is refused (tickbridge owns it); use %s" $k (get $reserved $k)) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if and (include "tickbridge.natsToken" .) (include "tickbridge.natsCreds" .) }}
 {{- fail "NATS authentication: give a token or a .creds file, not both (credentials.natsToken / natsCreds, or existingSecretHasNatsToken / existingSecretHasNatsCreds)" }}
@@ -163,17 +258,46 @@ kind = {{ .Values.sink.kind | toJson }}
 [sink.kafka]
 brokers = {{ .Values.sink.kafka.brokers | toJson }}
 topic = {{ .Values.sink.kafka.topic | toJson }}
-{{- $opts := dict }}
+compression = {{ .Values.sink.kafka.compression | default "lz4" | toJson }}
+security_protocol = {{ include "tickbridge.kafkaSecurityProtocol" . | toJson }}
+{{- if include "tickbridge.kafkaTls" . }}
+{{- with .Values.sink.kafka.tls }}
+
+[sink.kafka.tls]
+{{- if include "tickbridge.kafkaTlsCa" $ }}
+ca_file = {{ printf "/etc/tickbridge/kafka-tls/ca/%s" (.caSecret.key | default "ca.crt") | toJson }}
+{{- end }}
+{{- if include "tickbridge.kafkaTlsClient" $ }}
+cert_file = "/etc/tickbridge/kafka-tls/client/tls.crt"
+key_file = "/etc/tickbridge/kafka-tls/client/tls.key"
+{{- end }}
+verify_hostname = {{ ternary "true" "false" (ne .verifyHostname false) }}
+{{- end }}
+{{- end }}
+{{- if include "tickbridge.kafkaSasl" . }}
 {{- with .Values.sink.kafka.sasl }}
-{{- if .enabled }}
-{{- $_ := set $opts "security.protocol" .securityProtocol }}
-{{- $_ := set $opts "sasl.mechanism" .mechanism }}
-{{- $_ := set $opts "sasl.username" "${KAFKA_SASL_USERNAME}" }}
-{{- $_ := set $opts "sasl.password" "${KAFKA_SASL_PASSWORD}" }}
+
+[sink.kafka.sasl]
+mechanism = {{ .mechanism | lower | toJson }}
+{{- if eq .mechanism "OAUTHBEARER" }}
+
+[sink.kafka.sasl.oidc]
+token_endpoint = {{ .oidc.tokenEndpoint | toJson }}
+client_id = {{ .oidc.clientId | toJson }}
+client_secret = "${KAFKA_OIDC_CLIENT_SECRET}"
+{{- with .oidc.scope }}
+scope = {{ . | toJson }}
+{{- end }}
+{{- with .oidc.extensions }}
+extensions = {{ . | toJson }}
+{{- end }}
+{{- else }}
+username = "${KAFKA_SASL_USERNAME}"
+password = "${KAFKA_SASL_PASSWORD}"
 {{- end }}
 {{- end }}
-{{- $opts = merge (deepCopy (.Values.sink.kafka.options | default dict)) $opts }}
-{{- with $opts }}
+{{- end }}
+{{- with .Values.sink.kafka.options }}
 
 [sink.kafka.options]
 {{- range $k, $v := . }}
@@ -214,7 +338,11 @@ listen = "0.0.0.0:{{ int .Values.ops.port }}"
 {{- end }}
 {{- end }}
 
-{{/* Pod annotations: Prometheus scrape hints and a config checksum (rolls pods on change). */}}
+{{/*
+Pod annotations: Prometheus scrape hints, a config checksum and a checksum of the
+chart-created Secret's data (either change rolls the pods). An existingSecret is not
+read by the chart: its changes need a manual rollout (or a reloader).
+*/}}
 {{- define "tickbridge.podAnnotations" -}}
 {{- if .Values.metrics.podAnnotations -}}
 prometheus.io/scrape: "true"
@@ -222,6 +350,9 @@ prometheus.io/port: {{ .Values.ops.port | quote }}
 prometheus.io/path: /metrics
 {{ end -}}
 checksum/tickbridge-config: {{ include "tickbridge.configToml" . | sha256sum }}
+{{- if include "tickbridge.createSecret" . }}
+checksum/tickbridge-secret: {{ include "tickbridge.secretData" . | sha256sum }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -236,7 +367,13 @@ env:
   - name: TICKBRIDGE_CONFIG
     value: /etc/tickbridge/config.toml
 {{- $secret := include "tickbridge.secretName" . }}
-{{- if and $secret (eq .Values.sink.kind "kafka") .Values.sink.kafka.sasl.enabled }}
+{{- if and $secret (include "tickbridge.kafkaOidc" .) }}
+  - name: KAFKA_OIDC_CLIENT_SECRET
+    valueFrom:
+      secretKeyRef:
+        name: {{ $secret }}
+        key: {{ .Values.credentials.keys.kafkaOidcClientSecret }}
+{{- else if and $secret (include "tickbridge.kafkaSasl" .) }}
   - name: KAFKA_SASL_USERNAME
     valueFrom:
       secretKeyRef:
@@ -316,6 +453,16 @@ volumeMounts:
     mountPath: /etc/tickbridge/nats
     readOnly: true
 {{- end }}
+{{- if include "tickbridge.kafkaTlsCa" . }}
+  - name: tickbridge-kafka-ca
+    mountPath: /etc/tickbridge/kafka-tls/ca
+    readOnly: true
+{{- end }}
+{{- if include "tickbridge.kafkaTlsClient" . }}
+  - name: tickbridge-kafka-client-cert
+    mountPath: /etc/tickbridge/kafka-tls/client
+    readOnly: true
+{{- end }}
 {{- with .Values.extraVolumeMounts }}
 {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -354,6 +501,25 @@ stopped only after they have exited, so its drain still reaches the brokers.
     items:
       - key: {{ .Values.credentials.keys.natsCreds }}
         path: nats.creds
+{{- end }}
+{{- if include "tickbridge.kafkaTlsCa" . }}
+{{- $key := .Values.sink.kafka.tls.caSecret.key | default "ca.crt" }}
+- name: tickbridge-kafka-ca
+  secret:
+    secretName: {{ .Values.sink.kafka.tls.caSecret.name }}
+    items:
+      - key: {{ $key }}
+        path: {{ $key }}
+{{- end }}
+{{- if include "tickbridge.kafkaTlsClient" . }}
+- name: tickbridge-kafka-client-cert
+  secret:
+    secretName: {{ .Values.sink.kafka.tls.clientCertSecret.name }}
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
 {{- end }}
 {{- with .Values.extraVolumes }}
 {{ toYaml . }}
