@@ -1,0 +1,1 @@
+//! Table tests of the Lighter connector with the documented example frames.
