@@ -118,17 +118,19 @@ fn a_documented_lighter_session_is_bridged_to_schema_valid_records() {
     for k in ["ticker", "funding", "open_interest", "mark_price"] {
         assert_eq!(rs.kind(k).len(), 3, "one {k} per market-stats message");
     }
-    let marks: Vec<(&str, &str)> = rs
+    let marks: Vec<(String, String)> = rs
         .kind("mark_price")
         .iter()
         .map(|m| {
             (
-                m["mark_price"].as_str().unwrap(),
-                m["index_price"].as_str().unwrap(),
+                m["mark_price"].as_str().unwrap().to_string(),
+                m["index_price"].as_str().unwrap().to_string(),
             )
         })
-        .collect::<Vec<_>>()
-        .into_iter()
+        .collect();
+    let marks: Vec<(&str, &str)> = marks
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     assert_eq!(
         marks,
