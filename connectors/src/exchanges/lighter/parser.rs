@@ -46,7 +46,7 @@ pub struct LighterParser {
 
 fn opt_dec(raw: Option<&RawValue>, context: &'static str) -> Result<Option<Dec>, ParseError> {
     match raw {
-        Some(r) if r.get() != "null" && raw_text(r) != "" => dec_raw(r, context).map(Some),
+        Some(r) if r.get() != "null" && !raw_text(r).is_empty() => dec_raw(r, context).map(Some),
         _ => Ok(None),
     }
 }
