@@ -55,13 +55,16 @@
 //! client sends `{"type":"ping"}` every 30 s, answered by `{"type":"pong"}` (a
 //! heartbeat); a server `{"type":"ping"}` is answered `{"type":"pong"}` at once.
 //!
-//! Limits ("WebSocket Limits", per IP): 100 connections, 100 subscriptions per
-//! connection, 1000 subscriptions in all, 200 client messages per minute, 50 in-flight
-//! messages. The planner keeps at most [`MAX_SUBSCRIPTIONS_PER_CONNECTION`]
-//! subscriptions per connection and the session at most [`MESSAGES_PER_MINUTE`]
-//! subscribe requests per minute per connection (room left for the pings); the
-//! per-IP totals (1000 subscriptions, 200 messages a minute across connections) are
-//! the user's to respect.
+//! Limits ("WebSocket Limits", per IP, as the stored copy of the reference gives
+//! them): 100 connections, 100 subscriptions per connection, 1000 subscriptions in
+//! all, 200 client messages per minute, 50 in-flight messages (a 2026 client,
+//! `df-lighter-core`, states higher ones: 255 connections, 500 subscriptions per
+//! connection, 5000 in all; the lower, documented ones are kept). The planner keeps at
+//! most [`MAX_SUBSCRIPTIONS_PER_CONNECTION`] subscriptions per connection, sends its
+//! requests [`SEND_INTERVAL`] apart and at most [`MESSAGES_PER_MINUTE`] a minute per
+//! connection (room left for the pings); the subscription deadline is 45 s (a full
+//! connection takes 25 s to send). The per-IP totals (1000 subscriptions, 200 messages
+//! a minute across connections) are not enforced across connections.
 //!
 //! Not verified against live traffic (no recording of this venue in the corpus): every
 //! frame shape above is taken from the documentation and the reference clients'
@@ -103,6 +106,10 @@ pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
 /// Subscribe requests per minute on one connection (Lighter: 200 client messages a
 /// minute; the rest is left for pings and resyncs).
 pub const MESSAGES_PER_MINUTE: u32 = 180;
+
+/// Spacing of a connection's subscribe requests: a full connection (100 requests)
+/// is sent in 25 s, with at most a few requests in flight (Lighter: 50).
+pub const SEND_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The app-level keep-alive.
 pub const PING: &str = r#"{"type":"ping"}"#;
@@ -252,7 +259,7 @@ impl Connector for Lighter {
         Ok(plan_chunks(
             request,
             per_connection,
-            Duration::from_millis(100),
+            SEND_INTERVAL,
             |plan, chunk| {
                 plan.encode = Some(encode);
                 for s in chunk {
@@ -287,6 +294,8 @@ impl Connector for Lighter {
             ping_interval: Some(Duration::from_secs(30)),
             pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(90),
+            // A full connection's requests take 100 × 250 ms to send.
+            subscribe_timeout: Duration::from_secs(45),
             ..Heartbeat::default()
         }
     }

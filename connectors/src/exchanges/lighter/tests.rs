@@ -121,6 +121,7 @@ fn plans_one_subscribe_per_channel_and_market() {
     let ids: Vec<u64> = plan.requests.iter().map(|r| r.id).collect();
     assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
     assert_eq!(plan.url, WS_URL);
+    assert_eq!(plan.send_interval, Duration::from_millis(250));
     assert!(plan.encode.is_some());
 }
 
@@ -171,6 +172,12 @@ fn limits_and_heartbeat_are_the_documented_ones() {
     // Lighter closes a connection silent for 2 minutes: a ping every 30 s.
     assert_eq!(h.ping_interval, Some(Duration::from_secs(30)));
     assert_eq!(h.idle_timeout, Duration::from_secs(90));
+    assert_eq!(h.subscribe_timeout, Duration::from_secs(45));
+    let full = SEND_INTERVAL * MAX_SUBSCRIPTIONS_PER_CONNECTION as u32;
+    assert!(
+        full < h.subscribe_timeout,
+        "a full connection is sent before the deadline"
+    );
     assert!(h.ping_interval.unwrap() * 4 <= Duration::from_secs(120));
 }
 
