@@ -19,6 +19,7 @@ pub mod htx;
 pub mod kraken;
 pub mod kraken_futures;
 pub mod kucoin;
+pub mod lighter;
 pub mod okx;
 #[cfg(test)]
 mod testing;
@@ -50,6 +51,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &htx::Htx::SWAP,
     &bitflyer::Bitflyer,
     &upbit::Upbit,
+    &lighter::Lighter,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
