@@ -13,6 +13,7 @@ pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod deribit;
+pub mod dydx;
 pub mod gateio;
 pub mod gemini;
 pub mod htx;
@@ -50,6 +51,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &htx::Htx::SWAP,
     &bitflyer::Bitflyer,
     &upbit::Upbit,
+    &dydx::Dydx,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.

@@ -1,0 +1,1 @@
+//! Table tests of the dYdX connector with the documented example frames.
