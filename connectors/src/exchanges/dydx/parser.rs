@@ -68,7 +68,7 @@ fn update_levels(
 }
 
 /// The items of a data frame: `contents` itself, or each element of a batch's array.
-fn items<'a>(contents: &'a RawValue, batch: bool) -> Result<Vec<&'a RawValue>, ParseError> {
+fn items(contents: &RawValue, batch: bool) -> Result<Vec<&RawValue>, ParseError> {
     if batch {
         Ok(serde_json::from_str(contents.get())?)
     } else {
