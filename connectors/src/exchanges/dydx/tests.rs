@@ -402,12 +402,12 @@ fn the_book_follows_message_ids_and_a_break_resubscribes_that_market_only() {
     // The fresh subscription refused: asked again once the throttle allows.
     assert_eq!(
         p.parse(
-            r#"{"type":"error","message":"Internal error, could not fetch data for subscription: v4_orderbook. (v4_orderbook-SOL-USD)","connection_id":"c","message_id":14}"#,
+            r#"{"type":"error","message":"Invalid subscribe message: already subscribed (v4_orderbook-SOL-USD)","connection_id":"c","message_id":14}"#,
             8,
             &mut out
         ),
         Ok(Parsed::Info(
-            "resubscription refused: error: Internal error, could not fetch data for subscription: v4_orderbook. (v4_orderbook-SOL-USD)".into()
+            "resubscription refused: error: Invalid subscribe message: already subscribed (v4_orderbook-SOL-USD)".into()
         ))
     );
 }
