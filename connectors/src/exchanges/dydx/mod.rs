@@ -58,10 +58,13 @@
 //!
 //! Control frames: `connected` on connect (`message_id` 0) → info; `subscribed` →
 //! acknowledgement of `channel:id` (`v4_markets` alone); `unsubscribed` → info;
-//! `error` (`message` only: "Invalid subscription id for channel: (v4_orderbook-FOO-USD)",
-//! "Invalid subscribe message: already subscribed (..)", "Too many subscribe attempts
-//! for channel ..") → a refusal of the channel and market it names in parentheses,
-//! otherwise of nothing in particular; `pong` → heartbeat.
+//! `error` ("Invalid subscription id for channel: (v4_orderbook-FOO-USD)", "Invalid
+//! subscribe message: already subscribed (..)", "Internal error, could not fetch data
+//! for subscription: v4_trades.", "Per-connection subscription limit reached for
+//! v4_orderbook (limit=32).", "Too many subscribe attempts for channel ..") → a refusal
+//! of the channel and market it names (in `channel`/`id`, which recent indexers add to
+//! some errors, else in parentheses), otherwise of nothing in particular; `pong` →
+//! heartbeat.
 //!
 //! Heartbeat: "every 30 seconds, the websocket API will send a heartbeat ping control
 //! frame to the connected client. If a pong event is not received within 10 seconds
@@ -72,12 +75,14 @@
 //!
 //! Limits: documented "2 subscriptions per (connection + channel + channel id) per
 //! second" and "2 invalid messages per connection per second" (exceeding the first
-//! closes the connection, code 1008). The public docs name no per-connection cap; the
-//! socks service's configuration sets per-channel subscription limits of 32
-//! `v4_orderbook`, 32 `v4_trades` and 32 `v4_markets` (read as per connection, from the
-//! source): a connection carries at most [`MAX_MARKETS_PER_CONNECTION`] markets (two
-//! channels each, plus one `v4_markets`), requests 50 ms apart. Resyncs subscribe a
-//! market's book at most once per 5 s, far under the per-market 2 per second.
+//! closes the connection: socks closes with its policy-violation code), and "for
+//! websocket from Indexer, the following channel limits per connection":
+//! `V4_ORDERBOOK_CHANNEL_LIMIT: 32`, `V4_TRADES_CHANNEL_LIMIT: 32`,
+//! `V4_MARKETS_CHANNEL_LIMIT: 32` (a 33rd is answered "Per-connection subscription limit
+//! reached"). So a connection carries at most [`MAX_MARKETS_PER_CONNECTION`] markets
+//! (two channels each, plus one `v4_markets`), requests 50 ms apart. Resyncs subscribe
+//! a market's book at most once per 5 s, far under the per-market 2 per second. REST
+//! (the instrument list only): 100 requests per 10 s per IP.
 //!
 //! Documents relied on (all consulted 2026-12-02): dYdX docs "Indexer Websocket
 //! Documentation" (docs.dydx.exchange/api_integration-indexer/indexer_websocket,
@@ -90,11 +95,13 @@
 //! (v4-chain `indexer/services/socks/src`: `helpers/message.ts` frame layouts,
 //! `lib/subscription.ts` error texts, `lib/message-forwarder.ts` and
 //! `websocket/index.ts` the `message_id` counter, `config.ts` heartbeat, rate and
-//! channel limits); REST "Get Perpetual Markets" (`GET /v4/perpetualMarkets`).
+//! channel limits); "Rate Limits" (docs.dydx.xyz/concepts/trading/limits/rate-limits:
+//! the per-connection channel limits, the indexer's 100 requests per 10 s); REST "Get
+//! Perpetual Markets" (`GET /v4/perpetualMarkets`).
 //!
 //! Unverified against live traffic (the corpus holds no dYdX recording): everything
 //! above is from the documents and the indexer source; in particular the exact
-//! `error` texts, the 32-per-channel cap, the `oraclePrices` entry field name (the
+//! `error` texts and their `channel`/`id` fields, the `oraclePrices` entry field name (the
 //! docs say `price`, recent indexers `oraclePrice`: both are read), and the layout of
 //! `channel_batch_data` for books. `tests/captures/dydx.jsonl` is written from the
 //! documented frames, not recorded.
@@ -119,7 +126,7 @@ use crate::symbols::SymbolInfo;
 
 pub use parser::DydxParser;
 
-/// Markets per connection (socks caps each channel at 32 subscriptions).
+/// Markets per connection (dYdX: 32 subscriptions per channel per connection).
 pub const MAX_MARKETS_PER_CONNECTION: usize = 32;
 
 /// The channels dYdX serves (no ticker: see the module docs).

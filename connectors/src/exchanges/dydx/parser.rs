@@ -503,7 +503,14 @@ impl DydxParser {
     fn on_error(&mut self, h: &wire::Head) -> Parsed {
         let message = h.message.clone().unwrap_or_default();
         let reason = format!("error: {message}");
-        let Some((channel, market)) = named_subscription(&message) else {
+        // Recent indexers name the subscription in `channel`/`id` of some errors;
+        // every version names it in parentheses in others.
+        let named = match (h.channel, h.id.map(raw_text)) {
+            (Some(channel), Some(id)) => Some((channel, id)),
+            (Some(MARKETS), None) => Some((MARKETS, "")),
+            _ => named_subscription(&message),
+        };
+        let Some((channel, market)) = named else {
             return Parsed::Refused(Refusal::unattributed(reason));
         };
         if channel == ORDERBOOK && self.resyncs.pending(market) {

@@ -167,6 +167,22 @@ fn documented_frames_are_classified() {
                 &[],
             ),
             (
+                r#"{"type":"error","message":"Internal error, could not fetch data for subscription: v4_trades.","connection_id":"57844645-0b1d-4c3f-ad71-1c6154154a13","message_id":6,"channel":"v4_trades","id":"ETH-USD"}"#,
+                Parsed::Refused(Refusal::of(
+                    Answer::Topic("v4_trades:ETH-USD".into()),
+                    vec!["ETH-USD".into()],
+                    "error: Internal error, could not fetch data for subscription: v4_trades.",
+                )),
+                &[],
+            ),
+            (
+                r#"{"type":"error","message":"Per-connection subscription limit reached for v4_orderbook (limit=32).","connection_id":"57844645-0b1d-4c3f-ad71-1c6154154a13","message_id":7}"#,
+                Parsed::Refused(Refusal::unattributed(
+                    "error: Per-connection subscription limit reached for v4_orderbook (limit=32).",
+                )),
+                &[],
+            ),
+            (
                 r#"{"type":"error","message":"Invalid message: could not parse","connection_id":"57844645-0b1d-4c3f-ad71-1c6154154a13","message_id":4}"#,
                 Parsed::Refused(Refusal::unattributed(
                     "error: Invalid message: could not parse",
