@@ -71,7 +71,9 @@
 //! back, the websocket API will disconnect" (socks `WS_HEARTBEAT_INTERVAL_MS` 30 000,
 //! `WS_HEARTBEAT_TIMEOUT_MS` 10 000): protocol pongs are sent by the WebSocket layer at
 //! once. tickbridge also sends protocol pings every 30 s (10 s to answer), and a socket
-//! silent for 70 s (two missed server pings) is dead.
+//! silent for 70 s (two missed server pings) is dead. A `subscribed` answer waits for
+//! the indexer's initial-data fetch (socks `INITIAL_GET_TIMEOUT_MS`, 20 s): a request
+//! unanswered after 25 s is reported.
 //!
 //! Limits: documented "2 subscriptions per (connection + channel + channel id) per
 //! second" and "2 invalid messages per connection per second" (exceeding the first
@@ -316,6 +318,9 @@ impl Connector for Dydx {
             ping_interval: Some(Duration::from_secs(30)),
             pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(70),
+            // socks fetches a subscription's initial data before answering, for up
+            // to `INITIAL_GET_TIMEOUT_MS` = 20 s.
+            subscribe_timeout: Duration::from_secs(25),
             ..Heartbeat::default()
         }
     }

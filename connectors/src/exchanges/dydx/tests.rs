@@ -91,6 +91,7 @@ fn plans_one_subscribe_per_channel_and_market() {
     );
     assert_eq!(Dydx.market_of_url("wss://indexer.dydx.trade/v3/ws"), None);
     let hb = Dydx.heartbeat();
+    assert_eq!(hb.subscribe_timeout, Duration::from_secs(25));
     assert_eq!(
         (
             hb.app_ping,
