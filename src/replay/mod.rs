@@ -14,7 +14,9 @@
 //!   matches), i.e. client k gets connection k modulo their number.
 //! - Frames are sent in recorded order, at recorded speed scaled by a factor, or as
 //!   fast as the client reads (`Speed::Max`). When the recording shows the client
-//!   sending first (a subscribe), the server waits for the client's first frame.
+//!   sending first (a subscribe), the server waits for the client's first frame; a
+//!   venue that greets first (dYdX `connected`, see `protocol::Protocol::greets_first`)
+//!   gets its recorded greeting at connect and the rest after the client's first frame.
 //! - Client frames are logged (`client frame`, with the client number and the text):
 //!   tests read what the bridge subscribed to from the log. Each recorded connection
 //!   has its reply protocol, chosen from its recorded URL ([`protocol`]): Binance and
@@ -534,7 +536,30 @@ async fn serve_websocket(
         );
         start
     };
-    if !client_speaks_first {
+    // A greeting (dYdX `connected`): the frames recorded before the client's first
+    // frame are sent at connect; the rest waits for the client (not in live mode,
+    // where every client joins the shared clock).
+    let first_send = frames
+        .iter()
+        .find(|e| e.ev == EventKind::Send)
+        .map(|e| e.ts);
+    let greeting = match first_send {
+        Some(ts) if protocol.greets_first() && !args.live => {
+            recvs.iter().take_while(|e| e.ts < ts).count()
+        }
+        _ => 0,
+    };
+    if greeting > 0 {
+        for e in &recvs[..greeting] {
+            if let Some(text) = &e.text {
+                write.feed(Message::text(text.as_str())).await?;
+            }
+        }
+        write.flush().await?;
+        next = greeting;
+        sent = greeting;
+    }
+    if !client_speaks_first && greeting == 0 {
         started = Some(start_playback(&mut next, &mut acks));
     }
 

@@ -15,7 +15,10 @@
 //! answered the recording client's requests, not this client's; they are skipped in
 //! playback ([`Protocol::is_recorded_reply`]) and every request is answered here
 //! instead. Every other connection is [`Protocol::Recorded`]: no answers are made up,
-//! and the recorded acknowledgements are played back in order with the rest.
+//! and the recorded acknowledgements are played back in order with the rest; a
+//! [`Protocol::Dydx`] connection too, but its recorded greeting (the frames before the
+//! client's first frame) is sent at connect and the rest waits for the client
+//! ([`Protocol::greets_first`]).
 
 use serde_json::{json, Value};
 
@@ -34,6 +37,11 @@ pub enum Protocol {
     JsonRpc,
     /// Played as recorded, the recorded acknowledgements included.
     Recorded,
+    /// The dYdX v4 indexer: `connected` at connect, then each subscribe answered by a
+    /// `subscribed` frame that carries the channel's initial data (a book snapshot),
+    /// which only the recording holds: played as recorded (like [`Protocol::Recorded`]),
+    /// the greeting at connect and the rest once the client has sent its requests.
+    Dydx,
 }
 
 impl Protocol {
@@ -44,8 +52,16 @@ impl Protocol {
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,
+            "dydx" => Protocol::Dydx,
             _ => Protocol::Recorded,
         }
+    }
+
+    /// Whether the recorded frames before the client's first frame are a greeting,
+    /// sent at connect, the rest of the recording waiting for the client (dYdX's
+    /// `connected` comes first, its `subscribed` answers only after the requests).
+    pub fn greets_first(self) -> bool {
+        self == Protocol::Dydx
     }
 
     /// The protocol of a recorded WebSocket URL, when a connector speaks it.
@@ -89,6 +105,7 @@ impl Protocol {
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,
+            "dydx" => Protocol::Dydx,
             _ => Protocol::Recorded,
         }
     }
@@ -103,7 +120,7 @@ impl Protocol {
                     && (text.contains("\"type\":\"ack\"") || text.contains("\"type\":\"pong\""))
             }
             Protocol::JsonRpc => !text.contains("\"method\"") && text.contains("\"id\""),
-            Protocol::Recorded => false,
+            Protocol::Recorded | Protocol::Dydx => false,
         }
     }
 
@@ -112,7 +129,7 @@ impl Protocol {
     /// Coinbase Advanced Trade `subscriptions`, Bybit `{"op":"subscribe",..}` replies):
     /// a client joining a live playback late still gets these.
     pub fn is_recorded_ack(self, text: &str) -> bool {
-        self == Protocol::Recorded
+        matches!(self, Protocol::Recorded | Protocol::Dydx)
             && text.len() < 4096
             && text.to_ascii_lowercase().contains("subscri")
     }
@@ -127,7 +144,7 @@ impl Protocol {
             Protocol::Coinbase => coinbase(&request, refused),
             Protocol::Kucoin => kucoin(&request, refused),
             Protocol::JsonRpc => json_rpc(&request, refused),
-            Protocol::Recorded => Vec::new(),
+            Protocol::Recorded | Protocol::Dydx => Vec::new(),
         }
     }
 }
@@ -388,6 +405,22 @@ mod tests {
             Protocol::of_recording(None, "coinbase", exchange).0,
             Protocol::Coinbase
         );
+    }
+
+    #[test]
+    fn dydx_greets_then_plays_its_recorded_answers() {
+        let p = Protocol::of_connector("dydx");
+        assert_eq!(p, Protocol::Dydx);
+        assert_eq!(Protocol::of("dydx"), Protocol::Dydx);
+        assert_eq!(
+            Protocol::of_url("wss://indexer.dydx.trade/v4/ws"),
+            Some((Protocol::Dydx, "dydx"))
+        );
+        assert!(p.greets_first() && !Protocol::Recorded.greets_first());
+        let subscribe = r#"{"type":"subscribe","channel":"v4_orderbook","id":"BTC-USD"}"#;
+        assert!(p.answer(subscribe, &[]).is_empty());
+        let subscribed = r#"{"type":"subscribed","connection_id":"c","message_id":1,"channel":"v4_trades","id":"BTC-USD","contents":{"trades":[]}}"#;
+        assert!(!p.is_recorded_reply(subscribed) && p.is_recorded_ack(subscribed));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod bybit;
 pub mod coinbase;
 pub mod coinbase_advanced;
 pub mod deribit;
+pub mod dydx;
 pub mod gateio;
 pub mod gemini;
 pub mod htx;
@@ -52,6 +53,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &bitflyer::Bitflyer,
     &upbit::Upbit,
     &lighter::Lighter,
+    &dydx::Dydx,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
