@@ -320,7 +320,14 @@ fn pass(
         };
         let ((), result) = tokio::join!(
             source,
-            pipeline::run(records_in, sink, batch, &sink_config, stats.clone())
+            pipeline::run(
+                records_in,
+                sink,
+                batch,
+                &sink_config,
+                stats.clone(),
+                tokio_util::sync::CancellationToken::new(),
+            )
         );
         result.unwrap();
     });

@@ -8,7 +8,11 @@
 //! 5. one summary line: received, delivered, dead-lettered, lost.
 //!
 //! The whole drain is bounded by `drain_timeout`. Every task is spawned on one
-//! `TaskTracker` and joined.
+//! `TaskTracker` and joined. At the deadline the pipeline stops waiting and counts
+//! every record not acknowledged as lost where it was (queue, batcher, in flight),
+//! then the tasks are joined within [`JOIN_AFTER_DEADLINE`]; the process exits
+//! non-zero. The summary's `received = delivered + dead_lettered + lost` holds in every
+//! case.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -26,6 +30,10 @@ use crate::ops::http::OpsServer;
 use crate::ops::OpsState;
 use crate::pipeline::{self, PipelineStats, Summary};
 use crate::sinks::{self, SinkError};
+
+/// How long the tasks get to end after the drain deadline (the pipeline counting its
+/// losses, sessions closing their sockets) before the process exits regardless.
+pub const JOIN_AFTER_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Why a run failed before or during its drain.
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +160,8 @@ async fn bridge(
     let _ = ops.queue.set(tx.downgrade());
     let tracker = TaskTracker::new();
     let stop_sources = CancellationToken::new();
+    // The drain deadline: the pipeline then stops waiting and counts its losses.
+    let deadline = CancellationToken::new();
 
     let mut planned = 0u64;
     for (i, source) in sources.into_iter().enumerate() {
@@ -221,7 +231,10 @@ async fn bridge(
             config.sink.clone(),
             stats.clone(),
         );
-        tracker.spawn(async move { pipeline::run(rx, sink, &batch, &sink_config, stats).await })
+        let deadline = deadline.clone();
+        tracker.spawn(async move {
+            pipeline::run(rx, sink, &batch, &sink_config, stats, deadline).await
+        })
     };
     tracker.close();
 
@@ -234,12 +247,31 @@ async fn bridge(
     );
     stop_sources.cancel();
 
+    let mut pipeline = pipeline;
     let drained = tokio::time::timeout(drain_timeout, async {
-        let result = pipeline.await;
+        let result = (&mut pipeline).await;
         tracker.wait().await;
         result
     })
     .await;
+    if drained.is_err() {
+        // Past the deadline: the pipeline counts what it could not deliver, every
+        // task gets a bounded moment to end (sources were told to stop at the start
+        // of the drain), and whatever still runs is left to the process exit.
+        deadline.cancel();
+        stop_sources.cancel();
+        let joined = tokio::time::timeout(JOIN_AFTER_DEADLINE, async {
+            let _ = (&mut pipeline).await;
+            tracker.wait().await;
+        })
+        .await;
+        if joined.is_err() {
+            warn!(
+                tasks = tracker.len(),
+                "tasks still running after the drain deadline; exiting anyway"
+            );
+        }
+    }
     let summary = stats.summary();
     for (label, source) in ops.sources.lock().unwrap_or_else(|p| p.into_inner()).iter() {
         let counters: std::collections::BTreeMap<&str, u64> =
@@ -259,8 +291,10 @@ async fn bridge(
         Err(_) => {
             warn!(
                 ?drain_timeout,
-                unacknowledged = summary.lost,
-                "drain timed out"
+                lost_queue = summary.lost_queue,
+                lost_batcher = summary.lost_batcher,
+                lost_in_flight = summary.lost_in_flight,
+                "drain timed out: records not acknowledged are counted as lost where they were"
             );
             false
         }
@@ -275,11 +309,19 @@ pub fn log_summary(summary: &Summary, clean: bool) {
         delivered = summary.delivered,
         dead_lettered = summary.dead_lettered,
         lost = summary.lost,
+        lost_queue = summary.lost_queue,
+        lost_batcher = summary.lost_batcher,
+        lost_in_flight = summary.lost_in_flight,
+        failed = summary.failed,
         clean,
-        "summary: received {} delivered {} dead-lettered {} lost {}",
+        "summary: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {})",
         summary.received,
         summary.delivered,
         summary.dead_lettered,
-        summary.lost
+        summary.lost,
+        summary.lost_queue,
+        summary.lost_batcher,
+        summary.lost_in_flight,
+        summary.failed
     );
 }

@@ -237,6 +237,23 @@ pub fn render(ops: &OpsState) -> String {
         m.family(name, kind, help);
         m.sample(name, &sink_label, value);
     }
+    m.family(
+        "tickbridge_records_lost_total",
+        "counter",
+        "Records not delivered, by where they were: failed after the sink's retries, or at the drain deadline still in the queue, in the batcher or in flight.",
+    );
+    for (stage, value) in [
+        ("failed", p.failed.load(Relaxed)),
+        ("queue", p.lost_queue.load(Relaxed)),
+        ("batcher", p.lost_batcher.load(Relaxed)),
+        ("in_flight", p.lost_in_flight.load(Relaxed)),
+    ] {
+        m.sample(
+            "tickbridge_records_lost_total",
+            &[("sink", sink), ("stage", stage)],
+            value,
+        );
+    }
     // The sink's own values: counters by their `_total` name, gauges otherwise.
     for c in ops.sink_counters() {
         let kind = if c.name.ends_with("_total") {

@@ -1,7 +1,9 @@
 //! The batcher: takes records from the queue, encodes them to JSON, and closes a batch
 //! at `max_events`, `max_bytes` or `linger` after its first record, whichever comes
 //! first; with a zero `linger` a batch is whatever the queue held when it was read.
-//! When the queue closes it flushes the partial batch and returns.
+//! When the queue closes it flushes the partial batch and returns. At the drain
+//! deadline it closes the queue and counts what it still holds (`lost_queue`) and
+//! what it took but did not hand on (`lost_batcher`).
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use tickbridge_schema::Record;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
 
 use super::PipelineStats;
 use crate::config::BatchConfig;
@@ -25,13 +28,19 @@ pub(super) async fn run(
     out: mpsc::Sender<Batch>,
     config: BatchConfig,
     stats: Arc<PipelineStats>,
+    deadline: CancellationToken,
 ) {
     let mut batch = Batch::default();
-    let mut deadline: Option<Instant> = None;
+    let mut linger_at: Option<Instant> = None;
     let mut incoming: Vec<Record> = Vec::with_capacity(config.max_events.min(4096));
+    let stage = Stage {
+        out: &out,
+        stats: &stats,
+        deadline: &deadline,
+    };
     loop {
         let linger = async {
-            match deadline {
+            match linger_at {
                 Some(d) => sleep_until(d).await,
                 None => std::future::pending().await,
             }
@@ -45,56 +54,94 @@ pub(super) async fn run(
                 // Kinds, last-record times and exchange lag: each shared counter
                 // touched once per batch of the queue, not once per record.
                 stats.records_by_kind.count_many(&incoming);
-                for record in incoming.drain(..) {
+                let mut records = incoming.drain(..);
+                while let Some(record) = records.next() {
                     let item = encode(record);
                     batch.bytes += item.json.len();
                     batch.items.push(item);
-                    if deadline.is_none() {
-                        deadline = Some(Instant::now() + config.linger);
+                    if linger_at.is_none() {
+                        linger_at = Some(Instant::now() + config.linger);
                     }
                     if batch.len() >= config.max_events || batch.bytes >= config.max_bytes {
-                        deadline = None;
-                        if !send(&out, &mut batch).await {
-                            return;
+                        linger_at = None;
+                        if !stage.send(&mut batch).await {
+                            stats.lost_batcher.fetch_add(records.len() as u64, Relaxed);
+                            return stage.close_queue(&mut queue);
                         }
                     }
                 }
+                drop(records);
                 // No linger: the batch is whatever the queue held. Records that arrive
                 // while the publisher is busy pile up in the queue, so batches still
                 // grow with the load, without a timer's 1 ms granularity in the way.
                 if config.linger.is_zero() {
-                    deadline = None;
-                    if !send(&out, &mut batch).await {
-                        return;
+                    linger_at = None;
+                    if !stage.send(&mut batch).await {
+                        return stage.close_queue(&mut queue);
                     }
                 }
             }
             _ = linger => {
-                deadline = None;
-                if !send(&out, &mut batch).await {
-                    return;
+                linger_at = None;
+                if !stage.send(&mut batch).await {
+                    return stage.close_queue(&mut queue);
                 }
+            }
+            _ = deadline.cancelled() => {
+                stats.lost_batcher.fetch_add(batch.len() as u64, Relaxed);
+                return stage.close_queue(&mut queue);
             }
         }
     }
-    if !batch.is_empty() {
-        send(&out, &mut batch).await;
+    if !batch.is_empty() && !stage.send(&mut batch).await {
+        stage.close_queue(&mut queue);
     }
 }
 
-/// Hands the batch to the publisher; false when the publisher is gone. The next
-/// batch starts with room for as many records as this one held (growing a batch of
-/// records from empty every time costs more than encoding them).
-async fn send(out: &mpsc::Sender<Batch>, batch: &mut Batch) -> bool {
-    let next = Batch {
-        items: Vec::with_capacity(batch.len()),
-        bytes: 0,
-    };
-    let full = std::mem::replace(batch, next);
-    if full.is_empty() {
-        return true;
+/// Where the batcher hands batches, and what ends it.
+struct Stage<'a> {
+    out: &'a mpsc::Sender<Batch>,
+    stats: &'a PipelineStats,
+    deadline: &'a CancellationToken,
+}
+
+impl Stage<'_> {
+    /// Hands the batch to the publisher; false when the publisher is gone or the
+    /// deadline passed first (the batch's records then count as lost in the
+    /// batcher). The next batch starts with room for as many records as this one
+    /// held (growing a batch of records from empty every time costs more than
+    /// encoding them).
+    async fn send(&self, batch: &mut Batch) -> bool {
+        let next = Batch {
+            items: Vec::with_capacity(batch.len()),
+            bytes: 0,
+        };
+        let full = std::mem::replace(batch, next);
+        if full.is_empty() {
+            return true;
+        }
+        let n = full.len() as u64;
+        let sent = tokio::select! {
+            biased;
+            sent = self.out.send(full) => sent.is_ok(),
+            _ = self.deadline.cancelled() => false,
+        };
+        if !sent {
+            self.stats.lost_batcher.fetch_add(n, Relaxed);
+        }
+        sent
     }
-    out.send(full).await.is_ok()
+
+    /// The deadline: no source may add a record any more; what the queue still
+    /// holds is lost there.
+    fn close_queue(&self, queue: &mut mpsc::Receiver<Record>) {
+        queue.close();
+        let mut left = 0u64;
+        while queue.try_recv().is_ok() {
+            left += 1;
+        }
+        self.stats.lost_queue.fetch_add(left, Relaxed);
+    }
 }
 
 #[cfg(test)]
@@ -128,7 +175,13 @@ mod tests {
     ) {
         let (queue_tx, queue_rx) = mpsc::channel(64);
         let (out_tx, out_rx) = mpsc::channel(1);
-        let batcher = run(queue_rx, out_tx, config, Arc::new(PipelineStats::default()));
+        let batcher = run(
+            queue_rx,
+            out_tx,
+            config,
+            Arc::new(PipelineStats::default()),
+            CancellationToken::new(),
+        );
         (queue_tx, out_rx, batcher)
     }
 

@@ -7,7 +7,10 @@
 //! Both stages run in the caller's task (joined with `tokio::join!`), so the pipeline
 //! spawns nothing. It ends when every sender of the queue is dropped: the batcher
 //! flushes its partial batch, the publisher awaits every in-flight acknowledgement
-//! and closes the sink.
+//! and closes the sink. Or it ends at the drain deadline (`deadline` cancelled): the
+//! queue is closed to new records, and every record not yet acknowledged is counted
+//! as lost where it was — still in the queue, in the batcher, or in flight — so the
+//! summary's `received = delivered + dead_lettered + lost` holds exactly.
 
 mod batcher;
 mod metrics;
@@ -18,6 +21,7 @@ use std::sync::Arc;
 
 use tickbridge_schema::Record;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{BatchConfig, SinkConfig};
 use crate::sinks::{Sink, SinkError};
@@ -26,19 +30,27 @@ pub use batcher::encode;
 pub use metrics::{Histogram, HistogramSnapshot, RecordCounts, LATENCY_BUCKETS};
 pub use stats::{PipelineStats, Summary};
 
-/// Runs the pipeline to completion (until `queue` closes and everything is acknowledged).
+/// Runs the pipeline to completion (until `queue` closes and everything is
+/// acknowledged), or until `deadline` is cancelled (see the module docs).
 pub async fn run(
     queue: mpsc::Receiver<Record>,
     sink: Arc<dyn Sink>,
     batch: &BatchConfig,
     sink_config: &SinkConfig,
     stats: Arc<PipelineStats>,
+    deadline: CancellationToken,
 ) -> Result<(), SinkError> {
     // One batch waiting beyond those in flight keeps the sink busy without letting
     // the batcher run far ahead of acknowledgements.
     let (batches_tx, batches_rx) = mpsc::channel(1);
-    let batcher = batcher::run(queue, batches_tx, batch.clone(), stats.clone());
-    let publisher = publisher::run(batches_rx, sink, sink_config.max_in_flight, stats);
+    let batcher = batcher::run(
+        queue,
+        batches_tx,
+        batch.clone(),
+        stats.clone(),
+        deadline.clone(),
+    );
+    let publisher = publisher::run(batches_rx, sink, sink_config.max_in_flight, stats, deadline);
     let ((), result) = tokio::join!(batcher, publisher);
     result
 }

@@ -1,7 +1,10 @@
 //! The publisher: enqueues batches on the sink in order and awaits their
 //! acknowledgements, with at most `max_in_flight` batches outstanding. Every
 //! acknowledgement future is awaited, none is dropped: after the last batch it
-//! awaits the remaining ones, then closes the sink.
+//! awaits the remaining ones, then closes the sink. Only at the drain deadline does
+//! it stop waiting: the records of the batches still unacknowledged (or still being
+//! enqueued) count as lost in flight, those of a batch it had not taken yet as lost
+//! in the batcher.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -10,6 +13,7 @@ use futures_util::stream::{FuturesOrdered, StreamExt};
 use tickbridge_connectors::time::now_ns;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::PipelineStats;
 use crate::sinks::{Batch, BatchOutcome, Sink, SinkError};
@@ -19,25 +23,63 @@ pub(super) async fn run(
     sink: Arc<dyn Sink>,
     max_in_flight: usize,
     stats: Arc<PipelineStats>,
+    deadline: CancellationToken,
 ) -> Result<(), SinkError> {
     let mut in_flight = FuturesOrdered::new();
+    // Records of the batches in `in_flight` (what the deadline would lose).
+    let mut in_flight_records = 0u64;
     let mut input_open = true;
     while input_open || !in_flight.is_empty() {
         tokio::select! {
-            Some((outcome, timing)) = in_flight.next(), if !in_flight.is_empty() => account(&stats, outcome, timing),
+            Some((outcome, timing)) = in_flight.next(), if !in_flight.is_empty() => {
+                let timing: Timing = timing;
+                in_flight_records -= timing.ts_recv.len() as u64;
+                account(&stats, outcome, timing);
+            }
             batch = batches.recv(), if input_open && in_flight.len() < max_in_flight => match batch {
                 Some(batch) => {
                     stats.batches.fetch_add(1, Relaxed);
                     stats.batches_in_flight.fetch_add(1, Relaxed);
                     let timing = Timing::of(&batch);
-                    let acks = sink.enqueue(batch).await;
+                    let n = timing.ts_recv.len() as u64;
+                    // The sink may hold the batch back (a broker that is down): the
+                    // deadline ends that wait too.
+                    let acks = tokio::select! {
+                        acks = sink.enqueue(batch) => acks,
+                        _ = deadline.cancelled() => {
+                            stats.lost_in_flight.fetch_add(in_flight_records + n, Relaxed);
+                            return at_deadline(&mut batches, &stats);
+                        }
+                    };
+                    in_flight_records += n;
                     in_flight.push_back(async move { (acks.await, timing) });
                 }
                 None => input_open = false,
             },
+            _ = deadline.cancelled() => {
+                stats.lost_in_flight.fetch_add(in_flight_records, Relaxed);
+                return at_deadline(&mut batches, &stats);
+            }
         }
     }
     sink.close().await
+}
+
+/// The drain deadline passed: a batch the batcher handed over but this stage had not
+/// taken counts as lost in the batcher. The sink is not closed (it holds records it
+/// could not deliver in time).
+fn at_deadline(
+    batches: &mut mpsc::Receiver<Batch>,
+    stats: &PipelineStats,
+) -> Result<(), SinkError> {
+    batches.close();
+    while let Ok(batch) = batches.try_recv() {
+        stats.lost_batcher.fetch_add(batch.len() as u64, Relaxed);
+    }
+    Err(SinkError::Close {
+        sink: "pipeline",
+        message: "the drain deadline passed with records unacknowledged".into(),
+    })
 }
 
 /// What the latency histograms need of a batch once it is acknowledged.

@@ -15,6 +15,13 @@ pub struct PipelineStats {
     pub dead_lettered: AtomicU64,
     /// Records whose delivery definitely failed (retries exhausted, no dead-letter target).
     pub failed: AtomicU64,
+    /// Records still in the queue when the drain deadline passed.
+    pub lost_queue: AtomicU64,
+    /// Records taken from the queue but in no batch handed to the sink yet (the
+    /// batcher's partial batch, the batch waiting for the publisher) at the deadline.
+    pub lost_batcher: AtomicU64,
+    /// Records handed to the sink whose acknowledgement had not come at the deadline.
+    pub lost_in_flight: AtomicU64,
     pub batches: AtomicU64,
     pub batches_in_flight: AtomicU64,
     /// Records taken from the queue, by exchange × market × kind.
@@ -25,27 +32,40 @@ pub struct PipelineStats {
     pub receive_to_ack_latency: Histogram,
 }
 
-/// The numbers of the shutdown summary line.
+/// The numbers of the shutdown summary line: `received = delivered + dead_lettered +
+/// lost`, always, and `lost` is the sum of where the lost records were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
+    /// Every record a source put into the queue.
     pub received: u64,
     pub delivered: u64,
     pub dead_lettered: u64,
-    /// Received but neither delivered nor dead-lettered: failed, or still unacknowledged
-    /// when the drain timed out.
     pub lost: u64,
+    /// Of `lost`: still in the queue at the drain deadline.
+    pub lost_queue: u64,
+    /// Of `lost`: in the batcher (taken from the queue, not handed to the sink).
+    pub lost_batcher: u64,
+    /// Of `lost`: handed to the sink, unacknowledged at the deadline.
+    pub lost_in_flight: u64,
+    /// Of `lost`: failed after the sink's retries (no dead-letter target took them).
+    pub failed: u64,
 }
 
 impl PipelineStats {
     pub fn summary(&self) -> Summary {
-        let received = self.received.load(Relaxed);
-        let delivered = self.delivered.load(Relaxed);
-        let dead_lettered = self.dead_lettered.load(Relaxed);
+        let lost_queue = self.lost_queue.load(Relaxed);
+        let lost_batcher = self.lost_batcher.load(Relaxed);
+        let lost_in_flight = self.lost_in_flight.load(Relaxed);
+        let failed = self.failed.load(Relaxed);
         Summary {
-            received,
-            delivered,
-            dead_lettered,
-            lost: received.saturating_sub(delivered + dead_lettered),
+            received: self.received.load(Relaxed) + lost_queue,
+            delivered: self.delivered.load(Relaxed),
+            dead_lettered: self.dead_lettered.load(Relaxed),
+            lost: lost_queue + lost_batcher + lost_in_flight + failed,
+            lost_queue,
+            lost_batcher,
+            lost_in_flight,
+            failed,
         }
     }
 }

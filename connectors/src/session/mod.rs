@@ -982,15 +982,15 @@ impl Session {
                 SourceStats::add(&self.stats.duplicates_dropped, 1);
                 continue;
             }
-            match &r.data {
+            let counter = match &r.data {
                 Data::Status(s) => {
-                    SourceStats::add(&self.stats.status_records, 1);
                     if s.event == StatusEvent::Gap {
                         SourceStats::add(&self.stats.gaps, 1);
                     }
+                    &self.stats.status_records
                 }
-                _ => SourceStats::add(&self.stats.records, 1),
-            }
+                _ => &self.stats.records,
+            };
             if let Err(full) = self.out.try_send(r) {
                 let r = match full {
                     mpsc::error::TrySendError::Closed(_) => return Err(Ended::QueueClosed),
@@ -1001,6 +1001,9 @@ impl Session {
                 self.out.send(r).await.map_err(|_| Ended::QueueClosed)?;
                 self.stalled += blocked.elapsed();
             }
+            // Counted once in the queue: the pipeline's `received` is exactly the sum
+            // of what the sources counted.
+            SourceStats::add(counter, 1);
         }
         Ok(())
     }
