@@ -120,3 +120,6 @@ pub static SPOT_BOOK: BookVenue = BookVenue {
     depth: book::futures_depth,
 };
 
+#[cfg(test)]
+#[path = "aster_tests.rs"]
+mod tests;
