@@ -7,7 +7,10 @@
 //! records per kind, schema-valid, resolved against the served instrument list, the
 //! books chained from their snapshots with no gap. A second capture
 //! (`tests/captures/aster_gap.jsonl`) breaks BTCUSDT's `pu` chain once: `status gap`
-//! and a resync of BTC-USDT-PERP only, ETH-USDT-PERP untouched.
+//! and a resync of BTC-USDT-PERP only, ETH-USDT-PERP untouched. A third
+//! (`tests/captures/aster_spot.jsonl`) is `aster-spot`: `/api/v1/exchangeInfo`,
+//! `@trade`, `@bookTicker` (no time), spot-chained `@depth@100ms` diffs against
+//! `/api/v1/depth`, `@ticker` of ASTERUSDT.
 //!
 //! Replay answers Aster's `SUBSCRIBE` requests as Binance's (`{"result":null,"id":n}`;
 //! the recorded ack is the recording client's and is skipped).
@@ -30,6 +33,19 @@ fn capture(name: &str) -> PathBuf {
 
 /// Bridges `file` for BTC-USDT-PERP and ETH-USDT-PERP on `channels` until `done`.
 fn bridge(file: &str, channels: &[&str], done: impl Fn(&Records) -> bool) -> Records {
+    let symbols = ["BTC-USDT-PERP", "ETH-USDT-PERP"];
+    bridge_venue(("aster", "perp"), file, channels, &symbols, done)
+}
+
+/// Bridges `file` with `exchange` (serving `market`) for `symbols` on `channels`
+/// until `done`; every record is schema-valid and of that exchange and market.
+fn bridge_venue(
+    (exchange, market): (&str, &str),
+    file: &str,
+    channels: &[&str],
+    symbols: &[&str],
+    done: impl Fn(&Records) -> bool,
+) -> Records {
     let cache = tempfile::tempdir().unwrap();
     let instruments = format!(
         "[instruments]\ncache_dir = \"{}\"\ntimeout = \"5s\"\n",
@@ -38,9 +54,9 @@ fn bridge(file: &str, channels: &[&str], done: impl Fn(&Records) -> bool) -> Rec
     let run = VenueRun::start(
         &capture(file),
         Source {
-            exchange: "aster",
+            exchange,
             channels,
-            symbols: &["BTC-USDT-PERP", "ETH-USDT-PERP"],
+            symbols,
             sections: &instruments,
             ..Source::default()
         },
@@ -51,8 +67,8 @@ fn bridge(file: &str, channels: &[&str], done: impl Fn(&Records) -> bool) -> Rec
     for r in &rs.all {
         schemas.check(r);
         assert_eq!(
-            (&r["exchange"], &r["market"]),
-            (&"aster".into(), &"perp".into()),
+            (r["exchange"].as_str(), r["market"].as_str()),
+            (Some(exchange), Some(market)),
             "{r}"
         );
     }
@@ -279,5 +295,67 @@ fn a_broken_pu_chain_resyncs_that_market_only() {
         rs.kind("trade").len(),
         6,
         "trades flow on through the resync"
+    );
+}
+
+#[test]
+fn an_aster_spot_session_is_bridged_with_the_spot_chain() {
+    let rs = bridge_venue(
+        ("aster-spot", "spot"),
+        "aster_spot.jsonl",
+        &["trade", "bbo", "book", "ticker"],
+        &["ASTER-USDT"],
+        |rs| rs.kind("book").len() >= 4 && !rs.kind("ticker").is_empty(),
+    );
+    rs.assert_no_gap();
+    rs.check("spot", "ASTER-USDT", "ASTERUSDT");
+    let count = |k: &str| rs.kind(k).len();
+    assert_eq!(
+        ["trade", "bbo", "book", "ticker", "instrument"].map(count),
+        [3, 2, 4, 1, 1],
+        "records per kind"
+    );
+    let trades = rs.kind("trade");
+    assert_eq!(
+        trades
+            .iter()
+            .map(|t| (t["trade_id"].as_str().unwrap(), t["side"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [("88001", "buy"), ("88002", "sell"), ("88003", "buy")]
+    );
+    assert_eq!(
+        (&trades[0]["price"], &trades[0]["size"]),
+        (&"1.0515".into(), &"150".into())
+    );
+    // `U` 500 <= lastUpdateId + 1 (505) <= `u` 505, then each `U` = previous `u` + 1.
+    let books = rs.kind("book");
+    assert_chained_from_one_snapshot(&books);
+    let seqs: Vec<u64> = books.iter().map(|b| b["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [504, 505, 508, 512]);
+    assert_eq!(
+        books[0]["bids"],
+        serde_json::json!([["1.0512", "1100"], ["1.051", "5400"]])
+    );
+    let bbo = rs.kind("bbo");
+    assert_eq!(
+        (&bbo[0]["seq"], &bbo[0]["ts_exchange"], &bbo[0]["ask_size"]),
+        (&506.into(), &Value::Null, &"650".into())
+    );
+    let instrument = &rs.kind("instrument")[0];
+    assert_eq!(
+        (
+            &instrument["base"],
+            &instrument["quote"],
+            &instrument["settle"],
+            &instrument["tick_size"],
+            &instrument["lot_size"]
+        ),
+        (
+            &"ASTER".into(),
+            &"USDT".into(),
+            &Value::Null,
+            &"0.0001".into(),
+            &"0.01".into()
+        )
     );
 }
