@@ -152,9 +152,9 @@ pub fn product_id(user: &str) -> Option<String> {
 /// Quote currencies recognised when a native symbol has no separator (`BTCUSDT`),
 /// longest first so `USDT` wins over `USD`.
 const QUOTES: &[&str] = &[
-    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "USD", "EUR", "GBP", "TRY", "BRL",
-    "AUD", "JPY", "RUB", "UAH", "ZAR", "IDRT", "BIDR", "NGN", "PLN", "RON", "ARS", "MXN", "COP",
-    "BTC", "ETH", "BNB", "XRP", "TRX", "DOGE", "DOT", "SOL",
+    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "USD1", "DAI", "USD", "EUR", "GBP", "TRY",
+    "BRL", "AUD", "JPY", "RUB", "UAH", "ZAR", "IDRT", "BIDR", "NGN", "PLN", "RON", "ARS", "MXN",
+    "COP", "BTC", "ETH", "BNB", "XRP", "TRX", "DOGE", "DOT", "SOL",
 ];
 
 /// Splits a concatenated native symbol (`BTCUSDT`) into base and quote.

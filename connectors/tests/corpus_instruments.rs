@@ -248,6 +248,15 @@ fn split_url(url: &str) -> (String, BTreeMap<String, String>) {
     (path.to_string(), params)
 }
 
+/// The second-level label of a URL's host: `binance` for `fapi.binance.com` and
+/// `api.binance.us`, `asterdex` for `fapi.asterdex.com`.
+fn domain_label(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map(|(_, r)| r)?;
+    let host = rest.split(['/', ':', '?']).next()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    (labels.len() >= 2).then(|| labels[labels.len() - 2].to_ascii_lowercase())
+}
+
 /// How a connector handles a recorded URL: the markets whose instrument URLs it is, or
 /// (path only) none of them.
 enum Handled {
@@ -256,6 +265,19 @@ enum Handled {
 }
 
 fn handled_by(c: &dyn Connector, url: &str) -> Option<Handled> {
+    // A list recorded on an exchange's own domain is only its connectors' (Aster
+    // serves Binance's paths on asterdex.com); a host whose domain is no connector's
+    // REST domain (a mirror, a mock) is matched by path alone.
+    if let Some(label) = domain_label(url) {
+        let owns = |o: &dyn Connector| {
+            MARKETS
+                .iter()
+                .any(|m| domain_label(o.default_rest_url(*m)).as_deref() == Some(&label))
+        };
+        if !owns(c) && connectors().iter().any(|o| owns(*o)) {
+            return None;
+        }
+    }
     let (path, params) = split_url(url);
     let path = RECORDED_VERSIONS
         .iter()

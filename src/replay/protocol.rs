@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
-    /// Binance spot / USD-M / COIN-M live `SUBSCRIBE` requests.
+    /// Binance spot / USD-M / COIN-M (and the Binance-compatible Aster) live
+    /// `SUBSCRIBE` requests.
     Binance,
     /// Coinbase Exchange feed `subscribe` messages.
     Coinbase,
@@ -48,7 +49,8 @@ impl Protocol {
     /// The protocol of a connector, by its registry name.
     pub fn of_connector(name: &str) -> Protocol {
         match name {
-            "binance" | "binance-usdm" | "binance-coinm" | "binance-us" => Protocol::Binance,
+            "binance" | "binance-usdm" | "binance-coinm" | "binance-us" | "aster"
+            | "aster-spot" => Protocol::Binance,
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,
@@ -101,7 +103,7 @@ impl Protocol {
     pub fn of(exchange: &str) -> Protocol {
         match exchange {
             "binance" | "binance-usdm" | "binance-coinm" | "binance_futures"
-            | "binance_delivery" => Protocol::Binance,
+            | "binance_delivery" | "aster" | "aster-spot" => Protocol::Binance,
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,

@@ -34,6 +34,8 @@ static REGISTRY: &[&dyn Connector] = &[
     &binance::Binance::USDM,
     &binance::Binance::COINM,
     &binance::Binance::US,
+    &binance::Binance::ASTER,
+    &binance::Binance::ASTER_SPOT,
     &coinbase::Coinbase,
     &coinbase_advanced::CoinbaseAdvanced,
     &kraken::Kraken,

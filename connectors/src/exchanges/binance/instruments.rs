@@ -2,7 +2,10 @@
 //! (USDⓈ-M futures) and `GET /dapi/v1/exchangeInfo` (COIN-M futures), one response per
 //! venue listing every symbol with its filters. Binance.US (`binance-us`) serves the spot
 //! response at `/api/v3/exchangeInfo` on its own host (`https://api.binance.us`), parsed
-//! as spot.
+//! as spot. Aster (see [`super::aster`]): `aster` serves the USDⓈ-M response at
+//! `/fapi/v1/exchangeInfo` on `https://fapi.asterdex.com` (perpetuals only, parsed as
+//! futures), `aster-spot` the spot response at `/api/v1/exchangeInfo` on
+//! `https://sapi.asterdex.com` (parsed as spot).
 //!
 //! Documents followed (developers.binance.com, stored copies consulted 2026-12-02; the
 //! pages carry no date of their own):
@@ -46,7 +49,9 @@ pub fn urls(venue: Venue, market: Market, rest_url: &str) -> Vec<String> {
     let base = rest_url.trim_end_matches('/');
     let path = match (venue, market) {
         (Venue::Spot | Venue::Us, Market::Spot) => "/api/v3/exchangeInfo",
+        (Venue::AsterSpot, Market::Spot) => "/api/v1/exchangeInfo",
         (Venue::UsdM, Market::Perp | Market::Future) => "/fapi/v1/exchangeInfo",
+        (Venue::Aster, Market::Perp) => "/fapi/v1/exchangeInfo",
         (Venue::CoinM, Market::Perp | Market::Future) => "/dapi/v1/exchangeInfo",
         _ => return Vec::new(),
     };
@@ -119,16 +124,16 @@ pub fn parse(venue: Venue, market: Market, body: &str) -> Result<Vec<Listed>, Pa
     let mut out = Vec::new();
     for s in symbols {
         let (m, expiry) = match venue {
-            Venue::Spot | Venue::Us => (Market::Spot, None),
-            Venue::UsdM | Venue::CoinM => futures_market(&s),
+            v if v.is_spot() => (Market::Spot, None),
+            _ => futures_market(&s),
         };
         if m != market {
             continue;
         }
         let filter = |kind: &str| s.filters.iter().find(|f| f.filter_type == kind);
         let settle = match venue {
-            Venue::Spot | Venue::Us => None,
-            Venue::UsdM | Venue::CoinM => s.margin_asset.as_deref().filter(|a| !a.is_empty()),
+            v if v.is_spot() => None,
+            _ => s.margin_asset.as_deref().filter(|a| !a.is_empty()),
         };
         let status_text = s.status.as_deref().or(s.contract_status.as_deref());
         let spec = Instrument {
@@ -147,8 +152,8 @@ pub fn parse(venue: Venue, market: Market, body: &str) -> Result<Vec<Listed>, Pa
                 .map(|raw| dec_raw(raw, "binance contractSize"))
                 .transpose()?,
             status: match venue {
-                Venue::Spot | Venue::Us => spot_status(status_text),
-                Venue::UsdM | Venue::CoinM => futures_status(status_text),
+                v if v.is_spot() => spot_status(status_text),
+                _ => futures_status(status_text),
             },
             ..pair(&s.base_asset, &s.quote_asset, settle)
         };

@@ -61,7 +61,12 @@
 //! 5 incoming messages/s, 300 connection attempts per 5 minutes, 24 h connections)
 //! are taken as binance.com spot's, which Binance.US's API mirrors: not confirmed
 //! from a stored Binance.US page, to be checked against docs.binance.us.
+//!
+//! Aster (`aster` perpetuals, `aster-spot`): Binance-compatible APIs on Aster's own
+//! hosts, limits and REST budgets ([`Venue::Aster`], [`Venue::AsterSpot`]); what
+//! differs from Binance, and the documents it was taken from, is in [`aster`].
 
+pub mod aster;
 pub mod book;
 mod fast;
 mod instruments;
@@ -122,7 +127,7 @@ impl Route {
     fn serves(self, venue: Venue, channel: Channel) -> bool {
         let public = match venue {
             Venue::UsdM => matches!(channel, Channel::Trade | Channel::Bbo | Channel::Book),
-            Venue::Spot | Venue::Us | Venue::CoinM => true,
+            Venue::Spot | Venue::Us | Venue::CoinM | Venue::Aster | Venue::AsterSpot => true,
         };
         public == (self == Route::Public)
     }
@@ -145,6 +150,25 @@ pub enum Venue {
     CoinM,
     /// Binance.US: the spot API on its own hosts and REST budget.
     Us,
+    /// Aster perpetual futures (`aster`): the USD-M protocol on Aster's hosts and limits.
+    Aster,
+    /// Aster spot (`aster-spot`): the spot protocol on Aster's hosts and limits.
+    AsterSpot,
+}
+
+impl Venue {
+    /// Whether the venue speaks the spot protocol (symbols, book chain, channels).
+    pub fn is_spot(self) -> bool {
+        matches!(self, Venue::Spot | Venue::Us | Venue::AsterSpot)
+    }
+
+    /// Streams one connection may carry: Binance's 1024, Aster's 200 (see [`aster`]).
+    pub fn max_streams_per_connection(self) -> usize {
+        match self {
+            Venue::Aster | Venue::AsterSpot => aster::MAX_STREAMS_PER_CONNECTION,
+            _ => MAX_STREAMS_PER_CONNECTION,
+        }
+    }
 }
 
 /// The Binance connector for one venue.
@@ -159,6 +183,12 @@ impl Binance {
         venue: Venue::CoinM,
     };
     pub const US: Binance = Binance { venue: Venue::Us };
+    pub const ASTER: Binance = Binance {
+        venue: Venue::Aster,
+    };
+    pub const ASTER_SPOT: Binance = Binance {
+        venue: Venue::AsterSpot,
+    };
 }
 
 const FUTURES_CHANNELS: &[Channel] = &[
@@ -180,7 +210,9 @@ impl Binance {
             None => pair.to_string(),
         };
         let (market, symbol) = match (venue, suffix) {
-            (Venue::Spot | Venue::Us, _) => (Market::Spot, pair_norm),
+            (v, _) if v.is_spot() => (Market::Spot, pair_norm),
+            // Aster lists perpetuals only.
+            (Venue::Aster, _) => (Market::Perp, format!("{pair_norm}-PERP")),
             (_, "" | "PERP") => (Market::Perp, format!("{pair_norm}-PERP")),
             (_, expiry) => (Market::Future, format!("{pair_norm}-{expiry}")),
         };
@@ -203,11 +235,19 @@ impl Binance {
     fn us_fallback(native: &str) -> SymbolInfo {
         Self::fallback_symbol(Venue::Us, native)
     }
+    fn aster_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::Aster, native)
+    }
+    fn aster_spot_fallback(native: &str) -> SymbolInfo {
+        Self::fallback_symbol(Venue::AsterSpot, native)
+    }
 
-    /// The stream name carrying `channel` for one symbol, if the venue has one.
-    fn stream(channel: Channel, native_lower: &str) -> Option<String> {
+    /// The stream name carrying `channel` for one symbol on `venue`, if it has one.
+    fn stream(venue: Venue, channel: Channel, native_lower: &str) -> Option<String> {
         let s = native_lower;
         Some(match channel {
+            // Aster futures document no `@trade` stream: trades come aggregated.
+            Channel::Trade if venue == Venue::Aster => format!("{s}@aggTrade"),
             Channel::Trade => format!("{s}@trade"),
             Channel::Bbo => format!("{s}@bookTicker"),
             Channel::Ticker => format!("{s}@ticker"),
@@ -227,16 +267,20 @@ impl Connector for Binance {
             Venue::UsdM => "binance-usdm",
             Venue::CoinM => "binance-coinm",
             Venue::Us => "binance-us",
+            Venue::Aster => "aster",
+            Venue::AsterSpot => "aster-spot",
         }
     }
 
     fn supported(&self) -> &'static [(Market, &'static [Channel])] {
         match self.venue {
-            Venue::Spot | Venue::Us => &[(Market::Spot, SPOT_CHANNELS)],
+            Venue::Spot | Venue::Us | Venue::AsterSpot => &[(Market::Spot, SPOT_CHANNELS)],
             Venue::UsdM | Venue::CoinM => &[
                 (Market::Perp, FUTURES_CHANNELS),
                 (Market::Future, FUTURES_CHANNELS),
             ],
+            // Aster's only contract type is `PERPETUAL`.
+            Venue::Aster => &[(Market::Perp, FUTURES_CHANNELS)],
         }
     }
 
@@ -246,6 +290,8 @@ impl Connector for Binance {
             Venue::UsdM => "wss://fstream.binance.com",
             Venue::CoinM => "wss://dstream.binance.com",
             Venue::Us => "wss://stream.binance.us:9443",
+            Venue::Aster => aster::FUTURES_WS_URL,
+            Venue::AsterSpot => aster::SPOT_WS_URL,
         }
     }
 
@@ -255,6 +301,8 @@ impl Connector for Binance {
             Venue::UsdM => "https://fapi.binance.com",
             Venue::CoinM => "https://dapi.binance.com",
             Venue::Us => "https://api.binance.us",
+            Venue::Aster => aster::FUTURES_REST_URL,
+            Venue::AsterSpot => aster::SPOT_REST_URL,
         }
     }
 
@@ -268,6 +316,8 @@ impl Connector for Binance {
             Venue::UsdM => host.starts_with("fstream.binance.com"),
             Venue::CoinM => host.starts_with("dstream.binance.com"),
             Venue::Us => host.starts_with("stream.binance.us"),
+            Venue::Aster => host.starts_with("fstream.asterdex.com"),
+            Venue::AsterSpot => host.starts_with("sstream.asterdex.com"),
         };
         ours.then(|| self.default_market())
     }
@@ -283,16 +333,17 @@ impl Connector for Binance {
         let native = if upper.contains('-') {
             let parts: Vec<&str> = upper.split('-').collect();
             match (self.venue, parts.as_slice()) {
-                (Venue::Spot | Venue::Us, [base, quote]) => format!("{base}{quote}"),
-                (Venue::UsdM, [base, quote, "PERP"]) => format!("{base}{quote}"),
+                (v, [base, quote]) if v.is_spot() => format!("{base}{quote}"),
+                (Venue::UsdM | Venue::Aster, [base, quote, "PERP"]) => format!("{base}{quote}"),
                 (Venue::CoinM, [base, quote, "PERP"]) => format!("{base}{quote}_PERP"),
                 (Venue::UsdM | Venue::CoinM, [base, quote, expiry])
                     if expiry.len() == 6 && expiry.bytes().all(|b| b.is_ascii_digit()) =>
                 {
                     format!("{base}{quote}_{expiry}")
                 }
-                (Venue::Spot | Venue::Us, _) => {
-                    return Err(bad("expected BASE-QUOTE, e.g. BTC-USDT"))
+                (v, _) if v.is_spot() => return Err(bad("expected BASE-QUOTE, e.g. BTC-USDT")),
+                (Venue::Aster, _) => {
+                    return Err(bad("expected BASE-QUOTE-PERP, e.g. BTC-USDT-PERP"))
                 }
                 _ => {
                     return Err(bad(
@@ -334,6 +385,9 @@ impl Connector for Binance {
     }
 
     fn heartbeat(&self) -> Heartbeat {
+        // Aster (see [`aster`]): the server pings every 5 min on futures (pong due
+        // within 15 min) and every 3 min on spot (within 10 min); connections also
+        // close at 24 h. Binance:
         // The server pings every 20 s on spot (closing after 1 min without a pong)
         // and every 3 min on futures (closing after 10 min); our own protocol pings
         // (the default 20 s) make a dead socket show within ping + pong timeout even
@@ -361,12 +415,17 @@ impl Connector for Binance {
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,
+        let connect_attempts = match self.venue {
+            // Aster documents no limit of connection attempts.
+            Venue::Aster | Venue::AsterSpot => None,
             // "300 connections per attempt every 5 minutes per IP" (spot and futures).
-            connect_attempts: Some(RateWindow::per_secs(300, 300)),
-            // 5 (spot) / 10 (futures) incoming messages/s per connection are paced
-            // by `send_interval` (300 ms on every venue).
+            _ => Some(RateWindow::per_secs(300, 300)),
+        };
+        Limits {
+            max_streams_per_connection: self.venue.max_streams_per_connection(),
+            connect_attempts,
+            // 5 (spot) / 10 (futures) incoming messages/s per connection (the same on
+            // Aster) are paced by `send_interval` (300 ms on every venue).
             ..Limits::default()
         }
     }
@@ -376,7 +435,7 @@ impl Binance {
     /// The connections of one endpoint (`url`) carrying `channels` for every symbol:
     /// live subscriptions on the combined endpoint (frames still arrive wrapped as
     /// `{"stream":..,"data":..}`). Symbols are never split over connections or
-    /// requests; a connection carries at most 1024 streams, a request 200.
+    /// requests; a connection carries at most 1024 streams (Aster: 200), a request 200.
     fn plan_route(
         &self,
         request: &SourceRequest,
@@ -386,11 +445,12 @@ impl Binance {
         let mut plans: Vec<ConnectionPlan> = Vec::new();
         let mut pending: Vec<Topic> = Vec::new();
         let mut in_plan = 0usize;
+        let max_streams = self.venue.max_streams_per_connection();
         for sym in &request.symbols {
             let lower = sym.native.to_ascii_lowercase();
             let mut topics: Vec<Topic> = Vec::new();
             for &channel in channels {
-                let Some(name) = Self::stream(channel, &lower) else {
+                let Some(name) = Self::stream(self.venue, channel, &lower) else {
                     continue;
                 };
                 if !topics.iter().any(|t| t.name == name) {
@@ -404,7 +464,7 @@ impl Binance {
             if topics.is_empty() {
                 continue;
             }
-            if plans.is_empty() || in_plan + topics.len() > MAX_STREAMS_PER_CONNECTION {
+            if plans.is_empty() || in_plan + topics.len() > max_streams {
                 if let Some(plan) = plans.last_mut() {
                     plan.push_request(encode, std::mem::take(&mut pending));
                 }
@@ -439,6 +499,8 @@ impl Binance {
             Venue::UsdM => Self::usdm_fallback,
             Venue::CoinM => Self::coinm_fallback,
             Venue::Us => Self::us_fallback,
+            Venue::Aster => Self::aster_fallback,
+            Venue::AsterSpot => Self::aster_spot_fallback,
         };
         let venue = match self.venue {
             // Binance.US: the spot book on its own REST budget.
@@ -466,6 +528,8 @@ impl Binance {
                 weight: book::futures_weight,
                 depth: book::futures_depth,
             },
+            Venue::Aster => aster::FUTURES_BOOK,
+            Venue::AsterSpot => aster::SPOT_BOOK,
         };
         let rest_url = self.default_rest_url(self.default_market());
         BinanceParser::new(
