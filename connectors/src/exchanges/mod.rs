@@ -16,6 +16,7 @@ pub mod deribit;
 pub mod gateio;
 pub mod gemini;
 pub mod htx;
+pub mod hyperliquid;
 pub mod kraken;
 pub mod kraken_futures;
 pub mod kucoin;
@@ -50,6 +51,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &htx::Htx::SWAP,
     &bitflyer::Bitflyer,
     &upbit::Upbit,
+    &hyperliquid::Hyperliquid,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.

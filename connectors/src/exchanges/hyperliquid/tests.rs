@@ -1,0 +1,1 @@
+//! Table tests of the Hyperliquid connector with the documented example frames.
