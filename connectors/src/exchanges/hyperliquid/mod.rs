@@ -70,7 +70,7 @@
 //! subscriptions per symbol: `trades`, `l2Book`, `bbo`, and one `activeAssetCtx` for
 //! the ticker, funding, open interest and mark price together) is refused at planning
 //! ([`PlanError::OverLimit`]); its subscriptions are spread over connections of at most
-//! [`SUBSCRIPTIONS_PER_CONNECTION`] (at most 4, below the 10 connections), sent one per
+//! [`SUBSCRIPTIONS_PER_CONNECTION`] (at most 5, below the 10 connections), sent one per
 //! message, spaced so that all of them together stay within 1500 messages a minute.
 //! The budget is per IP: two Hyperliquid sources in one config share it, and the
 //! planner of one source cannot see the other's (documented in docs/exchanges.md).
@@ -112,8 +112,8 @@ pub const MAX_SUBSCRIPTIONS: usize = 1000;
 /// reference clients' 10).
 pub const MAX_CONNECTIONS: usize = 10;
 
-/// Subscriptions one planned connection carries at most (4 connections for the whole
-/// budget).
+/// Subscriptions one planned connection carries at most (whole coins a connection: at
+/// most 5 connections for the whole budget).
 pub const SUBSCRIPTIONS_PER_CONNECTION: usize = 250;
 
 /// How long one coin's l2Book may stay away, while other coins' books arrive on the
@@ -419,7 +419,7 @@ impl Connector for Hyperliquid {
             pong_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             stale_after: Duration::from_secs(60),
-            // Up to 250 subscribe messages a connection, up to 160 ms apart.
+            // Up to 250 subscribe messages a connection, up to 200 ms apart.
             subscribe_timeout: Duration::from_secs(60),
             max_connection_age: None,
         }
