@@ -284,6 +284,14 @@ pub trait Connector: Send + Sync + 'static {
         super::BinaryFrames::Unexpected
     }
 
+    /// A documented per-IP budget of subscriptions (topics) shared by every
+    /// connection to the exchange's WebSocket host, with where it is documented
+    /// (Hyperliquid: 1000): the config refuses sources of the exchange on one host that
+    /// together plan more. `None` where the exchange documents none.
+    fn subscription_budget(&self) -> Option<(usize, &'static str)> {
+        None
+    }
+
     /// The exchange's documented connection limits (see [`Limits`]); document their
     /// source in the connector's module header.
     fn limits(&self) -> Limits {

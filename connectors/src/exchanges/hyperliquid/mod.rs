@@ -72,8 +72,8 @@
 //! ([`PlanError::OverLimit`]); its subscriptions are spread over connections of at most
 //! [`SUBSCRIPTIONS_PER_CONNECTION`] (at most 5, below the 10 connections), sent one per
 //! message, spaced so that all of them together stay within 1500 messages a minute.
-//! The budget is per IP: two Hyperliquid sources in one config share it, and the
-//! planner of one source cannot see the other's (documented in docs/exchanges.md).
+//! The budget is per IP: the sources of one config to the same host share it, checked
+//! when the config is resolved ([`Connector::subscription_budget`]).
 //!
 //! Not verified against live traffic (no recording of Hyperliquid exists in the
 //! corpus): every frame shape above is taken from the documents' type definitions and
@@ -458,6 +458,10 @@ impl Connector for Hyperliquid {
         responses: &[(&str, &str)],
     ) -> Result<Vec<crate::instruments::Listed>, (usize, crate::contract::ParseError)> {
         instruments::parse(market, responses)
+    }
+
+    fn subscription_budget(&self) -> Option<(usize, &'static str)> {
+        Some((MAX_SUBSCRIPTIONS, LIMIT_SOURCE))
     }
 
     fn limits(&self) -> Limits {
