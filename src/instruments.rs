@@ -624,6 +624,31 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_answers_the_requests_and_the_follow_ups_its_responses_name() {
+        let hl = tickbridge_connectors::connector("hyperliquid").unwrap();
+        let rest = "https://api.hyperliquid.xyz";
+        let urls = hl.instrument_urls(Market::Perp, rest);
+        let response = |url: &str, body: &str| Response {
+            url: url.to_string(),
+            body: body.to_string(),
+        };
+        let dexes = r#"[null,{"name":"xyz","fullName":"XYZ"}]"#;
+        let mut cached = Responses {
+            fetched_at_ns: 0,
+            responses: vec![
+                response(&urls[0], "{}"),
+                response(&urls[1], "{}"),
+                response(&urls[2], dexes),
+                response(&format!("{rest}/info?type=meta&dex=xyz"), "{}"),
+            ],
+        };
+        assert!(same_requests(hl, Market::Perp, rest, &cached, &urls));
+        // Without the follow-up the cache is not this list.
+        cached.responses.pop();
+        assert!(!same_requests(hl, Market::Perp, rest, &cached, &urls));
+    }
+
+    #[test]
     fn the_cache_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x/y.json");

@@ -540,6 +540,29 @@ fn preview(text: &str) -> &str {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_url_names_its_post_and_a_post_body_its_query() {
+        let (target, body) = post_of_url("https://api.hyperliquid.xyz/info?type=meta&dex=xyz");
+        assert_eq!(target, "https://api.hyperliquid.xyz/info");
+        assert_eq!(body, r#"{"dex":"xyz","type":"meta"}"#);
+        assert_eq!(
+            query_of_post_body(&body).as_deref(),
+            Some("dex=xyz&type=meta")
+        );
+        assert_eq!(
+            post_of_url("http://127.0.0.1:9/info"),
+            ("http://127.0.0.1:9/info".to_string(), "{}".to_string())
+        );
+        // KuCoin's `{}`, non-objects and nested values stand for no query.
+        assert_eq!(query_of_post_body("{}"), None);
+        assert_eq!(query_of_post_body("[1]"), None);
+        assert_eq!(query_of_post_body(r#"{"a":{"b":1}}"#), None);
+        assert_eq!(
+            query_of_post_body(r#"{"type":"l2Book","nSigFigs":5}"#).as_deref(),
+            Some("nSigFigs=5&type=l2Book")
+        );
+    }
+
     static SPOT: RateLimit = RateLimit {
         name: "test-spot",
         limit: 6000,
