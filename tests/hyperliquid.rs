@@ -8,7 +8,8 @@
 //!
 //! - `hyperliquid.jsonl`: the first dex's `BTC` and the builder dex perp `xyz:XYZ100`
 //!   (its list fetched as a follow-up of `perpDexs`) with trades, l2Book, bbo and
-//!   activeAssetCtx; a trade of `ETH`, which the bridge did not subscribe to.
+//!   activeAssetCtx; a trade of `ETH`, which the bridge did not subscribe to; the
+//!   spot pair HYPE/USDC (wire coin `@107`), bridged by a spot source as `HYPE-USDC`.
 //! - `hyperliquid_gap.jsonl`: BTC's and ETH's l2Books, one BTC book older than the one
 //!   before: a gap of BTC, resynced by its next book, and ETH untouched.
 
@@ -197,6 +198,59 @@ fn a_documented_hyperliquid_session_is_bridged_to_schema_valid_records() {
         &["gap", "rejected", "stale"],
         "no gap, every subscription confirmed, no stalled book",
     );
+}
+
+#[test]
+fn a_spot_pair_is_named_by_its_tokens_and_read_by_its_index_coin() {
+    let frames = recorded("hyperliquid.jsonl");
+    let (trades_expected, books_expected) = (
+        count(&frames, "trades", "@107"),
+        count(&frames, "l2Book", "@107"),
+    );
+    assert_eq!((trades_expected, books_expected), (2, 1));
+    let run = VenueRun::start(
+        &capture("hyperliquid.jsonl"),
+        Source {
+            exchange: "hyperliquid",
+            market: Some("spot"),
+            channels: &["trade", "book", "ticker", "mark_price"],
+            symbols: &["HYPE-USDC"],
+            ws_path: "/ws",
+            ..Source::default()
+        },
+    );
+    run.wait_until(Duration::from_secs(30), "the spot records", |rs| {
+        rs.kind("trade").len() >= trades_expected && rs.kind("mark_price").len() >= 1
+    });
+    let (rs, _) = run.stop();
+    // Every record of the pair as `HYPE-USDC`, native `@107`; nothing of the perps.
+    rs.check("spot", "HYPE-USDC", "@107");
+    let trades = rs.kind("trade");
+    assert_trades(&trades, trades_expected, "one record per recorded trade");
+    assert_eq!(
+        (trades[1]["side"].as_str(), trades[1]["size"].as_str()),
+        (Some("sell"), Some("10.25"))
+    );
+    assert_eq!(rs.kind("book").len(), books_expected);
+    // The spot context: a mark price without index, and a ticker.
+    let mark = rs.kind("mark_price");
+    assert_eq!(
+        (
+            mark[0]["mark_price"].as_str(),
+            mark[0]["index_price"].as_str()
+        ),
+        (Some("28.513"), None)
+    );
+    assert_eq!(rs.kind("ticker")[0]["volume_24h"], "312986.11");
+    let instrument = rs.kind("instrument");
+    assert_eq!(
+        (
+            instrument[0]["base"].as_str(),
+            instrument[0]["quote"].as_str()
+        ),
+        (Some("HYPE"), Some("USDC"))
+    );
+    rs.assert_no_status(&["gap", "rejected"], "no gap, confirmed");
 }
 
 #[test]
