@@ -262,13 +262,34 @@ fn a_book_out_of_time_order_is_a_gap_and_a_resync_of_that_coin_only() {
             channels: &["book"],
             symbols: &["BTC-USDC-PERP", "ETH-USDC-PERP"],
             ws_path: "/ws",
+            // Pings every 100 ms: replay answers `{"method":"ping"}` with a pong.
+            sections: "[connection]\nping_interval = \"100ms\"\npong_timeout = \"300ms\"\n",
             ..Source::default()
         },
     );
     run.wait_until(Duration::from_secs(30), "the books and the resync", |rs| {
         rs.kind("book").len() >= 7 && rs.any_status(&["resynced"])
     });
+    // Many pings later the one connection is still there.
+    std::thread::sleep(Duration::from_millis(1500));
     let (rs, _) = run.stop();
+    for symbol in ["BTC-USDC-PERP", "ETH-USDC-PERP"] {
+        let connection: Vec<String> = rs
+            .kind("status")
+            .iter()
+            .filter(|s| s["symbol"] == symbol)
+            .filter_map(|s| s["event"].as_str())
+            .filter(|e| *e == "connected" || *e == "disconnected")
+            .map(str::to_string)
+            .collect();
+        // Connected once; disconnected only by the shutdown.
+        assert_eq!(
+            connection[..connection.len().min(2)],
+            ["connected".to_string(), "disconnected".to_string()][..connection.len().min(2)],
+            "pongs keep the connection: {connection:?}"
+        );
+        assert!(connection.len() <= 2, "{symbol}: {connection:?}");
+    }
     let schemas = SchemaValidator::new();
     rs.venue().for_each(|r| schemas.check(r));
     let status: Vec<(String, String)> = rs

@@ -15,7 +15,8 @@
 //! answered the recording client's requests, not this client's; they are skipped in
 //! playback ([`Protocol::is_recorded_reply`]) and every request is answered here
 //! instead. Every other connection is [`Protocol::Recorded`]: no answers are made up,
-//! and the recorded acknowledgements are played back in order with the rest.
+//! and the recorded acknowledgements are played back in order with the rest
+//! ([`Protocol::Hyperliquid`] likewise, but its app-level pings are answered).
 
 use serde_json::{json, Value};
 
@@ -34,6 +35,11 @@ pub enum Protocol {
     JsonRpc,
     /// Played as recorded, the recorded acknowledgements included.
     Recorded,
+    /// Hyperliquid: played as recorded like [`Protocol::Recorded`] (its recorded
+    /// `subscriptionResponse` acknowledgements included), and the client's app-level
+    /// `{"method":"ping"}` answered `{"channel":"pong"}`, so a playback longer than the
+    /// ping interval keeps its connection.
+    Hyperliquid,
 }
 
 impl Protocol {
@@ -44,6 +50,7 @@ impl Protocol {
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,
+            "hyperliquid" => Protocol::Hyperliquid,
             _ => Protocol::Recorded,
         }
     }
@@ -89,6 +96,7 @@ impl Protocol {
             "coinbase" => Protocol::Coinbase,
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,
+            "hyperliquid" => Protocol::Hyperliquid,
             _ => Protocol::Recorded,
         }
     }
@@ -103,7 +111,7 @@ impl Protocol {
                     && (text.contains("\"type\":\"ack\"") || text.contains("\"type\":\"pong\""))
             }
             Protocol::JsonRpc => !text.contains("\"method\"") && text.contains("\"id\""),
-            Protocol::Recorded => false,
+            Protocol::Recorded | Protocol::Hyperliquid => false,
         }
     }
 
@@ -112,7 +120,7 @@ impl Protocol {
     /// Coinbase Advanced Trade `subscriptions`, Bybit `{"op":"subscribe",..}` replies):
     /// a client joining a live playback late still gets these.
     pub fn is_recorded_ack(self, text: &str) -> bool {
-        self == Protocol::Recorded
+        matches!(self, Protocol::Recorded | Protocol::Hyperliquid)
             && text.len() < 4096
             && text.to_ascii_lowercase().contains("subscri")
     }
@@ -127,8 +135,18 @@ impl Protocol {
             Protocol::Coinbase => coinbase(&request, refused),
             Protocol::Kucoin => kucoin(&request, refused),
             Protocol::JsonRpc => json_rpc(&request, refused),
+            Protocol::Hyperliquid => hyperliquid(&request),
             Protocol::Recorded => Vec::new(),
         }
+    }
+}
+
+/// `{"method":"ping"}` → `{"channel":"pong"}`; subscriptions are acknowledged by the
+/// recorded answers.
+fn hyperliquid(request: &Value) -> Vec<String> {
+    match request["method"].as_str() {
+        Some("ping") => vec![json!({ "channel": "pong" }).to_string()],
+        _ => Vec::new(),
     }
 }
 
@@ -401,5 +419,20 @@ mod tests {
         ));
         assert!(!p.is_recorded_ack(r#"{"arg":{"channel":"trades"},"data":[{"px":"1"}]}"#));
         assert!(!Protocol::Binance.is_recorded_ack(r#"{"event":"subscribe"}"#));
+    }
+
+    #[test]
+    fn hyperliquid_pings_are_answered_and_its_acks_played_as_recorded() {
+        let p = Protocol::of_url("wss://api.hyperliquid.xyz/ws").unwrap().0;
+        assert_eq!(p, Protocol::Hyperliquid);
+        assert_eq!(
+            p.answer(r#"{"method":"ping"}"#, &[]),
+            [r#"{"channel":"pong"}"#]
+        );
+        let subscribe = r#"{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}"#;
+        assert!(p.answer(subscribe, &[]).is_empty());
+        let ack = r#"{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}}"#;
+        assert!(p.is_recorded_ack(ack) && !p.is_recorded_reply(ack));
+        assert_eq!(Protocol::of("hyperliquid"), Protocol::Hyperliquid);
     }
 }
