@@ -35,15 +35,18 @@
 //! Documents followed (consulted 2026-12-02; the stored copies are undated, the pages
 //! live on hyperliquid.gitbook.io): "Websocket" (endpoint, the `subscribe` message and
 //! its `subscriptionResponse` answer), "Websocket / Subscriptions" (`trades`,
-//! `l2Book`, `bbo`, `activeAssetCtx`; the `WsTrade`, `WsBook`, `WsLevel`, `WsBbo`,
-//! `WsActiveAssetCtx` / `WsActiveSpotAssetCtx` types), "Websocket / Timeouts and
-//! heartbeats" (the server closes a connection to which nothing was sent for 60 s;
-//! `{"method":"ping"}` is answered `{"channel":"pong"}`), "Info endpoint" (`meta`,
-//! `spotMeta`, `perpDexs`, `meta` with `dex`), "Rate limits and user limits". The
-//! error frame `{"channel":"error","data":"<text>"}` and its texts (`Invalid
-//! subscription {...}`, `Already subscribed: {...}`) are taken from reference clients
-//! (nautilus_trader's Hyperliquid adapter, consulted 2026-12-02; the docs show no
-//! example).
+//! `l2Book`; the `WsTrade`, `WsBook`, `WsLevel` types and "pushed on each block that
+//! is at least 0.5 since last push"), "Websocket / Timeouts and heartbeats" (the
+//! server closes a connection to which nothing was sent for 60 s; `{"method":"ping"}`
+//! is answered `{"channel":"pong"}`), "Info endpoint" (`meta`, `spotMeta`,
+//! `perpDexs`, `meta` with `dex`), "Rate limits and user limits". The stored copy of
+//! the Subscriptions page predates `bbo` and `activeAssetCtx`; their requests and
+//! types (`WsBbo`, `WsActiveAssetCtx`, `WsActiveSpotAssetCtx` on the channel
+//! `activeSpotAssetCtx`) are taken from reference clients: the TypeScript SDK
+//! `@nktkas/hyperliquid` (0.24-0.28) and nautilus_trader's Hyperliquid adapter
+//! (consulted 2026-12-02), as are the error frame `{"channel":"error","data":"<text>"}`
+//! and its texts (`Invalid subscription {...}`, `Already subscribed: {...}`; the docs
+//! show no example).
 //!
 //! Acknowledgement: one `subscriptionResponse` per subscribe message, echoing its
 //! subscription (matched by topic `<type>:<coin>`); an `error` frame naming a
@@ -77,8 +80,9 @@
 //!
 //! Not verified against live traffic (no recording of Hyperliquid exists in the
 //! corpus): every frame shape above is taken from the documents' type definitions and
-//! examples; the spot context's channel name `activeSpotAssetCtx` and the error texts
-//! from reference clients; the connection limits (see above).
+//! examples; `bbo`, the asset contexts (the spot one's channel name) and the error
+//! texts from reference clients; the connection limits (see above). `replay` answers
+//! the pings of a Hyperliquid capture (`Protocol::Hyperliquid`).
 
 mod instruments;
 mod parser;
