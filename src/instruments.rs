@@ -288,14 +288,15 @@ pub async fn fetch(
     let by_post = connector.instruments_by_post();
     let verb = if by_post { "POST" } else { "GET" };
     // A bound on follow-ups: a list that names ever more requests is unusable.
-    const MAX_REQUESTS: usize = 64;
+    const MAX_FOLLOWUPS: usize = 64;
+    let max_requests = urls.len() + MAX_FOLLOWUPS;
     while let Some(url) = queue.pop_front() {
         if responses.iter().any(|r| r.url == url) {
             continue;
         }
-        if responses.len() >= MAX_REQUESTS {
+        if responses.len() >= max_requests {
             return Err(format!(
-                "the instrument list names more than {MAX_REQUESTS} requests"
+                "the instrument list names more than {MAX_FOLLOWUPS} further requests"
             ));
         }
         let shown = without_query_secrets(&url);
