@@ -849,15 +849,61 @@ impl Config {
         if self.instruments.timeout.is_zero() {
             return Err(invalid("instruments.timeout", "must be above zero"));
         }
-        self.sources
+        let resolved = self
+            .sources
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 let list = lists.get(i).copied().flatten();
                 s.resolve(i, list, self.instruments.max_symbols)
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        check_subscription_budgets(&resolved)?;
+        Ok(resolved)
     }
+}
+
+/// Refuses sources of one exchange on one WebSocket host that together plan more
+/// subscriptions than the exchange's per-IP budget
+/// ([`Connector::subscription_budget`]); each source's planner checks its own.
+fn check_subscription_budgets(sources: &[ResolvedSource]) -> Result<(), ConfigError> {
+    let mut totals: BTreeMap<(&str, &str), (usize, Vec<usize>)> = BTreeMap::new();
+    for (i, s) in sources.iter().enumerate() {
+        if s.connector.subscription_budget().is_none() {
+            continue;
+        }
+        let topics: usize = s
+            .plans
+            .iter()
+            .flat_map(|p| &p.requests)
+            .map(|r| r.topics.len())
+            .sum();
+        let host = tickbridge_connectors::session::gate::host_of(&s.request.ws_url);
+        let entry = totals.entry((s.connector.name(), host)).or_default();
+        entry.0 += topics;
+        entry.1.push(i);
+    }
+    for ((name, _), (wanted, indexes)) in totals {
+        let connector = sources[indexes[0]].connector;
+        let Some((limit, doc)) = connector.subscription_budget() else {
+            continue;
+        };
+        if wanted > limit {
+            let named: Vec<String> = indexes.iter().map(|i| format!("source[{i}]")).collect();
+            let error = PlanError::OverLimit {
+                exchange: connector.name(),
+                what: "websocket subscriptions",
+                wanted,
+                limit,
+                source_doc: doc,
+            };
+            return Err(invalid(
+                format!("source[{}].symbols", indexes[indexes.len() - 1]),
+                format!("{} ({name}: {} together)", error, named.join(" and ")),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A source after validation: its connector, request and connection plans.
@@ -1266,6 +1312,38 @@ mod tests {
         .unwrap();
         assert_eq!(c.batch.linger, Duration::from_millis(250));
         assert_eq!(c.shutdown.drain_timeout, Duration::from_secs(65));
+    }
+
+    #[test]
+    fn sources_of_one_exchange_share_its_subscription_budget() {
+        // 150 coins × 4 subscriptions = 600 each: alone within Hyperliquid's 1000 per IP,
+        // together not.
+        let coins: Vec<String> = (0..150).map(|i| format!("\"C{i}\"")).collect();
+        let source = format!(
+            "[[source]]\nexchange = \"hyperliquid\"\nchannels = [\"trade\", \"book\", \"bbo\", \"ticker\"]\nsymbols = [{}]\n",
+            coins.join(", ")
+        );
+        let one = Config::parse(&source, "t").unwrap().resolve().unwrap();
+        assert_eq!(
+            one[0].plans.iter().map(|p| p.requests.len()).sum::<usize>(),
+            600
+        );
+        let two = format!("{source}{source}");
+        let err = Config::parse(&two, "t").unwrap().resolve().err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "source[1].symbols: hyperliquid: the source needs 1200 websocket subscriptions, more than the 1000 the exchange allows (Hyperliquid \"Rate limits and user limits\": 1000 websocket subscriptions per IP) (hyperliquid: source[0] and source[1] together)"
+        );
+        // Another host (the testnet) has its own budget.
+        let testnet = source.replace(
+            "symbols",
+            "ws_url = \"wss://api.hyperliquid-testnet.xyz/ws\"\nsymbols",
+        );
+        let split = format!("{source}{testnet}");
+        assert_eq!(
+            Config::parse(&split, "t").unwrap().resolve().unwrap().len(),
+            2
+        );
     }
 
     #[test]

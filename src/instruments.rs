@@ -97,12 +97,25 @@ impl SourceInstruments {
     }
 }
 
-/// Whether `cached` holds the answers to exactly the requests `urls`.
-fn same_requests(cached: &Responses, urls: &[String]) -> bool {
+/// Whether `cached` holds the answers to exactly the requests `urls` and the
+/// follow-ups its own responses name ([`Connector::instrument_followups`]).
+fn same_requests(
+    connector: &'static dyn Connector,
+    market: Market,
+    rest_url: &str,
+    cached: &Responses,
+    urls: &[String],
+) -> bool {
     let mut have: Vec<&str> = cached.responses.iter().map(|r| r.url.as_str()).collect();
-    let mut want: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let followups: Vec<String> = cached
+        .responses
+        .iter()
+        .flat_map(|r| connector.instrument_followups(market, rest_url, &r.url, &r.body))
+        .collect();
+    let mut want: Vec<&str> = urls.iter().chain(&followups).map(String::as_str).collect();
     have.sort_unstable();
     want.sort_unstable();
+    want.dedup();
     have == want
 }
 
@@ -164,7 +177,7 @@ pub async fn load(
     let cached = cache
         .as_deref()
         .and_then(read_cache)
-        .filter(|c| same_requests(c, &urls));
+        .filter(|c| same_requests(connector, market, rest_url, c, &urls));
     let now = tickbridge_connectors::time::now_ns();
     let age =
         |r: &Responses| Duration::from_nanos(now.saturating_sub(r.fetched_at_ns).max(0) as u64);
@@ -178,7 +191,7 @@ pub async fn load(
             });
         }
     }
-    match fetch(&urls, config.timeout).await {
+    match fetch(connector, market, rest_url, &urls, config.timeout).await {
         Ok(fetched) => {
             let list = parse(&fetched)?;
             if let Some(path) = &cache {
@@ -235,13 +248,14 @@ pub fn parse(
         url: url.to_string(),
         why,
     };
-    let mut items = Vec::new();
-    for r in &responses.responses {
-        let listed = connector
-            .parse_instruments(market, &r.url, &r.body)
-            .map_err(|e| unusable(&r.url, e.to_string()))?;
-        items.extend(listed);
-    }
+    let bodies: Vec<(&str, &str)> = responses
+        .responses
+        .iter()
+        .map(|r| (r.url.as_str(), r.body.as_str()))
+        .collect();
+    let items = connector
+        .parse_instrument_list(market, &bodies)
+        .map_err(|(i, e)| unusable(bodies.get(i).map_or("", |b| b.0), e.to_string()))?;
     let url = responses
         .responses
         .first()
@@ -253,34 +267,62 @@ pub fn parse(
     InstrumentList::new(items).map_err(|why| unusable(&url, why))
 }
 
-/// GETs every URL within `timeout` each; the first failure is the answer.
-pub async fn fetch(urls: &[String], timeout: Duration) -> Result<Responses, String> {
+/// Fetches every URL within `timeout` each (GETs, or the POSTs they name where the
+/// connector lists instruments by POST), then the follow-ups each response names, in
+/// order; the first failure is the answer.
+pub async fn fetch(
+    connector: &'static dyn Connector,
+    market: Market,
+    rest_url: &str,
+    urls: &[String],
+    timeout: Duration,
+) -> Result<Responses, String> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("tickbridge/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
-    let mut responses = Vec::new();
-    for url in urls {
-        let shown = without_query_secrets(url);
-        let response = client
-            .get(url)
+    let mut responses: Vec<Response> = Vec::new();
+    let mut queue: std::collections::VecDeque<String> = urls.iter().cloned().collect();
+    let by_post = connector.instruments_by_post();
+    let verb = if by_post { "POST" } else { "GET" };
+    // A bound on follow-ups: a list that names ever more requests is unusable.
+    const MAX_FOLLOWUPS: usize = 64;
+    let max_requests = urls.len() + MAX_FOLLOWUPS;
+    while let Some(url) = queue.pop_front() {
+        if responses.iter().any(|r| r.url == url) {
+            continue;
+        }
+        if responses.len() >= max_requests {
+            return Err(format!(
+                "the instrument list names more than {MAX_FOLLOWUPS} further requests"
+            ));
+        }
+        let shown = without_query_secrets(&url);
+        let request = if by_post {
+            let (target, body) = tickbridge_connectors::rest::post_of_url(&url);
+            client
+                .post(target)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body)
+        } else {
+            client.get(&url)
+        };
+        let response = request
             .send()
             .await
-            .map_err(|e| format!("GET {shown}: {}", error_chain(&e)))?;
+            .map_err(|e| format!("{verb} {shown}: {}", error_chain(&e)))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("GET {shown}: HTTP {status}"));
+            return Err(format!("{verb} {shown}: HTTP {status}"));
         }
         let body = response
             .text()
             .await
-            .map_err(|e| format!("GET {shown}: reading the body: {e}"))?;
-        responses.push(Response {
-            url: url.clone(),
-            body,
-        });
+            .map_err(|e| format!("{verb} {shown}: reading the body: {e}"))?;
+        queue.extend(connector.instrument_followups(market, rest_url, &url, &body));
+        responses.push(Response { url, body });
     }
     Ok(Responses {
         fetched_at_ns: tickbridge_connectors::time::now_ns(),
@@ -419,7 +461,15 @@ pub async fn publish_and_watch(
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(watch.config.refresh) => {}
         }
-        let fetched = match fetch(&urls, watch.config.timeout).await {
+        let fetched = match fetch(
+            watch.connector,
+            watch.market,
+            &watch.rest_url,
+            &urls,
+            watch.config.timeout,
+        )
+        .await
+        {
             Ok(f) => f,
             Err(why) => {
                 if !std::mem::replace(&mut failing, true) {
@@ -572,6 +622,31 @@ mod tests {
             without_query_secrets("https://user:s3cret@host.example/api?x=1"),
             "https://host.example/api?x=1"
         );
+    }
+
+    #[test]
+    fn a_cache_answers_the_requests_and_the_follow_ups_its_responses_name() {
+        let hl = tickbridge_connectors::connector("hyperliquid").unwrap();
+        let rest = "https://api.hyperliquid.xyz";
+        let urls = hl.instrument_urls(Market::Perp, rest);
+        let response = |url: &str, body: &str| Response {
+            url: url.to_string(),
+            body: body.to_string(),
+        };
+        let dexes = r#"[null,{"name":"xyz","fullName":"XYZ"}]"#;
+        let mut cached = Responses {
+            fetched_at_ns: 0,
+            responses: vec![
+                response(&urls[0], "{}"),
+                response(&urls[1], "{}"),
+                response(&urls[2], dexes),
+                response(&format!("{rest}/info?type=meta&dex=xyz"), "{}"),
+            ],
+        };
+        assert!(same_requests(hl, Market::Perp, rest, &cached, &urls));
+        // Without the follow-up the cache is not this list.
+        cached.responses.pop();
+        assert!(!same_requests(hl, Market::Perp, rest, &cached, &urls));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::contract::{ConnectionPlan, Connector, FrameParser, SourceRequest};
 /// a market are skipped): spot pairs, perpetuals, and delivery contracts expiring on the
 /// last Friday of a month (so every dated-futures naming rule accepts them), and an
 /// option of that expiry (for connectors serving an option market).
-const SYMBOLS: [&str; 11] = [
+const SYMBOLS: [&str; 12] = [
     "BTC-USDT",
     "ETH-USDT",
     "BTC-USD",
@@ -35,6 +35,8 @@ const SYMBOLS: [&str; 11] = [
     "BTC-USD-241227",
     "BTC-USDT-241227",
     "BTC-USD-241227-50000-C",
+    // A perpetual settled in USDC (Hyperliquid), last so the others' plans keep theirs.
+    "BTC-USDC-PERP",
 ];
 
 /// A request of every supported channel of `market` for a few common symbols (those

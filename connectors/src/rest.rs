@@ -459,6 +459,51 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
+/// The POST a URL names, for exchanges whose reference data is POSTed with a JSON body
+/// (Hyperliquid `POST /info` with `{"type":"meta"}`): the URL without its query, and
+/// the query's parameters as a JSON object of strings (keys sorted). So
+/// `https://api.hyperliquid.xyz/info?type=meta&dex=xyz` is `POST /info` with
+/// `{"dex":"xyz","type":"meta"}`; such a URL names its request uniquely (the instrument
+/// cache and `replay` key responses by it). See [`query_of_post_body`].
+pub fn post_of_url(url: &str) -> (String, String) {
+    let Ok(mut u) = reqwest::Url::parse(url) else {
+        return (url.to_string(), "{}".to_string());
+    };
+    let mut body = serde_json::Map::new();
+    for (k, v) in u.query_pairs() {
+        body.insert(k.into_owned(), serde_json::Value::String(v.into_owned()));
+    }
+    u.set_query(None);
+    u.set_fragment(None);
+    (u.to_string(), serde_json::Value::Object(body).to_string())
+}
+
+/// The query a POST body stands for (the inverse of [`post_of_url`]): the scalar
+/// fields of a JSON object as `key=value` pairs, keys sorted; `None` for a
+/// body that is not a JSON object of scalars, and for `{}`.
+pub fn query_of_post_body(body: &str) -> Option<String> {
+    let serde_json::Value::Object(fields) = serde_json::from_str(body).ok()? else {
+        return None;
+    };
+    if fields.is_empty() {
+        return None;
+    }
+    let mut u = reqwest::Url::parse("http://post.invalid/").ok()?;
+    {
+        let mut q = u.query_pairs_mut();
+        for (k, v) in &fields {
+            match v {
+                serde_json::Value::String(s) => q.append_pair(k, s),
+                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                    q.append_pair(k, &v.to_string())
+                }
+                _ => return None,
+            };
+        }
+    }
+    u.query().map(str::to_string)
+}
+
 /// The path of a URL (`/api/v3/depth`): what error texts and `status` records may
 /// name of it. Scheme, host, credentials, query and fragment are left out.
 pub fn url_path(url: &str) -> String {
@@ -494,6 +539,29 @@ fn preview(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_names_its_post_and_a_post_body_its_query() {
+        let (target, body) = post_of_url("https://api.hyperliquid.xyz/info?type=meta&dex=xyz");
+        assert_eq!(target, "https://api.hyperliquid.xyz/info");
+        assert_eq!(body, r#"{"dex":"xyz","type":"meta"}"#);
+        assert_eq!(
+            query_of_post_body(&body).as_deref(),
+            Some("dex=xyz&type=meta")
+        );
+        assert_eq!(
+            post_of_url("http://127.0.0.1:9/info"),
+            ("http://127.0.0.1:9/info".to_string(), "{}".to_string())
+        );
+        // KuCoin's `{}`, non-objects and nested values stand for no query.
+        assert_eq!(query_of_post_body("{}"), None);
+        assert_eq!(query_of_post_body("[1]"), None);
+        assert_eq!(query_of_post_body(r#"{"a":{"b":1}}"#), None);
+        assert_eq!(
+            query_of_post_body(r#"{"type":"l2Book","nSigFigs":5}"#).as_deref(),
+            Some("nSigFigs=5&type=l2Book")
+        );
+    }
 
     static SPOT: RateLimit = RateLimit {
         name: "test-spot",

@@ -71,12 +71,12 @@ fn parse_head(bytes: &[u8], len: usize) -> anyhow::Result<Head> {
     })
 }
 
-/// Answers one plain request (GET or POST; the body of a POST is read and ignored):
-/// 200 with the body `respond` finds for the method and path, else 404 with a short
-/// JSON error naming the path.
+/// Answers one plain request (GET or POST): 200 with the body `respond` finds for the
+/// method, the path and the request body (a POST's JSON, empty for a GET), else 404
+/// with a short JSON error naming the path.
 pub async fn answer<F, Fut>(mut stream: TcpStream, head: &Head, respond: F) -> anyhow::Result<()>
 where
-    F: FnOnce(String, String) -> Fut,
+    F: FnOnce(String, String, String) -> Fut,
     Fut: Future<Output = Option<String>>,
 {
     let mut consumed = vec![0u8; head.len];
@@ -96,7 +96,8 @@ where
             r#"{"error":"only GET and POST are answered"}"#.to_string(),
         )
     } else {
-        match respond(head.method.clone(), head.path.clone()).await {
+        let request_body = String::from_utf8_lossy(&request_body).into_owned();
+        match respond(head.method.clone(), head.path.clone(), request_body).await {
             Some(body) => ("200 OK", body),
             // A short body: the path, cut to 120 characters.
             None => (

@@ -425,9 +425,9 @@ async fn handle_connection(
         serve_websocket(state.clone(), ws, client, assignment, cancel).await
     } else {
         let host = head.header("host").unwrap_or("127.0.0.1").to_string();
-        http::answer(stream, &head, move |method, path| async move {
+        http::answer(stream, &head, move |method, path, body| async move {
             match method.as_str() {
-                "POST" => post_response(&state, &path, &host).await,
+                "POST" => post_response(&state, &path, &body, &host).await,
                 _ => rest_response(&state, &path).await,
             }
         })
@@ -751,10 +751,17 @@ async fn rest_response(state: &Replay, path: &str) -> Option<String> {
 pub const KUCOIN_BULLET_PATH: &str = "/api/v1/bullet-public";
 
 /// Answers a POST: its recorded response where the capture has one (by path and query,
-/// as for a GET), else, for KuCoin's token request (recordings redact the token), a
-/// token whose server is this replay server itself, at the path of the capture's
-/// first recorded connection, with KuCoin's documented ping rules.
-async fn post_response(state: &Replay, path: &str, host: &str) -> Option<String> {
+/// as for a GET; a JSON object body of scalars counts as the query it stands for,
+/// [`tickbridge_connectors::rest::query_of_post_body`], so Hyperliquid's `POST /info`
+/// `{"type":"meta"}` is answered by the recorded `.../info?type=meta`), else, for
+/// KuCoin's token request (recordings redact the token), a token whose server is this
+/// replay server itself, at the path of the capture's first recorded connection, with
+/// KuCoin's documented ping rules.
+async fn post_response(state: &Replay, path: &str, body: &str, host: &str) -> Option<String> {
+    if let Some(query) = tickbridge_connectors::rest::query_of_post_body(body) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        return rest_response(state, &format!("{path}{sep}{query}")).await;
+    }
     if let Some(recorded) = rest_response(state, path).await {
         return Some(recorded);
     }

@@ -18,7 +18,8 @@
 //! and the recorded acknowledgements are played back in order with the rest; a
 //! [`Protocol::Dydx`] connection too, but its recorded greeting (the frames before the
 //! client's first frame) is sent at connect and the rest waits for the client
-//! ([`Protocol::greets_first`]).
+//! ([`Protocol::greets_first`]); [`Protocol::Hyperliquid`] as recorded too, with its
+//! app-level pings answered.
 
 use serde_json::{json, Value};
 
@@ -43,6 +44,11 @@ pub enum Protocol {
     /// which only the recording holds: played as recorded (like [`Protocol::Recorded`]),
     /// the greeting at connect and the rest once the client has sent its requests.
     Dydx,
+    /// Hyperliquid: played as recorded like [`Protocol::Recorded`] (its recorded
+    /// `subscriptionResponse` acknowledgements included), and the client's app-level
+    /// `{"method":"ping"}` answered `{"channel":"pong"}`, so a playback longer than the
+    /// ping interval keeps its connection.
+    Hyperliquid,
 }
 
 impl Protocol {
@@ -55,6 +61,7 @@ impl Protocol {
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,
             "dydx" => Protocol::Dydx,
+            "hyperliquid" => Protocol::Hyperliquid,
             _ => Protocol::Recorded,
         }
     }
@@ -108,6 +115,7 @@ impl Protocol {
             "kucoin" => Protocol::Kucoin,
             "bitflyer" => Protocol::JsonRpc,
             "dydx" => Protocol::Dydx,
+            "hyperliquid" => Protocol::Hyperliquid,
             _ => Protocol::Recorded,
         }
     }
@@ -122,7 +130,7 @@ impl Protocol {
                     && (text.contains("\"type\":\"ack\"") || text.contains("\"type\":\"pong\""))
             }
             Protocol::JsonRpc => !text.contains("\"method\"") && text.contains("\"id\""),
-            Protocol::Recorded | Protocol::Dydx => false,
+            Protocol::Recorded | Protocol::Dydx | Protocol::Hyperliquid => false,
         }
     }
 
@@ -131,7 +139,7 @@ impl Protocol {
     /// Coinbase Advanced Trade `subscriptions`, Bybit `{"op":"subscribe",..}` replies):
     /// a client joining a live playback late still gets these.
     pub fn is_recorded_ack(self, text: &str) -> bool {
-        matches!(self, Protocol::Recorded | Protocol::Dydx)
+        matches!(self, Protocol::Recorded | Protocol::Dydx | Protocol::Hyperliquid)
             && text.len() < 4096
             && text.to_ascii_lowercase().contains("subscri")
     }
@@ -146,8 +154,18 @@ impl Protocol {
             Protocol::Coinbase => coinbase(&request, refused),
             Protocol::Kucoin => kucoin(&request, refused),
             Protocol::JsonRpc => json_rpc(&request, refused),
+            Protocol::Hyperliquid => hyperliquid(&request),
             Protocol::Recorded | Protocol::Dydx => Vec::new(),
         }
+    }
+}
+
+/// `{"method":"ping"}` → `{"channel":"pong"}`; subscriptions are acknowledged by the
+/// recorded answers.
+fn hyperliquid(request: &Value) -> Vec<String> {
+    match request["method"].as_str() {
+        Some("ping") => vec![json!({ "channel": "pong" }).to_string()],
+        _ => Vec::new(),
     }
 }
 
@@ -436,5 +454,20 @@ mod tests {
         ));
         assert!(!p.is_recorded_ack(r#"{"arg":{"channel":"trades"},"data":[{"px":"1"}]}"#));
         assert!(!Protocol::Binance.is_recorded_ack(r#"{"event":"subscribe"}"#));
+    }
+
+    #[test]
+    fn hyperliquid_pings_are_answered_and_its_acks_played_as_recorded() {
+        let p = Protocol::of_url("wss://api.hyperliquid.xyz/ws").unwrap().0;
+        assert_eq!(p, Protocol::Hyperliquid);
+        assert_eq!(
+            p.answer(r#"{"method":"ping"}"#, &[]),
+            [r#"{"channel":"pong"}"#]
+        );
+        let subscribe = r#"{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}"#;
+        assert!(p.answer(subscribe, &[]).is_empty());
+        let ack = r#"{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}}"#;
+        assert!(p.is_recorded_ack(ack) && !p.is_recorded_reply(ack));
+        assert_eq!(Protocol::of("hyperliquid"), Protocol::Hyperliquid);
     }
 }

@@ -134,6 +134,17 @@ pub enum PlanError {
     },
     #[error("no symbols given")]
     NoSymbols,
+    /// The request needs more of a documented per-IP budget than the exchange allows
+    /// (Hyperliquid: 1000 subscriptions per IP).
+    #[error("{exchange}: the source needs {wanted} {what}, more than the {limit} the exchange allows ({source_doc})")]
+    OverLimit {
+        exchange: &'static str,
+        what: &'static str,
+        wanted: usize,
+        limit: usize,
+        /// Where the limit is documented.
+        source_doc: &'static str,
+    },
 }
 
 /// The channels of a spot market that carries trades, best bid/offer, books and
@@ -227,9 +238,58 @@ pub trait Connector: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// Whether the instrument requests are POSTs with a JSON body rather than GETs:
+    /// each URL then names its POST as [`crate::rest::post_of_url`] says (Hyperliquid:
+    /// `.../info?type=meta` is `POST /info` with `{"type":"meta"}`).
+    fn instruments_by_post(&self) -> bool {
+        false
+    }
+
+    /// Further instrument requests that the response `body` to `url` names, fetched
+    /// after it (and their own follow-ups in turn): Hyperliquid's `perpDexs` names the
+    /// builder-deployed perp dexes, each listed by its own `meta` request. Empty for
+    /// most exchanges, whose list is fixed by [`Connector::instrument_urls_for`].
+    fn instrument_followups(
+        &self,
+        market: Market,
+        rest_url: &str,
+        url: &str,
+        body: &str,
+    ) -> Vec<String> {
+        let _ = (market, rest_url, url, body);
+        Vec::new()
+    }
+
+    /// The instruments of every response of one list (`(url, body)` in fetch order):
+    /// each parsed on its own by [`Connector::parse_instruments`] unless the exchange's
+    /// responses refer to each other (Hyperliquid: a perp names its collateral by the
+    /// index of a spot token). An error names the index of the response at fault.
+    fn parse_instrument_list(
+        &self,
+        market: Market,
+        responses: &[(&str, &str)],
+    ) -> Result<Vec<crate::instruments::Listed>, (usize, super::ParseError)> {
+        let mut out = Vec::new();
+        for (i, (url, body)) in responses.iter().enumerate() {
+            out.extend(
+                self.parse_instruments(market, url, body)
+                    .map_err(|e| (i, e))?,
+            );
+        }
+        Ok(out)
+    }
+
     /// How the exchange's binary frames carry its messages (most send text only).
     fn binary_frames(&self) -> super::BinaryFrames {
         super::BinaryFrames::Unexpected
+    }
+
+    /// A documented per-IP budget of subscriptions (topics) shared by every
+    /// connection to the exchange's WebSocket host, with where it is documented
+    /// (Hyperliquid: 1000): the config refuses sources of the exchange on one host that
+    /// together plan more. `None` where the exchange documents none.
+    fn subscription_budget(&self) -> Option<(usize, &'static str)> {
+        None
     }
 
     /// The exchange's documented connection limits (see [`Limits`]); document their

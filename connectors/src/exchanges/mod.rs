@@ -17,6 +17,7 @@ pub mod dydx;
 pub mod gateio;
 pub mod gemini;
 pub mod htx;
+pub mod hyperliquid;
 pub mod kraken;
 pub mod kraken_futures;
 pub mod kucoin;
@@ -56,6 +57,7 @@ static REGISTRY: &[&dyn Connector] = &[
     &upbit::Upbit,
     &lighter::Lighter,
     &dydx::Dydx,
+    &hyperliquid::Hyperliquid,
 ];
 
 /// Every connector, in the order `tickbridge exchanges` lists them.
