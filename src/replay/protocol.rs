@@ -139,8 +139,10 @@ impl Protocol {
     /// Coinbase Advanced Trade `subscriptions`, Bybit `{"op":"subscribe",..}` replies):
     /// a client joining a live playback late still gets these.
     pub fn is_recorded_ack(self, text: &str) -> bool {
-        matches!(self, Protocol::Recorded | Protocol::Dydx | Protocol::Hyperliquid)
-            && text.len() < 4096
+        matches!(
+            self,
+            Protocol::Recorded | Protocol::Dydx | Protocol::Hyperliquid
+        ) && text.len() < 4096
             && text.to_ascii_lowercase().contains("subscri")
     }
 
