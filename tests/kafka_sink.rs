@@ -738,3 +738,93 @@ fn create_topic(topic: &str, configs: &[(&str, &str)]) {
         r.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
     }
 }
+
+/// `[sink.kafka.create_topics]`: the topics are created on first use with the
+/// configured partitions, retention and cleanup policy (read back with the admin
+/// API); a second run asking other settings leaves the existing topics as they are
+/// and warns, per topic and setting.
+#[test]
+fn missing_topics_are_created_with_the_configured_settings_and_mismatches_warned() {
+    require_broker();
+    let _guard = shared_broker();
+    let replay = Replay::start(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo/binance.jsonl"),
+        "max",
+    );
+    let topics = Topics::new("create");
+    let settings = |retention: &str| {
+        format!(
+            "\n[sink.kafka.create_topics]\nenabled = true\npartitions = 2\nretention = \"{retention}\"\n\
+             cleanup_policy = \"delete\"\n"
+        )
+    };
+    let mut bridge = Bridge::start(&config(&replay, &topics, &settings("1h")));
+    wait_for_messages(&topics, 20, Duration::from_secs(60), &bridge);
+    let summary = stop(&mut bridge);
+    assert_eq!(summary.delivered, summary.received);
+    let created: Vec<String> = bridge
+        .logs()
+        .into_iter()
+        .filter(|l| l["message"] == "kafka: topic created")
+        .map(|l| l["topic"].as_str().unwrap().to_string())
+        .collect();
+    let mut want = topics.all();
+    want.sort();
+    let mut got = created.clone();
+    got.sort();
+    assert_eq!(got, want, "created topics");
+    let c = consumer();
+    for topic in topics.all() {
+        assert_eq!(watermarks(&c, &topic).len(), 2, "{topic}: partitions");
+    }
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let trade = topics.of("trade");
+    let described = rt
+        .block_on(admin.describe_configs(
+            [&rdkafka::admin::ResourceSpecifier::Topic(&trade)],
+            &AdminOptions::new(),
+        ))
+        .unwrap();
+    let resource = described.into_iter().next().unwrap().unwrap();
+    let value = |k: &str| resource.get(k).and_then(|e| e.value.clone());
+    assert_eq!(value("retention.ms").as_deref(), Some("3600000"));
+    assert_eq!(value("cleanup.policy").as_deref(), Some("delete"));
+
+    // Again with another retention: the topics exist; each is warned about, once.
+    let replay = Replay::start(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo/binance.jsonl"),
+        "max",
+    );
+    let mut bridge = Bridge::start(&config(&replay, &topics, &settings("2h")));
+    wait_for_messages(&topics, 40, Duration::from_secs(60), &bridge);
+    stop(&mut bridge);
+    let warned: Vec<(String, String, String)> = bridge
+        .logs()
+        .into_iter()
+        .filter(|l| {
+            l["message"] == "kafka: an existing topic differs from [sink.kafka.create_topics] (left as it is)"
+        })
+        .map(|l| {
+            (
+                l["topic"].as_str().unwrap().to_string(),
+                l["have"].as_str().unwrap().to_string(),
+                l["want"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(warned.len(), 3, "{warned:?}");
+    assert!(
+        warned
+            .iter()
+            .all(|(_, have, want)| have == "3600000" && want == "7200000"),
+        "{warned:?}"
+    );
+    assert!(!bridge.logged("kafka: topic created"));
+}

@@ -579,6 +579,7 @@ fn every_setting_is_documented() {
         ("sink.file", "[sink.file]"),
         ("sink.dead_letter", "[sink.dead_letter]"),
         ("sink.kafka", "[sink.kafka]"),
+        ("sink.kafka.create_topics", "[sink.kafka.create_topics]"),
         ("sink.kafka.tls", "[sink.kafka.tls]"),
         ("sink.kafka.sasl", "[sink.kafka.sasl]"),
         ("sink.kafka.sasl.oidc", "[sink.kafka.sasl.oidc]"),

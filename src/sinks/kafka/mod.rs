@@ -24,6 +24,7 @@
 //!   timing out; readiness is false and the outage is logged when it starts and ends.
 //! - `close` waits until librdkafka holds no message any more, within the drain.
 
+mod admin;
 pub mod check;
 mod context;
 mod delivery;
@@ -43,6 +44,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 
+pub use self::admin::{CleanupPolicy, CreateTopics};
 use self::context::{BridgeContext, ClientStats, Reachability};
 use self::delivery::{Failure, Reports};
 pub use self::security::{SaslConfig, Security, SecurityProtocol, TlsConfig};
@@ -91,6 +93,9 @@ pub struct KafkaConfig {
     /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl` (see [`security`]).
     #[serde(default)]
     pub security_protocol: SecurityProtocol,
+    /// `[sink.kafka.create_topics]`: create missing topics with these settings.
+    #[serde(default)]
+    pub create_topics: CreateTopics,
     /// `[sink.kafka.tls]`: CA, client certificate, hostname verification.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
@@ -135,6 +140,7 @@ impl Default for KafkaConfig {
             timestamp: TimestampSource::default(),
             partitioner: Partitioner::default(),
             security_protocol: SecurityProtocol::default(),
+            create_topics: CreateTopics::default(),
             tls: None,
             sasl: None,
             dead_letter_topic: None,
@@ -328,6 +334,10 @@ pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
     if let Some(dlq) = &kafka.dead_letter_topic {
         topic::check_name(dlq).map_err(|e| setup(format!("sink.kafka.dead_letter_topic: {e}")))?;
     }
+    kafka
+        .create_topics
+        .validate()
+        .map_err(|(f, why)| setup(format!("sink.kafka.create_topics.{f}: {why}")))?;
     let mut cc = client_config(config)?;
     if let Some(sasl) = kafka.sasl.as_ref().filter(|s| s.token_file.is_some()) {
         let now_ms = std::time::SystemTime::now()
@@ -420,6 +430,11 @@ struct Inner {
     topic: TopicTemplate,
     key: TopicTemplate,
     timestamp: TimestampSource,
+    /// With `[sink.kafka.create_topics] enabled`: the admin client that creates them.
+    admin: Option<(
+        rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+        CreateTopics,
+    )>,
     dead_letter: DeadLetter,
     dead_letter_topic: Option<String>,
     hold_while_down: bool,
@@ -448,6 +463,19 @@ impl KafkaSink {
         };
         crate::ops::client_stats::register("kafka", &stats_reader);
         let context = BridgeContext::new(reachability.clone(), client_stats, kafka);
+        kafka
+            .create_topics
+            .validate()
+            .map_err(|(f, why)| setup(format!("sink.kafka.create_topics.{f}: {why}")))?;
+        let admin = match kafka.create_topics.enabled {
+            false => None,
+            true => Some((
+                client_config(config)?
+                    .create()
+                    .map_err(|e| setup(format!("cannot create the admin client: {e}")))?,
+                kafka.create_topics.clone(),
+            )),
+        };
         let producer: ThreadedProducer<BridgeContext> = client_config(config)?
             .create_with_context(context)
             .map_err(|e| setup(format!("cannot create the producer: {e}")))?;
@@ -474,6 +502,7 @@ impl KafkaSink {
                 topic,
                 key,
                 timestamp: kafka.timestamp,
+                admin,
                 dead_letter,
                 dead_letter_topic: kafka.dead_letter_topic.clone(),
                 hold_while_down: kafka.hold_while_down,
@@ -527,6 +556,19 @@ impl Inner {
         // locked once per topic per batch, not per record.
         let mut batch_topics: Vec<String> = Vec::new();
         let mut new_topics: Vec<String> = Vec::new();
+        if self.admin.is_some() {
+            // Topics are created before their first record reaches librdkafka.
+            let mut fresh: Vec<String> = Vec::new();
+            for item in &batch.items {
+                self.topic.render_into(&item.record, &mut topic);
+                if !fresh.contains(&topic) && self.is_new_topic(&topic) {
+                    fresh.push(topic.clone());
+                }
+            }
+            if !fresh.is_empty() {
+                self.create_topics(fresh).await;
+            }
+        }
         for item in batch.items {
             let r = &item.record;
             self.topic.render_into(r, &mut topic);
@@ -568,6 +610,15 @@ impl Inner {
             self.learn_new_topics(new_topics).await;
         }
         reports
+    }
+
+    /// Creates the topics of `names` that do not exist yet, then learns their
+    /// metadata.
+    async fn create_topics(self: &Arc<Self>, names: Vec<String>) {
+        if let Some((admin, settings)) = &self.admin {
+            admin::ensure(admin, settings, &names).await;
+        }
+        self.learn_new_topics(names).await;
     }
 
     fn is_new_topic(&self, topic: &str) -> bool {
