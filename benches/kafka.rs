@@ -29,7 +29,8 @@
 //! Knobs (environment): `TB_BENCH_SCENARIOS` (`throughput,latency`), `TB_BENCH_RUNS`
 //! (3), `TB_BENCH_RATE` (50000), `TB_BENCH_LINGER` (`[batch] linger`, 5ms),
 //! `TB_BENCH_MAX_EVENTS` (`[batch] max_events`, 1000), `TB_BENCH_IN_FLIGHT`
-//! (`[sink] max_in_flight`, 4), `TB_BENCH_KAFKA_OPTIONS` (extra librdkafka options,
+//! (`[sink] max_in_flight`, 4), `TB_BENCH_SECURITY` (`plaintext`, or `sasl_ssl`: SCRAM
+//! over TLS on the secured listener), `TB_BENCH_KAFKA_OPTIONS` (extra librdkafka options,
 //! `k=v,k=v`), `TB_BENCH_CAPTURES` (directory, default
 //! `$TICKBRIDGE_CAPTURES/hftbacktest`), `TB_BENCH_DUMP` (write `ts_recv append_ms`
 //! per record to `<path>.<scenario>`).
@@ -48,6 +49,31 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
+
+/// `TB_BENCH_SECURITY`: the listener the bridge produces to and its `[sink.kafka]`
+/// security lines: `plaintext` (default), or `sasl_ssl` (SCRAM-SHA-512 over TLS, the
+/// secured listener `scripts/kafka.sh` starts: `KAFKA_SASL_SSL`, `KAFKA_TLS_DIR`). The
+/// bench's own consumer reads on the PLAINTEXT listener either way.
+fn security() -> (String, String) {
+    match env_or("TB_BENCH_SECURITY", "plaintext").as_str() {
+        "plaintext" => (brokers(), String::new()),
+        "sasl_ssl" => {
+            let tls = PathBuf::from(std::env::var("KAFKA_TLS_DIR").expect("KAFKA_TLS_DIR"));
+            let password = std::fs::read_to_string(tls.join("scram.password")).unwrap();
+            (
+                std::env::var("KAFKA_SASL_SSL").expect("KAFKA_SASL_SSL"),
+                format!(
+                    "security_protocol = \"sasl_ssl\"\n[sink.kafka.tls]\nca_file = \"{}\"\n\
+                     [sink.kafka.sasl]\nmechanism = \"scram-sha-512\"\nusername = \"bridge\"\n\
+                     password = \"{}\"\n",
+                    tls.join("ca.pem").display(),
+                    password.trim_end()
+                ),
+            )
+        }
+        other => panic!("TB_BENCH_SECURITY={other}: plaintext or sasl_ssl"),
+    }
+}
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -454,12 +480,13 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str) -> RunResult {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| format!("\"{}\" = \"{}\"\n", k.trim(), v.trim()))
         .collect();
+    let (bridge_brokers, security) = security();
     config += &format!(
         "[sink]\nkind = \"kafka\"\nmax_in_flight = {}\n\n[sink.kafka]\nbrokers = \"{}\"\n\
-         topic = \"md.{{kind}}.{suffix}\"\n\n[sink.kafka.options]\n{options}\n\
+         topic = \"md.{{kind}}.{suffix}\"\n{security}\n[sink.kafka.options]\n{options}\n\
          [batch]\nmax_events = {}\nlinger = \"{}\"\n\n[ops]\nlisten = \"\"\n",
         env_or("TB_BENCH_IN_FLIGHT", "4"),
-        brokers(),
+        bridge_brokers,
         env_or("TB_BENCH_MAX_EVENTS", "1000"),
         env_or("TB_BENCH_LINGER", "5ms"),
     );
@@ -582,10 +609,11 @@ fn main() {
             .trim()
     );
     println!(
-        "kafka bench: {} captures, {} ticks (trade + bbo), broker {}, linger {}, max_events {}, max_in_flight {}, options [{}]",
+        "kafka bench: {} captures, {} ticks (trade + bbo), broker {}, security {}, linger {}, max_events {}, max_in_flight {}, options [{}]",
         captures.len(),
         captures.iter().map(|c| c.ticks).sum::<u64>(),
         brokers(),
+        env_or("TB_BENCH_SECURITY", "plaintext"),
         env_or("TB_BENCH_LINGER", "5ms"),
         env_or("TB_BENCH_MAX_EVENTS", "1000"),
         env_or("TB_BENCH_IN_FLIGHT", "4"),
