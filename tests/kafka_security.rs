@@ -573,3 +573,84 @@ fn validate_check_names_what_failed_by_exit_code() {
         "{out}"
     );
 }
+
+/// A minimal OIDC token endpoint (client-credentials grant): answers every POST whose
+/// Basic credentials are `bridge:<secret>` with an unsigned JWT for the principal
+/// `bridge` (the broker's default OAUTHBEARER validator accepts unsigned tokens), and
+/// 401 otherwise. Returns its URL and the number of tokens it issued.
+fn token_endpoint(secret: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+    use base64::Engine;
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/oauth2/token", listener.local_addr().unwrap());
+    let issued = std::sync::Arc::new(AtomicU32::new(0));
+    let counter = issued.clone();
+    let want = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("bridge:{secret}"))
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = vec![0u8; 16384];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let authorized = request
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.contains(&want));
+            let (status, body) = if authorized && request.contains("grant_type=client_credentials")
+            {
+                counter.fetch_add(1, Ordering::Relaxed);
+                let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let jwt = format!(
+                    "{}.{}.",
+                    b64(r#"{"alg":"none"}"#),
+                    b64(&format!(
+                        r#"{{"sub":"bridge","iat":{now},"exp":{}}}"#,
+                        now + 3600
+                    ))
+                );
+                (
+                    "200 OK",
+                    format!(
+                        r#"{{"access_token":"{jwt}","token_type":"bearer","expires_in":3600}}"#
+                    ),
+                )
+            } else {
+                (
+                    "401 Unauthorized",
+                    r#"{"error":"invalid_client"}"#.to_string(),
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, issued)
+}
+
+#[test]
+fn oauthbearer_oidc_client_credentials_deliver() {
+    let secret = "TB-SECRET-oidc-client";
+    let (url, issued) = token_endpoint(secret);
+    delivers(
+        "oidc",
+        &env("KAFKA_SASL_SSL"),
+        &format!(
+            "security_protocol = \"sasl_ssl\"\n[sink.kafka.tls]\nca_file = \"{}\"\n\
+             [sink.kafka.sasl]\nmechanism = \"oauthbearer\"\n[sink.kafka.sasl.oidc]\n\
+             token_endpoint = \"{url}\"\nclient_id = \"bridge\"\n\
+             client_secret = \"${{KAFKA_PASSWORD}}\"\nscope = \"kafka\"\n",
+            tls_file("ca.pem")
+        ),
+        secret,
+    );
+    assert!(issued.load(Ordering::Relaxed) >= 1, "no token was fetched");
+}
