@@ -175,9 +175,9 @@ impl Inner {
                  timeout; counted as failed"
             );
         }
-        if outcome.delivered > 0 {
-            self.reachability.mark_up("delivery report");
-        }
+        // A delivery report does not reopen a held sink: it may acknowledge a produce
+        // from before the outage began (an incidental report while the broker is
+        // already gone). Only the statistics' broker state does (`context.rs`).
         let mut terminal = Vec::new();
         let mut first_failure: Option<String> = None;
         for failure in reports.take_failures() {

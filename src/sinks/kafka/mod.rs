@@ -541,7 +541,9 @@ impl Inner {
         if !self.hold_while_down {
             return;
         }
-        while !self.reachability.is_connected() {
+        // Reachable and holding its ProducerId: only then does a batch handed over
+        // stand a chance before its delivery timeout.
+        while !self.reachability.can_produce() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
