@@ -42,6 +42,10 @@ pub async fn run(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<
         sink = config.sink.kind.as_str(),
         ops = %config.ops.listen,
         plan = %serde_json::json!(describe_plan(&sources)),
+        shard = %config
+            .shard()?
+            .map(|s| format!("{} of {}", s.index, s.replicas))
+            .unwrap_or_else(|| "-".into()),
         "tickbridge starting"
     );
     let ops = Arc::new(OpsState::default());
@@ -105,6 +109,13 @@ pub async fn validate(
     let (sources, instruments) = resolve_with_instruments(&config).await?;
     let sink_lines = crate::sinks::preflight(&config.sink)?;
     println!("config ok: sink {}", config.sink.kind.as_str());
+    if let Some(shard) = config.shard()? {
+        let owned: usize = sources.iter().map(|s| s.request.symbols.len()).sum();
+        println!(
+            "cluster: replica {} of {} owns {owned} symbol(s) of this config (rendezvous hashing by exchange, market, symbol)",
+            shard.index, shard.replicas
+        );
+    }
     for line in sink_lines {
         println!("{line}");
     }

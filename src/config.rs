@@ -18,6 +18,7 @@ use tickbridge_schema::Market;
 use crate::sinks::kafka::KafkaConfig;
 use crate::sinks::nats::NatsConfig;
 
+pub mod cluster;
 pub mod overrides;
 pub mod secret;
 pub use overrides::Overrides;
@@ -82,6 +83,9 @@ pub struct Config {
     pub ops: OpsConfig,
     #[serde(default)]
     pub instruments: InstrumentsConfig,
+    /// `[cluster]`: this config shared by several replicas, each owning a share.
+    #[serde(default)]
+    pub cluster: cluster::ClusterConfig,
 }
 
 /// `[[source]]`: one exchange × market, its channels and symbols.
@@ -858,8 +862,22 @@ impl Config {
                 s.resolve(i, list, self.instruments.max_symbols)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let resolved = match self.shard()? {
+            Some(shard) => resolved
+                .into_iter()
+                .map(|s| s.keep_shard(shard))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => resolved,
+        };
         check_subscription_budgets(&resolved)?;
         Ok(resolved)
+    }
+
+    /// This replica's shard of `[cluster]` (`None`: the whole config).
+    pub fn shard(&self) -> Result<Option<cluster::Shard>, ConfigError> {
+        self.cluster
+            .shard(cluster::hostname)
+            .map_err(|(field, why)| invalid(format!("cluster.{field}"), why))
     }
 }
 
@@ -916,6 +934,31 @@ pub struct ResolvedSource {
     /// The exchange's reference data of every subscribed symbol (empty when the
     /// symbols are not verified against an instrument list).
     pub instruments: Vec<Listed>,
+}
+
+impl ResolvedSource {
+    /// Keeps only the symbols `shard` owns and plans their connections again; a
+    /// source of which this replica owns nothing keeps no symbol and no connection.
+    fn keep_shard(mut self, shard: cluster::Shard) -> Result<ResolvedSource, ConfigError> {
+        let (exchange, market) = (self.connector.name(), self.request.market.as_str());
+        self.request
+            .symbols
+            .retain(|s| shard.owns(exchange, market, &s.native));
+        self.instruments.retain(|l| {
+            self.request
+                .symbols
+                .iter()
+                .any(|s| s.native == l.symbol.native)
+        });
+        self.plans = if self.request.symbols.is_empty() {
+            Vec::new()
+        } else {
+            self.connector
+                .plan(&self.request)
+                .map_err(|e| invalid("cluster", e.to_string()))?
+        };
+        Ok(self)
+    }
 }
 
 impl SourceConfig {

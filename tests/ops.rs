@@ -590,6 +590,7 @@ fn every_setting_is_documented() {
         ("connection", "[connection]"),
         ("shutdown", "[shutdown]"),
         ("ops", "[ops]"),
+        ("cluster", "[cluster]"),
     ] {
         let documented = sections
             .get(heading)

@@ -1,0 +1,257 @@
+//! `[cluster]`: one config split over N replicas. Each (exchange, market, symbol) is
+//! owned by exactly one replica, chosen by rendezvous hashing (the replica with the
+//! highest hash of the key and its index wins): the assignment depends on nothing but
+//! the key and N, every replica computes the same one on its own, and adding a
+//! replica moves only the keys the new one wins (its 1/(N+1) share), none between the
+//! others.
+//!
+//! ```toml
+//! [cluster]
+//! replicas = 3                 # default 1: no sharding
+//! shard = 0                    # this replica, 0-based; or:
+//! # shard_from_hostname = true # the trailing number of the host name (a StatefulSet's
+//! #                            # pod `tickbridge-2` is shard 2)
+//! ```
+
+use serde::Deserialize;
+
+/// `[cluster]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// How many replicas share the config.
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// This replica's index, 0-based.
+    #[serde(default)]
+    pub shard: Option<u32>,
+    /// Take the index from the trailing number of the host name (`HOSTNAME`, else
+    /// `/etc/hostname`).
+    #[serde(default)]
+    pub shard_from_hostname: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            replicas: 1,
+            shard: None,
+            shard_from_hostname: false,
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// This replica's place in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub replicas: u32,
+}
+
+impl ClusterConfig {
+    /// The shard this process is, `None` without sharding; the error names the field.
+    pub fn shard(
+        &self,
+        hostname: impl Fn() -> Option<String>,
+    ) -> Result<Option<Shard>, (String, String)> {
+        if self.replicas == 0 {
+            return Err(("replicas".into(), "must be at least 1".into()));
+        }
+        let index = match (self.shard, self.shard_from_hostname) {
+            (Some(_), true) => {
+                return Err((
+                    "shard".into(),
+                    "give shard or shard_from_hostname, not both".into(),
+                ))
+            }
+            (Some(i), false) => Some(i),
+            (None, true) => {
+                let name = hostname().ok_or_else(|| {
+                    (
+                        "shard_from_hostname".to_string(),
+                        "no host name (HOSTNAME unset and /etc/hostname unreadable)".to_string(),
+                    )
+                })?;
+                let digits: String = name
+                    .trim()
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                Some(digits.parse::<u32>().map_err(|_| {
+                    (
+                        "shard_from_hostname".to_string(),
+                        format!("the host name {:?} does not end in a number", name.trim()),
+                    )
+                })?)
+            }
+            (None, false) => None,
+        };
+        match index {
+            None if self.replicas == 1 => Ok(None),
+            None => Err((
+                "shard".into(),
+                format!(
+                    "replicas = {} needs this replica's index: shard = 0..{} or shard_from_hostname = true",
+                    self.replicas,
+                    self.replicas - 1
+                ),
+            )),
+            Some(i) if i >= self.replicas => Err((
+                "shard".into(),
+                format!("{i} is not below replicas = {}", self.replicas),
+            )),
+            Some(_) if self.replicas == 1 => Ok(None),
+            Some(i) => Ok(Some(Shard {
+                index: i,
+                replicas: self.replicas,
+            })),
+        }
+    }
+}
+
+/// The host name, for `shard_from_hostname`.
+pub fn hostname() -> Option<String> {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+}
+
+impl Shard {
+    /// Whether this replica owns `key` (exchange, market, native symbol).
+    pub fn owns(&self, exchange: &str, market: &str, native: &str) -> bool {
+        owner(exchange, market, native, self.replicas) == self.index
+    }
+}
+
+/// The replica (of `replicas`) that owns the key: rendezvous hashing.
+pub fn owner(exchange: &str, market: &str, native: &str, replicas: u32) -> u32 {
+    (0..replicas)
+        .max_by_key(|r| weight(exchange, market, native, *r))
+        .unwrap_or(0)
+}
+
+/// A stable 64-bit hash of the key and a replica index: FNV-1a over the parts (each
+/// followed by a 0 byte), finished with splitmix64. Stable across builds and Rust
+/// versions (std's hasher is not), so every replica of every version agrees.
+fn weight(exchange: &str, market: &str, native: &str, replica: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        exchange.as_bytes(),
+        market.as_bytes(),
+        native.as_bytes(),
+        &replica.to_le_bytes(),
+    ] {
+        for b in part.iter().chain(&[0u8]) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<String> {
+        (0..600).map(|i| format!("SYM{i}USDT")).collect()
+    }
+
+    #[test]
+    fn every_key_has_exactly_one_owner_and_the_shares_are_even() {
+        let mut counts = [0usize; 3];
+        for k in keys() {
+            let owners: Vec<u32> = (0..3)
+                .filter(|i| {
+                    Shard {
+                        index: *i,
+                        replicas: 3,
+                    }
+                    .owns("binance", "spot", &k)
+                })
+                .collect();
+            assert_eq!(owners.len(), 1, "{k}: {owners:?}");
+            counts[owners[0] as usize] += 1;
+        }
+        for c in counts {
+            assert!((150..=250).contains(&c), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn adding_a_replica_moves_only_its_share() {
+        let mut moved = 0;
+        for k in keys() {
+            let before = owner("binance", "spot", &k, 3);
+            let after = owner("binance", "spot", &k, 4);
+            if before != after {
+                assert_eq!(
+                    after, 3,
+                    "{k} moved between old replicas {before} -> {after}"
+                );
+                moved += 1;
+            }
+        }
+        assert!((100..=200).contains(&moved), "{moved} of 600 moved");
+    }
+
+    #[test]
+    fn the_assignment_is_stable() {
+        // Fixed values: a change of the hash would reshuffle every running cluster.
+        let fixed: Vec<u32> = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT"]
+            .iter()
+            .map(|k| owner("binance", "spot", k, 3))
+            .collect();
+        assert_eq!(fixed, FIXED);
+    }
+
+    const FIXED: [u32; 5] = [0, 2, 1, 2, 0];
+
+    #[test]
+    fn the_shard_comes_from_config_or_the_host_name() {
+        let c = |replicas, shard, from_host| ClusterConfig {
+            replicas,
+            shard,
+            shard_from_hostname: from_host,
+        };
+        let host = || Some("tickbridge-2\n".to_string());
+        assert_eq!(c(1, None, false).shard(host), Ok(None));
+        assert_eq!(
+            c(3, None, true).shard(host),
+            Ok(Some(Shard {
+                index: 2,
+                replicas: 3
+            }))
+        );
+        assert_eq!(
+            c(3, Some(1), false).shard(host),
+            Ok(Some(Shard {
+                index: 1,
+                replicas: 3
+            }))
+        );
+        let err = c(3, None, false).shard(host).unwrap_err();
+        assert_eq!(err.0, "shard");
+        assert!(c(2, Some(2), false)
+            .shard(host)
+            .unwrap_err()
+            .1
+            .contains("not below replicas = 2"));
+        let err = c(3, None, true)
+            .shard(|| Some("bridge".into()))
+            .unwrap_err();
+        assert!(err.1.contains("does not end in a number"), "{err:?}");
+    }
+}
