@@ -5,7 +5,7 @@
 #
 # 1. helm lint --strict of helm/tickbridge in both modes (and the main sink variants);
 # 2. helm template in both modes and with credentials / ServiceMonitor / custom drain
-#    variants, plus the example consumer chart that includes the sidecar template;
+#    / sharded (StatefulSet) variants, plus the example consumer chart that includes the sidecar template;
 # 3. every rendered manifest strictly decoded into the Kubernetes API types
 #    (helm/tools/manifestcheck: unknown or misplaced fields fail);
 # 4. renders that must be refused: terminationGracePeriodSeconds <= drain timeout,
@@ -120,6 +120,7 @@ tpl sidecar             --set mode=sidecar
 tpl sidecar-example     --set mode=sidecar --set sidecar.example.enabled=true
 tpl kafka               --set sink.kind=kafka --set 'sink.kafka.options.linger\.ms=5'
 tpl kafka-zstd          --set sink.kind=kafka --set sink.kafka.compression=zstd
+tpl sharded             --set sharding.enabled=true --set sharding.shards=3
 tpl nats                --set sink.kind=nats --set sink.nats.jetstream=false
 tpl file                --set sink.kind=file
 tpl kafka-sasl          --set sink.kind=kafka --set 'sink.kafka.brokers=k1:9092\,k2:9092' \
@@ -179,6 +180,8 @@ tpl bad-unknown-top     --set replicas=2
 tpl bad-sm-sidecar      --set mode=sidecar --set metrics.serviceMonitor.enabled=true
 tpl bad-nats-both-auth  --set sink.kind=nats --set credentials.natsToken=t --set credentials.natsCreds=c
 tpl bad-pdb-sidecar     --set mode=sidecar --set podDisruptionBudget.enabled=true
+tpl bad-shard-sidecar   --set mode=sidecar --set sharding.enabled=true
+tpl bad-shard-zero      --set sharding.enabled=true --set sharding.shards=0
 tpl bad-pdb-both        --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=1 --set podDisruptionBudget.maxUnavailable=1
 tpl bad-pdb-value       --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=half
 tpl bad-pm-key          --set metrics.podMonitor.enabled=true --set metrics.podMonitor.port=metrics
@@ -517,6 +520,29 @@ def observability_checks():
         print(f"        ({m.group(1)} checks passed there, {m.group(2)} failed)")
 
 
+def sharding_checks():
+    section("sharded mode (a StatefulSet of shards, [cluster])")
+    check("sharded renders", rc("sharded") == 0, read("sharded", "err")[-600:])
+    ds = docs("sharded") or []
+    sts = of_kind(ds, "StatefulSet")
+    check("sharded: one StatefulSet, no Deployment", len(sts) == 1 and not of_kind(ds, "Deployment"),
+          f"{[d.get('kind') for d in ds]}")
+    if not sts:
+        return
+    spec = get(sts[0], "spec") or {}
+    check("sharded: replicas = sharding.shards (3)", spec.get("replicas") == 3, f"{spec.get('replicas')}")
+    check("sharded: pods started and replaced in parallel", spec.get("podManagementPolicy") == "Parallel")
+    svc = [get(d, "metadata", "name") for d in of_kind(ds, "Service")]
+    check("sharded: serviceName is the chart's Service", spec.get("serviceName") in svc, f"{spec.get('serviceName')} {svc}")
+    pod = get(spec, "template", "spec") or {}
+    _, cfg = config_of(ds, pod.get("volumes"))
+    cluster = (cfg or {}).get("cluster") or {}
+    check("sharded: config.toml has [cluster] replicas = 3, shard_from_hostname = true",
+          cluster == {"replicas": 3, "shard_from_hostname": True}, f"{cluster}")
+    c = named(pod.get("containers"), "tickbridge")
+    check("sharded: the tickbridge container is the standalone one", c is not None)
+
+
 def kafka_security_checks():
     """Kafka SASL / TLS / compression renders: the binary's fields, Secrets mounted, checksums."""
     RESERVED = ("security.protocol", "sasl.", "ssl.key.password", "compression.type")
@@ -806,6 +832,7 @@ def all_checks():
           and not {"token", "credentials"} & set(get(cfg or {}, "sink", "nats", default={}) or {}))
 
     kafka_security_checks()
+    sharding_checks()
 
     section("nats + existingSecret")
     check("nats-existing renders", rc("nats-existing") == 0, read("nats-existing", "err")[-600:])
@@ -866,6 +893,8 @@ def all_checks():
     refused("bad-sm-sidecar", r"serviceMonitor needs mode=standalone")
     refused("bad-nats-both-auth", r"a token or a \.creds file, not both")
     refused("bad-pdb-sidecar", r"podDisruptionBudget needs mode=standalone")
+    refused("bad-shard-sidecar", r"sharding.enabled needs mode=standalone")
+    refused("bad-shard-zero", r"/sharding/shards")
     refused("bad-pdb-both", r"minAvailable or maxUnavailable, not both")
     refused("bad-pdb-value", r"/podDisruptionBudget/minAvailable")
     refused("bad-pm-key", r"(?i)additional propert.*port|port.*additional")
@@ -1053,7 +1082,8 @@ def binary_checks(binary):
     import subprocess
     section(f"configs accepted by {binary} validate (TICKBRIDGE_BIN)")
     # No exchange is reachable from CI: instrument lists are not fetched here.
-    env = dict(os.environ, KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD="p", KAFKA_OIDC_CLIENT_SECRET="s", NATS_TOKEN="t",
+    # HOSTNAME: a StatefulSet pod's name, for the sharded render's shard_from_hostname.
+    env = dict(os.environ, HOSTNAME="tb-tickbridge-1", KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD="p", KAFKA_OIDC_CLIENT_SECRET="s", NATS_TOKEN="t",
                TICKBRIDGE__INSTRUMENTS__ON_UNAVAILABLE="unverified", TICKBRIDGE__INSTRUMENTS__TIMEOUT="2s")
     env.pop("TICKBRIDGE_CONFIG", None)
     def validate(name, path, extra_env=None):

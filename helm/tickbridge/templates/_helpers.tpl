@@ -169,6 +169,9 @@ Checks that make the chart refuse to render a configuration that cannot work.
 Included by every template that is always rendered.
 */}}
 {{- define "tickbridge.validate" -}}
+{{- if and .Values.sharding.enabled (ne .Values.mode "standalone") }}
+{{- fail "sharding.enabled needs mode=standalone: the shards are a StatefulSet of this chart's own" }}
+{{- end }}
 {{- $grace := int .Values.terminationGracePeriodSeconds }}
 {{- $drain := int .Values.config.shutdown.drainTimeoutSeconds }}
 {{- if le $grace $drain }}
@@ -331,6 +334,12 @@ drain_timeout = "{{ int .Values.config.shutdown.drainTimeoutSeconds }}s"
 
 [ops]
 listen = "0.0.0.0:{{ int .Values.ops.port }}"
+{{- if .Values.sharding.enabled }}
+
+[cluster]
+replicas = {{ int .Values.sharding.shards }}
+shard_from_hostname = true
+{{- end }}
 {{- with .Values.config.extraToml }}
 
 {{ . }}
