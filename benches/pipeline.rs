@@ -318,12 +318,14 @@ fn pass(
             }
             drop(queue);
         };
+        let queue_config = tickbridge::config::QueueConfig::default();
         let ((), result) = tokio::join!(
             source,
             pipeline::run(
                 records_in,
                 sink,
                 batch,
+                &queue_config,
                 &sink_config,
                 stats.clone(),
                 tokio_util::sync::CancellationToken::new(),

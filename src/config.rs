@@ -279,8 +279,10 @@ pub struct QueueConfig {
     /// Records the queue holds before sources wait.
     #[serde(default = "default_capacity")]
     pub capacity: usize,
-    /// Only `block` is implemented: sources stop reading and the exchange's TCP buffers
-    /// absorb short stalls; nothing is dropped.
+    /// `block`: sources stop reading and the exchange's TCP buffers absorb short
+    /// stalls; nothing is dropped. `drop_oldest`: the sources never wait; when the
+    /// sink falls `capacity` records behind, the oldest are dropped, counted and
+    /// announced with a `status gap` per symbol naming their time range.
     #[serde(default)]
     pub when_full: WhenFull,
 }
@@ -303,6 +305,7 @@ fn default_capacity() -> usize {
 pub enum WhenFull {
     #[default]
     Block,
+    DropOldest,
 }
 
 /// `[connection]`: WebSocket session settings shared by every source.

@@ -225,15 +225,16 @@ async fn bridge(
     drop(tx);
 
     let pipeline = {
-        let (sink, batch, sink_config, stats) = (
+        let (sink, batch, queue, sink_config, stats) = (
             sink.clone(),
             config.batch.clone(),
+            config.queue.clone(),
             config.sink.clone(),
             stats.clone(),
         );
         let deadline = deadline.clone();
         tracker.spawn(async move {
-            pipeline::run(rx, sink, &batch, &sink_config, stats, deadline).await
+            pipeline::run(rx, sink, &batch, &queue, &sink_config, stats, deadline).await
         })
     };
     tracker.close();
@@ -313,8 +314,9 @@ pub fn log_summary(summary: &Summary, clean: bool) {
         lost_batcher = summary.lost_batcher,
         lost_in_flight = summary.lost_in_flight,
         failed = summary.failed,
+        dropped = summary.dropped,
         clean,
-        "summary: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {})",
+        "summary: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {}, dropped {})",
         summary.received,
         summary.delivered,
         summary.dead_lettered,
@@ -322,6 +324,7 @@ pub fn log_summary(summary: &Summary, clean: bool) {
         summary.lost_queue,
         summary.lost_batcher,
         summary.lost_in_flight,
-        summary.failed
+        summary.failed,
+        summary.dropped
     );
 }

@@ -82,7 +82,11 @@ listen = "127.0.0.1:0"
         n("failed"),
     );
     assert_eq!(received, delivered + dead + lost, "{summary_line}");
-    assert_eq!(lost, queue + batcher + in_flight + failed, "{summary_line}");
+    assert_eq!(
+        lost,
+        queue + batcher + in_flight + failed + n("dropped"),
+        "{summary_line}"
+    );
     assert_eq!((delivered, dead, failed), (0, 0, 0), "{summary_line}");
     // The queue held at least the 1000 seen on /metrics; the batcher a batch waiting
     // for the publisher; the publisher the first batch, which the sink held back.
@@ -116,4 +120,80 @@ listen = "127.0.0.1:0"
         .collect();
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert_eq!(warned[0]["lost_queue"].as_u64(), Some(queue));
+}
+
+/// `[queue] when_full = "drop_oldest"` with the sink away: the sources never wait (the
+/// whole capture is read), the oldest records beyond the capacity are dropped and
+/// counted, and the summary's equation still holds exactly.
+#[test]
+fn drop_oldest_keeps_the_sources_reading_and_counts_what_it_drops() {
+    let replay = Replay::start(&capture(BTC), "max");
+    let config = format!(
+        r#"
+[[source]]
+exchange = "binance"
+channels = ["trade", "bbo"]
+symbols = ["BTCUSDT"]
+ws_url = "{ws}"
+
+[queue]
+capacity = 500
+when_full = "drop_oldest"
+
+[sink]
+kind = "kafka"
+
+[sink.kafka]
+brokers = "127.0.0.1:1"
+
+[shutdown]
+drain_timeout = "1s"
+
+[ops]
+listen = "127.0.0.1:0"
+"#,
+        ws = replay.ws_url()
+    );
+    let mut bridge = Bridge::start(&config);
+    let ops = ops_addr(&bridge);
+    // The capture's 37,797 data records all get read although nothing is delivered.
+    wait_until(
+        Duration::from_secs(90),
+        "the sources to read the whole capture",
+        || {
+            metric(
+                &ops,
+                "tickbridge_records_lost_total{sink=\"kafka\",stage=\"dropped\"}",
+            )
+            .is_some_and(|d| d >= 37_000)
+        },
+    );
+    bridge.signal("TERM");
+    assert_ne!(bridge.wait(Duration::from_secs(30)), 0);
+    let line = bridge
+        .logs()
+        .into_iter()
+        .rev()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("summary:"))
+        })
+        .expect("a summary line");
+    let n = |k: &str| line[k].as_u64().unwrap_or_else(|| panic!("{k} in {line}"));
+    assert_eq!(
+        n("received"),
+        n("delivered") + n("dead_lettered") + n("lost"),
+        "{line}"
+    );
+    assert_eq!(
+        n("lost"),
+        n("lost_queue") + n("lost_batcher") + n("lost_in_flight") + n("failed") + n("dropped"),
+        "{line}"
+    );
+    assert!(n("dropped") >= 37_000, "{line}");
+    // What was held when the deadline came: at most the capacity, plus the batch
+    // waiting for the publisher (the sink held back the one before it).
+    assert!(n("lost_batcher") <= 500 + 1000, "{line}");
+    assert!(n("lost_in_flight") >= 1, "{line}");
 }

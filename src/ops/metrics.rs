@@ -240,13 +240,14 @@ pub fn render(ops: &OpsState) -> String {
     m.family(
         "tickbridge_records_lost_total",
         "counter",
-        "Records not delivered, by where they were: failed after the sink's retries, or at the drain deadline still in the queue, in the batcher or in flight.",
+        "Records not delivered, by where they were: failed after the sink's retries, dropped from a full queue (when_full = drop_oldest), or at the drain deadline still in the queue, in the batcher or in flight.",
     );
     for (stage, value) in [
         ("failed", p.failed.load(Relaxed)),
         ("queue", p.lost_queue.load(Relaxed)),
         ("batcher", p.lost_batcher.load(Relaxed)),
         ("in_flight", p.lost_in_flight.load(Relaxed)),
+        ("dropped", p.lost_dropped.load(Relaxed)),
     ] {
         m.sample(
             "tickbridge_records_lost_total",

@@ -13,6 +13,7 @@
 //! summary's `received = delivered + dead_lettered + lost` holds exactly.
 
 mod batcher;
+mod dropping;
 mod metrics;
 mod publisher;
 mod stats;
@@ -23,7 +24,7 @@ use tickbridge_schema::Record;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{BatchConfig, SinkConfig};
+use crate::config::{BatchConfig, QueueConfig, SinkConfig, WhenFull};
 use crate::sinks::{Sink, SinkError};
 
 pub use batcher::encode;
@@ -36,6 +37,7 @@ pub async fn run(
     queue: mpsc::Receiver<Record>,
     sink: Arc<dyn Sink>,
     batch: &BatchConfig,
+    queue_config: &QueueConfig,
     sink_config: &SinkConfig,
     stats: Arc<PipelineStats>,
     deadline: CancellationToken,
@@ -43,13 +45,27 @@ pub async fn run(
     // One batch waiting beyond those in flight keeps the sink busy without letting
     // the batcher run far ahead of acknowledgements.
     let (batches_tx, batches_rx) = mpsc::channel(1);
-    let batcher = batcher::run(
-        queue,
-        batches_tx,
-        batch.clone(),
-        stats.clone(),
-        deadline.clone(),
-    );
+    let (batcher_stats, batcher_deadline) = (stats.clone(), deadline.clone());
+    let (batch, when_full, capacity) =
+        (batch.clone(), queue_config.when_full, queue_config.capacity);
+    let batcher = async move {
+        match when_full {
+            WhenFull::Block => {
+                batcher::run(queue, batches_tx, batch, batcher_stats, batcher_deadline).await
+            }
+            WhenFull::DropOldest => {
+                dropping::run(
+                    queue,
+                    batches_tx,
+                    batch,
+                    capacity,
+                    batcher_stats,
+                    batcher_deadline,
+                )
+                .await
+            }
+        }
+    };
     let publisher = publisher::run(batches_rx, sink, sink_config.max_in_flight, stats, deadline);
     let ((), result) = tokio::join!(batcher, publisher);
     result

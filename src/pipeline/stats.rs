@@ -22,6 +22,8 @@ pub struct PipelineStats {
     pub lost_batcher: AtomicU64,
     /// Records handed to the sink whose acknowledgement had not come at the deadline.
     pub lost_in_flight: AtomicU64,
+    /// Records dropped from a full queue (`[queue] when_full = "drop_oldest"`).
+    pub lost_dropped: AtomicU64,
     pub batches: AtomicU64,
     pub batches_in_flight: AtomicU64,
     /// Records taken from the queue, by exchange × market × kind.
@@ -49,6 +51,8 @@ pub struct Summary {
     pub lost_in_flight: u64,
     /// Of `lost`: failed after the sink's retries (no dead-letter target took them).
     pub failed: u64,
+    /// Of `lost`: dropped from a full queue (`when_full = "drop_oldest"`).
+    pub dropped: u64,
 }
 
 impl PipelineStats {
@@ -57,15 +61,17 @@ impl PipelineStats {
         let lost_batcher = self.lost_batcher.load(Relaxed);
         let lost_in_flight = self.lost_in_flight.load(Relaxed);
         let failed = self.failed.load(Relaxed);
+        let dropped = self.lost_dropped.load(Relaxed);
         Summary {
             received: self.received.load(Relaxed) + lost_queue,
             delivered: self.delivered.load(Relaxed),
             dead_lettered: self.dead_lettered.load(Relaxed),
-            lost: lost_queue + lost_batcher + lost_in_flight + failed,
+            lost: lost_queue + lost_batcher + lost_in_flight + failed + dropped,
             lost_queue,
             lost_batcher,
             lost_in_flight,
             failed,
+            dropped,
         }
     }
 }
