@@ -73,12 +73,12 @@ pub struct NatsConfig {
     /// Connection name shown by the server (`nats server report connections`).
     #[serde(default = "default_name")]
     pub name: String,
-    /// Token authentication.
-    pub token: Option<String>,
+    /// Token authentication (a secret: never shown).
+    pub token: Option<crate::config::Secret>,
     /// User for user/password authentication (requires `password`).
     pub user: Option<String>,
-    /// Password for user/password authentication.
-    pub password: Option<String>,
+    /// Password for user/password authentication (a secret: never shown).
+    pub password: Option<crate::config::Secret>,
     /// A `.creds` file (user JWT + NKey seed), as `nsc` writes them.
     pub credentials: Option<PathBuf>,
     /// Require TLS even when the URL is `nats://`.

@@ -241,10 +241,10 @@ async fn connect_options(
             async move { on_event(event, &stats, &denied, &url) }
         });
     if let Some(token) = &config.token {
-        options = options.token(token.clone());
+        options = options.token(token.expose().to_string());
     }
     if let (Some(user), Some(password)) = (&config.user, &config.password) {
-        options = options.user_and_password(user.clone(), password.clone());
+        options = options.user_and_password(user.clone(), password.expose().to_string());
     }
     if let Some(path) = &config.credentials {
         options =
