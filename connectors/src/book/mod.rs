@@ -721,6 +721,21 @@ fn drop_zeros(mut levels: Vec<Level>) -> Vec<Level> {
     levels
 }
 
+/// Whether a whole-book frame's best bid (the highest price with a size) reaches its
+/// best ask: the sanity check of venues that send full books (Upbit, Hyperliquid).
+pub fn crossed(bids: &[Level], asks: &[Level]) -> bool {
+    fn best(side: &[Level], better: Ordering) -> Option<&Dec> {
+        side.iter()
+            .filter(|l| !l.1.is_zero())
+            .map(|l| &l.0)
+            .reduce(|a, b| if b.cmp_value(a) == better { b } else { a })
+    }
+    match (best(bids, Ordering::Greater), best(asks, Ordering::Less)) {
+        (Some(bid), Some(ask)) => bid.cmp_value(ask) != Ordering::Less,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use tickbridge_schema::{
 };
 
 use super::{topic_name, wire, BOOK_STALL_AFTER};
-use crate::book::{BookConfig, BookSync, Stamp};
+use crate::book::{crossed, BookConfig, BookSync, Stamp};
 use crate::checksum::crc32;
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
 use crate::convert::{dec, dec_opt};
@@ -66,23 +66,6 @@ fn levels(side: &[wire::Level<'_>], context: &'static str) -> Result<Vec<Level>,
     side.iter()
         .map(|l| Ok(Level(dec(l.px, context)?, dec(l.sz, context)?)))
         .collect()
-}
-
-/// Whether the best bid (highest price with a size) reaches the best ask.
-fn crossed(bids: &[Level], asks: &[Level]) -> bool {
-    fn best(side: &[Level], better: std::cmp::Ordering) -> Option<&tickbridge_schema::Dec> {
-        side.iter()
-            .filter(|l| !l.1.is_zero())
-            .map(|l| &l.0)
-            .reduce(|a, b| if b.cmp_value(a) == better { b } else { a })
-    }
-    match (
-        best(bids, std::cmp::Ordering::Greater),
-        best(asks, std::cmp::Ordering::Less),
-    ) {
-        (Some(bid), Some(ask)) => bid.cmp_value(ask) != std::cmp::Ordering::Less,
-        _ => false,
-    }
 }
 
 impl HyperliquidParser {

@@ -12,10 +12,10 @@
 use std::collections::HashMap;
 
 use smol_str::SmolStr;
-use tickbridge_schema::{Bbo, Data, Dec, Level, Record, Side, Ticker, Trade};
+use tickbridge_schema::{Bbo, Data, Level, Record, Side, Ticker, Trade};
 
 use super::wire;
-use crate::book::{tag_book_ids, BookConfig, BookSync, Stamp};
+use crate::book::{crossed, tag_book_ids, BookConfig, BookSync, Stamp};
 use crate::checksum::crc32;
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
 use crate::convert::dec_raw;
@@ -49,23 +49,6 @@ fn taker_side(ask_bid: &str) -> Result<Side, ParseError> {
             context: "trade.ask_bid",
             detail: format!("{other:?}"),
         }),
-    }
-}
-
-/// Whether the best bid (highest price with a size) reaches the best ask.
-fn crossed(bids: &[Level], asks: &[Level]) -> bool {
-    fn best(side: &[Level], better: std::cmp::Ordering) -> Option<&Dec> {
-        side.iter()
-            .filter(|l| !l.1.is_zero())
-            .map(|l| &l.0)
-            .reduce(|a, b| if b.cmp_value(a) == better { b } else { a })
-    }
-    match (
-        best(bids, std::cmp::Ordering::Greater),
-        best(asks, std::cmp::Ordering::Less),
-    ) {
-        (Some(bid), Some(ask)) => bid.cmp_value(ask) != std::cmp::Ordering::Less,
-        _ => false,
     }
 }
 
