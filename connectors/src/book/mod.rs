@@ -721,6 +721,40 @@ fn drop_zeros(mut levels: Vec<Level>) -> Vec<Level> {
     levels
 }
 
+/// The kept books of one parser by native symbol, each created on its first frame
+/// (the parsers of venues whose frames name one book each: Kraken Futures, dYdX,
+/// Lighter).
+#[derive(Debug)]
+pub struct Books {
+    exchange: &'static str,
+    config: BookConfig,
+    books: std::collections::HashMap<smol_str::SmolStr, BookSync>,
+}
+
+impl Books {
+    pub fn new(exchange: &'static str, config: &BookConfig) -> Books {
+        Books {
+            exchange,
+            config: config.clone(),
+            books: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The book of `native`, once one of its frames arrived.
+    pub fn get(&self, native: &str) -> Option<&BookSync> {
+        self.books.get(native)
+    }
+
+    /// The book of `native`, created (for the symbol `info` gives) on first use.
+    pub fn entry(&mut self, native: &str, info: impl FnOnce() -> SymbolInfo) -> &mut BookSync {
+        if !self.books.contains_key(native) {
+            let sync = BookSync::new(self.exchange, info(), &self.config);
+            self.books.insert(smol_str::SmolStr::new(native), sync);
+        }
+        self.books.get_mut(native).expect("inserted above")
+    }
+}
+
 /// Whether a whole-book frame's best bid (the highest price with a size) reaches its
 /// best ask: the sanity check of venues that send full books (Upbit, Hyperliquid).
 pub fn crossed(bids: &[Level], asks: &[Level]) -> bool {

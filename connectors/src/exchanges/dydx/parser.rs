@@ -7,8 +7,6 @@
 //! its entries of other markets are skipped). A plan without symbols (recordings)
 //! takes every market.
 
-use std::collections::HashMap;
-
 use serde_json::value::RawValue;
 use smol_str::SmolStr;
 use tickbridge_schema::{
@@ -17,7 +15,7 @@ use tickbridge_schema::{
 
 use super::{frame, topic_name, wire, MARKETS, ORDERBOOK, TRADES};
 use crate::book::resync::Resyncs;
-use crate::book::{BookConfig, BookSync, Stamp};
+use crate::book::{BookConfig, BookSync, Books, Stamp};
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
 use crate::convert::{dec_raw, raw_text, side};
 use crate::envelope::Emitter;
@@ -29,8 +27,7 @@ pub struct DydxParser {
     channels: ChannelSet,
     emit: Emitter,
     planned: Planned,
-    config: BookConfig,
-    books: HashMap<SmolStr, BookSync>,
+    books: Books,
     resyncs: Resyncs,
 }
 
@@ -96,8 +93,7 @@ impl DydxParser {
             channels,
             emit: Emitter::new("dydx", symbols, fallback),
             planned: Planned::new(symbols),
-            config: books.clone(),
-            books: HashMap::new(),
+            books: Books::new("dydx", books),
             resyncs: Resyncs::new(std::time::Duration::from_secs(5)),
         }
     }
@@ -108,12 +104,8 @@ impl DydxParser {
     }
 
     fn book_entry(&mut self, market: &str) -> &mut BookSync {
-        if !self.books.contains_key(market) {
-            let info = self.emit.symbol(market);
-            let sync = BookSync::new("dydx", info, &self.config);
-            self.books.insert(SmolStr::new(market), sync);
-        }
-        self.books.get_mut(market).expect("inserted above")
+        let emit = &mut self.emit;
+        self.books.entry(market, || emit.symbol(market))
     }
 
     fn wants_book(&self) -> bool {

@@ -5,8 +5,6 @@
 //! a frame of another product is [`NOT_PLANNED`]. A plan without symbols (recordings)
 //! takes every product.
 
-use std::collections::HashMap;
-
 use serde_json::value::RawValue;
 use smol_str::SmolStr;
 use tickbridge_schema::{
@@ -15,7 +13,7 @@ use tickbridge_schema::{
 
 use super::wire;
 use crate::book::resync::Resyncs;
-use crate::book::{BookConfig, BookSync, Stamp};
+use crate::book::{BookConfig, BookSync, Books, Stamp};
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
 use crate::convert::{dec_raw, side};
 use crate::envelope::Emitter;
@@ -27,8 +25,7 @@ pub struct KrakenFuturesParser {
     channels: ChannelSet,
     emit: Emitter,
     planned: Planned,
-    config: BookConfig,
-    books: HashMap<SmolStr, BookSync>,
+    books: Books,
     resyncs: Resyncs,
 }
 
@@ -61,8 +58,7 @@ impl KrakenFuturesParser {
             channels,
             emit: Emitter::new("kraken-futures", symbols, fallback),
             planned: Planned::new(symbols),
-            config: books.clone(),
-            books: HashMap::new(),
+            books: Books::new("kraken-futures", books),
             resyncs: Resyncs::new(std::time::Duration::from_secs(5)),
         }
     }
@@ -73,12 +69,8 @@ impl KrakenFuturesParser {
     }
 
     fn book_entry(&mut self, product: &str) -> &mut BookSync {
-        if !self.books.contains_key(product) {
-            let info = self.emit.symbol(product);
-            let sync = BookSync::new("kraken-futures", info, &self.config);
-            self.books.insert(SmolStr::new(product), sync);
-        }
-        self.books.get_mut(product).expect("inserted above")
+        let emit = &mut self.emit;
+        self.books.entry(product, || emit.symbol(product))
     }
 
     fn on_trade(

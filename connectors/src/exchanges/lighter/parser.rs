@@ -16,7 +16,7 @@ use tickbridge_schema::{
 
 use super::wire;
 use crate::book::resync::Resyncs;
-use crate::book::{BookConfig, BookSync, Stamp};
+use crate::book::{BookConfig, BookSync, Books, Stamp};
 use crate::contract::{
     Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal, PARSER_REQUEST_IDS,
 };
@@ -38,8 +38,7 @@ pub struct LighterParser {
     channels: ChannelSet,
     emit: Emitter,
     planned: Planned,
-    config: BookConfig,
-    books: HashMap<SmolStr, BookSync>,
+    books: Books,
     resyncs: Resyncs,
     reply: Option<&'static str>,
 }
@@ -84,8 +83,7 @@ impl LighterParser {
             channels,
             emit: Emitter::new("lighter", symbols, fallback),
             planned: Planned::new(symbols),
-            config: books.clone(),
-            books: HashMap::new(),
+            books: Books::new("lighter", books),
             resyncs: Resyncs::new(std::time::Duration::from_secs(5)).first_id(PARSER_REQUEST_IDS),
             reply: None,
         }
@@ -97,12 +95,8 @@ impl LighterParser {
     }
 
     fn book_entry(&mut self, id: &str) -> &mut BookSync {
-        if !self.books.contains_key(id) {
-            let info = self.emit.symbol(id);
-            let sync = BookSync::new("lighter", info, &self.config);
-            self.books.insert(SmolStr::new(id), sync);
-        }
-        self.books.get_mut(id).expect("inserted above")
+        let emit = &mut self.emit;
+        self.books.entry(id, || emit.symbol(id))
     }
 
     fn market<'a>(&self, channel: &'a str) -> Result<&'a str, ParseError> {
