@@ -12,12 +12,13 @@
 //! cleanup_policy = "delete"   # delete | compact | compact_delete; default: the broker's
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use tracing::{info, warn};
 
 /// `[sink.kafka.create_topics]`.
@@ -34,7 +35,7 @@ pub struct CreateTopics {
     #[serde(default = "broker_default")]
     pub replication: i32,
     /// `retention.ms` of a created topic, e.g. `"7d"`; default: the broker's.
-    #[serde(default, deserialize_with = "optional_duration")]
+    #[serde(default, deserialize_with = "crate::config::optional_duration")]
     pub retention: Option<Duration>,
     /// `cleanup.policy` of a created topic; default: the broker's.
     #[serde(default)]
@@ -55,10 +56,6 @@ impl Default for CreateTopics {
 
 fn broker_default() -> i32 {
     -1
-}
-
-fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    crate::config::duration(d).map(Some)
 }
 
 /// Kafka's `cleanup.policy`.
@@ -120,7 +117,7 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Creates the topics of `names` that do not exist, and checks those that do against
 /// the settings. Returns the names that exist now (created or found).
 pub async fn ensure(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &Arc<AdminClient<DefaultClientContext>>,
     settings: &CreateTopics,
     names: &[String],
 ) -> Vec<String> {
@@ -178,7 +175,7 @@ pub async fn ensure(
 /// Warns about each existing topic whose partitions, retention or cleanup policy
 /// differ from the settings.
 async fn verify(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &Arc<AdminClient<DefaultClientContext>>,
     settings: &CreateTopics,
     names: &[String],
 ) {
@@ -209,8 +206,12 @@ async fn verify(
         }
     }
     if settings.partitions > 0 {
-        let metadata = admin.inner().fetch_metadata(None, ADMIN_TIMEOUT);
-        if let Ok(md) = metadata {
+        // A blocking metadata round trip: off the runtime's worker threads.
+        let client = admin.clone();
+        let metadata =
+            tokio::task::spawn_blocking(move || client.inner().fetch_metadata(None, ADMIN_TIMEOUT))
+                .await;
+        if let Ok(Ok(md)) = metadata {
             for t in md
                 .topics()
                 .iter()

@@ -79,16 +79,7 @@ impl ClientContext for CheckContext {
         _: Option<&str>,
     ) -> Result<OAuthToken, Box<dyn std::error::Error>> {
         let sasl = self.token_file.as_ref().ok_or("no sasl.token_file")?;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let t = super::security::read_token(sasl, now_ms)?;
-        Ok(OAuthToken {
-            token: t.value,
-            principal_name: t.principal,
-            lifetime_ms: t.lifetime_ms,
-        })
+        Ok(super::security::token_now(sasl)?)
     }
 }
 

@@ -551,18 +551,10 @@ impl ClientContext for BridgeContext {
             .token_file
             .as_ref()
             .ok_or("OAUTHBEARER needs [sink.kafka.sasl] token_file or [sink.kafka.sasl.oidc]")?;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        match super::security::read_token(sasl, now_ms) {
+        match super::security::token_now(sasl) {
             Ok(t) => {
-                debug!(principal = %t.principal, "kafka: OAUTHBEARER token read from its file");
-                Ok(OAuthToken {
-                    token: t.value,
-                    principal_name: t.principal,
-                    lifetime_ms: t.lifetime_ms,
-                })
+                debug!(principal = %t.principal_name, "kafka: OAUTHBEARER token read from its file");
+                Ok(t)
             }
             Err(why) => {
                 error!(error = %why, "kafka: no OAUTHBEARER token");

@@ -340,11 +340,7 @@ pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
         .map_err(|(f, why)| setup(format!("sink.kafka.create_topics.{f}: {why}")))?;
     let mut cc = client_config(config)?;
     if let Some(sasl) = kafka.sasl.as_ref().filter(|s| s.token_file.is_some()) {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        security::read_token(sasl, now_ms).map_err(setup)?;
+        security::token_now(sasl).map_err(setup)?;
     }
     let features = cc
         .create_native_config()
@@ -432,7 +428,7 @@ struct Inner {
     timestamp: TimestampSource,
     /// With `[sink.kafka.create_topics] enabled`: the admin client that creates them.
     admin: Option<(
-        rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+        Arc<rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>>,
         CreateTopics,
     )>,
     dead_letter: DeadLetter,
@@ -470,9 +466,11 @@ impl KafkaSink {
         let admin = match kafka.create_topics.enabled {
             false => None,
             true => Some((
-                client_config(config)?
-                    .create()
-                    .map_err(|e| setup(format!("cannot create the admin client: {e}")))?,
+                Arc::new(
+                    client_config(config)?
+                        .create()
+                        .map_err(|e| setup(format!("cannot create the admin client: {e}")))?,
+                ),
                 kafka.create_topics.clone(),
             )),
         };

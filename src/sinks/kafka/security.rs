@@ -456,6 +456,16 @@ pub fn read_token(sasl: &SaslConfig, now_ms: i64) -> Result<FileToken, String> {
     })
 }
 
+/// The token of `sasl.token_file` as librdkafka takes it, read now.
+pub fn token_now(sasl: &SaslConfig) -> Result<rdkafka::client::OAuthToken, String> {
+    let now_ms = tickbridge_connectors::time::now_ns() / 1_000_000;
+    read_token(sasl, now_ms).map(|t| rdkafka::client::OAuthToken {
+        token: t.value,
+        principal_name: t.principal,
+        lifetime_ms: t.lifetime_ms,
+    })
+}
+
 /// The claims of a JWT (`header.claims.signature`, base64url), when `token` is one.
 fn jwt_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     use base64::Engine;
