@@ -238,7 +238,7 @@ pub fn exchanges_table() -> String {
 }
 
 /// `tickbridge schema`.
-pub fn schema(kind: Option<&str>, write: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn schema(kind: Option<&str>, write: Option<&Path>, format: &str) -> anyhow::Result<ExitCode> {
     let kinds: Vec<Kind> = match kind {
         Some(k) => vec![Kind::parse(k).with_context(|| {
             let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
@@ -246,23 +246,34 @@ pub fn schema(kind: Option<&str>, write: Option<&Path>) -> anyhow::Result<ExitCo
         })?],
         None => Kind::ALL.to_vec(),
     };
+    let (extension, text): (&str, fn(Kind) -> String) = match format {
+        "json" => ("json", schema_file_text),
+        "avro" => ("avsc", tickbridge_schema::avro::schema_file_text),
+        "protobuf" => ("proto", tickbridge_schema::protobuf::schema_text),
+        other => anyhow::bail!("--format {other:?}: expected json, avro or protobuf"),
+    };
     if let Some(dir) = write {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for k in kinds {
-            let path = dir.join(format!("{}.json", k.as_str()));
-            std::fs::write(&path, schema_file_text(k))
+            let path = dir.join(format!("{}.{extension}", k.as_str()));
+            std::fs::write(&path, text(k))
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     if kinds.len() == 1 {
-        print!("{}", schema_file_text(kinds[0]));
-    } else {
+        print!("{}", text(kinds[0]));
+    } else if format == "json" {
         let all: serde_json::Map<String, serde_json::Value> = kinds
             .into_iter()
             .map(|k| (k.as_str().to_string(), schema_for(k)))
             .collect();
         println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        // One document per kind, in kind order, separated as files are.
+        for k in kinds {
+            print!("{}", text(k));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -60,14 +60,18 @@ enum Command {
     },
     /// List supported exchanges, markets and channels.
     Exchanges,
-    /// Print the JSON Schema of the records (all kinds, or one).
+    /// Print the schemas of the records (all kinds, or one): JSON Schema, Avro or Protobuf.
     Schema {
         /// One kind (`trade`, `bbo`, `book`, ...).
         #[arg(long)]
         kind: Option<String>,
-        /// Write `<kind>.json` files into this directory instead of printing.
+        /// Write one file per kind (`<kind>.json`, `.avsc` or `.proto`) into this
+        /// directory instead of printing.
         #[arg(long)]
         write: Option<PathBuf>,
+        /// `json` (JSON Schema), `avro` or `protobuf`.
+        #[arg(long, default_value = "json")]
+        format: String,
     },
     /// Record live exchange traffic into captures (one per source).
     Record {
@@ -163,7 +167,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             print!("{}", commands::exchanges_table());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema { kind, write } => commands::schema(kind.as_deref(), write.as_deref()),
+        Command::Schema {
+            kind,
+            write,
+            format,
+        } => commands::schema(kind.as_deref(), write.as_deref(), &format),
         Command::Record {
             config,
             set,
