@@ -195,6 +195,16 @@ async fn check_sink(
     let found = tokio::task::spawn_blocking(move || check::check(&sink, &topics, timeout))
         .await
         .context("the broker check panicked")??;
+    let found = match found {
+        Ok(mut lines) => match check::registry(&config.sink, &kinds).await? {
+            Ok(more) => {
+                lines.extend(more);
+                Ok(lines)
+            }
+            Err(failure) => Err(failure),
+        },
+        Err(failure) => Err(failure),
+    };
     match found {
         Ok(lines) => {
             for line in lines {

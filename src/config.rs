@@ -139,6 +139,10 @@ pub struct BookOptions {
 pub struct SinkConfig {
     #[serde(default)]
     pub kind: SinkKind,
+    /// How records are encoded: `json` (default), or with a schema registry (Kafka):
+    /// `avro`, `protobuf`, `json_schema` (see `sinks::encoding`).
+    #[serde(default)]
+    pub encoding: crate::sinks::Encoding,
     /// Batches in flight at once (each awaits its acknowledgements). Default 8.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
@@ -159,6 +163,7 @@ impl Default for SinkConfig {
     fn default() -> Self {
         SinkConfig {
             kind: SinkKind::default(),
+            encoding: crate::sinks::Encoding::default(),
             max_in_flight: default_max_in_flight(),
             delivery_timeout: default_delivery_timeout(),
             file: FileConfig::default(),

@@ -51,7 +51,8 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
         /// Also connect to the sink's broker: reachability (exit 3), TLS and
-        /// authentication (exit 4), the topics the config writes to (exit 5).
+        /// authentication (exit 4), the topics the config writes to (exit 5), and
+        /// the schema registry of a registry encoding (exit 6).
         #[arg(long)]
         check: bool,
         /// How long `--check` waits for the broker.

@@ -136,6 +136,23 @@ async fn wait_for_sink(sink: &dyn sinks::Sink, shutdown: &CancellationToken) {
     }
 }
 
+/// The record kinds the configured sources publish: their channels, plus the
+/// instrument and status records every source publishes.
+fn produced_kinds(config: &Config) -> Vec<tickbridge_schema::Kind> {
+    use tickbridge_schema::Kind;
+    let mut kinds = vec![Kind::Instrument, Kind::Status];
+    for source in &config.sources {
+        for channel in &source.channels {
+            if let Some(kind) = Kind::parse(channel) {
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+        }
+    }
+    kinds
+}
+
 /// The bridge itself: sources, pipeline, sink; then the drain.
 async fn bridge(
     config: &Config,
@@ -144,7 +161,7 @@ async fn bridge(
     hooks: Hooks,
     shutdown: CancellationToken,
 ) -> Result<Outcome, RunError> {
-    let sink = sinks::build(&config.sink).await?;
+    let sink = sinks::build(&config.sink, &produced_kinds(config)).await?;
     let _ = ops.sink_name.set(sink.name());
     {
         let s = sink.clone();

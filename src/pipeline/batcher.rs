@@ -1,4 +1,4 @@
-//! The batcher: takes records from the queue, encodes them to JSON, and closes a batch
+//! The batcher: takes records from the queue, encodes them (`[sink] encoding`), and closes a batch
 //! at `max_events`, `max_bytes` or `linger` after its first record, whichever comes
 //! first; with a zero `linger` a batch is whatever the queue held when it was read.
 //! When the queue closes it flushes the partial batch and returns. At the drain
@@ -15,18 +15,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::PipelineStats;
 use crate::config::BatchConfig;
-use crate::sinks::{Batch, Encoded};
-
-/// Encodes one record.
-pub fn encode(record: Record) -> Encoded {
-    let json = record.to_json();
-    Encoded { record, json }
-}
+use crate::sinks::encoding::{encode_as, Encoding};
+use crate::sinks::Batch;
 
 pub(super) async fn run(
     mut queue: mpsc::Receiver<Record>,
     out: mpsc::Sender<Batch>,
     config: BatchConfig,
+    encoding: Encoding,
     stats: Arc<PipelineStats>,
     deadline: CancellationToken,
 ) {
@@ -56,8 +52,8 @@ pub(super) async fn run(
                 stats.records_by_kind.count_many(&incoming);
                 let mut records = incoming.drain(..);
                 while let Some(record) = records.next() {
-                    let item = encode(record);
-                    batch.bytes += item.json.len();
+                    let item = encode_as(record, encoding);
+                    batch.bytes += item.payload.len();
                     batch.items.push(item);
                     if linger_at.is_none() {
                         linger_at = Some(Instant::now() + config.linger);
@@ -179,6 +175,7 @@ mod tests {
             queue_rx,
             out_tx,
             config,
+            Encoding::Json,
             Arc::new(PipelineStats::default()),
             CancellationToken::new(),
         );

@@ -15,9 +15,9 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::batcher::encode;
 use super::PipelineStats;
 use crate::config::BatchConfig;
+use crate::sinks::encoding::{encode_as, Encoding};
 use crate::sinks::Batch;
 
 /// The records of one symbol dropped since its last announcement.
@@ -66,6 +66,7 @@ pub(super) async fn run(
     mut queue: mpsc::Receiver<Record>,
     out: mpsc::Sender<Batch>,
     config: BatchConfig,
+    encoding: Encoding,
     capacity: usize,
     stats: std::sync::Arc<PipelineStats>,
     deadline: CancellationToken,
@@ -139,14 +140,14 @@ pub(super) async fn run(
                     // Not from the queue: counted as received, so the summary's
                     // equation covers them too.
                     stats.received.fetch_add(1, Relaxed);
-                    let item = encode(announcement(&key, &d));
-                    batch.bytes += item.json.len();
+                    let item = encode_as(announcement(&key, &d), encoding);
+                    batch.bytes += item.payload.len();
                     batch.items.push(item);
                 }
                 while batch.len() < config.max_events && batch.bytes < config.max_bytes {
                     let Some(record) = held.pop_front() else { break };
-                    let item = encode(record);
-                    batch.bytes += item.json.len();
+                    let item = encode_as(record, encoding);
+                    batch.bytes += item.payload.len();
                     batch.items.push(item);
                 }
                 permit.send(batch);
@@ -204,6 +205,7 @@ mod tests {
             queue_rx,
             out,
             config,
+            Encoding::Json,
             5,
             stats.clone(),
             CancellationToken::new(),

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{BatchConfig, QueueConfig, SinkConfig, WhenFull};
 use crate::sinks::{Sink, SinkError};
 
-pub use batcher::encode;
+pub use crate::sinks::encoding::encode;
 pub use metrics::{Histogram, HistogramSnapshot, RecordCounts, LATENCY_BUCKETS};
 pub use stats::{PipelineStats, Summary};
 
@@ -46,18 +46,31 @@ pub async fn run(
     // the batcher run far ahead of acknowledgements.
     let (batches_tx, batches_rx) = mpsc::channel(1);
     let (batcher_stats, batcher_deadline) = (stats.clone(), deadline.clone());
-    let (batch, when_full, capacity) =
-        (batch.clone(), queue_config.when_full, queue_config.capacity);
+    let (batch, when_full, capacity, encoding) = (
+        batch.clone(),
+        queue_config.when_full,
+        queue_config.capacity,
+        sink_config.encoding,
+    );
     let batcher = async move {
         match when_full {
             WhenFull::Block => {
-                batcher::run(queue, batches_tx, batch, batcher_stats, batcher_deadline).await
+                batcher::run(
+                    queue,
+                    batches_tx,
+                    batch,
+                    encoding,
+                    batcher_stats,
+                    batcher_deadline,
+                )
+                .await
             }
             WhenFull::DropOldest => {
                 dropping::run(
                     queue,
                     batches_tx,
                     batch,
+                    encoding,
                     capacity,
                     batcher_stats,
                     batcher_deadline,

@@ -1,6 +1,8 @@
 //! The dead-letter file: records that failed with a terminal error (too large,
 //! unknown topic, authorization), one JSON object per line:
-//! `{"error":"...","sink":"kafka","record":{...}}`.
+//! `{"error":"...","sink":"kafka","record":{...}}`; with a schema-registry encoding the
+//! value as published instead of the record:
+//! `{"encoding":"avro","error":"...","sink":"kafka","value_base64":"AAAAAAE..."}`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -41,7 +43,6 @@ impl DeadLetter {
     /// Writes one dead letter and flushes. Returns false when no file is configured or
     /// the write failed (the caller then counts the record as failed).
     pub fn write(&self, sink: &str, error: &str, record_json: &[u8]) -> bool {
-        let Some(file) = &self.file else { return false };
         let mut line = Vec::with_capacity(record_json.len() + error.len() + 48);
         line.extend_from_slice(b"{\"error\":");
         line.extend_from_slice(serde_json::to_string(error).unwrap_or_default().as_bytes());
@@ -50,6 +51,26 @@ impl DeadLetter {
         line.extend_from_slice(b",\"record\":");
         line.extend_from_slice(record_json);
         line.extend_from_slice(b"}\n");
+        self.append(line)
+    }
+
+    /// Writes one dead letter whose value is binary (Avro, Protobuf, or a JSON value
+    /// behind the registry's header), base64-encoded as it was to be published.
+    pub fn write_encoded(&self, sink: &str, error: &str, encoding: &str, value: &[u8]) -> bool {
+        use base64::Engine;
+        let line = serde_json::json!({
+            "error": error,
+            "sink": sink,
+            "encoding": encoding,
+            "value_base64": base64::engine::general_purpose::STANDARD.encode(value),
+        });
+        let mut line = line.to_string().into_bytes();
+        line.push(b'\n');
+        self.append(line)
+    }
+
+    fn append(&self, line: Vec<u8>) -> bool {
+        let Some(file) = &self.file else { return false };
         let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
         match f.write_all(&line).and_then(|_| f.flush()) {
             Ok(()) => true,

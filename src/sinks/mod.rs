@@ -7,6 +7,7 @@
 //! (retries exhausted within the delivery timeout). Nothing is dropped without a count.
 
 pub mod dead_letter;
+pub mod encoding;
 pub mod file;
 pub mod kafka;
 pub mod nats;
@@ -17,8 +18,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tickbridge_schema::Record;
-
 use crate::config::{SinkConfig, SinkKind};
 
 /// A boxed future, as the sink trait returns them (the trait is used as `dyn Sink`).
@@ -27,12 +26,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The acknowledgement future of one enqueued batch.
 pub type Acks = BoxFuture<'static, BatchOutcome>;
 
-/// One record and its encoded JSON.
-#[derive(Debug)]
-pub struct Encoded {
-    pub record: Record,
-    pub json: Vec<u8>,
-}
+pub use encoding::{Encoded, Encoding};
 
 /// Records closed together by the batcher.
 #[derive(Debug, Default)]
@@ -130,6 +124,7 @@ pub const OUTAGES_HELP: &str =
 /// The checks `run` makes of the configured sink before it starts, without
 /// connecting anything (`tickbridge validate`); returns the lines to print.
 pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
+    check_encoding(config)?;
     if let Some(path) = &config.dead_letter.path {
         parent_dir_exists("dead letter", "sink.dead_letter.path", path)?;
     }
@@ -163,14 +158,35 @@ fn parent_dir_exists(
     }
 }
 
-/// Builds the sink the config selects.
-pub async fn build(config: &SinkConfig) -> Result<Arc<dyn Sink>, SinkError> {
+/// A schema-registry encoding is a Kafka convention: other sinks publish JSON.
+fn check_encoding(config: &SinkConfig) -> Result<(), SinkError> {
+    if config.encoding.uses_registry() && config.kind != SinkKind::Kafka {
+        return Err(SinkError::Setup {
+            sink: config.kind.as_str(),
+            message: format!(
+                "sink.encoding = \"{}\" needs sink.kind = \"kafka\" (values in a schema \
+                 registry's wire format); the {} sink publishes JSON",
+                config.encoding.as_str(),
+                config.kind.as_str()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Builds the sink the config selects; `produced` are the record kinds the
+/// configured sources publish (a schema registry must know their schemas).
+pub async fn build(
+    config: &SinkConfig,
+    produced: &[tickbridge_schema::Kind],
+) -> Result<Arc<dyn Sink>, SinkError> {
+    check_encoding(config)?;
     let dead_letter = dead_letter::DeadLetter::open(config.dead_letter.path.as_deref())?;
     Ok(match config.kind {
         SinkKind::Stdout => Arc::new(stdout::StdoutSink::new()),
         SinkKind::File => Arc::new(file::FileSink::open(&config.file)?),
         SinkKind::Null => Arc::new(null::NullSink),
-        SinkKind::Kafka => kafka::build(config, dead_letter).await?,
+        SinkKind::Kafka => kafka::build(config, dead_letter, produced).await?,
         SinkKind::Nats => nats::build(config, dead_letter).await?,
     })
 }

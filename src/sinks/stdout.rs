@@ -27,7 +27,7 @@ impl Default for StdoutSink {
 pub(crate) fn write_lines(w: &mut impl Write, batch: &Batch) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(batch.bytes + batch.len());
     for item in &batch.items {
-        buf.extend_from_slice(&item.json);
+        buf.extend_from_slice(&item.payload);
         buf.push(b'\n');
     }
     w.write_all(&buf)?;

@@ -14,6 +14,8 @@ use super::context::{security_cause, SecurityFailure};
 use super::security::SaslConfig;
 use super::topic::TopicTemplate;
 use super::{client_config, setup};
+use tickbridge_schema::Kind;
+
 use crate::config::SinkConfig;
 use crate::sinks::SinkError;
 
@@ -26,6 +28,9 @@ pub enum CheckFailure {
     Refused { cause: String, hint: String },
     /// Topics the config writes to are missing (exit 5).
     MissingTopics(Vec<String>),
+    /// The schema registry is unreachable, refuses the credentials, or lacks a
+    /// schema (exit 6).
+    Registry(String),
 }
 
 impl CheckFailure {
@@ -34,6 +39,7 @@ impl CheckFailure {
             CheckFailure::Unreachable(_) => 3,
             CheckFailure::Refused { .. } => 4,
             CheckFailure::MissingTopics(_) => 5,
+            CheckFailure::Registry(_) => 6,
         }
     }
 }
@@ -54,6 +60,7 @@ impl std::fmt::Display for CheckFailure {
                  at the first record, with its default partitions and retention)",
                 t.join(", ")
             ),
+            CheckFailure::Registry(why) => write!(f, "schema registry: {why}"),
         }
     }
 }
@@ -173,23 +180,86 @@ pub fn topics_of(
     symbol_topics: bool,
     sources: &[SourceTopics],
 ) -> Result<Vec<String>, SinkError> {
+    let mut out: Vec<String> = Vec::new();
+    for (topic, _) in topic_kinds_of(template, symbol_topics, sources)? {
+        if !out.contains(&topic) {
+            out.push(topic);
+        }
+    }
+    Ok(out)
+}
+
+/// Every (topic, kind) pair a config writes, without repeats.
+pub fn topic_kinds_of(
+    template: &str,
+    symbol_topics: bool,
+    sources: &[SourceTopics],
+) -> Result<Vec<(String, Kind)>, SinkError> {
     let template = TopicTemplate::parse_topic(template, symbol_topics)
         .map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<(String, Kind)> = Vec::new();
     for (exchange, market, kinds, symbols) in sources {
         let symbols: Vec<&str> = if template.has_symbol() {
             symbols.iter().map(String::as_str).collect()
         } else {
             vec![""]
         };
-        for kind in kinds.iter().map(String::as_str).chain(["status"]) {
+        let kinds = kinds
+            .iter()
+            .filter_map(|k| Kind::parse(k))
+            .chain([Kind::Status]);
+        for kind in kinds {
             for symbol in &symbols {
-                let t = template.render_parts(kind, exchange, market, symbol);
-                if !out.contains(&t) {
-                    out.push(t);
+                let t = template.render_parts(kind.as_str(), exchange, market, symbol);
+                if !out.iter().any(|(o, k)| *o == t && *k == kind) {
+                    out.push((t, kind));
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// `validate --check` of the schema registry: reachable, credentials accepted, and
+/// (with `auto_register` off) a schema under every subject the config writes to.
+pub async fn registry(
+    config: &SinkConfig,
+    sources: &[SourceTopics],
+) -> Result<Result<Vec<String>, CheckFailure>, SinkError> {
+    let Some(registry) = super::registry_of(config)? else {
+        return Ok(Ok(Vec::new()));
+    };
+    let settings = config
+        .kafka
+        .schema_registry
+        .as_ref()
+        .expect("registry_of checked it");
+    let subjects = match registry.subjects().await {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(CheckFailure::Registry(e.to_string()))),
+    };
+    let mut lines = vec![format!(
+        "schema registry: reachable, {} subject(s)",
+        subjects.len()
+    )];
+    let mut missing = Vec::new();
+    for (topic, kind) in topic_kinds_of(&config.kafka.topic, config.kafka.symbol_topics, sources)? {
+        let subject = registry.strategy.subject(&topic, kind);
+        if subjects.contains(&subject) {
+            lines.push(format!("schema registry: subject {subject}: present"));
+        } else if settings.auto_register {
+            lines.push(format!(
+                "schema registry: subject {subject}: registered at start"
+            ));
+        } else if !missing.contains(&subject) {
+            missing.push(subject);
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(Err(CheckFailure::Registry(format!(
+            "no schema under subject(s) {} and auto_register is off",
+            missing.join(", ")
+        ))));
+    }
+    Ok(Ok(lines))
 }

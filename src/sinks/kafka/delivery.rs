@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use tracing::{error, warn};
 
 use super::{headers, Inner, QUEUE_FULL_BACKOFF};
-use crate::sinks::BatchOutcome;
+use crate::sinks::{BatchOutcome, Encoding};
 
 /// How long past the delivery timeout a batch waits for reports librdkafka owes
 /// before it counts the missing ones as failed. librdkafka reports every message
@@ -28,10 +28,30 @@ const REPORT_GRACE: Duration = Duration::from_secs(30);
 
 /// A record that failed for good, as the dead-letter targets need it.
 pub struct Failure {
-    pub error: KafkaError,
+    pub error: Cause,
     pub topic: String,
     pub key: Option<Vec<u8>>,
-    pub json: Vec<u8>,
+    /// The value as it was (or would have been) published; for
+    /// [`Cause::Unpublishable`] the record's JSON.
+    pub payload: Vec<u8>,
+}
+
+/// Why a record failed.
+pub enum Cause {
+    /// librdkafka's error (a delivery report or a refused enqueue).
+    Kafka(KafkaError),
+    /// The record could not be made into a value at all (an encoding that cannot
+    /// carry it exactly, a schema the registry refuses): retrying cannot help.
+    Unpublishable(String),
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Kafka(e) => write!(f, "{e}"),
+            Cause::Unpublishable(why) => f.write_str(why),
+        }
+    }
 }
 
 /// `topic <topic>: <error>`, as logs and dead letters name the failure.
@@ -71,10 +91,10 @@ impl Reports {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
             }
             Err((error, message)) => self.push_failure(Failure {
-                error: error.clone(),
+                error: Cause::Kafka(error.clone()),
                 topic: message.topic().to_string(),
                 key: message.key().map(<[u8]>::to_vec),
-                json: message.payload().unwrap_or_default().to_vec(),
+                payload: message.payload().unwrap_or_default().to_vec(),
             }),
         }
         self.one_done();
@@ -135,8 +155,12 @@ pub(super) enum Class {
 
 /// Classifies a definite delivery error. librdkafka has already retried the
 /// retriable ones until `message.timeout.ms`, so what reaches here is final.
-pub(super) fn classify(error: &KafkaError) -> Class {
+pub(super) fn classify(error: &Cause) -> Class {
     use RDKafkaErrorCode::*;
+    let error = match error {
+        Cause::Kafka(e) => e,
+        Cause::Unpublishable(_) => return Class::Terminal,
+    };
     match error.rdkafka_error_code() {
         Some(
             MessageSizeTooLarge
@@ -236,7 +260,17 @@ impl Inner {
                 None => false,
             };
             let error = item.to_string();
-            let in_file = self.dead_letter.write("kafka", &error, &item.json);
+            let in_file = match (&item.error, self.encoding) {
+                (Cause::Unpublishable(_), _) | (_, Encoding::Json) => {
+                    self.dead_letter.write("kafka", &error, &item.payload)
+                }
+                (_, encoding) => self.dead_letter.write_encoded(
+                    "kafka",
+                    &error,
+                    encoding.as_str(),
+                    &item.payload,
+                ),
+            };
             if in_topic || in_file {
                 taken += 1;
             }
@@ -250,8 +284,12 @@ impl Inner {
         let reports = Reports::new(1);
         let error = item.to_string();
         let mut record = BaseRecord::with_opaque_to(dlq, reports.clone())
-            .payload(item.json.as_slice())
-            .headers(dead_letter_headers(&error, &item.topic));
+            .payload(item.payload.as_slice())
+            .headers(dead_letter_headers(
+                self.dead_letter_content_type(item),
+                &error,
+                &item.topic,
+            ));
         if let Some(key) = &item.key {
             record = record.key(key.as_slice());
         }
@@ -273,8 +311,8 @@ impl Inner {
     }
 }
 
-fn dead_letter_headers(error: &str, topic: &str) -> OwnedHeaders {
-    headers()
+fn dead_letter_headers(content_type: &str, error: &str, topic: &str) -> OwnedHeaders {
+    headers(content_type)
         .insert(Header {
             key: "error",
             value: Some(error),
@@ -291,7 +329,7 @@ mod tests {
 
     #[test]
     fn terminal_errors_are_told_from_lost_ones() {
-        let p = |c| KafkaError::MessageProduction(c);
+        let p = |c| Cause::Kafka(KafkaError::MessageProduction(c));
         for code in [
             RDKafkaErrorCode::MessageSizeTooLarge,
             RDKafkaErrorCode::UnknownTopicOrPartition,
@@ -309,14 +347,20 @@ mod tests {
         ] {
             assert_eq!(classify(&p(code)), Class::Failed, "{code:?}");
         }
+        assert_eq!(
+            classify(&Cause::Unpublishable("no schema".into())),
+            Class::Terminal
+        );
     }
 
     fn refused(n: u8) -> Failure {
         Failure {
-            error: KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+            error: Cause::Kafka(KafkaError::MessageProduction(
+                RDKafkaErrorCode::MessageSizeTooLarge,
+            )),
             topic: "t".into(),
             key: None,
-            json: vec![n],
+            payload: vec![n],
         }
     }
 
@@ -336,7 +380,7 @@ mod tests {
         assert_eq!(left, 0);
         let failures = reports.take_failures();
         assert_eq!(
-            failures.iter().map(|f| f.json[0]).collect::<Vec<_>>(),
+            failures.iter().map(|f| f.payload[0]).collect::<Vec<_>>(),
             [1, 2, 3]
         );
         // Reported before anyone waited: the wait returns at once.

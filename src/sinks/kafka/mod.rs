@@ -28,6 +28,7 @@ mod admin;
 pub mod check;
 mod context;
 mod delivery;
+pub mod registry;
 pub mod security;
 mod tls_probe;
 pub mod topic;
@@ -42,20 +43,23 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use serde::Deserialize;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub use self::admin::{CleanupPolicy, CreateTopics};
 use self::context::{BridgeContext, ClientStats, Reachability};
-use self::delivery::{Failure, Reports};
+use self::delivery::{Cause, Failure, Reports};
+use self::registry::{Registry, RegistryConfig, RegistryError};
 pub use self::security::{SaslConfig, Security, SecurityProtocol, TlsConfig};
 use self::topic::TopicTemplate;
 use super::dead_letter::DeadLetter;
+use super::encoding::{set_schema_id, Encoding};
 use super::{Acks, Batch, BoxFuture, Sink, SinkError};
 use crate::config::SinkConfig;
 
 /// The value of the `schema` header of every message.
 pub const SCHEMA_HEADER: &str = "tick.v1";
-/// The value of the `content-type` header of every message.
+/// The value of the `content-type` header of every JSON message (other encodings:
+/// [`Encoding::content_type`]).
 pub const CONTENT_TYPE: &str = "application/json";
 
 /// `[sink.kafka]`.
@@ -102,6 +106,9 @@ pub struct KafkaConfig {
     /// `[sink.kafka.sasl]`: mechanism and credentials.
     #[serde(default)]
     pub sasl: Option<SaslConfig>,
+    /// `[sink.kafka.schema_registry]`: for `[sink] encoding` avro, protobuf, json_schema.
+    #[serde(default)]
+    pub schema_registry: Option<RegistryConfig>,
     /// A topic for records that failed with a terminal error (too large, unknown
     /// topic, authorization). Each dead letter carries the record unchanged, its key,
     /// the `schema`/`content-type` headers, plus `error` and `topic` (the original
@@ -143,6 +150,7 @@ impl Default for KafkaConfig {
             create_topics: CreateTopics::default(),
             tls: None,
             sasl: None,
+            schema_registry: None,
             dead_letter_topic: None,
             hold_while_down: true,
             client_id: default_client_id(),
@@ -338,6 +346,7 @@ pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
         .create_topics
         .validate()
         .map_err(|(f, why)| setup(format!("sink.kafka.create_topics.{f}: {why}")))?;
+    let registry = registry_of(config)?;
     let mut cc = client_config(config)?;
     if let Some(sasl) = kafka.sasl.as_ref().filter(|s| s.token_file.is_some()) {
         security::token_now(sasl).map_err(setup)?;
@@ -393,6 +402,17 @@ pub fn preflight(config: &SinkConfig) -> Result<Vec<String>, SinkError> {
         };
         lines.push(format!("kafka: sasl {} {how}", sasl.mechanism.as_str()));
     }
+    if let (Some(_), Some(r)) = (registry, &kafka.schema_registry) {
+        lines.push(format!(
+            "kafka: encoding {} schema_registry {} subject_strategy {} auto_register {} username {} password {}",
+            config.encoding.as_str(),
+            r.url,
+            r.subject_strategy.as_str(),
+            r.auto_register,
+            r.username.as_deref().unwrap_or("-"),
+            if r.password.is_some() || r.password_file.is_some() { "<redacted>" } else { "-" },
+        ));
+    }
     Ok(lines)
 }
 
@@ -405,11 +425,48 @@ fn setup(message: String) -> SinkError {
 
 /// Builds the Kafka sink. Does not wait for a broker: an unreachable broker shows in
 /// readiness and the log, and the sink keeps trying.
+///
+/// With a schema-registry encoding it first resolves the schema id of every kind
+/// whose subject is known before any record (see [`Inner::prepare_schemas`]):
+/// `produced` are the kinds the configured sources publish.
 pub async fn build(
     config: &SinkConfig,
     dead_letter: DeadLetter,
+    produced: &[tickbridge_schema::Kind],
 ) -> Result<Arc<dyn Sink>, SinkError> {
-    Ok(Arc::new(KafkaSink::new(config, dead_letter)?))
+    let sink = KafkaSink::new(config, dead_letter)?;
+    sink.inner.prepare_schemas(produced).await?;
+    Ok(Arc::new(sink))
+}
+
+/// The registry client `[sink] encoding` needs, checked against the rest of the
+/// config. A registry configured with `encoding = "json"` is ignored (switching the
+/// encoding back is one line).
+fn registry_of(config: &SinkConfig) -> Result<Option<Registry>, SinkError> {
+    let kafka = &config.kafka;
+    let registry = match (config.encoding.uses_registry(), &kafka.schema_registry) {
+        (false, _) => return Ok(None),
+        (true, None) => {
+            return Err(setup(format!(
+                "sink.encoding = \"{}\" needs [sink.kafka.schema_registry] with its url",
+                config.encoding.as_str()
+            )))
+        }
+        (true, Some(r)) => r,
+    };
+    let topic = TopicTemplate::parse_topic(&kafka.topic, kafka.symbol_topics)
+        .map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
+    if registry.subject_strategy == registry::SubjectStrategy::TopicName && !topic.has_kind() {
+        return Err(setup(format!(
+            "sink.kafka.schema_registry.subject_strategy = \"topic_name\" needs {{kind}} in \
+             sink.kafka.topic ({:?}): every kind on one topic would share one subject; use \
+             \"record_name\" or \"topic_record_name\"",
+            kafka.topic
+        )));
+    }
+    Registry::new(registry, config.encoding)
+        .map(Some)
+        .map_err(|e| setup(format!("sink.kafka.schema_registry.{e}")))
 }
 
 /// The Kafka sink.
@@ -435,6 +492,9 @@ struct Inner {
     dead_letter_topic: Option<String>,
     hold_while_down: bool,
     delivery_timeout: Duration,
+    /// `[sink] encoding`, and with a schema-registry encoding its client.
+    encoding: Encoding,
+    registry: Option<Registry>,
     /// Topics this producer has already asked the broker about (see
     /// `learn_new_topics`). Only the batcher's sequential enqueue touches it.
     known_topics: std::sync::Mutex<Vec<String>>,
@@ -451,6 +511,7 @@ impl KafkaSink {
             topic::check_name(dlq)
                 .map_err(|e| setup(format!("sink.kafka.dead_letter_topic: {e}")))?;
         }
+        let registry = registry_of(config)?;
         let reachability = Arc::new(Reachability::default());
         let client_stats = Arc::new(ClientStats::default());
         let stats_reader: Arc<crate::ops::client_stats::Reader> = {
@@ -505,6 +566,8 @@ impl KafkaSink {
                 dead_letter_topic: kafka.dead_letter_topic.clone(),
                 hold_while_down: kafka.hold_while_down,
                 delivery_timeout: config.delivery_timeout,
+                encoding: config.encoding,
+                registry,
                 known_topics: std::sync::Mutex::new(Vec::new()),
             }),
         })
@@ -517,7 +580,7 @@ impl KafkaSink {
 }
 
 /// The headers every message carries.
-fn headers() -> OwnedHeaders {
+fn headers(content_type: &str) -> OwnedHeaders {
     OwnedHeaders::new_with_capacity(2)
         .insert(Header {
             key: "schema",
@@ -525,9 +588,12 @@ fn headers() -> OwnedHeaders {
         })
         .insert(Header {
             key: "content-type",
-            value: Some(CONTENT_TYPE),
+            value: Some(content_type),
         })
 }
+
+/// First and longest pause between asks of an unreachable schema registry.
+const REGISTRY_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 
 /// First and longest pause after a full producer queue.
 const QUEUE_FULL_BACKOFF: (Duration, Duration) =
@@ -569,7 +635,8 @@ impl Inner {
                 self.create_topics(fresh).await;
             }
         }
-        for item in batch.items {
+        let content_type = self.encoding.content_type();
+        for mut item in batch.items {
             let r = &item.record;
             self.topic.render_into(r, &mut topic);
             if !batch_topics.contains(&topic) {
@@ -579,10 +646,31 @@ impl Inner {
                 }
             }
             self.key.render_into(r, &mut key);
+            let unpublishable = match (&item.refused, &self.registry) {
+                (Some(why), _) => Some(why.clone()),
+                (None, Some(registry)) => match self.schema_id(registry, &topic, r.kind()).await {
+                    Ok(id) => {
+                        set_schema_id(&mut item.payload, id);
+                        None
+                    }
+                    Err(e) => Some(e.to_string()),
+                },
+                (None, None) => None,
+            };
+            if let Some(why) = unpublishable {
+                reports.refused(Failure {
+                    error: Cause::Unpublishable(why),
+                    topic: topic.clone(),
+                    key: Some(key.clone().into_bytes()),
+                    payload: item.record.to_json(),
+                });
+                continue;
+            }
+            let r = &item.record;
             let mut record = BaseRecord::with_opaque_to(&topic, reports.clone())
                 .key(key.as_str())
-                .payload(item.json.as_slice())
-                .headers(headers())
+                .payload(item.payload.as_slice())
+                .headers(headers(content_type))
                 .timestamp(self.timestamp.millis(r));
             let mut backoff = QUEUE_FULL_BACKOFF.0;
             loop {
@@ -596,10 +684,10 @@ impl Inner {
                     Err((error, back)) => {
                         drop(back);
                         reports.refused(Failure {
-                            error,
+                            error: Cause::Kafka(error),
                             topic: topic.clone(),
                             key: Some(key.clone().into_bytes()),
-                            json: item.json,
+                            payload: item.payload,
                         });
                         break;
                     }
@@ -610,6 +698,80 @@ impl Inner {
             self.learn_new_topics(new_topics).await;
         }
         reports
+    }
+
+    /// Resolves, before the first record, the schema id of every kind whose subject
+    /// does not depend on a record's exchange, market or symbol (strategy
+    /// `record_name`, or a topic template whose only placeholder is `{kind}`). A
+    /// registry that refuses the credentials or a schema, or has none for a kind the
+    /// sources produce while `auto_register` is off, fails the start with the reason;
+    /// an unreachable one does not (records wait for it, as for a broker).
+    async fn prepare_schemas(&self, produced: &[tickbridge_schema::Kind]) -> Result<(), SinkError> {
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
+        if registry.strategy.uses_topic() && !self.topic.is_kind_only() {
+            return Ok(()); // subjects are known per record: resolved at first use
+        }
+        for kind in tickbridge_schema::Kind::ALL {
+            let topic = self.topic.render_parts(kind.as_str(), "", "", "");
+            match registry.id(&topic, kind).await {
+                Ok(_) => {}
+                Err(e) if e.is_retriable() => {
+                    warn!(error = %e, "kafka sink: schema registry unreachable at start; schema ids are resolved when it answers");
+                    return Ok(());
+                }
+                Err(e @ RegistryError::Missing { .. }) if !produced.contains(&kind) => {
+                    debug!(error = %e, "kafka sink: no schema for a kind the sources do not produce");
+                }
+                Err(e) => return Err(setup(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// The schema id of `kind` on `topic`. While the registry cannot be reached the
+    /// batch waits (back-pressure, as for a broker outage) and asks again; an answer
+    /// that refuses the schema is final for the record (dead-lettered).
+    async fn schema_id(
+        &self,
+        registry: &Registry,
+        topic: &str,
+        kind: tickbridge_schema::Kind,
+    ) -> Result<u32, RegistryError> {
+        let mut backoff = REGISTRY_BACKOFF.0;
+        let mut warned = false;
+        loop {
+            match registry.id(topic, kind).await {
+                Err(e) if e.is_retriable() => {
+                    if !warned {
+                        warn!(error = %e, "kafka sink: schema registry unreachable; holding the batch and retrying");
+                        warned = true;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(REGISTRY_BACKOFF.1);
+                }
+                Err(e) => {
+                    error!(error = %e, "kafka sink: the schema registry refuses this kind's schema; its records go to the dead-letter targets");
+                    return Err(e);
+                }
+                Ok(id) => {
+                    if warned {
+                        info!("kafka sink: schema registry reachable again");
+                    }
+                    return Ok(id);
+                }
+            }
+        }
+    }
+
+    /// The `content-type` header of a dead letter: a record that could not be
+    /// encoded is dead-lettered as its JSON.
+    pub(super) fn dead_letter_content_type(&self, failure: &Failure) -> &'static str {
+        match failure.error {
+            Cause::Unpublishable(_) => CONTENT_TYPE,
+            Cause::Kafka(_) => self.encoding.content_type(),
+        }
     }
 
     /// Creates the topics of `names` that do not exist yet, then learns their
@@ -844,5 +1006,53 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("no.such.property"), "{err}");
+    }
+
+    fn config_error(text: &str) -> String {
+        let c = crate::config::Config::parse(text, "t").unwrap().sink;
+        crate::sinks::preflight(&c)
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn registry_encodings_are_checked_before_start() {
+        let registry = "[sink.kafka.schema_registry]\nurl = \"http://127.0.0.1:1\"\n";
+        assert_eq!(
+            config_error("[sink]\nkind = \"kafka\"\nencoding = \"avro\"\n"),
+            "kafka sink: sink.encoding = \"avro\" needs [sink.kafka.schema_registry] with its url"
+        );
+        assert_eq!(
+            config_error(&format!("[sink]\nkind = \"nats\"\nencoding = \"protobuf\"\n{registry}")),
+            "nats sink: sink.encoding = \"protobuf\" needs sink.kind = \"kafka\" (values in a schema registry's wire format); the nats sink publishes JSON"
+        );
+        assert_eq!(
+            config_error(&format!(
+                "[sink]\nkind = \"kafka\"\nencoding = \"avro\"\n[sink.kafka]\ntopic = \"md.all\"\n{registry}"
+            )),
+            "kafka sink: sink.kafka.schema_registry.subject_strategy = \"topic_name\" needs {kind} in sink.kafka.topic (\"md.all\"): every kind on one topic would share one subject; use \"record_name\" or \"topic_record_name\""
+        );
+        let secret = "s3cr3t-REGISTRY-7f";
+        let err = config_error(&format!(
+            "[sink]\nkind = \"kafka\"\nencoding = \"json_schema\"\n{registry}username = \"key\"\npassword = \"{secret}\"\nca_file = \"/nonexistent.pem\"\n"
+        ));
+        assert!(
+            err.starts_with(
+                "kafka sink: sink.kafka.schema_registry.ca_file: cannot read /nonexistent.pem"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains(secret));
+        // A registry with the JSON encoding is ignored; a good one prints redacted.
+        let ok = |text: &str| {
+            let c = crate::config::Config::parse(text, "t").unwrap().sink;
+            crate::sinks::preflight(&c).unwrap().join("\n")
+        };
+        assert!(!ok(&format!("[sink]\nkind = \"kafka\"\n{registry}")).contains("schema_registry"));
+        let lines = ok(&format!(
+            "[sink]\nkind = \"kafka\"\nencoding = \"avro\"\n{registry}username = \"key\"\npassword = \"{secret}\"\nsubject_strategy = \"record_name\"\n"
+        ));
+        assert!(lines.contains("kafka: encoding avro schema_registry http://127.0.0.1:1 subject_strategy record_name auto_register true username key password <redacted>"), "{lines}");
+        assert!(!lines.contains(secret));
     }
 }

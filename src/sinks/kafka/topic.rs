@@ -105,6 +105,18 @@ impl TopicTemplate {
         self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
     }
 
+    /// Whether the kind is the only placeholder (one topic per kind, known at start).
+    pub fn is_kind_only(&self) -> bool {
+        self.parts
+            .iter()
+            .all(|p| matches!(p, Part::Literal(_) | Part::Kind))
+    }
+
+    /// Whether `{kind}` appears.
+    pub fn has_kind(&self) -> bool {
+        self.parts.contains(&Part::Kind)
+    }
+
     /// Writes the topic of `record` into `out` (cleared first).
     pub fn render_into(&self, record: &Record, out: &mut String) {
         out.clear();

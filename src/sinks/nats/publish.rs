@@ -176,7 +176,7 @@ impl Publisher {
             .into_iter()
             .map(|item| Msg {
                 subject: subjects.subject(&item.record),
-                payload: Bytes::from(item.json),
+                payload: Bytes::from(item.payload),
                 ts_recv: item.record.ts_recv,
                 id: item.record.id,
                 attempts: 0,
