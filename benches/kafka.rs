@@ -33,7 +33,8 @@
 //! over TLS on the secured listener), `TB_BENCH_KAFKA_OPTIONS` (extra librdkafka options,
 //! `k=v,k=v`), `TB_BENCH_CAPTURES` (directory, default
 //! `$TICKBRIDGE_CAPTURES/hftbacktest`), `TB_BENCH_DUMP` (write `ts_recv append_ms`
-//! per record to `<path>.<scenario>`).
+//! per record to `<path>.<scenario>`), `TB_BENCH_ENCODING` (`[sink] encoding`: `json`,
+//! or `avro` / `protobuf` / `json_schema` with the registry at `SCHEMA_REGISTRY_URL`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -400,13 +401,53 @@ fn read_times(topics: &[String]) -> Vec<(i64, i64)> {
             panic!("topic without LogAppendTime: {:?}", m.timestamp());
         };
         let payload = m.payload().unwrap_or_default();
-        out.push((append, ts_recv(payload)));
+        out.push((append, ts_recv_of(payload)));
         let slot = (m.topic().to_string(), m.partition());
         if left.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
             left.remove(&slot);
         }
     }
     out
+}
+
+/// The `ts_recv` of a message value in the bench's encoding.
+fn ts_recv_of(payload: &[u8]) -> i64 {
+    match env_or("TB_BENCH_ENCODING", "json").as_str() {
+        "json" => ts_recv(payload),
+        "json_schema" => ts_recv(&payload[5..]),
+        "avro" => avro_ts_recv(&payload[5..]),
+        other => panic!("TB_BENCH_ENCODING={other}: the bench reads json, json_schema or avro"),
+    }
+}
+
+/// `ts_recv` of an Avro record body: the 7th field, after `v`, `exchange`, `market`,
+/// `symbol`, `native` and the `ts_exchange` union (schemas/avro).
+fn avro_ts_recv(mut body: &[u8]) -> i64 {
+    fn long(body: &mut &[u8]) -> i64 {
+        let (mut n, mut shift) = (0u64, 0);
+        loop {
+            let b = body[0];
+            *body = &body[1..];
+            n |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return ((n >> 1) as i64) ^ -((n & 1) as i64);
+            }
+            shift += 7;
+        }
+    }
+    fn skip_string(body: &mut &[u8]) {
+        let n = long(body) as usize;
+        *body = &body[n..];
+    }
+    long(&mut body); // v
+    skip_string(&mut body); // exchange
+    long(&mut body); // market
+    skip_string(&mut body); // symbol
+    skip_string(&mut body); // native
+    if long(&mut body) == 1 {
+        long(&mut body); // ts_exchange
+    }
+    long(&mut body)
 }
 
 /// The `ts_recv` field of a record's JSON, without parsing the whole record.
@@ -481,9 +522,18 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str) -> RunResult {
         .map(|(k, v)| format!("\"{}\" = \"{}\"\n", k.trim(), v.trim()))
         .collect();
     let (bridge_brokers, security) = security();
+    let encoding = env_or("TB_BENCH_ENCODING", "json");
+    let registry = match encoding.as_str() {
+        "json" => String::new(),
+        _ => format!(
+            "[sink.kafka.schema_registry]\nurl = \"{}\"\n",
+            std::env::var("SCHEMA_REGISTRY_URL")
+                .expect("SCHEMA_REGISTRY_URL (scripts/registry.sh start)")
+        ),
+    };
     config += &format!(
-        "[sink]\nkind = \"kafka\"\nmax_in_flight = {}\n\n[sink.kafka]\nbrokers = \"{}\"\n\
-         topic = \"md.{{kind}}.{suffix}\"\n{security}\n[sink.kafka.options]\n{options}\n\
+        "[sink]\nkind = \"kafka\"\nencoding = \"{encoding}\"\nmax_in_flight = {}\n\n[sink.kafka]\nbrokers = \"{}\"\n\
+         topic = \"md.{{kind}}.{suffix}\"\n{security}\n[sink.kafka.options]\n{options}\n{registry}\n\
          [batch]\nmax_events = {}\nlinger = \"{}\"\n\n[ops]\nlisten = \"\"\n",
         env_or("TB_BENCH_IN_FLIGHT", "4"),
         bridge_brokers,
@@ -609,11 +659,12 @@ fn main() {
             .trim()
     );
     println!(
-        "kafka bench: {} captures, {} ticks (trade + bbo), broker {}, security {}, linger {}, max_events {}, max_in_flight {}, options [{}]",
+        "kafka bench: {} captures, {} ticks (trade + bbo), broker {}, security {}, encoding {}, linger {}, max_events {}, max_in_flight {}, options [{}]",
         captures.len(),
         captures.iter().map(|c| c.ticks).sum::<u64>(),
         brokers(),
         env_or("TB_BENCH_SECURITY", "plaintext"),
+        env_or("TB_BENCH_ENCODING", "json"),
         env_or("TB_BENCH_LINGER", "5ms"),
         env_or("TB_BENCH_MAX_EVENTS", "1000"),
         env_or("TB_BENCH_IN_FLIGHT", "4"),

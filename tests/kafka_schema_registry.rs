@@ -39,17 +39,11 @@ const KINDS: [&str; 8] = [
 ];
 
 fn brokers() -> String {
-    std::env::var("KAFKA_BROKERS")
-        .ok()
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| "127.0.0.1:9092".into())
+    common::brokers::kafka()
 }
 
 fn registry_url() -> String {
-    std::env::var("SCHEMA_REGISTRY_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .expect(
+    common::brokers::registry().expect(
             "SCHEMA_REGISTRY_URL is not set: start a registry with `scripts/registry.sh start` \
              (scripts/test.sh starts it for the whole suite)",
         )

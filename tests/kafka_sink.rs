@@ -44,10 +44,7 @@ fn exclusive_broker() -> std::sync::RwLockWriteGuard<'static, ()> {
 }
 
 fn brokers() -> String {
-    std::env::var("KAFKA_BROKERS")
-        .ok()
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| "127.0.0.1:9092".into())
+    common::brokers::kafka()
 }
 
 fn broker_reachable() -> bool {
@@ -91,6 +88,12 @@ fn scripts() -> PathBuf {
 
 /// Runs `scripts/kafka.sh <args>`; panics with its output when it fails.
 fn kafka_sh(args: &[&str]) {
+    assert_eq!(
+        common::brokers::endpoints().source,
+        "scripts",
+        "this test stops and starts the broker with scripts/kafka.sh: run it against the \
+         scripts' brokers (scripts/test.sh, or `scripts/kafka.sh start` and KAFKA_BROKERS)"
+    );
     let out = Command::new(scripts().join("kafka.sh"))
         .args(args)
         .output()

@@ -21,13 +21,6 @@ fn demo_capture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/coinbase.jsonl")
 }
 
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.into())
-}
-
 fn require(what: &str, addr: &str) {
     let reachable = addr
         .to_socket_addrs()
@@ -95,7 +88,7 @@ fn stop(bridge: &mut Bridge) {
 
 #[test]
 fn kafka_sink_shows_librdkafka_statistics_by_sink_and_broker() {
-    let brokers = env_or("KAFKA_BROKERS", "127.0.0.1:9092");
+    let brokers = common::brokers::kafka();
     require("Kafka broker", brokers.split(',').next().unwrap());
     let replay = Replay::start(&demo_capture(), "max");
     let sink = format!(
@@ -162,7 +155,7 @@ fn kafka_sink_shows_librdkafka_statistics_by_sink_and_broker() {
 
 #[test]
 fn nats_sink_shows_the_client_statistics_by_sink() {
-    let url = env_or("NATS_URL", "nats://127.0.0.1:4222");
+    let url = common::brokers::nats();
     require(
         "NATS server",
         url.trim_start_matches("nats://").split(',').next().unwrap(),

@@ -4,6 +4,7 @@
 //! Schema. Synchronous (std::process) so every test can use them.
 #![allow(dead_code)]
 
+pub mod brokers;
 pub mod corpus;
 pub mod venue;
 

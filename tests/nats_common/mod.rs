@@ -19,7 +19,7 @@ use serde_json::Value;
 
 /// `NATS_URL`, default `nats://127.0.0.1:4222`.
 pub fn nats_url() -> String {
-    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+    crate::common::brokers::nats()
 }
 
 /// A name no other test (or test process) uses: `PREFIX_<pid>_<n>`.
