@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# brokers.sh — start/stop both local brokers (nats.sh and kafka.sh).
+# brokers.sh — start/stop the local brokers (nats.sh, kafka.sh) and the schema
+# registry (registry.sh) the tests use.
 #
 # Usage: scripts/brokers.sh {up [--fresh]|down|kill|status|install}
 #
-#   up       install if needed and start NATS (JetStream) and Kafka; on success
-#            prints on stdout:
+#   up       install if needed and start NATS (JetStream), Kafka and the schema
+#            registry (REGISTRY=0 leaves it out); on success prints on stdout:
 #              NATS_URL=nats://127.0.0.1:4222
-#              KAFKA_BROKERS=127.0.0.1:9092
+#              KAFKA_BROKERS=127.0.0.1:9092 (and the secured listeners, see kafka.sh)
+#              SCHEMA_REGISTRY_URL=http://127.0.0.1:8081/apis/ccompat/v7
 #            so:  set -a; eval "$(scripts/brokers.sh up)"; set +a
 #            --fresh wipes both data dirs first.
-#   down     stop both (SIGTERM, wait); not an error if they are not running
-#   kill     SIGKILL both
-#   status   status of both; exit 0 only if both are running
-#   install  install both without starting them
+#   down     stop them all (SIGTERM, wait); not an error if they are not running
+#   kill     SIGKILL them all
+#   status   status of each; exit 0 only if all are running
+#   install  install them all without starting them
 #
-# All environment variables of kafka.sh and nats.sh apply (ports, data dir,
-# auth, timeouts).
+# All environment variables of kafka.sh, nats.sh and registry.sh apply (ports,
+# data dir, auth, timeouts).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,16 +37,19 @@ case "$cmd" in
     t0="$(now_ms)"
     "$SCRIPT_DIR/nats.sh" start "$@"
     "$SCRIPT_DIR/kafka.sh" start "$@"
-    log "both brokers up in $(( ($(now_ms) - t0) / 1000 ))s"
+    [ "${REGISTRY:-1}" = 0 ] || "$SCRIPT_DIR/registry.sh" start "$@"
+    log "brokers up in $(( ($(now_ms) - t0) / 1000 ))s"
     ;;
   down|stop)
     rc=0
+    "$SCRIPT_DIR/registry.sh" stop || rc=$?
     "$SCRIPT_DIR/kafka.sh" stop || rc=$?
     "$SCRIPT_DIR/nats.sh" stop || rc=$?
     exit "$rc"
     ;;
   kill)
     rc=0
+    "$SCRIPT_DIR/registry.sh" kill || rc=$?
     "$SCRIPT_DIR/kafka.sh" kill || rc=$?
     "$SCRIPT_DIR/nats.sh" kill || rc=$?
     exit "$rc"
@@ -53,11 +58,13 @@ case "$cmd" in
     rc=0
     "$SCRIPT_DIR/nats.sh" status || rc=$?
     "$SCRIPT_DIR/kafka.sh" status || rc=$?
+    [ "${REGISTRY:-1}" = 0 ] || "$SCRIPT_DIR/registry.sh" status || rc=$?
     exit "$rc"
     ;;
   install)
     "$SCRIPT_DIR/nats.sh" install
     "$SCRIPT_DIR/kafka.sh" install
+    [ "${REGISTRY:-1}" = 0 ] || "$SCRIPT_DIR/registry.sh" install
     ;;
   -h|--help|help|"") usage ;;
   *) log "unknown command '$cmd'"; usage ;;

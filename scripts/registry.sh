@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # registry.sh — a real schema registry on loopback for tickbridge tests and local
 # use: Apicurio Registry 3.0.9 (Maven Central, io.apicurio:apicurio-registry-app,
-# classifier `all`, tar.gz), in-memory storage, whose Confluent-compatible API
+# classifier `all`, tar.gz, ~150 MB), in-memory storage, whose Confluent-compatible API
 # (/apis/ccompat/v7) the Kafka sink's avro / protobuf / json_schema encodings and
 # confluent-kafka's own deserializers speak.
 #
 # Usage: scripts/registry.sh {install|start [--fresh]|stop|kill|restart|status|logs [-f] [-n N]|env}
 #
-#   install   resolve the distribution with `mvn` into
-#             $TICKBRIDGE_CACHE/apicurio-registry-<ver> (no-op when cached)
+#   install   download the distribution from Maven Central (checked against its
+#             published SHA-1) into $TICKBRIDGE_CACHE/apicurio-registry-<ver>
+#             (no-op when cached)
 #   start     install if needed, launch it in the background (the machine's Java 17)
 #             and wait until the ccompat API answers. Idempotent. --fresh: the
 #             storage is in memory, so a restart is always fresh; accepted for
@@ -34,7 +35,8 @@
 #   REGISTRY_HEAP_OPTS      [-Xms128m -Xmx384m]
 #   REGISTRY_START_TIMEOUT  [120] seconds to wait for readiness
 #   REGISTRY_STOP_TIMEOUT   [30]  seconds to wait for a clean shutdown
-#   REGISTRY_INSTALL_TIMEOUT [1200] seconds for the mvn resolution
+#   REGISTRY_INSTALL_TIMEOUT [1200] seconds for the download
+#   REGISTRY_MAVEN          [https://repo1.maven.org/maven2]  Maven repository
 #   TICKBRIDGE_CACHE        [$HOME/.cache/tickbridge]   install cache
 #   TICKBRIDGE_BROKER_DIR   [/tmp/tickbridge-brokers]   pid and log in <dir>/registry
 set -euo pipefail
@@ -49,6 +51,7 @@ REGISTRY_PORT="${REGISTRY_PORT:-8081}"
 REGISTRY_HEAP_OPTS="${REGISTRY_HEAP_OPTS:--Xms128m -Xmx384m}"
 REGISTRY_START_TIMEOUT="${REGISTRY_START_TIMEOUT:-120}"
 REGISTRY_STOP_TIMEOUT="${REGISTRY_STOP_TIMEOUT:-30}"
+REGISTRY_MAVEN="${REGISTRY_MAVEN:-https://repo1.maven.org/maven2}"
 REGISTRY_HOST=127.0.0.1
 REGISTRY_BASE="http://$REGISTRY_HOST:$REGISTRY_PORT"
 REGISTRY_URL="$REGISTRY_BASE/apis/ccompat/v7"
@@ -68,7 +71,7 @@ print_url() { echo "SCHEMA_REGISTRY_URL=$REGISTRY_URL"; }
 cmd_install() {
   [ -f "$REGISTRY_JAR" ] && return 0
   need_cmd java openjdk-17-jre-headless
-  need_cmd mvn maven
+  need_cmd curl curl
   need_cmd flock util-linux
   mkdir -p "$REGISTRY_HOME"
   (
@@ -78,15 +81,19 @@ cmd_install() {
     t0="$(now_ms)"
     tmp="$REGISTRY_HOME/download.tmp"
     rm -rf "$tmp"; mkdir -p "$tmp"
-    log "resolving io.apicurio:apicurio-registry-app:$REGISTRY_VERSION:tar.gz:all with mvn ..."
-    if ! timeout "${REGISTRY_INSTALL_TIMEOUT:-1200}" mvn -B -q -ntp \
-        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-        -Dartifact="io.apicurio:apicurio-registry-app:$REGISTRY_VERSION:tar.gz:all" \
-        -DoutputDirectory="$tmp" -Dmdep.overWriteReleases=true >"$REGISTRY_HOME/mvn.log" 2>&1; then
-      tail -n 30 "$REGISTRY_HOME/mvn.log" | sed 's/^/    /' >&2
-      die "mvn failed to resolve the Apicurio Registry distribution (log: $REGISTRY_HOME/mvn.log)"
-    fi
-    tar -xzf "$tmp"/apicurio-registry-app-*.tar.gz -C "$tmp"
+    # Fetched from Maven Central directly and checked against its published SHA-1:
+    # mvn cannot resolve it (the parent POM io.apicurio:apicurio-registry:3.0.9, which
+    # mvn reads first, is not served).
+    local name="apicurio-registry-app-$REGISTRY_VERSION-all.tar.gz"
+    local url="$REGISTRY_MAVEN/io/apicurio/apicurio-registry-app/$REGISTRY_VERSION/$name"
+    log "downloading $url ..."
+    curl -fsS --retry 3 --max-time "${REGISTRY_INSTALL_TIMEOUT:-1200}" -o "$tmp/$name" "$url" \
+      || die "cannot download $url"
+    local want got
+    want="$(curl -fsS --retry 3 "$url.sha1" | cut -c1-40)" || die "cannot download $url.sha1"
+    got="$(sha1sum "$tmp/$name" | cut -c1-40)"
+    [ "$want" = "$got" ] || die "$name: SHA-1 $got, Maven Central publishes $want"
+    tar -xzf "$tmp/$name" -C "$tmp"
     [ -f "$tmp/apicurio-registry-app-$REGISTRY_VERSION-runner.jar" ] \
       || die "the distribution holds no apicurio-registry-app-$REGISTRY_VERSION-runner.jar"
     rm -f "$tmp"/apicurio-registry-app-*.tar.gz

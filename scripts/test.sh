@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer and CI run it: installs what the build needs,
-# starts the real brokers the integration tests use (Kafka, NATS) on 127.0.0.1,
-# runs format and lint checks, every test, and the deployment checks; stops the
-# brokers on exit.
+# starts the real brokers the integration tests use (Kafka, NATS, a schema registry)
+# on 127.0.0.1, runs format and lint checks, every test, and the deployment checks;
+# stops the brokers on exit.
 #
 #   scripts/test.sh            # everything
 #   TICKBRIDGE_SKIP_BROKERS=1 scripts/test.sh   # no brokers (their tests then fail loudly)
@@ -34,6 +34,14 @@ fi
 
 export TICKBRIDGE_CAPTURES="${TICKBRIDGE_CAPTURES:-$root/../shared/captures}"
 [ -d "$TICKBRIDGE_CAPTURES" ] || { echo "TICKBRIDGE_CAPTURES=$TICKBRIDGE_CAPTURES is not a directory" >&2; exit 1; }
+
+# The independent consumers' Python (confluent-kafka's Schema Registry
+# deserializers: tests/kafka_schema_registry.rs).
+if [ -z "${TICKBRIDGE_PYTHON:-}" ]; then
+  log "python environment of the consumers (scripts/pyenv.sh)"
+  TICKBRIDGE_PYTHON="$(scripts/pyenv.sh)"
+  export TICKBRIDGE_PYTHON
+fi
 
 if [ -z "${TICKBRIDGE_SKIP_BROKERS:-}" ]; then
   log "starting brokers"

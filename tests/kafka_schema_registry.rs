@@ -6,7 +6,7 @@
 //! deserializers (Python from `scripts/pyenv.sh`, path in `TICKBRIDGE_PYTHON`).
 //!
 //! Two recordings are bridged once into the file sink (the JSON reference) and once
-//! per encoding into Kafka: Binance spot trades and book tickers, and a Deribit
+//! per encoding into Kafka: Binance spot trades and book tickers (~30,000), and a Deribit
 //! option's book, ticker, open interest and mark price (decimals with up to 8
 //! fractional digits, nulls, an option's strike and expiry). Every data record the
 //! consumer decodes equals its JSON reference field by field (all but the receive
@@ -25,7 +25,10 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::Value;
 
-const BINANCE: &str = "cryptofeed/binance.jsonl.gz";
+const BINANCE: &str = "hftbacktest/binance_btcusdt_20240808.jsonl.gz";
+/// A Binance recording with the exchange's instrument list (`exchangeInfo`), served
+/// as the Binance source's REST endpoint: the instrument record of BTC-USDT.
+const BINANCE_REST: &str = "cryptofeed/binance.jsonl.gz";
 const DERIBIT: &str = "cryptofeed/deribit.jsonl.gz";
 const KINDS: [&str; 8] = [
     "trade",
@@ -44,9 +47,9 @@ fn brokers() -> String {
 
 fn registry_url() -> String {
     common::brokers::registry().expect(
-            "SCHEMA_REGISTRY_URL is not set: start a registry with `scripts/registry.sh start` \
+        "SCHEMA_REGISTRY_URL is not set: start a registry with `scripts/registry.sh start` \
              (scripts/test.sh starts it for the whole suite)",
-        )
+    )
 }
 
 fn python() -> String {
@@ -80,6 +83,7 @@ fn unique(name: &str) -> String {
 /// The two sources, each on its own replay.
 struct Sources {
     binance: Replay,
+    binance_rest: Replay,
     deribit: Replay,
 }
 
@@ -87,6 +91,7 @@ impl Sources {
     fn start() -> Sources {
         Sources {
             binance: Replay::start(&capture(BINANCE), "max"),
+            binance_rest: Replay::start(&capture(BINANCE_REST), "max"),
             deribit: Replay::start(&capture(DERIBIT), "max"),
         }
     }
@@ -111,7 +116,7 @@ ws_url = "{dws}/ws/api/v2"
 rest_url = "{drest}"
 "#,
             bws = self.binance.ws_url(),
-            brest = self.binance.rest_url(),
+            brest = self.binance_rest.rest_url(),
             dws = self.deribit.ws_url(),
             drest = self.deribit.rest_url(),
         )
@@ -412,11 +417,12 @@ auto_register = false
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bridge.toml");
     std::fs::write(&path, &config).unwrap();
-    let out = Command::new(common::bin())
+    let mut validate = Command::new(common::bin());
+    validate
         .args(["validate", "--check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+        .arg(&path);
+    common::instruments_env(&mut validate, &config, dir.path());
+    let out = validate.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -112,7 +112,10 @@ mod containers {
             .with_env_var("KAFKA_NODE_ID", "1")
             .with_env_var("KAFKA_PROCESS_ROLES", "broker,controller")
             .with_env_var("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-            .with_env_var("KAFKA_ADVERTISED_LISTENERS", format!("PLAINTEXT://127.0.0.1:{port}"))
+            .with_env_var(
+                "KAFKA_ADVERTISED_LISTENERS",
+                format!("PLAINTEXT://127.0.0.1:{port}"),
+            )
             .with_env_var("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
             .with_env_var(
                 "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",

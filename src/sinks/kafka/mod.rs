@@ -636,6 +636,9 @@ impl Inner {
             }
         }
         let content_type = self.encoding.content_type();
+        // Schema ids of this batch's (topic, kind) pairs (a handful): the registry's
+        // shared cache is asked once per pair per batch, not once per record.
+        let mut schema_ids: Vec<(String, tickbridge_schema::Kind, u32)> = Vec::new();
         for mut item in batch.items {
             let r = &item.record;
             self.topic.render_into(r, &mut topic);
@@ -648,13 +651,26 @@ impl Inner {
             self.key.render_into(r, &mut key);
             let unpublishable = match (&item.refused, &self.registry) {
                 (Some(why), _) => Some(why.clone()),
-                (None, Some(registry)) => match self.schema_id(registry, &topic, r.kind()).await {
-                    Ok(id) => {
-                        set_schema_id(&mut item.payload, id);
-                        None
+                (None, Some(registry)) => {
+                    let kind = r.kind();
+                    let known = schema_ids
+                        .iter()
+                        .find(|(t, k, _)| *k == kind && *t == topic)
+                        .map(|(_, _, id)| *id);
+                    let id = match known {
+                        Some(id) => Ok(id),
+                        None => self.schema_id(registry, &topic, kind).await.inspect(|id| {
+                            schema_ids.push((topic.clone(), kind, *id));
+                        }),
+                    };
+                    match id {
+                        Ok(id) => {
+                            set_schema_id(&mut item.payload, id);
+                            None
+                        }
+                        Err(e) => Some(e.to_string()),
                     }
-                    Err(e) => Some(e.to_string()),
-                },
+                }
                 (None, None) => None,
             };
             if let Some(why) = unpublishable {
