@@ -446,4 +446,88 @@ mod tests {
             "{e}"
         );
     }
+
+    /// A registry that wants basic auth: answers `{"id": 7}` to the right
+    /// `Authorization` header and 401 to anything else, and records each request head.
+    async fn basic_auth_registry(
+        expected: String,
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let mut heads = Vec::new();
+            for _ in 0..2 {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 65536];
+                let n = conn.read(&mut buf).await.unwrap();
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let ok = head
+                    .lines()
+                    .any(|l| l.eq_ignore_ascii_case(&format!("authorization: {expected}")));
+                let (status, body) = if ok {
+                    ("200 OK", r#"{"id":7}"#)
+                } else {
+                    (
+                        "401 Unauthorized",
+                        r#"{"error_code":401,"message":"Unauthorized"}"#,
+                    )
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                conn.write_all(answer.as_bytes()).await.unwrap();
+                heads.push(head);
+            }
+            heads
+        });
+        (url, server)
+    }
+
+    #[tokio::test]
+    async fn basic_auth_is_sent_and_a_refusal_names_no_secret() {
+        use base64::Engine;
+        let secret = "s3cr3t-SR-\"quoted\"#9";
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("key:{secret}"))
+        );
+        let (url, server) = basic_auth_registry(expected).await;
+        let good: RegistryConfig = toml::from_str(&format!(
+            "url = \"{url}\"\nusername = \"key\"\npassword = '{secret}'"
+        ))
+        .unwrap();
+        let r = Registry::new(&good, Encoding::Avro).unwrap();
+        assert_eq!(r.id("md.trade", Kind::Trade).await, Ok(7));
+        // Cached: no second request for the same subject.
+        assert_eq!(r.id("md.trade", Kind::Trade).await, Ok(7));
+        let bad: RegistryConfig = toml::from_str(&format!(
+            "url = \"{url}\"\nusername = \"key\"\npassword = 'wrong-{secret}'"
+        ))
+        .unwrap();
+        let e = Registry::new(&bad, Encoding::Avro)
+            .unwrap()
+            .id("md.bbo", Kind::Bbo)
+            .await
+            .unwrap_err();
+        assert!(!e.is_retriable());
+        assert_eq!(
+            e.to_string(),
+            "schema registry refused subject \"md.bbo-value\": HTTP 401: Unauthorized"
+        );
+        assert!(!format!("{e:?}").contains("s3cr3t"));
+        let heads = server.await.unwrap();
+        assert!(
+            heads[0].starts_with("POST /subjects/md.trade-value/versions HTTP/1.1"),
+            "{}",
+            heads[0]
+        );
+        assert!(heads[0].contains(r#""schemaType":"AVRO""#), "{}", heads[0]);
+        assert!(
+            heads[1].starts_with("POST /subjects/md.bbo-value/versions "),
+            "{}",
+            heads[1]
+        );
+    }
 }
