@@ -193,6 +193,119 @@ fn pass(c: &Connection, tally: &mut Tally) {
     }
 }
 
+// ---------------------------------------------------------------------------------
+// Incremental streams no recording holds, built from the documented frame shapes.
+
+/// A deterministic pseudo-random sequence (the streams are the same on every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// `[[price, size], ...]` of `n` levels from `top`, one tick (0.01) apart, going
+/// down (`dir` -1, bids) or up (+1, asks), as HTX writes them (JSON numbers).
+fn levels(top: u64, n: u64, dir: i64, rng: &mut Lcg) -> String {
+    let items: Vec<String> = (0..n)
+        .map(|i| {
+            let cents = (top as i64 + dir * i as i64) as u64;
+            format!(
+                "[{}.{:02},{}.{:04}]",
+                cents / 100,
+                cents % 100,
+                1 + rng.next(9),
+                rng.next(10_000)
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// One to three changed levels near the top of each side (size 0 deletes).
+fn changes(top: u64, dir: i64, rng: &mut Lcg) -> String {
+    let n = 1 + rng.next(3);
+    let items: Vec<String> = (0..n)
+        .map(|_| {
+            let cents = (top as i64 + dir * rng.next(150) as i64) as u64;
+            let size = if rng.next(4) == 0 {
+                "0".to_string()
+            } else {
+                format!("{}.{:04}", rng.next(5), rng.next(10_000))
+            };
+            format!("[{}.{:02},{size}]", cents / 100, cents % 100)
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+const SYNTHETIC_PUSHES: u64 = 20_000;
+
+/// HTX spot `market.btcusdt.mbp.150` (the documented push and `req` image shapes,
+/// <https://www.htx.com/en-us/opend/newApiPages/> "Market By Price (incremental
+/// update)"): the first push, the image its `req` brings back (150 levels a side,
+/// `seqNum` of that push), then pushes chained by `prevSeqNum`, each changing one to
+/// three levels a side.
+fn htx_mbp_stream() -> Connection {
+    let mut rng = Lcg(7);
+    let (bid, ask) = (5_000_000u64, 5_000_001u64);
+    let push = |seq: u64, rng: &mut Lcg| {
+        format!(
+            r#"{{"ch":"market.btcusdt.mbp.150","ts":1573199608679,"tick":{{"seqNum":{seq},"prevSeqNum":{},"bids":{},"asks":{}}}}}"#,
+            seq - 1,
+            changes(bid, -1, rng),
+            changes(ask, 1, rng)
+        )
+    };
+    let mut steps = vec![Step::Frame(push(100, &mut rng))];
+    steps.push(Step::Frame(format!(
+        r#"{{"id":"1000000","rep":"market.btcusdt.mbp.150","status":"ok","data":{{"seqNum":100,"bids":{},"asks":{}}}}}"#,
+        levels(bid, 150, -1, &mut rng),
+        levels(ask, 150, 1, &mut rng)
+    )));
+    for seq in 101..101 + SYNTHETIC_PUSHES {
+        steps.push(Step::Frame(push(seq, &mut rng)));
+    }
+    Connection {
+        connector: tickbridge_connectors::connector("htx").expect("htx is registered"),
+        url: "wss://api.huobi.pro/ws".into(),
+        steps,
+    }
+}
+
+/// HTX USDT swaps `market.BTC-USDT.depth.size_150.high_freq` with `data_type:
+/// incremental` (the documented `event: snapshot` then `event: update` frames,
+/// chained by `version` + 1), each update changing one to three levels a side.
+fn htx_swap_high_freq_stream() -> Connection {
+    let mut rng = Lcg(11);
+    let (bid, ask) = (5_000_000u64, 5_000_001u64);
+    let frame = |event: &str, version: u64, bids: String, asks: String| {
+        format!(
+            r#"{{"ch":"market.BTC-USDT.depth.size_150.high_freq","tick":{{"asks":{asks},"bids":{bids},"ch":"market.BTC-USDT.depth.size_150.high_freq","event":"{event}","id":{version},"mrid":{version},"ts":1645289384831,"version":{version}}},"ts":1645289384832}}"#
+        )
+    };
+    let mut steps = vec![Step::Frame(frame(
+        "snapshot",
+        1,
+        levels(bid, 150, -1, &mut rng),
+        levels(ask, 150, 1, &mut rng),
+    ))];
+    for version in 2..2 + SYNTHETIC_PUSHES {
+        let (b, a) = (changes(bid, -1, &mut rng), changes(ask, 1, &mut rng));
+        steps.push(Step::Frame(frame("update", version, b, a)));
+    }
+    Connection {
+        connector: tickbridge_connectors::connector("htx-swap").expect("htx-swap is registered"),
+        url: "wss://api.hbdm.com/linear-swap-ws".into(),
+        steps,
+    }
+}
+
 fn market(c: &Connection) -> tickbridge_schema::Market {
     c.connector
         .market_of_url(&c.url)
@@ -228,8 +341,12 @@ fn main() {
     let filter = arg("--capture");
     let dir = captures_dir();
     let files = recordings(&dir, filter.as_deref());
+    let documented = ["htx mbp (documented)", "htx-swap hf (documented)"];
     assert!(
-        !files.is_empty(),
+        !files.is_empty()
+            || documented
+                .iter()
+                .any(|n| filter.as_deref().is_some_and(|f| n.contains(f))),
         "no recording under {} matches {filter:?}",
         dir.display()
     );
@@ -237,6 +354,17 @@ fn main() {
     for f in &files {
         for c in load(f) {
             by_connector.entry(c.connector.name()).or_default().push(c);
+        }
+    }
+    // The incremental book channels the recordings predate (`--capture` filters them
+    // by name too), listed as `<connector> (documented)`.
+    let mut synthetic: BTreeMap<String, Vec<Connection>> = BTreeMap::new();
+    for (name, build) in [
+        ("htx mbp (documented)", htx_mbp_stream as fn() -> Connection),
+        ("htx-swap hf (documented)", htx_swap_high_freq_stream),
+    ] {
+        if filter.as_deref().is_none_or(|f| name.contains(f)) {
+            synthetic.insert(name.to_string(), vec![build()]);
         }
     }
     println!(
@@ -248,6 +376,7 @@ fn main() {
     );
     let mut per_run: HashMap<&'static str, (Vec<f64>, Vec<f64>, Tally)> = HashMap::new();
     // Interleaved: each run visits every connector once.
+    let mut per_synthetic: HashMap<String, (Vec<f64>, Vec<f64>, Tally)> = HashMap::new();
     for _ in 0..runs {
         for (name, conns) in &by_connector {
             let mut t = Tally::default();
@@ -259,9 +388,33 @@ fn main() {
             e.1.push(micros(t.time, t.frames));
             e.2 = t;
         }
+        for (name, conns) in &synthetic {
+            let mut t = Tally::default();
+            for c in conns {
+                pass(c, &mut t);
+            }
+            assert!(
+                t.book_frames > SYNTHETIC_PUSHES,
+                "{name}: only {} of {} frames kept the book (the stream broke its chain)",
+                t.book_frames,
+                t.frames
+            );
+            let e = per_synthetic.entry(name.clone()).or_default();
+            e.0.push(micros(t.book_time, t.book_frames));
+            e.1.push(micros(t.time, t.frames));
+            e.2 = t;
+        }
     }
-    for name in by_connector.keys() {
-        let (book, all, t) = per_run.remove(name).unwrap();
+    for (name, (book, all, t)) in by_connector
+        .keys()
+        .map(|n| (n.to_string(), per_run.remove(n).unwrap()))
+        .chain(
+            synthetic
+                .keys()
+                .map(|n| (n.clone(), per_synthetic.remove(n).unwrap())),
+        )
+        .collect::<Vec<_>>()
+    {
         let (bmin, bmed, bmax) = min_med_max(book);
         let (amin, amed, amax) = min_med_max(all);
         let book_cell = if t.book_frames == 0 {
