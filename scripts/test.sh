@@ -56,10 +56,12 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --workspace --locked -- --test-threads=2
+# The binary cargo test built (CARGO_TARGET_DIR moves it).
+bin="${CARGO_TARGET_DIR:-target}/debug/tickbridge"
 if [ -x scripts/check-deploy.sh ]; then
   log "deployment checks (helm chart, Dockerfile)"
-  TICKBRIDGE_BIN=target/debug/tickbridge scripts/check-deploy.sh
+  TICKBRIDGE_BIN="$bin" scripts/check-deploy.sh
 fi
 log "alert rules and dashboard against the binary's live /metrics"
-scripts/check-alerts.sh --bin target/debug/tickbridge
+scripts/check-alerts.sh --bin "$bin"
 log "all checks passed"

@@ -17,7 +17,7 @@ use crate::config::{describe_plan, Config, Overrides, SinkKind};
 use crate::instruments::SourceInstruments;
 use crate::ops::OpsState;
 use crate::replay::{self, Speed};
-use crate::run::{self, log_summary, Hooks};
+use crate::run::{self, log_summaries, Hooks};
 use crate::signals::Signals;
 
 /// `tickbridge run`; `sets` are the `--set PATH=VALUE` flags.
@@ -39,7 +39,7 @@ pub async fn run(config_path: Option<&Path>, sets: &[String]) -> anyhow::Result<
         config = %config_path.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default".into()),
         // JSON text, so log consumers can parse them (not Rust debug strings).
         overrides = %serde_json::Value::from(overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>()),
-        sink = config.sink.kind.as_str(),
+        sink = %config.sinks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(","),
         ops = %config.ops.listen,
         plan = %serde_json::json!(describe_plan(&sources)),
         shard = %config
@@ -76,9 +76,13 @@ async fn run_until_signal(
             tokio::select! {
                 outcome = &mut bridge => outcome?,
                 name = signals.next() => {
-                    let summary = ops.pipeline.summary();
+                    let summaries: Vec<_> = ops
+                        .sinks()
+                        .iter()
+                        .map(|s| (s.name.clone(), s.stats.summary()))
+                        .collect();
                     tracing::warn!(signal = name, "second signal: exiting without finishing the drain");
-                    log_summary(&summary, false);
+                    log_summaries(&summaries, false);
                     return Ok(ExitCode::from(130));
                 }
             }
@@ -88,8 +92,8 @@ async fn run_until_signal(
             bridge.await?
         }
     };
-    log_summary(&outcome.summary, outcome.clean);
-    Ok(if outcome.clean && outcome.summary.lost == 0 {
+    log_summaries(&outcome.sinks, outcome.clean);
+    Ok(if outcome.clean && outcome.lost() == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -107,8 +111,27 @@ pub async fn validate(
     let overrides = Overrides::gather(sets)?;
     let config = Config::load_with(config_path, &overrides)?;
     let (sources, instruments) = resolve_with_instruments(&config).await?;
-    let sink_lines = crate::sinks::preflight(&config.sink)?;
-    println!("config ok: sink {}", config.sink.kind.as_str());
+    let mut sink_lines = Vec::new();
+    for (i, sink) in config.sinks.iter().enumerate() {
+        let lines = crate::sinks::preflight(sink)?;
+        if config.sinks.len() > 1 {
+            sink_lines.push(format!("sink[{i}] {} ({}):", sink.name, sink.kind.as_str()));
+            sink_lines.extend(lines.into_iter().map(|l| format!("  {l}")));
+        } else {
+            sink_lines.extend(lines);
+        }
+    }
+    match config.sinks.as_slice() {
+        [one] => println!("config ok: sink {}", one.kind.as_str()),
+        many => println!(
+            "config ok: {} sinks (every record goes to each): {}",
+            many.len(),
+            many.iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
     if let Some(shard) = config.shard()? {
         let owned: usize = sources.iter().map(|s| s.request.symbols.len()).sum();
         println!(
@@ -154,22 +177,47 @@ pub async fn validate(
     }
 }
 
-/// `validate --check`: connects to the configured broker. Exit codes: 3 unreachable,
-/// 4 refused (TLS or authentication), 5 topics missing.
+/// `validate --check`: connects to every configured Kafka sink's broker (in order;
+/// the first failure ends the check). Exit codes: 3 unreachable, 4 refused (TLS or
+/// authentication), 5 topics missing, 6 schema registry.
 async fn check_sink(
     config: &Config,
     sources: &[crate::config::ResolvedSource],
     timeout: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     use crate::config::SinkKind;
-    use crate::sinks::kafka::check;
-    if config.sink.kind != SinkKind::Kafka {
-        println!(
-            "check: sink {} has no broker to check",
-            config.sink.kind.as_str()
-        );
-        return Ok(ExitCode::SUCCESS);
+    let several = config.sinks.len() > 1;
+    for sink in &config.sinks {
+        if sink.kind != SinkKind::Kafka {
+            println!("check: sink {} has no broker to check", sink.name);
+            continue;
+        }
+        if several {
+            println!("check: sink {}", sink.name);
+        }
+        match check_kafka(sink, sources, timeout).await? {
+            Ok(lines) => {
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+            Err(failure) => {
+                println!("check failed: {failure}");
+                return Ok(ExitCode::from(failure.exit_code()));
+            }
+        }
     }
+    println!("check ok");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One Kafka sink's broker (and schema registry) check.
+async fn check_kafka(
+    sink: &crate::config::SinkConfig,
+    sources: &[crate::config::ResolvedSource],
+    timeout: std::time::Duration,
+) -> anyhow::Result<Result<Vec<String>, crate::sinks::kafka::check::CheckFailure>> {
+    use crate::sinks::kafka::check;
     let kinds: Vec<check::SourceTopics> = sources
         .iter()
         .map(|s| {
@@ -189,14 +237,14 @@ async fn check_sink(
             )
         })
         .collect();
-    let kafka = &config.sink.kafka;
+    let kafka = &sink.kafka;
     let topics = check::topics_of(&kafka.topic, kafka.symbol_topics, &kinds)?;
-    let sink = config.sink.clone();
-    let found = tokio::task::spawn_blocking(move || check::check(&sink, &topics, timeout))
+    let config = sink.clone();
+    let found = tokio::task::spawn_blocking(move || check::check(&config, &topics, timeout))
         .await
         .context("the broker check panicked")??;
-    let found = match found {
-        Ok(mut lines) => match check::registry(&config.sink, &kinds).await? {
+    Ok(match found {
+        Ok(mut lines) => match check::registry(sink, &kinds).await? {
             Ok(more) => {
                 lines.extend(more);
                 Ok(lines)
@@ -204,20 +252,7 @@ async fn check_sink(
             Err(failure) => Err(failure),
         },
         Err(failure) => Err(failure),
-    };
-    match found {
-        Ok(lines) => {
-            for line in lines {
-                println!("{line}");
-            }
-            println!("check ok");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(failure) => {
-            println!("check failed: {failure}");
-            Ok(ExitCode::from(failure.exit_code()))
-        }
-    }
+    })
 }
 
 /// Loads every source's instrument list, then resolves the config against them.
@@ -296,7 +331,11 @@ pub async fn record(
     duration: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     let mut config = Config::load_with(config_path, &Overrides::gather(sets)?)?;
-    config.sink.kind = SinkKind::Null;
+    config.sinks = vec![crate::config::SinkConfig {
+        kind: SinkKind::Null,
+        name: SinkKind::Null.as_str().into(),
+        ..Default::default()
+    }];
     let (sources, instruments) = resolve_with_instruments(&config).await?;
     let mut writers = Vec::new();
     for (i, source) in config.sources.iter().enumerate() {

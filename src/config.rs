@@ -15,14 +15,13 @@ use tickbridge_connectors::instruments::{InstrumentList, Listed, Lookup};
 use tickbridge_connectors::symbols::SymbolInfo;
 use tickbridge_schema::Market;
 
-use crate::sinks::kafka::KafkaConfig;
-use crate::sinks::nats::NatsConfig;
-
 pub mod cluster;
 pub mod overrides;
 pub mod secret;
+pub mod sinks;
 pub use overrides::Overrides;
 pub use secret::Secret;
+pub use sinks::{DeadLetterConfig, FileConfig, SinkConfig, SinkKind};
 
 /// The embedded default configuration (`tickbridge run` without `--config`).
 pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
@@ -69,8 +68,13 @@ pub struct Config {
     /// Exchange feeds to read; one entry per exchange × market.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
-    #[serde(default)]
-    pub sink: SinkConfig,
+    /// `[sink]` (one) or `[[sink]]` (fan-out to each); never empty.
+    #[serde(
+        default = "sinks::one_default",
+        rename = "sink",
+        deserialize_with = "sinks::one_or_many"
+    )]
+    pub sinks: Vec<SinkConfig>,
     #[serde(default)]
     pub batch: BatchConfig,
     #[serde(default)]
@@ -133,118 +137,6 @@ pub struct BookOptions {
     pub full_snapshot_interval: Option<Duration>,
 }
 
-/// `[sink]`: where records go. `kind` is the one-line switch.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SinkConfig {
-    #[serde(default)]
-    pub kind: SinkKind,
-    /// How records are encoded: `json` (default), or with a schema registry (Kafka):
-    /// `avro`, `protobuf`, `json_schema` (see `sinks::encoding`).
-    #[serde(default)]
-    pub encoding: crate::sinks::Encoding,
-    /// Batches in flight at once (each awaits its acknowledgements). Default 8.
-    #[serde(default = "default_max_in_flight")]
-    pub max_in_flight: usize,
-    /// How long a record may be retried before it counts as failed.
-    #[serde(default = "default_delivery_timeout", deserialize_with = "duration")]
-    pub delivery_timeout: Duration,
-    #[serde(default)]
-    pub file: FileConfig,
-    #[serde(default)]
-    pub kafka: KafkaConfig,
-    #[serde(default)]
-    pub nats: NatsConfig,
-    #[serde(default)]
-    pub dead_letter: DeadLetterConfig,
-}
-
-impl Default for SinkConfig {
-    fn default() -> Self {
-        SinkConfig {
-            kind: SinkKind::default(),
-            encoding: crate::sinks::Encoding::default(),
-            max_in_flight: default_max_in_flight(),
-            delivery_timeout: default_delivery_timeout(),
-            file: FileConfig::default(),
-            kafka: KafkaConfig::default(),
-            nats: NatsConfig::default(),
-            dead_letter: DeadLetterConfig::default(),
-        }
-    }
-}
-
-/// 8: a NATS sink chains the batches waiting in line into one fast batch, and with 8
-/// it stores ~5-10% more per second than with 4 (interleaved runs, BENCHMARKS.md);
-/// Kafka measured the same with either (4 runs each, within the noise).
-fn default_max_in_flight() -> usize {
-    8
-}
-fn default_delivery_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-
-/// The sink implementations.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SinkKind {
-    /// JSON lines on standard output.
-    #[default]
-    Stdout,
-    /// JSON lines appended to a file, acknowledged after write and flush.
-    File,
-    Kafka,
-    Nats,
-    /// Encodes and discards (benchmarks, `record`).
-    Null,
-}
-
-impl SinkKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SinkKind::Stdout => "stdout",
-            SinkKind::File => "file",
-            SinkKind::Kafka => "kafka",
-            SinkKind::Nats => "nats",
-            SinkKind::Null => "null",
-        }
-    }
-}
-
-/// `[sink.file]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    /// Output file; records are appended as JSON lines.
-    #[serde(default = "default_file_path")]
-    pub path: PathBuf,
-    /// fsync after every batch (durable across power loss; slower).
-    #[serde(default)]
-    pub fsync: bool,
-}
-
-impl Default for FileConfig {
-    fn default() -> Self {
-        FileConfig {
-            path: default_file_path(),
-            fsync: false,
-        }
-    }
-}
-
-fn default_file_path() -> PathBuf {
-    PathBuf::from("tickbridge.jsonl")
-}
-
-/// `[sink.dead_letter]`: where records with terminal errors go.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeadLetterConfig {
-    /// A JSON-lines file of `{"error":..,"record":..}`; without it, terminal failures
-    /// are counted as lost and logged.
-    pub path: Option<PathBuf>,
-}
-
 /// `[batch]`: a batch closes at whichever limit comes first.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -303,6 +195,26 @@ impl Default for QueueConfig {
 
 fn default_capacity() -> usize {
     65_536
+}
+
+impl QueueConfig {
+    /// `Err((field, why))` for a capacity of zero or beyond [`MAX_QUEUE_CAPACITY`].
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.capacity == 0 {
+            return Err(("capacity", "must be at least 1".into()));
+        }
+        if self.capacity > MAX_QUEUE_CAPACITY {
+            return Err((
+                "capacity",
+                format!(
+                    "{} is more than {MAX_QUEUE_CAPACITY} records (each slot holds a record of \
+                     ~300 bytes and more: a queue that size would outgrow the pod's memory)",
+                    self.capacity
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -711,6 +623,17 @@ fn toml_position(text: &str, span: Option<std::ops::Range<usize>>, message: &str
 }
 
 impl Config {
+    /// The first (with one `[sink]`, the only) sink.
+    pub fn sink(&self) -> &SinkConfig {
+        &self.sinks[0]
+    }
+
+    /// The queue sink `i` reads from when records fan out: its own `[sink.queue]`,
+    /// else `[queue]`.
+    pub fn queue_of(&self, i: usize) -> &QueueConfig {
+        self.sinks[i].queue.as_ref().unwrap_or(&self.queue)
+    }
+
     /// Parses configuration text (after interpolation from the process environment).
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         Config::parse_with(text, origin, &Overrides::none())
@@ -784,25 +707,10 @@ impl Config {
         if self.batch.max_bytes == 0 {
             return Err(invalid("batch.max_bytes", "must be at least 1"));
         }
-        if self.queue.capacity == 0 {
-            return Err(invalid("queue.capacity", "must be at least 1"));
-        }
-        if self.queue.capacity > MAX_QUEUE_CAPACITY {
-            return Err(invalid(
-                "queue.capacity",
-                format!(
-                    "{} is more than {MAX_QUEUE_CAPACITY} records (each slot holds a record of \
-                     ~300 bytes and more: a queue that size would outgrow the pod's memory)",
-                    self.queue.capacity
-                ),
-            ));
-        }
-        if self.sink.max_in_flight == 0 {
-            return Err(invalid("sink.max_in_flight", "must be at least 1"));
-        }
-        if self.sink.delivery_timeout.is_zero() {
-            return Err(invalid("sink.delivery_timeout", "must be above zero"));
-        }
+        self.queue
+            .validate()
+            .map_err(|(field, why)| invalid(format!("queue.{field}"), why))?;
+        sinks::validate(&self.sinks)?;
         if self.shutdown.drain_timeout.is_zero() {
             return Err(invalid(
                 "shutdown.drain_timeout",
@@ -839,12 +747,6 @@ impl Config {
                 "connection.reconnect_min",
                 "must be above zero (a reconnect storm gets an IP banned)",
             ));
-        }
-        if self.sink.kind == SinkKind::Nats {
-            self.sink
-                .nats
-                .validate()
-                .map_err(|(field, why)| invalid(format!("sink.nats.{field}"), why))?;
         }
         let listen = self.ops.listen.trim();
         if !listen.is_empty() {
@@ -1273,8 +1175,8 @@ mod tests {
         let text = "[sink]\nkind = \"kafka\"\n[sink.kafka.sasl]\nmechanism = \"plain\"\n\
                     username = \"u\"\npassword = \"${PW}\" # the password\n";
         let out = interpolate(text, "t", env(&[("PW", secret)])).unwrap();
-        let config: Config = toml::from_str(&out).unwrap();
-        let sasl = config.sink.kafka.sasl.unwrap();
+        let mut config: Config = toml::from_str(&out).unwrap();
+        let sasl = config.sinks.remove(0).kafka.sasl.unwrap();
         assert_eq!(sasl.password.unwrap().expose(), secret);
         assert!(out.contains("# the password"), "{out}");
         // A TOML mistake on the line that holds a written-out secret: position only.
@@ -1302,7 +1204,7 @@ mod tests {
                 r#"{"id":1,"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker"]}"#
             ]
         );
-        assert_eq!(config.sink.kind, SinkKind::Stdout);
+        assert_eq!(config.sink().kind, SinkKind::Stdout);
     }
 
     #[test]

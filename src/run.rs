@@ -27,7 +27,7 @@ use tracing::{error, info, warn};
 
 use crate::config::{Config, ResolvedSource};
 use crate::ops::http::OpsServer;
-use crate::ops::OpsState;
+use crate::ops::{OpsState, SinkOps};
 use crate::pipeline::{self, PipelineStats, Summary};
 use crate::sinks::{self, SinkError};
 
@@ -52,9 +52,17 @@ pub enum RunError {
 /// How a run ended.
 #[derive(Debug)]
 pub struct Outcome {
-    pub summary: Summary,
-    /// False when the drain timed out or the sink failed to close.
+    /// Each sink's name and summary, in config order (one with one `[sink]`).
+    pub sinks: Vec<(String, Summary)>,
+    /// False when the drain timed out or a sink failed to close.
     pub clean: bool,
+}
+
+impl Outcome {
+    /// Records lost by any sink.
+    pub fn lost(&self) -> u64 {
+        self.sinks.iter().map(|(_, s)| s.lost).sum()
+    }
 }
 
 /// Extra hooks for commands built on `run` (`record`, `demo`, tests).
@@ -161,19 +169,33 @@ async fn bridge(
     hooks: Hooks,
     shutdown: CancellationToken,
 ) -> Result<Outcome, RunError> {
-    let sink = sinks::build(&config.sink, &produced_kinds(config)).await?;
-    let _ = ops.sink_name.set(sink.name());
-    {
-        let s = sink.clone();
-        *ops.sink_connected.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Arc::new(move || s.is_connected()));
-        let s = sink.clone();
-        *ops.sink_counters.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Arc::new(move || s.counters()));
+    let kinds = produced_kinds(config);
+    let mut lanes = Vec::with_capacity(config.sinks.len());
+    for (i, sink_config) in config.sinks.iter().enumerate() {
+        let sink = sinks::build(sink_config, &kinds).await?;
+        // The first sink's counters are the ones the freshness metrics read.
+        let stats: Arc<PipelineStats> = match i {
+            0 => ops.pipeline.clone(),
+            _ => Arc::default(),
+        };
+        ops.add_sink(SinkOps::of(&sink_config.name, sink.clone(), stats.clone()));
+        lanes.push(pipeline::Lane {
+            sink,
+            config: sink_config.clone(),
+            queue: config.queue_of(i).clone(),
+            stats,
+        });
     }
-    wait_for_sink(sink.as_ref(), &shutdown).await;
-    let stats: Arc<PipelineStats> = ops.pipeline.clone();
-    let (tx, rx) = mpsc::channel(config.queue.capacity);
+    for lane in &lanes {
+        wait_for_sink(lane.sink.as_ref(), &shutdown).await;
+    }
+    // With one sink the sources' queue is its queue; with several it only hands
+    // records to the fan-out stage, which copies them into each sink's own queue.
+    let capacity = match lanes.len() {
+        1 => lanes[0].queue.capacity,
+        _ => config.queue.capacity,
+    };
+    let (tx, rx) = mpsc::channel(capacity);
     let _ = ops.queue.set(tx.downgrade());
     let tracker = TaskTracker::new();
     let stop_sources = CancellationToken::new();
@@ -241,18 +263,14 @@ async fn bridge(
     // The sessions hold the only senders: the queue closes when the last one stops.
     drop(tx);
 
+    let sink_stats: Vec<(String, Arc<PipelineStats>)> = lanes
+        .iter()
+        .map(|l| (l.config.name.clone(), l.stats.clone()))
+        .collect();
     let pipeline = {
-        let (sink, batch, queue, sink_config, stats) = (
-            sink.clone(),
-            config.batch.clone(),
-            config.queue.clone(),
-            config.sink.clone(),
-            stats.clone(),
-        );
+        let batch = config.batch.clone();
         let deadline = deadline.clone();
-        tracker.spawn(async move {
-            pipeline::run(rx, sink, &batch, &queue, &sink_config, stats, deadline).await
-        })
+        tracker.spawn(async move { pipeline::run_all(rx, lanes, &batch, deadline).await })
     };
     tracker.close();
 
@@ -290,37 +308,91 @@ async fn bridge(
             );
         }
     }
-    let summary = stats.summary();
+    let summaries: Vec<(String, Summary)> = sink_stats
+        .iter()
+        .map(|(name, stats)| (name.clone(), stats.summary()))
+        .collect();
     for (label, source) in ops.sources.lock().unwrap_or_else(|p| p.into_inner()).iter() {
         let counters: std::collections::BTreeMap<&str, u64> =
             source.snapshot().into_iter().collect();
         info!(source = %label, counters = ?counters, "source counters");
     }
     let clean = match drained {
-        Ok(Ok(Ok(()))) => true,
-        Ok(Ok(Err(e))) => {
-            error!(error = %e, "sink failed to close cleanly");
-            false
+        Ok(Ok(results)) => {
+            let mut clean = true;
+            for ((name, _), result) in sink_stats.iter().zip(results) {
+                if let Err(e) = result {
+                    error!(sink = %name, error = %e, "sink failed to close cleanly");
+                    clean = false;
+                }
+            }
+            clean
         }
         Ok(Err(join)) => {
             error!(error = %join, "pipeline task failed");
             false
         }
         Err(_) => {
-            warn!(
-                ?drain_timeout,
-                lost_queue = summary.lost_queue,
-                lost_batcher = summary.lost_batcher,
-                lost_in_flight = summary.lost_in_flight,
-                "drain timed out: records not acknowledged are counted as lost where they were"
-            );
+            for (name, summary) in &summaries {
+                warn!(
+                    ?drain_timeout,
+                    sink = %name,
+                    lost_queue = summary.lost_queue,
+                    lost_batcher = summary.lost_batcher,
+                    lost_in_flight = summary.lost_in_flight,
+                    "drain timed out: records not acknowledged are counted as lost where they were"
+                );
+            }
             false
         }
     };
-    Ok(Outcome { summary, clean })
+    Ok(Outcome {
+        sinks: summaries,
+        clean,
+    })
 }
 
-/// Logs the one shutdown summary line.
+/// Logs the shutdown summary: one line with one sink (`summary: received ...`), a
+/// line per sink with several (`summary of sink NAME: received ...`).
+pub fn log_summaries(sinks: &[(String, Summary)], clean: bool) {
+    match sinks {
+        [(_, one)] => log_summary(one, clean),
+        many => {
+            for (name, summary) in many {
+                log_sink_summary(name, summary, clean);
+            }
+        }
+    }
+}
+
+/// One sink's summary line among several.
+fn log_sink_summary(name: &str, summary: &Summary, clean: bool) {
+    info!(
+        sink = name,
+        received = summary.received,
+        delivered = summary.delivered,
+        dead_lettered = summary.dead_lettered,
+        lost = summary.lost,
+        lost_queue = summary.lost_queue,
+        lost_batcher = summary.lost_batcher,
+        lost_in_flight = summary.lost_in_flight,
+        failed = summary.failed,
+        dropped = summary.dropped,
+        clean,
+        "summary of sink {name}: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {}, dropped {})",
+        summary.received,
+        summary.delivered,
+        summary.dead_lettered,
+        summary.lost,
+        summary.lost_queue,
+        summary.lost_batcher,
+        summary.lost_in_flight,
+        summary.failed,
+        summary.dropped
+    );
+}
+
+/// Logs the one shutdown summary line of a single sink.
 pub fn log_summary(summary: &Summary, clean: bool) {
     info!(
         received = summary.received,

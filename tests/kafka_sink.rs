@@ -831,3 +831,112 @@ fn missing_topics_are_created_with_the_configured_settings_and_mismatches_warned
     );
     assert!(!bridge.logged("kafka: topic created"));
 }
+
+/// The trade ids and bbo update ids of `records`, and how many ids came twice.
+fn ids_of(records: &[Value]) -> (HashSet<String>, HashSet<u64>, usize) {
+    let (mut trades, mut bbos, mut ids, mut duplicates) =
+        (HashSet::new(), HashSet::new(), HashSet::new(), 0);
+    for r in records {
+        if !ids.insert(r["id"].as_str().unwrap().to_string()) {
+            duplicates += 1;
+        }
+        match r["kind"].as_str().unwrap() {
+            "trade" => {
+                trades.insert(r["trade_id"].as_str().unwrap().to_string());
+            }
+            "bbo" => {
+                bbos.insert(r["seq"].as_u64().unwrap());
+            }
+            _ => {}
+        }
+    }
+    (trades, bbos, duplicates)
+}
+
+/// Fan-out to Kafka and a file, Kafka SIGKILLed mid-stream: the file sink keeps
+/// taking every record while Kafka is down (it holds the whole capture before Kafka
+/// is back), readiness names the sink that is down, and once Kafka returns it holds
+/// every record too. Each sink has its own summary line, and each adds up.
+#[test]
+fn kafka_fan_out_with_a_file_sink_rides_out_a_kafka_kill() {
+    let _broker = exclusive_broker();
+    require_broker();
+    let _restore = RestoreBroker;
+    let topics = Topics::new("fanout");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive.jsonl");
+    let replay = Replay::start(&common::capture(CAPTURE), "40");
+    let text = config(&replay, &topics, "name = \"main\"").replace("[sink]\n", "[[sink]]\n")
+        + &format!(
+            "\n[[sink]]\nkind = \"file\"\nname = \"archive\"\n[sink.file]\npath = \"{}\"\n",
+            archive.display()
+        );
+    let mut bridge = Bridge::start(&text);
+    wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
+    let ops = ops_addr(&bridge);
+
+    let killed_at = Instant::now();
+    kafka_sh(&["kill"]);
+    wait_until(Duration::from_secs(30), "main sink not connected", || {
+        common::metric(&ops, "tickbridge_sink_connected{sink=\"main\"}") == Some(0)
+    });
+    assert_eq!(
+        common::metric(&ops, "tickbridge_sink_connected{sink=\"archive\"}"),
+        Some(1)
+    );
+    let (status, body) = http_get(&ops, "/readyz").unwrap();
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "not ready: main sink not connected\n")
+    );
+    // With Kafka still down, the file gets the whole capture.
+    let e = expected();
+    wait_until(
+        Duration::from_secs(60),
+        "the file sink to hold the whole capture while Kafka is down",
+        || {
+            let (trades, bbos, _) = ids_of(&common::read_jsonl(&archive));
+            trades.len() == e.trade_ids.len() && bbos.len() == e.bbo_seqs.len()
+        },
+    );
+    let archived_at = killed_at.elapsed();
+    assert_ne!(
+        common::metric(&ops, "tickbridge_sink_connected{sink=\"main\"}"),
+        Some(1),
+        "Kafka came back before the file sink had the capture"
+    );
+    kafka_sh(&["start"]);
+    eprintln!("file sink complete {archived_at:?} after the kill; broker restarted");
+    wait_for_messages(&topics, expected_total(), Duration::from_secs(120), &bridge);
+    bridge.signal("TERM");
+    let code = bridge.wait(Duration::from_secs(60));
+    let logs = bridge.log_lines().join("\n");
+    assert_eq!(code, 0, "{logs}");
+    assert!(
+        bridge.summary().is_none(),
+        "one line per sink, no single summary"
+    );
+    let main = bridge.summary_of("main").expect("main's summary");
+    let file = bridge.summary_of("archive").expect("archive's summary");
+    for s in [&main, &file] {
+        assert_eq!(s.lost, 0, "{s:?}");
+        assert_eq!(s.received, s.delivered + s.dead_lettered, "{s:?}");
+    }
+    assert_eq!(
+        main.received, file.received,
+        "every record went to each sink"
+    );
+
+    let records = common::read_jsonl(&archive);
+    let (trades, bbos, duplicates) = ids_of(&records);
+    assert_eq!(duplicates, 0);
+    assert!(trades == e.trade_ids && bbos == e.bbo_seqs);
+    assert_eq!(records.len() as u64, file.delivered);
+    let found = check(&topics, read_all(&topics.all()), false);
+    assert_capture_complete(&found);
+    assert_eq!(
+        (found.messages.len() - found.duplicates) as u64,
+        main.delivered,
+        "distinct records in Kafka vs delivered {main:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //!
 //! The sink registers a reader when it is built and keeps it alive; the registry holds
 //! it weakly, so a sink that is dropped disappears from it. `/metrics` shows the
-//! readers registered under the running sink's name (`OpsState::sink_name`).
+//! readers registered under each running sink's name (`[sink] name`).
 //!
 //! Process-wide because the sink is built where the ops state is not reachable (the
 //! run loop hands the sink only its `counters()` of unlabelled values); a
@@ -25,13 +25,13 @@ pub struct Family {
 /// Reads a client's statistics.
 pub type Reader = dyn Fn() -> Vec<Family> + Send + Sync;
 
-static REGISTRY: Mutex<Vec<(&'static str, Weak<Reader>)>> = Mutex::new(Vec::new());
+static REGISTRY: Mutex<Vec<(String, Weak<Reader>)>> = Mutex::new(Vec::new());
 
 /// Registers `reader` for the sink `sink`; it is read while `reader` lives.
-pub fn register(sink: &'static str, reader: &Arc<Reader>) {
+pub fn register(sink: &str, reader: &Arc<Reader>) {
     let mut list = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     list.retain(|(_, r)| r.strong_count() > 0);
-    list.push((sink, Arc::downgrade(reader)));
+    list.push((sink.to_string(), Arc::downgrade(reader)));
 }
 
 /// The families of every live reader of `sink`.
@@ -40,7 +40,7 @@ pub fn families(sink: &str) -> Vec<Family> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .filter(|(s, _)| *s == sink)
+        .filter(|(s, _)| s == sink)
         .filter_map(|(_, r)| r.upgrade())
         .collect();
     readers.iter().flat_map(|r| r()).collect()

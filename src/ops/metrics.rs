@@ -10,12 +10,13 @@
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 use tickbridge_connectors::stats::SourceStats;
 
 use super::process::ProcessStats;
 use super::OpsState;
-use crate::pipeline::{HistogramSnapshot, LATENCY_BUCKETS};
+use crate::pipeline::{HistogramSnapshot, PipelineStats, LATENCY_BUCKETS};
 
 /// The `Content-Type` of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -179,120 +180,207 @@ pub fn render(ops: &OpsState) -> String {
         capacity,
     );
 
-    // The sink and its acknowledgements.
-    let p = &ops.pipeline;
-    let sink = ops.sink_name.get().copied().unwrap_or("none");
-    let sink_label = [("sink", sink)];
+    // Each sink and its acknowledgements (one label set per sink in every family).
+    let mut sinks = ops.sinks();
+    if sinks.is_empty() {
+        // Before the sink is built: its counters at zero, not connected.
+        sinks.push(super::SinkOps {
+            name: "none".into(),
+            stats: ops.pipeline.clone(),
+            connected: Arc::new(|| false),
+            counters: Arc::new(Vec::new),
+        });
+    }
+    sink_families(&mut m, &sinks);
+    if let Some(process) = super::process::read() {
+        process_families(&mut m, &process);
+    }
+    m.out
+}
+
+/// The sinks' families: acknowledgements, losses, transport counters, client
+/// statistics and latencies, each family once with a sample per sink.
+fn sink_families(m: &mut Text, sinks: &[super::SinkOps]) {
     m.family(
         "tickbridge_sink_connected",
         "gauge",
         "1 while the sink's transport is connected.",
     );
-    m.sample(
-        "tickbridge_sink_connected",
-        &sink_label,
-        ops.sink_is_connected() as u8,
-    );
-    let pending = p.received.load(Relaxed).saturating_sub(
-        p.delivered.load(Relaxed) + p.dead_lettered.load(Relaxed) + p.failed.load(Relaxed),
-    );
-    for (name, kind, help, value) in [
+    for s in sinks {
+        m.sample(
+            "tickbridge_sink_connected",
+            &[("sink", &s.name)],
+            (s.connected)() as u8,
+        );
+    }
+    type Value = fn(&PipelineStats) -> u64;
+    let families: [(&str, &str, &str, Value); 6] = [
         (
             "tickbridge_batches_total",
             "counter",
             "Batches handed to the sink.",
-            p.batches.load(Relaxed),
+            |p| p.batches.load(Relaxed),
         ),
         (
             "tickbridge_batches_in_flight",
             "gauge",
             "Batches handed to the sink and not yet acknowledged.",
-            p.batches_in_flight.load(Relaxed),
+            |p| p.batches_in_flight.load(Relaxed),
         ),
         (
             "tickbridge_records_acked_total",
             "counter",
             "Records the sink acknowledged (broker ack, or write + flush).",
-            p.delivered.load(Relaxed),
+            |p| p.delivered.load(Relaxed),
         ),
         (
             "tickbridge_records_failed_total",
             "counter",
             "Records whose delivery definitely failed (retries exhausted, no dead-letter target).",
-            p.failed.load(Relaxed),
+            |p| p.failed.load(Relaxed),
         ),
         (
             "tickbridge_records_dead_lettered_total",
             "counter",
             "Records written to the dead-letter target after a terminal error.",
-            p.dead_lettered.load(Relaxed),
+            |p| p.dead_lettered.load(Relaxed),
         ),
         (
             "tickbridge_records_pending",
             "gauge",
             "Records taken from the queue and not yet settled (acked, dead-lettered or failed).",
-            pending,
+            |p| {
+                p.received.load(Relaxed).saturating_sub(
+                    p.delivered.load(Relaxed)
+                        + p.dead_lettered.load(Relaxed)
+                        + p.failed.load(Relaxed),
+                )
+            },
         ),
-    ] {
+    ];
+    for (name, kind, help, value) in families {
         m.family(name, kind, help);
-        m.sample(name, &sink_label, value);
+        for s in sinks {
+            m.sample(name, &[("sink", &s.name)], value(&s.stats));
+        }
     }
     m.family(
         "tickbridge_records_lost_total",
         "counter",
         "Records not delivered, by where they were: failed after the sink's retries, dropped from a full queue (when_full = drop_oldest), or at the drain deadline still in the queue, in the batcher or in flight.",
     );
-    for (stage, value) in [
-        ("failed", p.failed.load(Relaxed)),
-        ("queue", p.lost_queue.load(Relaxed)),
-        ("batcher", p.lost_batcher.load(Relaxed)),
-        ("in_flight", p.lost_in_flight.load(Relaxed)),
-        ("dropped", p.lost_dropped.load(Relaxed)),
+    for s in sinks {
+        let p = &s.stats;
+        for (stage, value) in [
+            ("failed", p.failed.load(Relaxed)),
+            ("queue", p.lost_queue.load(Relaxed)),
+            ("batcher", p.lost_batcher.load(Relaxed)),
+            ("in_flight", p.lost_in_flight.load(Relaxed)),
+            ("dropped", p.lost_dropped.load(Relaxed)),
+        ] {
+            m.sample(
+                "tickbridge_records_lost_total",
+                &[("sink", &s.name), ("stage", stage)],
+                value,
+            );
+        }
+    }
+    // A sink's own queue exists when records fan out to several sinks.
+    let own: Vec<(&str, (u64, u64))> = sinks
+        .iter()
+        .filter_map(|s| s.stats.own_queue_depth().map(|d| (s.name.as_str(), d)))
+        .collect();
+    if !own.is_empty() {
+        for (name, help, pick) in [
+            (
+                "tickbridge_sink_queue_depth",
+                "Records waiting in the sink's own queue (several sinks: every record is copied into each sink's queue).",
+                0usize,
+            ),
+            (
+                "tickbridge_sink_queue_capacity",
+                "Capacity of the sink's own queue ([sink.queue] capacity, else [queue] capacity).",
+                1,
+            ),
+        ] {
+            m.family(name, "gauge", help);
+            for (sink, (depth, capacity)) in &own {
+                m.sample(name, &[("sink", sink)], [*depth, *capacity][pick]);
+            }
+        }
+    }
+    // The sinks' own values: counters by their `_total` name, gauges otherwise; a
+    // family shared by several sinks is written once.
+    let counters: Vec<(&str, Vec<crate::sinks::SinkCounter>)> = sinks
+        .iter()
+        .map(|s| (s.name.as_str(), (s.counters)()))
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, (_, list)) in counters.iter().enumerate() {
+        for c in list {
+            if seen.contains(&c.name) {
+                continue;
+            }
+            seen.push(c.name);
+            let kind = if c.name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            m.family(c.name, kind, c.help);
+            for (sink, others) in &counters[i..] {
+                if let Some(same) = others.iter().find(|o| o.name == c.name) {
+                    m.sample(c.name, &[("sink", sink)], same.value);
+                }
+            }
+        }
+    }
+    // The sinks' client libraries' statistics (librdkafka), labelled by sink.
+    let families: Vec<(&str, Vec<super::client_stats::Family>)> = sinks
+        .iter()
+        .map(|s| (s.name.as_str(), super::client_stats::families(&s.name)))
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, (_, list)) in families.iter().enumerate() {
+        for family in list {
+            if family.samples.is_empty() || seen.contains(&family.name) {
+                continue;
+            }
+            seen.push(family.name);
+            m.family(family.name, family.kind, family.help);
+            for (sink, others) in &families[i..] {
+                for same in others.iter().filter(|f| f.name == family.name) {
+                    for (labels, value) in &same.samples {
+                        let mut all = vec![("sink", *sink)];
+                        all.extend(labels.iter().map(|(k, v)| (*k, v.as_str())));
+                        m.sample(family.name, &all, value);
+                    }
+                }
+            }
+        }
+    }
+    for (name, help, pick) in [
+        (
+            "tickbridge_batch_ack_latency_seconds",
+            "From handing a batch to the sink to its last acknowledgement.",
+            false,
+        ),
+        (
+            "tickbridge_receive_to_ack_latency_seconds",
+            "From a record's receive time (ts_recv) to the acknowledgement of its batch, per record.",
+            true,
+        ),
     ] {
-        m.sample(
-            "tickbridge_records_lost_total",
-            &[("sink", sink), ("stage", stage)],
-            value,
-        );
-    }
-    // The sink's own values: counters by their `_total` name, gauges otherwise.
-    for c in ops.sink_counters() {
-        let kind = if c.name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        m.family(c.name, kind, c.help);
-        m.sample(c.name, &sink_label, c.value);
-    }
-    // The sink's client library's statistics (librdkafka), labelled by sink.
-    for family in super::client_stats::families(sink) {
-        if family.samples.is_empty() {
-            continue;
-        }
-        m.family(family.name, family.kind, family.help);
-        for (labels, value) in &family.samples {
-            let mut all = vec![("sink", sink)];
-            all.extend(labels.iter().map(|(k, v)| (*k, v.as_str())));
-            m.sample(family.name, &all, value);
+        m.family(name, "histogram", help);
+        for s in sinks {
+            let h = if pick {
+                s.stats.receive_to_ack_latency.snapshot()
+            } else {
+                s.stats.batch_ack_latency.snapshot()
+            };
+            m.histogram_body(name, &[("sink", &s.name)], &h);
         }
     }
-    m.histogram(
-        "tickbridge_batch_ack_latency_seconds",
-        "From handing a batch to the sink to its last acknowledgement.",
-        &sink_label,
-        &p.batch_ack_latency.snapshot(),
-    );
-    m.histogram(
-        "tickbridge_receive_to_ack_latency_seconds",
-        "From a record's receive time (ts_recv) to the acknowledgement of its batch, per record.",
-        &sink_label,
-        &p.receive_to_ack_latency.snapshot(),
-    );
-    if let Some(process) = super::process::read() {
-        process_families(&mut m, &process);
-    }
-    m.out
 }
 
 /// The `process_*` families, named as Prometheus' process collector names them.
@@ -527,17 +615,6 @@ impl Text {
         self.sample(name, &[], value);
     }
 
-    fn histogram(
-        &mut self,
-        name: &str,
-        help: &str,
-        labels: &[(&str, &str)],
-        h: &HistogramSnapshot,
-    ) {
-        self.family(name, "histogram", help);
-        self.histogram_body(name, labels, h);
-    }
-
     /// A histogram's series without HELP/TYPE (one of several label sets of a family).
     fn histogram_body(&mut self, name: &str, labels: &[(&str, &str)], h: &HistogramSnapshot) {
         let bucket = format!("{name}_bucket");
@@ -721,21 +798,25 @@ mod tests {
     #[test]
     fn sink_values_are_typed_by_name_and_client_stats_labelled_by_sink() {
         let ops = OpsState::default();
-        ops.sink_name.set("metrics-test-sink").unwrap();
-        *ops.sink_counters.lock().unwrap() = Some(Arc::new(|| {
-            vec![
-                crate::sinks::SinkCounter {
-                    name: "tickbridge_test_reconnects_total",
-                    help: "A counter.",
-                    value: 2,
-                },
-                crate::sinks::SinkCounter {
-                    name: "tickbridge_test_pending",
-                    help: "A gauge.",
-                    value: 5,
-                },
-            ]
-        }));
+        ops.add_sink(crate::ops::SinkOps {
+            name: "metrics-test-sink".into(),
+            stats: Arc::default(),
+            connected: Arc::new(|| true),
+            counters: Arc::new(|| {
+                vec![
+                    crate::sinks::SinkCounter {
+                        name: "tickbridge_test_reconnects_total",
+                        help: "A counter.",
+                        value: 2,
+                    },
+                    crate::sinks::SinkCounter {
+                        name: "tickbridge_test_pending",
+                        help: "A gauge.",
+                        value: 5,
+                    },
+                ]
+            }),
+        });
         let reader: Arc<super::super::client_stats::Reader> = Arc::new(|| {
             vec![super::super::client_stats::Family {
                 name: "tickbridge_test_broker_rtt_avg_seconds",

@@ -43,12 +43,11 @@ pub struct OpsState {
     pub planned_connections: AtomicU64,
     /// Per source: `"exchange market"` and its counters.
     pub sources: std::sync::Mutex<Vec<(String, Arc<SourceStats>)>>,
+    /// The first sink's pipeline counters (with one sink, the pipeline's): the
+    /// records entering it give the freshness and lag metrics.
     pub pipeline: Arc<PipelineStats>,
-    pub sink_connected: std::sync::Mutex<Option<Arc<dyn Fn() -> bool + Send + Sync>>>,
-    /// The sink's own counters (outages, retries, ...), once it is built.
-    pub sink_counters: std::sync::Mutex<Option<SinkCounters>>,
-    /// The sink's name (the `sink` label), once it is built.
-    pub sink_name: OnceLock<&'static str>,
+    /// Every sink, once built, in config order.
+    pub sinks: std::sync::Mutex<Vec<SinkOps>>,
     /// The queue between sources and batcher (weak: it must not keep the queue open).
     pub queue: OnceLock<mpsc::WeakSender<Record>>,
     /// Milliseconds since [`mono_start`] at the run loop's last beat (0 = never).
@@ -57,6 +56,32 @@ pub struct OpsState {
 
 /// Reads the sink's transport counters.
 pub type SinkCounters = Arc<dyn Fn() -> Vec<crate::sinks::SinkCounter> + Send + Sync>;
+
+/// One sink as the endpoint sees it.
+#[derive(Clone)]
+pub struct SinkOps {
+    /// Its name (`[sink] name`, default its kind): the `sink` label.
+    pub name: String,
+    /// Its pipeline's counters.
+    pub stats: Arc<PipelineStats>,
+    /// True while its transport is connected.
+    pub connected: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Its transport's own counters (outages, retries, ...).
+    pub counters: SinkCounters,
+}
+
+impl SinkOps {
+    /// A sink's view for `/metrics` and `/readyz`.
+    pub fn of(name: &str, sink: Arc<dyn crate::sinks::Sink>, stats: Arc<PipelineStats>) -> Self {
+        let s = sink.clone();
+        SinkOps {
+            name: name.to_string(),
+            stats,
+            connected: Arc::new(move || s.is_connected()),
+            counters: Arc::new(move || sink.counters()),
+        }
+    }
+}
 
 /// The process's monotonic time origin for heartbeats.
 fn mono_start() -> Instant {
@@ -81,11 +106,19 @@ impl OpsState {
         if self.draining.load(Relaxed) {
             return Err("draining".into());
         }
-        if !self.sink_is_connected() {
-            return Err(match self.sink_name.get() {
-                Some(name) => format!("{name} sink not connected"),
-                None => "sink not started".into(),
-            });
+        {
+            let sinks = self.sinks();
+            if sinks.is_empty() {
+                return Err("sink not started".into());
+            }
+            let down: Vec<String> = sinks
+                .iter()
+                .filter(|s| !(s.connected)())
+                .map(|s| format!("{} sink not connected", s.name))
+                .collect();
+            if !down.is_empty() {
+                return Err(down.join("; "));
+            }
         }
         let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
         let subscribed: u64 = sources
@@ -123,21 +156,17 @@ impl OpsState {
         Ok(())
     }
 
-    /// The sink's transport counters (none before the sink is built).
-    pub fn sink_counters(&self) -> Vec<crate::sinks::SinkCounter> {
-        self.sink_counters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map_or_else(Vec::new, |f| f())
+    /// The sinks, once built (a copy: the endpoint reads them without the lock).
+    pub fn sinks(&self) -> Vec<SinkOps> {
+        self.sinks.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn sink_is_connected(&self) -> bool {
-        self.sink_connected
+    /// Registers a built sink.
+    pub fn add_sink(&self, sink: SinkOps) {
+        self.sinks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(|f| f())
+            .push(sink);
     }
 
     /// Records waiting in the queue, and its capacity (0, 0 before the run starts or
@@ -197,11 +226,40 @@ pub async fn heartbeat(ops: &OpsState) -> Infallible {
 mod tests {
     use super::*;
 
+    fn test_sink(name: &str, connected: bool) -> SinkOps {
+        SinkOps {
+            name: name.into(),
+            stats: Arc::default(),
+            connected: Arc::new(move || connected),
+            counters: Arc::new(Vec::new),
+        }
+    }
+
+    #[test]
+    fn readiness_names_every_sink_not_connected() {
+        let ops = OpsState::default();
+        ops.planned_connections.store(1, Relaxed);
+        let stats = Arc::new(SourceStats::default());
+        SourceStats::add(&stats.subscribed_connections, 1);
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("binance spot".into(), stats));
+        ops.add_sink(test_sink("kafka", false));
+        ops.add_sink(test_sink("archive", true));
+        assert_eq!(ops.readiness(), Err("kafka sink not connected".into()));
+        ops.add_sink(test_sink("nats", false));
+        assert_eq!(
+            ops.readiness(),
+            Err("kafka sink not connected; nats sink not connected".into())
+        );
+    }
+
     #[test]
     fn readiness_needs_sink_and_every_connection_and_no_drain() {
         let ops = OpsState::default();
         assert_eq!(ops.readiness(), Err("sink not started".into()));
-        *ops.sink_connected.lock().unwrap() = Some(Arc::new(|| true));
+        ops.add_sink(test_sink("kafka", true));
         ops.planned_connections.store(2, Relaxed);
         let stats = Arc::new(SourceStats::default());
         ops.sources
@@ -219,7 +277,7 @@ mod tests {
     #[test]
     fn readiness_fails_while_a_subscribed_connection_is_stale() {
         let ops = OpsState::default();
-        *ops.sink_connected.lock().unwrap() = Some(Arc::new(|| true));
+        ops.add_sink(test_sink("kafka", true));
         ops.planned_connections.store(3, Relaxed);
         let (binance, okx) = (
             Arc::new(SourceStats::default()),

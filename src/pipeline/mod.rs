@@ -11,9 +11,14 @@
 //! queue is closed to new records, and every record not yet acknowledged is counted
 //! as lost where it was — still in the queue, in the batcher, or in flight — so the
 //! summary's `received = delivered + dead_lettered + lost` holds exactly.
+//!
+//! With several sinks ([`run_all`]), a fan-out stage hands every record to each
+//! sink's own queue, and each sink runs this pipeline on its queue with its own
+//! batches, acknowledgements and counters (see [`fanout`]).
 
 mod batcher;
 mod dropping;
+mod fanout;
 mod metrics;
 mod publisher;
 mod stats;
@@ -30,6 +35,58 @@ use crate::sinks::{Sink, SinkError};
 pub use crate::sinks::encoding::encode;
 pub use metrics::{Histogram, HistogramSnapshot, RecordCounts, LATENCY_BUCKETS};
 pub use stats::{PipelineStats, Summary};
+
+/// One sink and what its pipeline needs.
+pub struct Lane {
+    pub sink: Arc<dyn Sink>,
+    pub config: SinkConfig,
+    /// Its queue (`[sink.queue]`, else `[queue]`).
+    pub queue: QueueConfig,
+    pub stats: Arc<PipelineStats>,
+}
+
+/// Runs one pipeline per sink: with one sink on `queue` itself, with several behind
+/// a fan-out stage that copies every record into each sink's own queue. Returns
+/// each sink's result, in the order of `lanes`.
+pub async fn run_all(
+    queue: mpsc::Receiver<Record>,
+    lanes: Vec<Lane>,
+    batch: &BatchConfig,
+    deadline: CancellationToken,
+) -> Vec<Result<(), SinkError>> {
+    if let [lane] = lanes.as_slice() {
+        let result = run(
+            queue,
+            lane.sink.clone(),
+            batch,
+            &lane.queue,
+            &lane.config,
+            lane.stats.clone(),
+            deadline,
+        )
+        .await;
+        return vec![result];
+    }
+    let mut stage_lanes = Vec::with_capacity(lanes.len());
+    let mut pipelines = Vec::with_capacity(lanes.len());
+    for lane in &lanes {
+        let (tx, rx) = mpsc::channel(lane.queue.capacity);
+        let _ = lane.stats.own_queue.set(tx.downgrade());
+        stage_lanes.push(fanout::Lane::new(tx, lane.stats.clone()));
+        pipelines.push(run(
+            rx,
+            lane.sink.clone(),
+            batch,
+            &lane.queue,
+            &lane.config,
+            lane.stats.clone(),
+            deadline.clone(),
+        ));
+    }
+    let stage = fanout::run(queue, stage_lanes, deadline);
+    let ((), results) = tokio::join!(stage, futures_util::future::join_all(pipelines));
+    results
+}
 
 /// Runs the pipeline to completion (until `queue` closes and everything is
 /// acknowledged), or until `deadline` is cancelled (see the module docs).

@@ -2,6 +2,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use std::sync::OnceLock;
+
+use tickbridge_schema::Record;
+use tokio::sync::mpsc;
+
 use super::metrics::{Histogram, RecordCounts};
 
 /// Counters of the pipeline (records are counted once they leave the queue).
@@ -32,6 +37,9 @@ pub struct PipelineStats {
     pub batch_ack_latency: Histogram,
     /// From a record's `ts_recv` to its batch's acknowledgement, per record.
     pub receive_to_ack_latency: Histogram,
+    /// The sink's own queue when records fan out to several sinks (weak: it must not
+    /// keep the queue open); unset with one sink, whose queue is the sources'.
+    pub own_queue: OnceLock<mpsc::WeakSender<Record>>,
 }
 
 /// The numbers of the shutdown summary line: `received = delivered + dead_lettered +
@@ -56,6 +64,14 @@ pub struct Summary {
 }
 
 impl PipelineStats {
+    /// Records waiting in the sink's own queue, and its capacity (`None` without one,
+    /// or once it closed).
+    pub fn own_queue_depth(&self) -> Option<(u64, u64)> {
+        let tx = self.own_queue.get()?.upgrade()?;
+        let max = tx.max_capacity() as u64;
+        Some((max - tx.capacity() as u64, max))
+    }
+
     pub fn summary(&self) -> Summary {
         let lost_queue = self.lost_queue.load(Relaxed);
         let lost_batcher = self.lost_batcher.load(Relaxed);

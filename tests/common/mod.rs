@@ -316,11 +316,20 @@ impl Bridge {
 
     /// The summary line's numbers, once it was logged.
     pub fn summary(&self) -> Option<Summary> {
-        let line = self.logs().into_iter().rev().find(|l| {
-            l["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("summary:"))
-        })?;
+        self.summary_line("summary:")
+    }
+
+    /// One sink's summary line among several (`summary of sink NAME: ...`).
+    pub fn summary_of(&self, sink: &str) -> Option<Summary> {
+        self.summary_line(&format!("summary of sink {sink}:"))
+    }
+
+    fn summary_line(&self, prefix: &str) -> Option<Summary> {
+        let line = self
+            .logs()
+            .into_iter()
+            .rev()
+            .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with(prefix)))?;
         let n = |k: &str| {
             line[k]
                 .as_u64()

@@ -518,7 +518,7 @@ impl KafkaSink {
             let client_stats = client_stats.clone();
             Arc::new(move || client_stats.families())
         };
-        crate::ops::client_stats::register("kafka", &stats_reader);
+        crate::ops::client_stats::register(&config.name, &stats_reader);
         let context = BridgeContext::new(reachability.clone(), client_stats, kafka);
         kafka
             .create_topics
@@ -904,7 +904,10 @@ mod tests {
 
     fn sink_config(kafka: &str) -> SinkConfig {
         let text = format!("[sink]\nkind = \"kafka\"\n[sink.kafka]\n{kafka}\n");
-        crate::config::Config::parse(&text, "t").unwrap().sink
+        crate::config::Config::parse(&text, "t")
+            .unwrap()
+            .sinks
+            .remove(0)
     }
 
     #[test]
@@ -1025,7 +1028,10 @@ mod tests {
     }
 
     fn config_error(text: &str) -> String {
-        let c = crate::config::Config::parse(text, "t").unwrap().sink;
+        let c = crate::config::Config::parse(text, "t")
+            .unwrap()
+            .sinks
+            .remove(0);
         crate::sinks::preflight(&c)
             .expect_err("refused")
             .to_string()
@@ -1061,7 +1067,10 @@ mod tests {
         assert!(!err.contains(secret));
         // A registry with the JSON encoding is ignored; a good one prints redacted.
         let ok = |text: &str| {
-            let c = crate::config::Config::parse(text, "t").unwrap().sink;
+            let c = crate::config::Config::parse(text, "t")
+                .unwrap()
+                .sinks
+                .remove(0);
             crate::sinks::preflight(&c).unwrap().join("\n")
         };
         assert!(!ok(&format!("[sink]\nkind = \"kafka\"\n{registry}")).contains("schema_registry"));

@@ -486,7 +486,11 @@ mod tests {
 
     fn kafka(text: &str) -> crate::sinks::kafka::KafkaConfig {
         let text = format!("[sink]\nkind = \"kafka\"\n[sink.kafka]\n{text}\n");
-        crate::config::Config::parse(&text, "t").unwrap().sink.kafka
+        crate::config::Config::parse(&text, "t")
+            .unwrap()
+            .sinks
+            .remove(0)
+            .kafka
     }
 
     fn apply(k: &crate::sinks::kafka::KafkaConfig) -> Result<ClientConfig, Problem> {
