@@ -353,67 +353,36 @@ async fn bridge(
 }
 
 /// Logs the shutdown summary: one line with one sink (`summary: received ...`), a
-/// line per sink with several (`summary of sink NAME: received ...`).
+/// line per sink with several (`summary of sink NAME: received ...`); each line also
+/// carries its numbers and the sink's name as fields.
 pub fn log_summaries(sinks: &[(String, Summary)], clean: bool) {
-    match sinks {
-        [(_, one)] => log_summary(one, clean),
-        many => {
-            for (name, summary) in many {
-                log_sink_summary(name, summary, clean);
-            }
-        }
+    for (name, summary) in sinks {
+        let head = match sinks.len() {
+            1 => "summary".to_string(),
+            _ => format!("summary of sink {name}"),
+        };
+        info!(
+            sink = %name,
+            received = summary.received,
+            delivered = summary.delivered,
+            dead_lettered = summary.dead_lettered,
+            lost = summary.lost,
+            lost_queue = summary.lost_queue,
+            lost_batcher = summary.lost_batcher,
+            lost_in_flight = summary.lost_in_flight,
+            failed = summary.failed,
+            dropped = summary.dropped,
+            clean,
+            "{head}: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {}, dropped {})",
+            summary.received,
+            summary.delivered,
+            summary.dead_lettered,
+            summary.lost,
+            summary.lost_queue,
+            summary.lost_batcher,
+            summary.lost_in_flight,
+            summary.failed,
+            summary.dropped
+        );
     }
-}
-
-/// One sink's summary line among several.
-fn log_sink_summary(name: &str, summary: &Summary, clean: bool) {
-    info!(
-        sink = name,
-        received = summary.received,
-        delivered = summary.delivered,
-        dead_lettered = summary.dead_lettered,
-        lost = summary.lost,
-        lost_queue = summary.lost_queue,
-        lost_batcher = summary.lost_batcher,
-        lost_in_flight = summary.lost_in_flight,
-        failed = summary.failed,
-        dropped = summary.dropped,
-        clean,
-        "summary of sink {name}: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {}, dropped {})",
-        summary.received,
-        summary.delivered,
-        summary.dead_lettered,
-        summary.lost,
-        summary.lost_queue,
-        summary.lost_batcher,
-        summary.lost_in_flight,
-        summary.failed,
-        summary.dropped
-    );
-}
-
-/// Logs the one shutdown summary line of a single sink.
-pub fn log_summary(summary: &Summary, clean: bool) {
-    info!(
-        received = summary.received,
-        delivered = summary.delivered,
-        dead_lettered = summary.dead_lettered,
-        lost = summary.lost,
-        lost_queue = summary.lost_queue,
-        lost_batcher = summary.lost_batcher,
-        lost_in_flight = summary.lost_in_flight,
-        failed = summary.failed,
-        dropped = summary.dropped,
-        clean,
-        "summary: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {}, dropped {})",
-        summary.received,
-        summary.delivered,
-        summary.dead_lettered,
-        summary.lost,
-        summary.lost_queue,
-        summary.lost_batcher,
-        summary.lost_in_flight,
-        summary.failed,
-        summary.dropped
-    );
 }

@@ -16,7 +16,7 @@ use tickbridge_connectors::stats::SourceStats;
 
 use super::process::ProcessStats;
 use super::OpsState;
-use crate::pipeline::{HistogramSnapshot, PipelineStats, LATENCY_BUCKETS};
+use crate::pipeline::{Histogram, HistogramSnapshot, PipelineStats, LATENCY_BUCKETS};
 
 /// The `Content-Type` of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -291,21 +291,23 @@ fn sink_families(m: &mut Text, sinks: &[super::SinkOps]) {
         .filter_map(|s| s.stats.own_queue_depth().map(|d| (s.name.as_str(), d)))
         .collect();
     if !own.is_empty() {
-        for (name, help, pick) in [
+        type Pick = fn((u64, u64)) -> u64;
+        let gauges: [(&str, &str, Pick); 2] = [
             (
                 "tickbridge_sink_queue_depth",
                 "Records waiting in the sink's own queue (several sinks: every record is copied into each sink's queue).",
-                0usize,
+                |(depth, _)| depth,
             ),
             (
                 "tickbridge_sink_queue_capacity",
                 "Capacity of the sink's own queue ([sink.queue] capacity, else [queue] capacity).",
-                1,
+                |(_, capacity)| capacity,
             ),
-        ] {
+        ];
+        for (name, help, pick) in gauges {
             m.family(name, "gauge", help);
-            for (sink, (depth, capacity)) in &own {
-                m.sample(name, &[("sink", sink)], [*depth, *capacity][pick]);
+            for (sink, depth) in &own {
+                m.sample(name, &[("sink", sink)], pick(*depth));
             }
         }
     }
@@ -359,26 +361,23 @@ fn sink_families(m: &mut Text, sinks: &[super::SinkOps]) {
             }
         }
     }
-    for (name, help, pick) in [
+    type Latency = fn(&PipelineStats) -> &Histogram;
+    let latencies: [(&str, &str, Latency); 2] = [
         (
             "tickbridge_batch_ack_latency_seconds",
             "From handing a batch to the sink to its last acknowledgement.",
-            false,
+            |p| &p.batch_ack_latency,
         ),
         (
             "tickbridge_receive_to_ack_latency_seconds",
             "From a record's receive time (ts_recv) to the acknowledgement of its batch, per record.",
-            true,
+            |p| &p.receive_to_ack_latency,
         ),
-    ] {
+    ];
+    for (name, help, histogram) in latencies {
         m.family(name, "histogram", help);
         for s in sinks {
-            let h = if pick {
-                s.stats.receive_to_ack_latency.snapshot()
-            } else {
-                s.stats.batch_ack_latency.snapshot()
-            };
-            m.histogram_body(name, &[("sink", &s.name)], &h);
+            m.histogram_body(name, &[("sink", &s.name)], &histogram(&s.stats).snapshot());
         }
     }
 }
@@ -843,6 +842,48 @@ mod tests {
              # TYPE tickbridge_test_broker_rtt_avg_seconds gauge\n\
              tickbridge_test_broker_rtt_avg_seconds{sink=\"metrics-test-sink\",broker=\"1\"} 0.00025\n\
              tickbridge_test_broker_rtt_avg_seconds{sink=\"metrics-test-sink\",broker=\"2\"} 0\n"
+        ));
+    }
+
+    /// With two sinks every family is written once, with a sample per sink.
+    #[test]
+    fn two_sinks_share_each_family() {
+        let ops = OpsState::default();
+        for (name, acked) in [("main", 3), ("archive", 5)] {
+            let stats = Arc::new(PipelineStats::default());
+            stats.delivered.store(acked, Relaxed);
+            ops.add_sink(crate::ops::SinkOps {
+                name: name.into(),
+                stats,
+                connected: Arc::new(|| true),
+                counters: Arc::new(|| {
+                    vec![crate::sinks::SinkCounter {
+                        name: "tickbridge_sink_outages_total",
+                        help: "Outages.",
+                        value: 1,
+                    }]
+                }),
+            });
+        }
+        let text = render(&ops);
+        for family in [
+            "tickbridge_records_acked_total",
+            "tickbridge_sink_outages_total",
+            "tickbridge_receive_to_ack_latency_seconds",
+        ] {
+            assert_eq!(
+                text.matches(&format!("# TYPE {family} ")).count(),
+                1,
+                "{family}\n{text}"
+            );
+        }
+        assert!(text.contains(
+            "tickbridge_records_acked_total{sink=\"main\"} 3\n\
+             tickbridge_records_acked_total{sink=\"archive\"} 5\n"
+        ));
+        assert!(text.contains(
+            "tickbridge_sink_outages_total{sink=\"main\"} 1\n\
+             tickbridge_sink_outages_total{sink=\"archive\"} 1\n"
         ));
     }
 

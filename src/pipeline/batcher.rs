@@ -131,11 +131,7 @@ impl Stage<'_> {
     /// The deadline: no source may add a record any more; what the queue still
     /// holds is lost there.
     fn close_queue(&self, queue: &mut mpsc::Receiver<Record>) {
-        queue.close();
-        let mut left = 0u64;
-        while queue.try_recv().is_ok() {
-            left += 1;
-        }
+        let left = super::close_and_count(queue);
         self.stats.lost_queue.fetch_add(left, Relaxed);
     }
 }
@@ -146,16 +142,7 @@ mod tests {
 
     use super::*;
 
-    fn record(seq: u64) -> Record {
-        let mut r: Record = serde_json::from_str(
-            r#"{"v":1,"kind":"trade","exchange":"binance","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT",
-                "ts_exchange":1,"ts_recv":2,"seq":0,"id":"x","price":"1","size":"1","side":"sell","trade_id":"0"}"#,
-        )
-        .unwrap();
-        r.seq = Some(seq);
-        r.id = format!("binance.spot.BTC-USDT.trade.{seq}");
-        r
-    }
+    use super::super::test_record as record;
 
     fn seqs(batch: &Batch) -> Vec<u64> {
         batch.items.iter().filter_map(|i| i.record.seq).collect()

@@ -164,11 +164,7 @@ pub(super) async fn run(
 
 /// The deadline: the queue is closed and what it still holds is lost there.
 fn close(queue: &mut mpsc::Receiver<Record>, stats: &PipelineStats) {
-    queue.close();
-    let mut left = 0u64;
-    while queue.try_recv().is_ok() {
-        left += 1;
-    }
+    let left = super::close_and_count(queue);
     stats.lost_queue.fetch_add(left, Relaxed);
 }
 
@@ -180,14 +176,8 @@ mod tests {
     use super::*;
 
     fn record(seq: u64) -> Record {
-        let mut r: Record = serde_json::from_str(
-            r#"{"v":1,"kind":"trade","exchange":"binance","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT",
-                "ts_exchange":1,"ts_recv":2,"seq":0,"id":"x","price":"1","size":"1","side":"sell","trade_id":"0"}"#,
-        )
-        .unwrap();
-        r.seq = Some(seq);
+        let mut r = super::super::test_record(seq);
         r.ts_recv = 1_000 + seq as i64;
-        r.id = format!("binance.spot.BTC-USDT.trade.{seq}");
         r
     }
 

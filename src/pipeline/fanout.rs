@@ -93,15 +93,20 @@ async fn hand_out(record: Record, lanes: &mut [Lane], deadline: &CancellationTok
         } else {
             record.clone().expect("the record is still here")
         };
-        let sent = tokio::select! {
-            biased;
-            sent = lane.queue.send(copy) => sent.is_ok(),
-            _ = deadline.cancelled() => {
-                for lane in &lanes[i..] {
-                    lane.lost(1);
+        // Room in the queue is the usual case: no future, no select.
+        let sent = match lane.queue.try_send(copy) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Full(copy)) => tokio::select! {
+                biased;
+                sent = lane.queue.send(copy) => sent.is_ok(),
+                _ = deadline.cancelled() => {
+                    for lane in &lanes[i..] {
+                        lane.lost(1);
+                    }
+                    return false;
                 }
-                return false;
-            }
+            },
         };
         if !sent {
             // That sink's pipeline ended (deadline or a failed sink): what it does
@@ -116,11 +121,7 @@ async fn hand_out(record: Record, lanes: &mut [Lane], deadline: &CancellationTok
 /// The deadline: no source may add a record any more; what the sources' queue still
 /// holds reached no sink.
 fn close(mut source: mpsc::Receiver<Record>, lanes: &[Lane]) {
-    source.close();
-    let mut left = 0u64;
-    while source.try_recv().is_ok() {
-        left += 1;
-    }
+    let left = super::close_and_count(&mut source);
     for lane in lanes {
         lane.lost(left);
     }
@@ -132,15 +133,7 @@ mod tests {
 
     use super::*;
 
-    fn record(seq: u64) -> Record {
-        let mut r: Record = serde_json::from_str(
-            r#"{"v":1,"kind":"trade","exchange":"binance","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT",
-                "ts_exchange":1,"ts_recv":2,"seq":0,"id":"x","price":"1","size":"1","side":"sell","trade_id":"0"}"#,
-        )
-        .unwrap();
-        r.seq = Some(seq);
-        r
-    }
+    use super::super::test_record as record;
 
     async fn seqs(rx: &mut mpsc::Receiver<Record>) -> Vec<u64> {
         let mut out = Vec::new();
@@ -159,15 +152,14 @@ mod tests {
             Lane::new(a_tx, Arc::default()),
             Lane::new(b_tx, Arc::default()),
         ];
-        let stage = tokio::spawn(run(src_rx, lanes, CancellationToken::new()));
+        let stage = run(src_rx, lanes, CancellationToken::new());
         let feed = async {
             for seq in 1..=50 {
                 src_tx.send(record(seq)).await.unwrap();
             }
             drop(src_tx);
         };
-        let (_, a, b) = tokio::join!(feed, seqs(&mut a_rx), seqs(&mut b_rx));
-        stage.await.unwrap();
+        let ((), (), a, b) = tokio::join!(stage, feed, seqs(&mut a_rx), seqs(&mut b_rx));
         let want: Vec<u64> = (1..=50).collect();
         assert_eq!(a, want);
         assert_eq!(b, want);
@@ -189,20 +181,22 @@ mod tests {
             Lane::new(live_tx, live.clone()),
         ];
         let deadline = CancellationToken::new();
-        let stage = tokio::spawn(run(src_rx, lanes, deadline.clone()));
-        for seq in 1..=100 {
-            src_tx.send(record(seq)).await.unwrap();
-        }
-        // The stuck lane takes ten; the live lane, second in hand-out order, gets
-        // the same ten, then the stage waits on the stuck lane with record 11.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let mut live_got = Vec::new();
-        while let Ok(r) = live_rx.try_recv() {
-            live_got.push(r.seq.unwrap());
-        }
-        assert_eq!(live_got, (1..=10).collect::<Vec<u64>>());
-        deadline.cancel();
-        stage.await.unwrap();
+        let stage = run(src_rx, lanes, deadline.clone());
+        let check = async {
+            for seq in 1..=100 {
+                src_tx.send(record(seq)).await.unwrap();
+            }
+            // The stuck lane takes ten; the live lane, second in hand-out order, gets
+            // the same ten, then the stage waits on the stuck lane with record 11.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut live_got = Vec::new();
+            while let Ok(r) = live_rx.try_recv() {
+                live_got.push(r.seq.unwrap());
+            }
+            assert_eq!(live_got, (1..=10).collect::<Vec<u64>>());
+            deadline.cancel();
+        };
+        tokio::join!(stage, check);
         assert_eq!(stuck_rx.len(), 10);
         // 90 more were taken or queued: none reached either lane.
         assert_eq!(stuck.lost_queue.load(Relaxed), 90);

@@ -36,6 +36,30 @@ pub use crate::sinks::encoding::encode;
 pub use metrics::{Histogram, HistogramSnapshot, RecordCounts, LATENCY_BUCKETS};
 pub use stats::{PipelineStats, Summary};
 
+/// The drain deadline: closes `queue` to every sender and returns how many records
+/// it still held (lost there). Every stage that owns a queue ends this way.
+fn close_and_count(queue: &mut mpsc::Receiver<Record>) -> u64 {
+    queue.close();
+    let mut left = 0u64;
+    while queue.try_recv().is_ok() {
+        left += 1;
+    }
+    left
+}
+
+/// A trade record with `seq` (the stages' unit tests).
+#[cfg(test)]
+fn test_record(seq: u64) -> Record {
+    let mut r: Record = serde_json::from_str(
+        r#"{"v":1,"kind":"trade","exchange":"binance","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT",
+            "ts_exchange":1,"ts_recv":2,"seq":0,"id":"x","price":"1","size":"1","side":"sell","trade_id":"0"}"#,
+    )
+    .unwrap();
+    r.seq = Some(seq);
+    r.id = format!("binance.spot.BTC-USDT.trade.{seq}");
+    r
+}
+
 /// One sink and what its pipeline needs.
 pub struct Lane {
     pub sink: Arc<dyn Sink>,
@@ -43,6 +67,27 @@ pub struct Lane {
     /// Its queue (`[sink.queue]`, else `[queue]`).
     pub queue: QueueConfig,
     pub stats: Arc<PipelineStats>,
+}
+
+impl Lane {
+    /// This sink's pipeline on `queue`.
+    async fn run(
+        &self,
+        queue: mpsc::Receiver<Record>,
+        batch: &BatchConfig,
+        deadline: CancellationToken,
+    ) -> Result<(), SinkError> {
+        run(
+            queue,
+            self.sink.clone(),
+            batch,
+            &self.queue,
+            &self.config,
+            self.stats.clone(),
+            deadline,
+        )
+        .await
+    }
 }
 
 /// Runs one pipeline per sink: with one sink on `queue` itself, with several behind
@@ -55,17 +100,7 @@ pub async fn run_all(
     deadline: CancellationToken,
 ) -> Vec<Result<(), SinkError>> {
     if let [lane] = lanes.as_slice() {
-        let result = run(
-            queue,
-            lane.sink.clone(),
-            batch,
-            &lane.queue,
-            &lane.config,
-            lane.stats.clone(),
-            deadline,
-        )
-        .await;
-        return vec![result];
+        return vec![lane.run(queue, batch, deadline).await];
     }
     let mut stage_lanes = Vec::with_capacity(lanes.len());
     let mut pipelines = Vec::with_capacity(lanes.len());
@@ -73,15 +108,7 @@ pub async fn run_all(
         let (tx, rx) = mpsc::channel(lane.queue.capacity);
         let _ = lane.stats.own_queue.set(tx.downgrade());
         stage_lanes.push(fanout::Lane::new(tx, lane.stats.clone()));
-        pipelines.push(run(
-            rx,
-            lane.sink.clone(),
-            batch,
-            &lane.queue,
-            &lane.config,
-            lane.stats.clone(),
-            deadline.clone(),
-        ));
+        pipelines.push(lane.run(rx, batch, deadline.clone()));
     }
     let stage = fanout::run(queue, stage_lanes, deadline);
     let ((), results) = tokio::join!(stage, futures_util::future::join_all(pipelines));

@@ -449,13 +449,13 @@ mod tests {
 
     /// A registry that wants basic auth: answers `{"id": 7}` to the right
     /// `Authorization` header and 401 to anything else, and records each request head.
-    async fn basic_auth_registry(
-        expected: String,
-    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+    /// The server runs in the returned set (aborted if the test ends early).
+    async fn basic_auth_registry(expected: String) -> (String, tokio::task::JoinSet<Vec<String>>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
+        let mut server = tokio::task::JoinSet::new();
+        server.spawn(async move {
             let mut heads = Vec::new();
             for _ in 0..2 {
                 let (mut conn, _) = listener.accept().await.unwrap();
@@ -493,7 +493,7 @@ mod tests {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("key:{secret}"))
         );
-        let (url, server) = basic_auth_registry(expected).await;
+        let (url, mut server) = basic_auth_registry(expected).await;
         let good: RegistryConfig = toml::from_str(&format!(
             "url = \"{url}\"\nusername = \"key\"\npassword = '{secret}'"
         ))
@@ -517,7 +517,7 @@ mod tests {
             "schema registry refused subject \"md.bbo-value\": HTTP 401: Unauthorized"
         );
         assert!(!format!("{e:?}").contains("s3cr3t"));
-        let heads = server.await.unwrap();
+        let heads = server.join_next().await.expect("the server task").unwrap();
         assert!(
             heads[0].starts_with("POST /subjects/md.trade-value/versions HTTP/1.1"),
             "{}",
