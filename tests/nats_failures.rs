@@ -72,6 +72,66 @@ fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
     assert!(log_field(&bridge_logs, "nats sink closed", "reconnects").unwrap_or(0) >= 1);
 }
 
+/// An outage five times the delivery timeout: the records in flight are retried with
+/// their `Nats-Msg-Id` while the stream's duplicate window (2 minutes) lasts, so
+/// nothing the server could still take is counted lost, and `lost` is exactly what the
+/// stream lacks (here nothing).
+#[test]
+fn outage_longer_than_the_delivery_timeout_loses_exactly_what_the_stream_lacks() {
+    let mut server = PrivateServer::start(&[]);
+    let js = Js::connect_to(&server.url());
+    let stream = "TB_OUTAGE";
+    let (_replay, config) = replay_and_config(
+        "max",
+        &server.url(),
+        "tb_outage",
+        "ack_timeout = \"1s\"",
+        &stream_section(stream),
+    );
+    let config = config.replace("delivery_timeout = \"30s\"", "delivery_timeout = \"8s\"");
+    let mut bridge = Bridge::start(&config);
+    js.wait_at_least(stream, 3_000, Duration::from_secs(60));
+    server.kill();
+    common::wait_until(
+        Duration::from_secs(20),
+        "the bridge to log the lost connection",
+        || bridge.logged("nats connection lost; reconnecting"),
+    );
+    std::thread::sleep(Duration::from_secs(40));
+    server.restart();
+    let expected = (TRADES + BBOS + 2) as u64;
+    js.wait_at_least(stream, expected, Duration::from_secs(120));
+    let (code, summary) = bridge.stop();
+    let logs = bridge.messages();
+    let stored = js.read_all(stream);
+    let mut ids: Vec<&str> = stored
+        .iter()
+        .map(|m| m.record["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), stored.len(), "duplicate records in the stream");
+    // The equation, and `lost` is what the stream does not hold.
+    assert_eq!(
+        summary.received,
+        summary.delivered + summary.dead_lettered + summary.lost,
+        "{summary:?}"
+    );
+    // The capture's records plus status records (connected, subscribed, and any the
+    // outage raised, e.g. a stale feed while the sources waited).
+    assert!(summary.received >= expected, "{summary:?}");
+    assert_eq!(
+        summary.lost,
+        summary.received - stored.len() as u64,
+        "{summary:?}\n{logs}"
+    );
+    assert_eq!(summary.lost, 0, "{summary:?}\n{logs}");
+    assert_eq!(code, 0, "logs:\n{logs}");
+    let kinds = kinds(&stored);
+    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
+    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
+}
+
 #[test]
 fn bad_token_fails_at_startup_naming_the_cause() {
     let server = PrivateServer::start(&["--auth", "right-token"]);

@@ -5,7 +5,11 @@
 //!   that are retried or replayed. A batch's [`Acks`] future resolves only when every
 //!   record has its PubAck (a `duplicate` PubAck counts as delivered: the record is in
 //!   the stream), or a definite outcome: dead-lettered after a terminal error, or
-//!   failed when retriable errors outlast `[sink] delivery_timeout`. At most
+//!   failed when retriable errors outlast `[sink] delivery_timeout` — for a record
+//!   whose publish may have reached the server, outlast the stream's duplicate
+//!   window too (`publish::Publisher::retry_limit`: within the window a retry with
+//!   the same id cannot store a second copy, so giving up earlier would count as
+//!   lost what the stream may hold). At most
 //!   `max_outstanding_acks` PubAcks are outstanding across all batches.
 //!   With `publish = "fast_batch"` (the default) batches go out as JetStream
 //!   fast-ingest batches ([`fast_batch`]: flow acks, one PubAck per fast batch, same
@@ -163,13 +167,16 @@ impl NatsSink {
                 },
             })?;
         let mut fast_batch = false;
+        let mut dedup_window = Duration::ZERO;
         let js = if config.jetstream {
             let js = jetstream::ContextBuilder::new()
                 .timeout(config.ack_timeout)
                 .max_ack_inflight(config.max_outstanding_acks)
                 .backpressure_on_inflight(true)
                 .build(client.clone());
-            let batched = prepare_stream(&js, config, &template, &url).await?;
+            let facts = prepare_stream(&js, config, &template, &url).await?;
+            dedup_window = facts.duplicate_window;
+            let batched = facts.allow_batched;
             fast_batch = config.publish == PublishMode::FastBatch && batched;
             if config.publish == PublishMode::FastBatch && !batched {
                 info!(
@@ -197,6 +204,7 @@ impl NatsSink {
                 template,
                 config: config.clone(),
                 delivery_timeout,
+                dedup_window,
                 outstanding: Arc::new(Semaphore::new(config.max_outstanding_acks)),
                 dead_letter,
                 stats,
@@ -312,7 +320,7 @@ async fn prepare_stream(
     config: &NatsConfig,
     template: &SubjectTemplate,
     url: &str,
-) -> Result<bool, NatsError> {
+) -> Result<StreamFacts, NatsError> {
     use jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
     use jetstream::stream;
     let s = &config.stream;
@@ -370,7 +378,7 @@ async fn prepare_stream(
         {
             warn!(stream = %s.name, "the server ignored persist_mode = \"async\" (it needs nats-server 2.12+): messages are written before each PubAck");
         }
-        return Ok(info.config.allow_batch_publish);
+        return Ok(StreamFacts::of(&info.config));
     }
     let mut stream = js.get_stream(&s.name).await.map_err(|e| match e.kind() {
         GetStreamErrorKind::JetStream(api)
@@ -412,7 +420,25 @@ async fn prepare_stream(
         warn!(stream = %s.name, "the stream has no duplicate window: retried records may be stored twice");
     }
     info!(stream = %s.name, subjects = ?info.config.subjects, messages = info.state.messages, allow_batched = info.config.allow_batch_publish, persist_mode = persist_mode_name(info.config.persist_mode), "jetstream stream found");
-    Ok(info.config.allow_batch_publish)
+    Ok(StreamFacts::of(&info.config))
+}
+
+/// What the sink needs to know of the stream it publishes to.
+struct StreamFacts {
+    /// The stream takes fast batches (`allow_batched`).
+    allow_batched: bool,
+    /// Its duplicate window, as the server has it (an existing stream's may differ
+    /// from `[sink.nats.stream] duplicate_window`).
+    duplicate_window: Duration,
+}
+
+impl StreamFacts {
+    fn of(config: &jetstream::stream::Config) -> StreamFacts {
+        StreamFacts {
+            allow_batched: config.allow_batch_publish,
+            duplicate_window: config.duplicate_window,
+        }
+    }
 }
 
 fn persist_mode_name(mode: Option<jetstream::stream::PersistenceMode>) -> &'static str {

@@ -30,6 +30,12 @@ pub(super) struct Publisher {
     pub template: SubjectTemplate,
     pub config: NatsConfig,
     pub delivery_timeout: Duration,
+    /// The stream's duplicate window (zero in core-NATS mode or without one): a
+    /// record whose publish may have reached the stream is retried with the same
+    /// `Nats-Msg-Id` until that window closes, even past the delivery timeout, because
+    /// a retry then either stores it or is dropped as a copy of what is stored. Only a
+    /// record still unconfirmed after that counts as failed.
+    pub dedup_window: Duration,
     /// Bounds PubAcks outstanding across batches (`max_outstanding_acks`).
     pub outstanding: Arc<Semaphore>,
     pub dead_letter: DeadLetter,
@@ -50,6 +56,8 @@ pub(super) struct Msg {
     pub id: String,
     pub ts_recv: i64,
     pub attempts: u32,
+    /// When the first attempt left for the server (`None` before it).
+    pub first_sent: Option<Instant>,
 }
 
 /// How a failed publish attempt is treated.
@@ -114,6 +122,9 @@ struct Report {
     outcome: BatchOutcome,
     duplicates: u64,
     retried: u64,
+    /// Failed records retried to the end of their duplicate window and still not
+    /// confirmed (the stream may hold them; nothing more can tell).
+    unconfirmed: u64,
     last_retriable: Option<String>,
     last_terminal: Option<String>,
 }
@@ -180,6 +191,7 @@ impl Publisher {
                 ts_recv: item.record.ts_recv,
                 id: item.record.id,
                 attempts: 0,
+                first_sent: None,
             })
             .collect()
     }
@@ -195,6 +207,7 @@ impl Publisher {
     ) -> Report {
         let mut report = Report::default();
         let timeout = self.config.ack_timeout;
+        let sent_at = Instant::now();
         let (outcome, before, after) = match self.chain.send(&self.client, &msgs, timeout).await {
             Ok(mut member) => {
                 // The next batch waits for its turn: let it append to this fast batch now.
@@ -214,6 +227,7 @@ impl Publisher {
         self.stats.published.fetch_add(outcome.sent as u64, Relaxed);
         for msg in &mut msgs[..outcome.sent] {
             msg.attempts += 1;
+            msg.first_sent.get_or_insert(sent_at);
         }
         // One acknowledgement (a flow ack or the final PubAck) covers them all.
         let now = now_ns();
@@ -350,6 +364,7 @@ impl Publisher {
         jetstream::context::PublishError,
     > {
         msg.attempts += 1;
+        msg.first_sent.get_or_insert_with(Instant::now);
         self.stats.published.fetch_add(1, Relaxed);
         let publish = jetstream::message::PublishMessage::build()
             .payload(msg.payload.clone())
@@ -457,7 +472,8 @@ impl Publisher {
         report: &mut Report,
     ) {
         let at = Instant::now() + self.backoff(msgs[i].attempts);
-        if at < deadline {
+        let give_up = self.retry_limit(&msgs[i], deadline);
+        if at < give_up {
             self.stats.retries.fetch_add(1, Relaxed);
             if report.retried == 0 {
                 warn!(error = %why, subject = %msgs[i].subject, "nats publish failed; retrying within the delivery timeout");
@@ -468,7 +484,27 @@ impl Publisher {
         } else {
             report.outcome.failed += 1;
             self.stats.failed.fetch_add(1, Relaxed);
+            if give_up > deadline {
+                report.unconfirmed += 1;
+            }
             report.last_retriable = Some(why);
+        }
+    }
+
+    /// Until when a record that failed retriably is tried again: the delivery
+    /// deadline, or, once an attempt may have reached the stream, the end of the
+    /// duplicate window of its first attempt (less one ack timeout, so the last retry
+    /// arrives while the server still knows the id) when that is later. Within the
+    /// window a retry cannot store a second copy, and giving up earlier would count
+    /// as lost a record the server may hold (a publish written while the connection
+    /// was down goes out when it is back).
+    pub(super) fn retry_limit(&self, msg: &Msg, deadline: Instant) -> Instant {
+        match msg.first_sent {
+            Some(first) if !self.dedup_window.is_zero() => {
+                let window_end = first + self.dedup_window.saturating_sub(self.config.ack_timeout);
+                window_end.max(deadline)
+            }
+            _ => deadline,
         }
     }
 
@@ -603,9 +639,12 @@ impl Publisher {
         if o.failed > 0 && report.last_retriable.is_some() {
             error!(
                 failed = o.failed,
+                unconfirmed = report.unconfirmed,
                 error = report.last_retriable.as_deref().unwrap_or(""),
                 delivery_timeout = ?self.delivery_timeout,
-                "nats: records not acknowledged within the delivery timeout"
+                duplicate_window = ?self.dedup_window,
+                "nats: records not acknowledged within the delivery timeout (those \
+                 once sent: within the stream's duplicate window)"
             );
         } else if report.retried > 0 {
             info!(
