@@ -10,6 +10,26 @@ use std::time::Duration;
 use common::{Bridge, SchemaValidator};
 use nats_common::*;
 
+/// Once the bridge has put 3,000 records into `stream`, kills the server, waits for
+/// the bridge to notice, keeps the server down for `outage`, and starts it again.
+fn outage_mid_stream(
+    server: &mut PrivateServer,
+    js: &Js,
+    stream: &str,
+    bridge: &Bridge,
+    outage: Duration,
+) {
+    js.wait_at_least(stream, 3_000, Duration::from_secs(60));
+    server.kill();
+    common::wait_until(
+        Duration::from_secs(20),
+        "the bridge to log the lost connection",
+        || bridge.logged("nats connection lost; reconnecting"),
+    );
+    std::thread::sleep(outage);
+    server.restart();
+}
+
 #[test]
 fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
     let mut server = PrivateServer::start(&[]);
@@ -25,15 +45,14 @@ fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
         &stream_section(stream),
     );
     let mut bridge = Bridge::start(&config);
-    js.wait_at_least(stream, 3_000, Duration::from_secs(60));
-    server.kill();
-    common::wait_until(
-        Duration::from_secs(20),
-        "the bridge to log the lost connection",
-        || bridge.logged("nats connection lost; reconnecting"),
+    // The outage: publishes pile up.
+    outage_mid_stream(
+        &mut server,
+        &js,
+        stream,
+        &bridge,
+        Duration::from_millis(500),
     );
-    std::thread::sleep(Duration::from_millis(500)); // the outage: publishes pile up
-    server.restart();
     common::wait_until(Duration::from_secs(30), "the bridge to reconnect", || {
         bridge.logged("nats reconnected")
     });
@@ -90,15 +109,7 @@ fn outage_longer_than_the_delivery_timeout_loses_exactly_what_the_stream_lacks()
     );
     let config = config.replace("delivery_timeout = \"30s\"", "delivery_timeout = \"8s\"");
     let mut bridge = Bridge::start(&config);
-    js.wait_at_least(stream, 3_000, Duration::from_secs(60));
-    server.kill();
-    common::wait_until(
-        Duration::from_secs(20),
-        "the bridge to log the lost connection",
-        || bridge.logged("nats connection lost; reconnecting"),
-    );
-    std::thread::sleep(Duration::from_secs(40));
-    server.restart();
+    outage_mid_stream(&mut server, &js, stream, &bridge, Duration::from_secs(40));
     let expected = (TRADES + BBOS + 2) as u64;
     js.wait_at_least(stream, expected, Duration::from_secs(120));
     let (code, summary) = bridge.stop();
