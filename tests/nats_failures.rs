@@ -10,6 +10,20 @@ use std::time::Duration;
 use common::{Bridge, SchemaValidator};
 use nats_common::*;
 
+/// Every trade and bbo of the capture is in the stream, and no record twice.
+fn assert_whole_capture_once(stored: &[Stored]) {
+    let mut ids: Vec<&str> = stored
+        .iter()
+        .map(|m| m.record["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), stored.len(), "duplicate records in the stream");
+    let kinds = kinds(stored);
+    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
+    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
+}
+
 /// Once the bridge has put 3,000 records into `stream`, kills the server, waits for
 /// the bridge to notice, keeps the server down for `outage`, and starts it again.
 fn outage_mid_stream(
@@ -75,16 +89,7 @@ fn server_killed_and_restarted_mid_stream_nothing_accepted_is_missing() {
         summary.delivered,
         "stream vs delivered: {summary:?}"
     );
-    let mut ids: Vec<&str> = stored
-        .iter()
-        .map(|m| m.record["id"].as_str().unwrap())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), stored.len(), "duplicate records in the stream");
-    let kinds = kinds(&stored);
-    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
-    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
+    assert_whole_capture_once(&stored);
     let validator = SchemaValidator::new();
     stored.iter().for_each(|m| validator.check(&m.record));
     let bridge_logs = bridge.logs();
@@ -115,13 +120,7 @@ fn outage_longer_than_the_delivery_timeout_loses_exactly_what_the_stream_lacks()
     let (code, summary) = bridge.stop();
     let logs = bridge.messages();
     let stored = js.read_all(stream);
-    let mut ids: Vec<&str> = stored
-        .iter()
-        .map(|m| m.record["id"].as_str().unwrap())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), stored.len(), "duplicate records in the stream");
+    assert_whole_capture_once(&stored);
     // The equation, and `lost` is what the stream does not hold.
     assert_eq!(
         summary.received,
@@ -138,9 +137,6 @@ fn outage_longer_than_the_delivery_timeout_loses_exactly_what_the_stream_lacks()
     );
     assert_eq!(summary.lost, 0, "{summary:?}\n{logs}");
     assert_eq!(code, 0, "logs:\n{logs}");
-    let kinds = kinds(&stored);
-    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
-    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
 }
 
 #[test]
