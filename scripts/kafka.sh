@@ -203,7 +203,12 @@ num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
 background.threads=4
-log.retention.hours=24
+# Retention by size only. The bridge stamps records with the exchange's event time,
+# and the test captures were recorded in 2024: with a time limit the broker's
+# retention check (every 5 minutes) deletes a test's records between its produce and
+# its read-back, whenever the check happens to fall in between.
+log.retention.ms=-1
+log.retention.bytes=1073741824
 log.segment.bytes=134217728
 EOF
   if [ "$KAFKA_SECURE" = 1 ]; then

@@ -183,21 +183,11 @@ fn consumer() -> BaseConsumer {
 
 /// Messages in `topics` per their watermarks.
 fn count(c: &BaseConsumer, topics: &[String]) -> u64 {
-    let mut n = 0;
-    for topic in topics {
-        let Ok(md) = c.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
-            continue;
-        };
-        for t in md.topics().iter().filter(|t| t.error().is_none()) {
-            for p in t.partitions() {
-                let (lo, hi) = c
-                    .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
-                    .unwrap_or((0, 0));
-                n += (hi - lo) as u64;
-            }
-        }
-    }
-    n
+    topics
+        .iter()
+        .flat_map(|topic| common::kafka_log::partition_offsets(c, topic))
+        .map(|(_, lo, hi)| (hi - lo) as u64)
+        .sum()
 }
 
 fn create_topic(topic: &str) {

@@ -113,20 +113,11 @@ fn read_topics(prefix: &str, kinds: &[&str]) -> Vec<Value> {
     let mut end: HashMap<(String, i32), i64> = HashMap::new();
     for kind in kinds {
         let topic = format!("{prefix}.{kind}");
-        let Ok(md) = c.fetch_metadata(Some(&topic), Duration::from_secs(10)) else {
-            continue;
-        };
-        for t in md.topics().iter().filter(|t| t.error().is_none()) {
-            for p in t.partitions() {
-                // Right after the topic is created its leader may not be known yet.
-                let (lo, hi) = c
-                    .fetch_watermarks(&topic, p.id(), Duration::from_secs(10))
-                    .unwrap_or((0, 0));
-                if hi > lo {
-                    tpl.add_partition_offset(&topic, p.id(), Offset::Beginning)
-                        .unwrap();
-                    end.insert((topic.clone(), p.id()), hi);
-                }
+        for (p, lo, hi) in common::kafka_log::partition_offsets(&c, &topic) {
+            if hi > lo {
+                tpl.add_partition_offset(&topic, p, Offset::Beginning)
+                    .unwrap();
+                end.insert((topic.clone(), p), hi);
             }
         }
     }

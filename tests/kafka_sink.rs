@@ -270,24 +270,7 @@ fn consumer() -> BaseConsumer {
 /// Partitions of `topic` with their low and high watermarks (none if the topic
 /// does not exist).
 fn watermarks(c: &BaseConsumer, topic: &str) -> Vec<(i32, i64, i64)> {
-    let Ok(md) = c.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
-        return Vec::new();
-    };
-    let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
-        return Vec::new();
-    };
-    if t.error().is_some() {
-        return Vec::new();
-    }
-    t.partitions()
-        .iter()
-        .map(|p| {
-            let (lo, hi) = c
-                .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
-                .unwrap_or((0, 0));
-            (p.id(), lo, hi)
-        })
-        .collect()
+    common::kafka_log::partition_offsets(c, topic)
 }
 
 /// Messages in `topic` per the watermarks (no transactions: one offset per message).

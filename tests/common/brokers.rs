@@ -126,6 +126,10 @@ mod containers {
             .with_env_var("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
             .with_env_var("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
             .with_env_var("KAFKA_NUM_PARTITIONS", "3")
+            // As in `scripts/kafka.sh`: retention by size only, since the captures'
+            // 2024 event times are the records' Kafka timestamps.
+            .with_env_var("KAFKA_LOG_RETENTION_MS", "-1")
+            .with_env_var("KAFKA_LOG_RETENTION_BYTES", "1073741824")
             .start()
             .expect("starting the Kafka container");
         keep(kafka);

@@ -6,6 +6,7 @@
 
 pub mod brokers;
 pub mod corpus;
+pub mod kafka_log;
 pub mod venue;
 
 use std::collections::HashMap;
