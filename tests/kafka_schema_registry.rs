@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use common::{capture, read_jsonl, Bridge, Replay, SchemaValidator};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use serde_json::Value;
 
 const BINANCE: &str = "hftbacktest/binance_btcusdt_20240808.jsonl.gz";
