@@ -9,10 +9,12 @@
 //!            ─▶ publisher ─▶ sink.enqueue(batch) ─▶ acks awaited
 //! ```
 //!
-//! Four ends, each a separate pass: `parse` (the parser alone, records dropped),
+//! Five ends, each a separate pass: `parse` (the parser alone, records dropped),
 //! `encode` (parse, then `Record::to_json`, both dropped), `null` and `file` (the
 //! real `pipeline::run` with its queue, batcher and publisher, into the null sink or
-//! the file sink writing JSON lines to a temporary file, flushed per batch). Frames
+//! the file sink writing JSON lines to a temporary file, flushed per batch), and
+//! `disk` (`file` with the disk buffer between batcher and sink: every batch written
+//! to its log, read back, deleted once acknowledged; `fsync = "interval"`). Frames
 //! are loaded into memory first; only the passes are timed. The recorded REST depth
 //! snapshots answer the parser's snapshot requests, so depth diffs become `book`
 //! records once a snapshot bridges them (the second-day recordings have none: their
@@ -39,7 +41,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickbridge::capture::{Capture, EventKind};
-use tickbridge::config::{BatchConfig, FileConfig, QueueConfig, SinkConfig};
+use tickbridge::config::{
+    BatchConfig, BufferConfig, BufferKind, FileConfig, QueueConfig, SinkConfig,
+};
 use tickbridge::pipeline::{self, PipelineStats};
 use tickbridge::sinks::file::FileSink;
 use tickbridge::sinks::null::NullSink;
@@ -204,10 +208,12 @@ enum End {
     Null,
     /// The same into the file sink.
     File,
+    /// The file sink behind the disk buffer (`[buffer] kind = "disk"`).
+    Disk,
 }
 
 impl End {
-    const ALL: [End; 4] = [End::Parse, End::Encode, End::Null, End::File];
+    const ALL: [End; 5] = [End::Parse, End::Encode, End::Null, End::File, End::Disk];
 
     fn name(self) -> &'static str {
         match self {
@@ -215,6 +221,7 @@ impl End {
             End::Encode => "encode",
             End::Null => "null",
             End::File => "file",
+            End::Disk => "disk",
         }
     }
 }
@@ -240,7 +247,7 @@ fn pass(
         .into_iter()
         .collect();
     let sink: Arc<dyn Sink> = match end {
-        End::File => {
+        End::File | End::Disk => {
             let _ = std::fs::remove_file(file);
             Arc::new(
                 FileSink::open(&FileConfig {
@@ -253,6 +260,17 @@ fn pass(
         _ => Arc::new(NullSink),
     };
     let sink_config = SinkConfig::default();
+    let buffer = (end == End::Disk).then(|| {
+        let dir = file.with_extension("buffer");
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = BufferConfig {
+            kind: BufferKind::Disk,
+            path: Some(dir),
+            ..BufferConfig::default()
+        };
+        let (log, _) = pipeline::disk_buffer::open(&config, "bench").unwrap();
+        pipeline::DiskBuffer { config, log }
+    });
     let stats = Arc::new(PipelineStats::default());
     let (queue, records_in) = mpsc::channel::<Record>(QueueConfig::default().capacity);
     let mut run = Run::default();
@@ -308,7 +326,7 @@ fn pass(
                                 std::hint::black_box(r.to_json());
                             }
                         }
-                        End::Null | End::File => {
+                        End::Null | End::File | End::Disk => {
                             for r in records.drain(..) {
                                 queue.send(r).await.expect("the pipeline runs");
                             }
@@ -327,6 +345,7 @@ fn pass(
                 batch,
                 &queue_config,
                 &sink_config,
+                buffer,
                 stats.clone(),
                 tokio_util::sync::CancellationToken::new(),
             )
@@ -335,7 +354,7 @@ fn pass(
     });
     run.cpu = cpu_time() - cpu;
     run.wall = wall.elapsed();
-    if matches!(end, End::Null | End::File) {
+    if matches!(end, End::Null | End::File | End::Disk) {
         let summary = stats.summary();
         assert_eq!(
             (summary.delivered, summary.lost),

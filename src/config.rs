@@ -79,6 +79,9 @@ pub struct Config {
     pub batch: BatchConfig,
     #[serde(default)]
     pub queue: QueueConfig,
+    /// `[buffer]`: every sink's buffer unless its `[sink.buffer]` says otherwise.
+    #[serde(default)]
+    pub buffer: BufferConfig,
     #[serde(default)]
     pub connection: ConnectionConfig,
     #[serde(default)]
@@ -223,6 +226,127 @@ pub enum WhenFull {
     #[default]
     Block,
     DropOldest,
+}
+
+/// `[buffer]` (every sink) or `[sink.buffer]` (one sink): what holds batches between
+/// the batcher and the sink while the broker is slow or away.
+///
+/// ```toml
+/// [buffer]
+/// kind = "disk"                 # default "memory": batches wait in memory only
+/// path = "/var/lib/tickbridge/buffer"   # one directory per sink below it
+/// max_bytes = 1073741824        # the log's size limit (1 GiB)
+/// fsync = "interval"            # or "batch": fdatasync after every batch
+/// fsync_interval = "1s"
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BufferConfig {
+    #[serde(default)]
+    pub kind: BufferKind,
+    /// Directory of the disk buffer; each sink writes below it in a directory of
+    /// its name. Required with `kind = "disk"`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Bytes the log may hold; when reached, `when_full` applies.
+    #[serde(default = "default_buffer_max_bytes")]
+    pub max_bytes: u64,
+    /// Size at which a segment file is closed and a new one started; a segment is
+    /// deleted once all its batches are acknowledged.
+    #[serde(default = "default_segment_bytes")]
+    pub segment_bytes: u64,
+    #[serde(default)]
+    pub fsync: FsyncPolicy,
+    /// With `fsync = "interval"`: how often appended batches are synced.
+    #[serde(default = "default_fsync_interval", deserialize_with = "duration")]
+    pub fsync_interval: Duration,
+    /// `block`: when the log is full, the batcher waits (and behind it the queue and
+    /// the sources), as with the memory queue.
+    #[serde(default)]
+    pub when_full: WhenFull,
+}
+
+impl Default for BufferConfig {
+    fn default() -> Self {
+        BufferConfig {
+            kind: BufferKind::Memory,
+            path: None,
+            max_bytes: default_buffer_max_bytes(),
+            segment_bytes: default_segment_bytes(),
+            fsync: FsyncPolicy::default(),
+            fsync_interval: default_fsync_interval(),
+            when_full: WhenFull::Block,
+        }
+    }
+}
+
+fn default_buffer_max_bytes() -> u64 {
+    1 << 30
+}
+
+fn default_segment_bytes() -> u64 {
+    8 << 20
+}
+
+fn default_fsync_interval() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl BufferConfig {
+    /// `Err((field, why))` for settings the disk buffer cannot run with.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.kind == BufferKind::Memory {
+            return Ok(());
+        }
+        if self.path.is_none() {
+            return Err((
+                "path",
+                "is required with kind = \"disk\": the directory the buffer writes to".into(),
+            ));
+        }
+        if self.segment_bytes < 4096 {
+            return Err(("segment_bytes", "must be at least 4096".into()));
+        }
+        if self.max_bytes < self.segment_bytes {
+            return Err((
+                "max_bytes",
+                format!("must be at least segment_bytes ({})", self.segment_bytes),
+            ));
+        }
+        if self.fsync == FsyncPolicy::Interval && self.fsync_interval.is_zero() {
+            return Err(("fsync_interval", "must be above zero".into()));
+        }
+        if self.when_full == WhenFull::DropOldest {
+            return Err((
+                "when_full",
+                "the disk buffer supports \"block\" only; use [queue] when_full = \"drop_oldest\" \
+                 with the memory buffer"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[buffer] kind`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferKind {
+    #[default]
+    Memory,
+    Disk,
+}
+
+/// `[buffer] fsync`: when appended batches reach the disk itself. Either way a batch
+/// survives a crash of the process as soon as it is written (the kernel holds it);
+/// the policy decides what a power loss may take: nothing (`batch`), or the batches
+/// of the last `fsync_interval` (`interval`, far cheaper on a busy feed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FsyncPolicy {
+    Batch,
+    #[default]
+    Interval,
 }
 
 /// `[connection]`: WebSocket session settings shared by every source.
@@ -634,6 +758,20 @@ impl Config {
         self.sinks[i].queue.as_ref().unwrap_or(&self.queue)
     }
 
+    /// The buffer of sink `i`: its `[sink.buffer]`, else `[buffer]`, with the path
+    /// made that sink's own directory (`<path>/<sink name>`).
+    pub fn buffer_of(&self, i: usize) -> BufferConfig {
+        let mut buffer = self.sinks[i]
+            .buffer
+            .as_ref()
+            .unwrap_or(&self.buffer)
+            .clone();
+        if let Some(path) = &mut buffer.path {
+            path.push(&self.sinks[i].name);
+        }
+        buffer
+    }
+
     /// Parses configuration text (after interpolation from the process environment).
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         Config::parse_with(text, origin, &Overrides::none())
@@ -710,6 +848,9 @@ impl Config {
         self.queue
             .validate()
             .map_err(|(field, why)| invalid(format!("queue.{field}"), why))?;
+        self.buffer
+            .validate()
+            .map_err(|(field, why)| invalid(format!("buffer.{field}"), why))?;
         sinks::validate(&self.sinks)?;
         if self.shutdown.drain_timeout.is_zero() {
             return Err(invalid(

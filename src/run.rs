@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, ResolvedSource};
+use crate::config::{BufferKind, Config, ResolvedSource};
 use crate::ops::http::OpsServer;
 use crate::ops::{OpsState, SinkOps};
 use crate::pipeline::{self, PipelineStats, Summary};
@@ -42,6 +42,11 @@ pub enum RunError {
     Sink(#[from] SinkError),
     #[error("drain did not finish within {0:?}")]
     DrainTimeout(Duration),
+    #[error("sink {sink}: {error}")]
+    Buffer {
+        sink: String,
+        error: pipeline::disk_buffer::BufferError,
+    },
     #[error("ops server: cannot listen on {listen:?} ([ops] listen; empty disables it): {error}")]
     Ops {
         listen: String,
@@ -178,11 +183,30 @@ async fn bridge(
             0 => ops.pipeline.clone(),
             _ => Arc::default(),
         };
+        let buffer_config = config.buffer_of(i);
+        let buffer = match buffer_config.kind {
+            BufferKind::Memory => None,
+            BufferKind::Disk => {
+                let (log, recovered) =
+                    pipeline::disk_buffer::open(&buffer_config, &sink_config.name).map_err(
+                        |error| RunError::Buffer {
+                            sink: sink_config.name.clone(),
+                            error,
+                        },
+                    )?;
+                stats.recovered.store(recovered.records, Relaxed);
+                Some(pipeline::DiskBuffer {
+                    config: buffer_config,
+                    log,
+                })
+            }
+        };
         ops.add_sink(SinkOps::of(&sink_config.name, sink.clone(), stats.clone()));
         lanes.push(pipeline::Lane {
             sink,
             config: sink_config.clone(),
             queue: config.queue_of(i).clone(),
+            buffer,
             stats,
         });
     }
@@ -372,8 +396,10 @@ pub fn log_summaries(sinks: &[(String, Summary)], clean: bool) {
             lost_in_flight = summary.lost_in_flight,
             failed = summary.failed,
             dropped = summary.dropped,
+            recovered = summary.recovered,
+            kept = summary.kept,
             clean,
-            "{head}: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {}, dropped {})",
+            "{head}: received {} delivered {} dead-lettered {} lost {} (queue {}, batcher {}, in flight {}, failed {}, dropped {}){}",
             summary.received,
             summary.delivered,
             summary.dead_lettered,
@@ -382,7 +408,16 @@ pub fn log_summaries(sinks: &[(String, Summary)], clean: bool) {
             summary.lost_batcher,
             summary.lost_in_flight,
             summary.failed,
-            summary.dropped
+            summary.dropped,
+            buffered(summary)
         );
+    }
+}
+
+/// The disk buffer's part of a summary line (empty when it took no part).
+fn buffered(summary: &Summary) -> String {
+    match (summary.recovered, summary.kept) {
+        (0, 0) => String::new(),
+        (recovered, kept) => format!("; disk buffer: recovered {recovered} kept {kept}"),
     }
 }

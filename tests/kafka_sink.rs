@@ -923,3 +923,122 @@ fn kafka_fan_out_with_a_file_sink_rides_out_a_kafka_kill() {
         "distinct records in Kafka vs delivered {main:?}"
     );
 }
+
+/// A summary line's field (those [`Summary`] does not carry).
+fn summary_field(bridge: &Bridge, field: &str) -> u64 {
+    let line = bridge
+        .logs()
+        .into_iter()
+        .rev()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("summary:"))
+        })
+        .expect("a summary line");
+    line[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {field} in {line}"))
+}
+
+/// The disk buffer through a 60 s broker outage that outlasts the stream, with a
+/// SIGKILL of the bridge in the middle of it: the capture plays at 10x while Kafka is
+/// down, every record goes to disk, the bridge is killed, a new bridge on the same
+/// buffer starts while the broker is still down, and once the broker is back it
+/// publishes what the first one wrote: every record of the capture is in Kafka, by
+/// id, in per-key order, and the new bridge's summary counts them as recovered.
+#[test]
+fn kafka_disk_buffer_survives_an_outage_and_a_sigkill_of_the_bridge() {
+    let _broker = exclusive_broker();
+    require_broker();
+    let _restore = RestoreBroker;
+    let topics = Topics::new("disk");
+    let buffer = tempfile::tempdir().unwrap();
+    let buffer_config = format!(
+        "\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\n",
+        buffer.path().display()
+    );
+    let replay = Replay::start(&common::capture(CAPTURE), "10");
+    let config = config(&replay, &topics, &buffer_config);
+    let mut first = Bridge::start(&config);
+    wait_for_messages(&topics, 3_000, Duration::from_secs(60), &first);
+    let ops = ops_addr(&first);
+    let killed_at = Instant::now();
+    kafka_sh(&["kill"]);
+    wait_for_sink_state(&ops, false);
+
+    // The exchange connection keeps reading: the rest of the capture goes to disk.
+    let metric = |name: &str| common::metric(&ops, &format!("{name}{{sink=\"kafka\"}}"));
+    let mut last = (0, Instant::now());
+    wait_until(
+        Duration::from_secs(90),
+        "the whole capture in Kafka or the disk buffer, and the buffer still for 2 s",
+        || {
+            let acked = metric("tickbridge_records_acked_total").unwrap_or(0);
+            let buffered = metric("tickbridge_buffer_records").unwrap_or(0);
+            if buffered != last.0 {
+                last = (buffered, Instant::now());
+            }
+            acked + buffered >= expected_total() && last.1.elapsed() > Duration::from_secs(2)
+        },
+    );
+    let buffered = metric("tickbridge_buffer_records").unwrap();
+    assert!(
+        metric("tickbridge_buffer_bytes").unwrap() > 0,
+        "{buffered} records buffered, no bytes?"
+    );
+    eprintln!("{buffered} records in the disk buffer; SIGKILL of the bridge");
+    first.signal("KILL");
+    first.wait(Duration::from_secs(10));
+
+    // The replay serves the new bridge an idle connection: all it can publish is what
+    // the first one left on disk.
+    let mut second = Bridge::start(&config);
+    wait_until(
+        Duration::from_secs(30),
+        "the new bridge to recover the buffer",
+        || second.logged("disk buffer: publishing what the last run left unacknowledged first"),
+    );
+    let left = Duration::from_secs(60).saturating_sub(killed_at.elapsed());
+    std::thread::sleep(left);
+    kafka_sh(&["start"]);
+    eprintln!("broker back after {:?}", killed_at.elapsed());
+    wait_for_messages(&topics, expected_total(), Duration::from_secs(120), &second);
+    let (code, summary) = second.stop();
+    assert_eq!(code, 0, "logs:\n{}", second.log_lines().join("\n"));
+    let recovered = summary_field(&second, "recovered");
+    assert_eq!(summary_field(&second, "kept"), 0);
+    assert_eq!(summary.lost, 0, "{summary:?}");
+    assert!(
+        recovered >= buffered,
+        "recovered {recovered} < {buffered} buffered"
+    );
+    assert_eq!(
+        summary.received + recovered,
+        summary.delivered + summary.dead_lettered,
+        "{summary:?}, recovered {recovered}"
+    );
+
+    let found = check(&topics, read_all(&topics.all()), false);
+    assert_capture_complete(&found);
+    // Batches librdkafka held when the broker died were never acknowledged, so they
+    // are published again; the broker may have stored some of them.
+    eprintln!(
+        "{} messages, {} duplicates, {recovered} recovered",
+        found.messages.len(),
+        found.duplicates
+    );
+    assert!(
+        (found.duplicates as u64) < 2_000,
+        "{} duplicates",
+        found.duplicates
+    );
+    // Everything settled: the buffer is one empty segment.
+    let files: Vec<u64> = std::fs::read_dir(buffer.path().join("kafka"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
+        .map(|e| e.metadata().unwrap().len())
+        .collect();
+    assert_eq!(files, [0], "the buffer's segments after the drain");
+}

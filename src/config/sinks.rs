@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{duration, invalid, ConfigError, QueueConfig};
+use super::{duration, invalid, BufferConfig, ConfigError, QueueConfig};
 use crate::sinks::kafka::KafkaConfig;
 use crate::sinks::nats::NatsConfig;
 
@@ -28,6 +28,9 @@ pub struct SinkConfig {
     /// (default: `[queue]`). With one sink, `[queue]` is its queue.
     #[serde(default)]
     pub queue: Option<QueueConfig>,
+    /// `[sink.buffer]`: this sink's own buffer (default: `[buffer]`).
+    #[serde(default)]
+    pub buffer: Option<BufferConfig>,
     /// How records are encoded: `json` (default), or with a schema registry (Kafka):
     /// `avro`, `protobuf`, `json_schema` (see `sinks::encoding`).
     #[serde(default)]
@@ -54,6 +57,7 @@ impl Default for SinkConfig {
             kind: SinkKind::default(),
             name: SinkKind::default().as_str().to_string(),
             queue: None,
+            buffer: None,
             encoding: crate::sinks::Encoding::default(),
             max_in_flight: default_max_in_flight(),
             delivery_timeout: default_delivery_timeout(),
@@ -223,6 +227,11 @@ pub(super) fn validate(sinks: &[SinkConfig]) -> Result<(), ConfigError> {
                 .validate()
                 .map_err(|(f, why)| invalid(field(&format!("queue.{f}")), why))?;
         }
+        if let Some(buffer) = &sink.buffer {
+            buffer
+                .validate()
+                .map_err(|(f, why)| invalid(field(&format!("buffer.{f}")), why))?;
+        }
         if sink.kind == SinkKind::Nats {
             sink.nats
                 .validate()
@@ -261,7 +270,9 @@ pub(super) fn validate(sinks: &[SinkConfig]) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, Overrides, SinkKind, WhenFull};
+    use std::path::Path;
+
+    use crate::config::{BufferKind, Config, FsyncPolicy, Overrides, SinkKind, WhenFull};
 
     const SOURCE: &str =
         "[[source]]\nexchange = \"binance\"\nchannels = [\"trade\"]\nsymbols = [\"BTC-USDT\"]\n";
@@ -295,6 +306,46 @@ mod tests {
         assert_eq!(config.queue_of(0).capacity, 100);
         assert_eq!(config.queue_of(1).capacity, 7);
         assert_eq!(config.queue_of(1).when_full, WhenFull::DropOldest);
+    }
+
+    #[test]
+    fn each_sink_gets_its_own_buffer_directory_and_may_override_the_buffer() {
+        let config = check(
+            "[buffer]\nkind = \"disk\"\npath = \"/var/lib/tb\"\nfsync = \"batch\"\n\
+             [[sink]]\nkind = \"kafka\"\n\
+             [[sink]]\nkind = \"file\"\nname = \"archive\"\n[sink.buffer]\nkind = \"memory\"\n",
+        )
+        .unwrap();
+        let kafka = config.buffer_of(0);
+        assert_eq!(kafka.kind, BufferKind::Disk);
+        assert_eq!(kafka.path.as_deref(), Some(Path::new("/var/lib/tb/kafka")));
+        assert_eq!(kafka.fsync, FsyncPolicy::Batch);
+        assert_eq!(kafka.max_bytes, 1 << 30);
+        assert_eq!(config.buffer_of(1).kind, BufferKind::Memory);
+    }
+
+    #[test]
+    fn a_disk_buffer_it_cannot_run_is_refused_by_field() {
+        for (text, want) in [
+            (
+                "[buffer]\nkind = \"disk\"\n",
+                "buffer.path: is required with kind = \"disk\": the directory the buffer writes to",
+            ),
+            (
+                "[buffer]\nkind = \"disk\"\npath = \"/b\"\nmax_bytes = 5000\n",
+                "buffer.max_bytes: must be at least segment_bytes (8388608)",
+            ),
+            (
+                "[sink]\nkind = \"null\"\n[sink.buffer]\nkind = \"disk\"\npath = \"/b\"\nfsync_interval = \"0s\"\n",
+                "sink.buffer.fsync_interval: must be above zero",
+            ),
+            (
+                "[buffer]\nkind = \"disk\"\npath = \"/b\"\nwhen_full = \"drop_oldest\"\n",
+                "buffer.when_full: the disk buffer supports \"block\" only; use [queue] when_full = \"drop_oldest\" with the memory buffer",
+            ),
+        ] {
+            assert_eq!(check(text).unwrap_err(), want, "{text}");
+        }
     }
 
     #[test]

@@ -198,6 +198,73 @@ pub fn render(ops: &OpsState) -> String {
     m.out
 }
 
+/// How long each sink has gone without an acknowledgement, and what its disk buffer
+/// holds: the numbers that tell an outage the buffer absorbs from one that loses.
+fn buffer_families(m: &mut Text, sinks: &[super::SinkOps]) {
+    let now = tickbridge_connectors::time::now_ns();
+    m.family(
+        "tickbridge_sink_last_ack_age_seconds",
+        "gauge",
+        "Seconds since the sink last acknowledged a record (absent until its first).",
+    );
+    for s in sinks {
+        let at = s.stats.last_ack_ns.load(Relaxed);
+        if at > 0 {
+            let age = now.saturating_sub(at).max(0) as f64 / 1e9;
+            m.sample(
+                "tickbridge_sink_last_ack_age_seconds",
+                &[("sink", &s.name)],
+                format!("{age:.3}"),
+            );
+        }
+    }
+    type Value = fn(&PipelineStats) -> u64;
+    let gauges: [(&str, &str, Value); 3] = [
+        (
+            "tickbridge_buffer_bytes",
+            "Bytes the sink's disk buffer holds on disk (0 with the memory buffer).",
+            |p| p.buffer_bytes.load(Relaxed),
+        ),
+        (
+            "tickbridge_buffer_records",
+            "Records in the sink's disk buffer not acknowledged yet.",
+            |p| p.buffer_records.load(Relaxed),
+        ),
+        (
+            "tickbridge_buffer_recovered_records_total",
+            "Records an earlier run left unacknowledged in the disk buffer, published by this one.",
+            |p| p.recovered.load(Relaxed),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let kind = match name.ends_with("_total") {
+            true => "counter",
+            false => "gauge",
+        };
+        m.family(name, kind, help);
+        for s in sinks {
+            m.sample(name, &[("sink", &s.name)], value(&s.stats));
+        }
+    }
+    m.family(
+        "tickbridge_buffer_oldest_record_age_seconds",
+        "gauge",
+        "Age (from its ts_recv) of the oldest record in the sink's disk buffer; 0 when it holds none.",
+    );
+    for s in sinks {
+        let ts = s.stats.buffer_oldest_ts_recv.load(Relaxed);
+        let age = match ts {
+            0 => 0.0,
+            ts => now.saturating_sub(ts).max(0) as f64 / 1e9,
+        };
+        m.sample(
+            "tickbridge_buffer_oldest_record_age_seconds",
+            &[("sink", &s.name)],
+            format!("{age:.3}"),
+        );
+    }
+}
+
 /// The sinks' families: acknowledgements, losses, transport counters, client
 /// statistics and latencies, each family once with a sample per sink.
 fn sink_families(m: &mut Text, sinks: &[super::SinkOps]) {
@@ -250,7 +317,7 @@ fn sink_families(m: &mut Text, sinks: &[super::SinkOps]) {
             "gauge",
             "Records taken from the queue and not yet settled (acked, dead-lettered or failed).",
             |p| {
-                p.received.load(Relaxed).saturating_sub(
+                (p.received.load(Relaxed) + p.recovered.load(Relaxed)).saturating_sub(
                     p.delivered.load(Relaxed)
                         + p.dead_lettered.load(Relaxed)
                         + p.failed.load(Relaxed),
@@ -264,6 +331,7 @@ fn sink_families(m: &mut Text, sinks: &[super::SinkOps]) {
             m.sample(name, &[("sink", &s.name)], value(&s.stats));
         }
     }
+    buffer_families(m, sinks);
     m.family(
         "tickbridge_records_lost_total",
         "counter",

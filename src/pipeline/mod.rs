@@ -15,8 +15,13 @@
 //! With several sinks ([`run_all`]), a fan-out stage hands every record to each
 //! sink's own queue, and each sink runs this pipeline on its queue with its own
 //! batches, acknowledgements and counters (see [`fanout`]).
+//!
+//! With a disk buffer (`[buffer] kind = "disk"`) a third stage sits between the
+//! batcher and the publisher and keeps every batch on disk until it settles (see
+//! [`disk_buffer`]); at the deadline what it holds is kept, not lost.
 
 mod batcher;
+pub mod disk_buffer;
 mod dropping;
 mod fanout;
 mod metrics;
@@ -26,10 +31,10 @@ mod stats;
 use std::sync::Arc;
 
 use tickbridge_schema::Record;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{BatchConfig, QueueConfig, SinkConfig, WhenFull};
+use crate::config::{BatchConfig, BufferConfig, QueueConfig, SinkConfig, WhenFull};
 use crate::sinks::{Sink, SinkError};
 
 pub use crate::sinks::encoding::encode;
@@ -66,24 +71,33 @@ pub struct Lane {
     pub config: SinkConfig,
     /// Its queue (`[sink.queue]`, else `[queue]`).
     pub queue: QueueConfig,
+    /// Its disk buffer, opened (`None`: the memory buffer).
+    pub buffer: Option<DiskBuffer>,
     pub stats: Arc<PipelineStats>,
+}
+
+/// A sink's disk buffer: its settings and its opened log.
+pub struct DiskBuffer {
+    pub config: BufferConfig,
+    pub log: disk_buffer::DiskLog,
 }
 
 impl Lane {
     /// This sink's pipeline on `queue`.
     async fn run(
-        &self,
+        self,
         queue: mpsc::Receiver<Record>,
         batch: &BatchConfig,
         deadline: CancellationToken,
     ) -> Result<(), SinkError> {
         run(
             queue,
-            self.sink.clone(),
+            self.sink,
             batch,
             &self.queue,
             &self.config,
-            self.stats.clone(),
+            self.buffer,
+            self.stats,
             deadline,
         )
         .await
@@ -99,12 +113,13 @@ pub async fn run_all(
     batch: &BatchConfig,
     deadline: CancellationToken,
 ) -> Vec<Result<(), SinkError>> {
-    if let [lane] = lanes.as_slice() {
+    if lanes.len() == 1 {
+        let lane = lanes.into_iter().next().expect("one lane");
         return vec![lane.run(queue, batch, deadline).await];
     }
     let mut stage_lanes = Vec::with_capacity(lanes.len());
     let mut pipelines = Vec::with_capacity(lanes.len());
-    for lane in &lanes {
+    for lane in lanes {
         let (tx, rx) = mpsc::channel(lane.queue.capacity);
         let _ = lane.stats.own_queue.set(tx.downgrade());
         stage_lanes.push(fanout::Lane::new(tx, lane.stats.clone()));
@@ -117,12 +132,14 @@ pub async fn run_all(
 
 /// Runs the pipeline to completion (until `queue` closes and everything is
 /// acknowledged), or until `deadline` is cancelled (see the module docs).
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     queue: mpsc::Receiver<Record>,
     sink: Arc<dyn Sink>,
     batch: &BatchConfig,
     queue_config: &QueueConfig,
     sink_config: &SinkConfig,
+    buffer: Option<DiskBuffer>,
     stats: Arc<PipelineStats>,
     deadline: CancellationToken,
 ) -> Result<(), SinkError> {
@@ -163,7 +180,40 @@ pub async fn run(
             }
         }
     };
-    let publisher = publisher::run(batches_rx, sink, sink_config.max_in_flight, stats, deadline);
-    let ((), result) = tokio::join!(batcher, publisher);
+    let Some(DiskBuffer { config, log }) = buffer else {
+        let publisher = publisher::run(
+            batches_rx,
+            sink,
+            sink_config.max_in_flight,
+            stats,
+            None,
+            deadline,
+        );
+        let ((), result) = tokio::join!(batcher, publisher);
+        return result;
+    };
+    // batcher ──▶ disk buffer ──▶ publisher, which reports each settled batch back.
+    let (to_publisher, from_buffer) = mpsc::channel(1);
+    let (settled_tx, settled_rx) = watch::channel(0u64);
+    let buffer_stage = disk_buffer::run(
+        batches_rx,
+        to_publisher,
+        settled_rx.clone(),
+        log,
+        config,
+        encoding,
+        stats.clone(),
+        deadline.clone(),
+    );
+    let publisher = publisher::run(
+        from_buffer,
+        sink,
+        sink_config.max_in_flight,
+        stats.clone(),
+        Some(settled_tx),
+        deadline,
+    );
+    let ((), (log, seen), result) = tokio::join!(batcher, buffer_stage, publisher);
+    disk_buffer::finish(log, seen, *settled_rx.borrow(), &stats);
     result
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tickbridge_connectors::time::now_ns;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -23,8 +23,12 @@ pub(super) async fn run(
     sink: Arc<dyn Sink>,
     max_in_flight: usize,
     stats: Arc<PipelineStats>,
+    settled: Option<watch::Sender<u64>>,
     deadline: CancellationToken,
 ) -> Result<(), SinkError> {
+    // With a disk buffer every batch is on disk until it settles: at the deadline
+    // nothing this stage holds is lost (it stays for the next start).
+    let durable = settled.is_some();
     let mut in_flight = FuturesOrdered::new();
     // Records of the batches in `in_flight` (what the deadline would lose).
     let mut in_flight_records = 0u64;
@@ -35,6 +39,9 @@ pub(super) async fn run(
                 let timing: Timing = timing;
                 in_flight_records -= timing.ts_recv.len() as u64;
                 account(&stats, outcome, timing);
+                if let Some(settled) = &settled {
+                    settled.send_modify(|n| *n += 1);
+                }
             }
             batch = batches.recv(), if input_open && in_flight.len() < max_in_flight => match batch {
                 Some(batch) => {
@@ -47,8 +54,10 @@ pub(super) async fn run(
                     let acks = tokio::select! {
                         acks = sink.enqueue(batch) => acks,
                         _ = deadline.cancelled() => {
-                            stats.lost_in_flight.fetch_add(in_flight_records + n, Relaxed);
-                            return at_deadline(&mut batches, &stats);
+                            if !durable {
+                                stats.lost_in_flight.fetch_add(in_flight_records + n, Relaxed);
+                            }
+                            return at_deadline(&mut batches, &stats, durable);
                         }
                     };
                     in_flight_records += n;
@@ -57,8 +66,10 @@ pub(super) async fn run(
                 None => input_open = false,
             },
             _ = deadline.cancelled() => {
-                stats.lost_in_flight.fetch_add(in_flight_records, Relaxed);
-                return at_deadline(&mut batches, &stats);
+                if !durable {
+                    stats.lost_in_flight.fetch_add(in_flight_records, Relaxed);
+                }
+                return at_deadline(&mut batches, &stats, durable);
             }
         }
     }
@@ -66,15 +77,18 @@ pub(super) async fn run(
 }
 
 /// The drain deadline passed: a batch the batcher handed over but this stage had not
-/// taken counts as lost in the batcher. The sink is not closed (it holds records it
-/// could not deliver in time).
+/// taken counts as lost in the batcher (unless a disk buffer still holds it). The
+/// sink is not closed (it holds records it could not deliver in time).
 fn at_deadline(
     batches: &mut mpsc::Receiver<Batch>,
     stats: &PipelineStats,
+    durable: bool,
 ) -> Result<(), SinkError> {
     batches.close();
     while let Ok(batch) = batches.try_recv() {
-        stats.lost_batcher.fetch_add(batch.len() as u64, Relaxed);
+        if !durable {
+            stats.lost_batcher.fetch_add(batch.len() as u64, Relaxed);
+        }
     }
     Err(SinkError::Close {
         sink: "pipeline",
@@ -109,6 +123,9 @@ fn account(stats: &PipelineStats, outcome: BatchOutcome, timing: Timing) {
             .map(|ts| acked_ns.saturating_sub(*ts).max(0) as u64),
     );
     stats.batches_in_flight.fetch_sub(1, Relaxed);
+    if outcome.delivered > 0 {
+        stats.last_ack_ns.store(acked_ns, Relaxed);
+    }
     stats.delivered.fetch_add(outcome.delivered, Relaxed);
     stats
         .dead_lettered

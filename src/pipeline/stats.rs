@@ -29,6 +29,18 @@ pub struct PipelineStats {
     pub lost_in_flight: AtomicU64,
     /// Records dropped from a full queue (`[queue] when_full = "drop_oldest"`).
     pub lost_dropped: AtomicU64,
+    /// Records an earlier run left unacknowledged in the disk buffer, published by
+    /// this one.
+    pub recovered: AtomicU64,
+    /// Records the disk buffer still held at exit (published by the next start).
+    pub kept: AtomicU64,
+    /// The disk buffer now: bytes on disk, records not acknowledged, `ts_recv` of the
+    /// oldest of them (0: none).
+    pub buffer_bytes: AtomicU64,
+    pub buffer_records: AtomicU64,
+    pub buffer_oldest_ts_recv: std::sync::atomic::AtomicI64,
+    /// When the sink last acknowledged a record (ns since the epoch; 0: never).
+    pub last_ack_ns: std::sync::atomic::AtomicI64,
     pub batches: AtomicU64,
     pub batches_in_flight: AtomicU64,
     /// Records taken from the queue, by exchange × market × kind.
@@ -42,8 +54,9 @@ pub struct PipelineStats {
     pub own_queue: OnceLock<mpsc::WeakSender<Record>>,
 }
 
-/// The numbers of the shutdown summary line: `received = delivered + dead_lettered +
-/// lost`, always, and `lost` is the sum of where the lost records were.
+/// The numbers of the shutdown summary line: `received + recovered = delivered +
+/// dead_lettered + lost + kept`, always, and `lost` is the sum of where the lost
+/// records were (`recovered` and `kept` are 0 without a disk buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     /// Every record a source put into the queue.
@@ -61,6 +74,10 @@ pub struct Summary {
     pub failed: u64,
     /// Of `lost`: dropped from a full queue (`when_full = "drop_oldest"`).
     pub dropped: u64,
+    /// Left unacknowledged in the disk buffer by an earlier run, published by this one.
+    pub recovered: u64,
+    /// Still in the disk buffer at exit, for the next start.
+    pub kept: u64,
 }
 
 impl PipelineStats {
@@ -88,6 +105,8 @@ impl PipelineStats {
             lost_in_flight,
             failed,
             dropped,
+            recovered: self.recovered.load(Relaxed),
+            kept: self.kept.load(Relaxed),
         }
     }
 }
