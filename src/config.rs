@@ -264,6 +264,15 @@ pub struct BufferConfig {
     /// the sources), as with the memory queue.
     #[serde(default)]
     pub when_full: WhenFull,
+    /// Whether `/readyz` stays true while the sink is disconnected and the disk
+    /// buffer absorbs the outage (records are kept, not lost); it turns false once
+    /// the buffer is full. `false`: unready whenever the sink is disconnected.
+    #[serde(default = "default_true")]
+    pub ready_while_buffering: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for BufferConfig {
@@ -276,6 +285,7 @@ impl Default for BufferConfig {
             fsync: FsyncPolicy::default(),
             fsync_interval: default_fsync_interval(),
             when_full: WhenFull::Block,
+            ready_while_buffering: true,
         }
     }
 }

@@ -201,7 +201,11 @@ async fn bridge(
                 })
             }
         };
-        ops.add_sink(SinkOps::of(&sink_config.name, sink.clone(), stats.clone()));
+        let mut sink_ops = SinkOps::of(&sink_config.name, sink.clone(), stats.clone());
+        if let Some(buffer) = buffer.as_ref().filter(|b| b.config.ready_while_buffering) {
+            sink_ops = sink_ops.absorbing_outages(buffer.config.max_bytes);
+        }
+        ops.add_sink(sink_ops);
         lanes.push(pipeline::Lane {
             sink,
             config: sink_config.clone(),

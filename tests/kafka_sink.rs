@@ -965,7 +965,17 @@ fn kafka_disk_buffer_survives_an_outage_and_a_sigkill_of_the_bridge() {
     let ops = ops_addr(&first);
     let killed_at = Instant::now();
     kafka_sh(&["kill"]);
-    wait_for_sink_state(&ops, false);
+    wait_until(
+        Duration::from_secs(30),
+        "tickbridge_sink_connected 0 on /metrics",
+        || common::metric(&ops, "tickbridge_sink_connected{sink=\"kafka\"}") == Some(0),
+    );
+    // Nothing is being lost: the bridge stays ready while the buffer absorbs it.
+    let (status, body) = http_get(&ops, "/readyz").unwrap();
+    assert_eq!(
+        status, 200,
+        "unready with a disk buffer absorbing the outage: {body}"
+    );
 
     // The exchange connection keeps reading: the rest of the capture goes to disk.
     let metric = |name: &str| common::metric(&ops, &format!("{name}{{sink=\"kafka\"}}"));

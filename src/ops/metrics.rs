@@ -189,6 +189,7 @@ pub fn render(ops: &OpsState) -> String {
             stats: ops.pipeline.clone(),
             connected: Arc::new(|| false),
             counters: Arc::new(Vec::new),
+            buffer_limit: None,
         });
     }
     sink_families(&mut m, &sinks);
@@ -869,6 +870,7 @@ mod tests {
             name: "metrics-test-sink".into(),
             stats: Arc::default(),
             connected: Arc::new(|| true),
+            buffer_limit: None,
             counters: Arc::new(|| {
                 vec![
                     crate::sinks::SinkCounter {
@@ -924,6 +926,7 @@ mod tests {
                 name: name.into(),
                 stats,
                 connected: Arc::new(|| true),
+                buffer_limit: None,
                 counters: Arc::new(|| {
                     vec![crate::sinks::SinkCounter {
                         name: "tickbridge_sink_outages_total",

@@ -68,6 +68,10 @@ pub struct SinkOps {
     pub connected: Arc<dyn Fn() -> bool + Send + Sync>,
     /// Its transport's own counters (outages, retries, ...).
     pub counters: SinkCounters,
+    /// With a disk buffer that keeps the bridge ready through an outage
+    /// (`[buffer] ready_while_buffering`): the buffer's size limit. While the sink is
+    /// disconnected and the buffer below it, no record is being lost.
+    pub buffer_limit: Option<u64>,
 }
 
 impl SinkOps {
@@ -79,6 +83,28 @@ impl SinkOps {
             stats,
             connected: Arc::new(move || s.is_connected()),
             counters: Arc::new(move || sink.counters()),
+            buffer_limit: None,
+        }
+    }
+
+    /// Ready while disconnected as long as its disk buffer holds less than `limit`.
+    pub fn absorbing_outages(mut self, limit: u64) -> Self {
+        self.buffer_limit = Some(limit);
+        self
+    }
+
+    /// Why this sink makes the bridge unready, if it does.
+    fn unready(&self) -> Option<String> {
+        if (self.connected)() {
+            return None;
+        }
+        match self.buffer_limit {
+            Some(limit) if self.stats.buffer_bytes.load(Relaxed) < limit => None,
+            Some(_) => Some(format!(
+                "{} sink not connected and its disk buffer full",
+                self.name
+            )),
+            None => Some(format!("{} sink not connected", self.name)),
         }
     }
 }
@@ -111,11 +137,7 @@ impl OpsState {
             if sinks.is_empty() {
                 return Err("sink not started".into());
             }
-            let down: Vec<String> = sinks
-                .iter()
-                .filter(|s| !(s.connected)())
-                .map(|s| format!("{} sink not connected", s.name))
-                .collect();
+            let down: Vec<String> = sinks.iter().filter_map(SinkOps::unready).collect();
             if !down.is_empty() {
                 return Err(down.join("; "));
             }
@@ -232,6 +254,7 @@ mod tests {
             stats: Arc::default(),
             connected: Arc::new(move || connected),
             counters: Arc::new(Vec::new),
+            buffer_limit: None,
         }
     }
 
@@ -252,6 +275,28 @@ mod tests {
         assert_eq!(
             ops.readiness(),
             Err("kafka sink not connected; nats sink not connected".into())
+        );
+    }
+
+    #[test]
+    fn a_disk_buffer_keeps_a_disconnected_sink_ready_until_it_is_full() {
+        let ops = OpsState::default();
+        ops.planned_connections.store(1, Relaxed);
+        let stats = Arc::new(SourceStats::default());
+        SourceStats::add(&stats.subscribed_connections, 1);
+        ops.sources
+            .lock()
+            .unwrap()
+            .push(("binance spot".into(), stats));
+        let sink = test_sink("kafka", false).absorbing_outages(1_000);
+        let buffer = sink.stats.clone();
+        ops.add_sink(sink);
+        buffer.buffer_bytes.store(999, Relaxed);
+        assert_eq!(ops.readiness(), Ok(()));
+        buffer.buffer_bytes.store(1_000, Relaxed);
+        assert_eq!(
+            ops.readiness(),
+            Err("kafka sink not connected and its disk buffer full".into())
         );
     }
 
