@@ -126,7 +126,7 @@ fn payload(kind: Kind) -> Vec<(&'static str, Value)> {
             (
                 "event",
                 json!({"enum": ["connected", "subscribed", "rejected", "disconnected",
-                                "gap", "resynced", "stale", "halted", "delisted"]}),
+                                "gap", "resynced", "stale", "halted", "delisted", "lost"]}),
             ),
             ("channel", json!({"type": ["string", "null"]})),
             ("reason", json!({"type": ["string", "null"]})),

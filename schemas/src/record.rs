@@ -371,6 +371,9 @@ pub enum StatusEvent {
     Halted,
     /// The exchange no longer lists the instrument, or lists it as delisted.
     Delisted,
+    /// Records the sink could not deliver (failed after its retries): the count and
+    /// their receive-time range are in `reason`.
+    Lost,
 }
 
 impl StatusEvent {
@@ -385,6 +388,7 @@ impl StatusEvent {
             StatusEvent::Stale => "stale",
             StatusEvent::Halted => "halted",
             StatusEvent::Delisted => "delisted",
+            StatusEvent::Lost => "lost",
         }
     }
 }

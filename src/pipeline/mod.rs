@@ -24,6 +24,7 @@ mod batcher;
 pub mod disk_buffer;
 mod dropping;
 mod fanout;
+mod lost;
 mod metrics;
 mod publisher;
 mod stats;
@@ -180,6 +181,10 @@ pub async fn run(
             }
         }
     };
+    let announce = publisher::Announce {
+        sink: sink_config.name.clone(),
+        encoding,
+    };
     let Some(DiskBuffer { config, log }) = buffer else {
         let publisher = publisher::run(
             batches_rx,
@@ -187,6 +192,7 @@ pub async fn run(
             sink_config.max_in_flight,
             stats,
             None,
+            announce,
             deadline,
         );
         let ((), result) = tokio::join!(batcher, publisher);
@@ -211,6 +217,7 @@ pub async fn run(
         sink_config.max_in_flight,
         stats.clone(),
         Some(settled_tx),
+        announce,
         deadline,
     );
     let ((), (log, seen), result) = tokio::join!(batcher, buffer_stage, publisher);

@@ -89,6 +89,10 @@ pub struct Recovered {
     pub truncated_bytes: u64,
 }
 
+/// Batches kept in memory past their append, while the reader is caught up: the
+/// sink gets them without a read back and a parse (bounded: beyond it, from disk).
+const HOT_BYTES: usize = 16 << 20;
+
 /// Where the next batch is read from.
 #[derive(Debug)]
 struct ReadCursor {
@@ -119,6 +123,9 @@ pub struct DiskLog {
     unsettled_records: u64,
     /// Appended since the last sync.
     dirty: bool,
+    /// Batches `read.seq ..` still in memory (contiguous), and their payload bytes.
+    hot: VecDeque<Batch>,
+    hot_bytes: usize,
 }
 
 impl DiskLog {
@@ -206,6 +213,8 @@ impl DiskLog {
             unsettled,
             unsettled_records,
             dirty: false,
+            hot: VecDeque::new(),
+            hot_bytes: 0,
         };
         Ok((log, recovered))
     }
@@ -237,9 +246,10 @@ impl DiskLog {
 
     /// Appends `batch` as one frame (rolling to a new segment first when the active
     /// one is full); returns the bytes written. Durable against a crash of the
-    /// process at once, against a power loss after the next [`DiskLog::sync`].
-    pub fn append(&mut self, batch: &Batch) -> Result<u64, BufferError> {
-        let frame = encode_frame(batch);
+    /// process at once, against a power loss after the next [`DiskLog::sync`]. The
+    /// batch's items are in `encoding` (with `json` their payload is what is stored).
+    pub fn append(&mut self, batch: Batch, encoding: Encoding) -> Result<u64, BufferError> {
+        let frame = encode_frame(&batch, encoding);
         let active = self.segments.back().expect("one segment at least");
         if active.bytes > 0 && active.bytes + frame.len() as u64 > self.segment_bytes {
             self.roll()?;
@@ -256,6 +266,13 @@ impl DiskLog {
         self.unsettled.push_back((batch.len() as u64, first_ts));
         self.unsettled_records += batch.len() as u64;
         self.dirty = true;
+        // Kept in memory only while the batches in memory reach back to the reader.
+        let seq = self.next_seq - 1;
+        let contiguous = seq == self.read.seq + self.hot.len() as u64;
+        if contiguous && self.hot_bytes + batch.bytes <= HOT_BYTES {
+            self.hot_bytes += batch.bytes;
+            self.hot.push_back(batch);
+        }
         Ok(frame.len() as u64)
     }
 
@@ -290,6 +307,13 @@ impl DiskLog {
     /// Reads the next batch (call only while [`DiskLog::has_unread`]), encoded as
     /// the sink wants it.
     pub fn read_next(&mut self, encoding: Encoding) -> Result<Batch, BufferError> {
+        if let Some(batch) = self.hot.pop_front() {
+            self.hot_bytes -= batch.bytes;
+            self.read.seq += 1;
+            // The file position no longer follows: the next read from disk reopens.
+            self.read.file = None;
+            return Ok(batch);
+        }
         let seq = self.read.seq;
         let segment = self
             .segments
@@ -474,14 +498,18 @@ fn first_ts_recv(body: &[u8]) -> i64 {
         .map_or(0, |t| t.ts_recv)
 }
 
-fn encode_frame(batch: &Batch) -> Vec<u8> {
+fn encode_frame(batch: &Batch, encoding: Encoding) -> Vec<u8> {
     let mut frame = Vec::with_capacity(HEADER + 4 + batch.bytes + 4 * batch.len());
     frame.extend_from_slice(&[0u8; HEADER]);
     frame.extend_from_slice(&(batch.len() as u32).to_le_bytes());
     for item in &batch.items {
         let at = frame.len();
         frame.extend_from_slice(&[0u8; 4]);
-        item.record.write_json(&mut frame);
+        match encoding {
+            // The JSON payload is the record's JSON, byte for byte.
+            Encoding::Json => frame.extend_from_slice(&item.payload),
+            _ => item.record.write_json(&mut frame),
+        }
         let len = (frame.len() - at - 4) as u32;
         frame[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
@@ -546,14 +574,42 @@ mod tests {
         names
     }
 
+    /// Opens the log again, as the next start would: every read comes from disk.
+    fn reopen(dir: &Path, segment_bytes: u64) -> DiskLog {
+        DiskLog::open(dir, segment_bytes).unwrap().0
+    }
+
+    #[test]
+    fn while_the_reader_keeps_up_batches_come_from_memory_then_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = DiskLog::open(dir.path(), 1 << 20).unwrap();
+        log.append(batch(1..3), Encoding::Json).unwrap();
+        log.append(batch(3..5), Encoding::Json).unwrap();
+        assert_eq!(log.hot.len(), 2);
+        assert_eq!(seqs(&log.read_next(Encoding::Json).unwrap()), [1, 2]);
+        // Past the memory bound a batch is on disk only, and so are those after it.
+        log.hot_bytes = HOT_BYTES;
+        log.append(batch(5..6), Encoding::Json).unwrap();
+        log.hot_bytes = log.hot.iter().map(|b| b.bytes).sum();
+        log.append(batch(6..7), Encoding::Json).unwrap();
+        assert_eq!(log.hot.len(), 1, "only batch 3..5 is in memory");
+        let mut got = Vec::new();
+        while log.has_unread() {
+            got.push(seqs(&log.read_next(Encoding::Json).unwrap()));
+        }
+        assert_eq!(got, [vec![3, 4], vec![5], vec![6]]);
+    }
+
     #[test]
     fn batches_come_back_in_order_with_the_json_payload_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, recovered) = DiskLog::open(dir.path(), 1 << 20).unwrap();
         assert_eq!(recovered, Recovered::default());
         let written = batch(1..4);
-        log.append(&written).unwrap();
-        log.append(&batch(4..6)).unwrap();
+        log.append(batch(1..4), Encoding::Json).unwrap();
+        log.append(batch(4..6), Encoding::Json).unwrap();
+        drop(log);
+        let mut log = reopen(dir.path(), 1 << 20);
         assert_eq!(log.unsettled_records(), 5);
         let first = log.read_next(Encoding::Json).unwrap();
         assert_eq!(seqs(&first), [1, 2, 3]);
@@ -572,7 +628,7 @@ mod tests {
         // Each batch frame is a few hundred bytes: one batch per segment.
         let (mut log, _) = DiskLog::open(dir.path(), 100).unwrap();
         for i in 0..3 {
-            log.append(&batch(i * 2..i * 2 + 2)).unwrap();
+            log.append(batch(i * 2..i * 2 + 2), Encoding::Json).unwrap();
         }
         assert_eq!(segment_files(dir.path()).len(), 3);
         for _ in 0..3 {
@@ -596,7 +652,8 @@ mod tests {
         {
             let (mut log, _) = DiskLog::open(dir.path(), 1 << 20).unwrap();
             for i in 0..4 {
-                log.append(&batch(i * 10..i * 10 + 3)).unwrap();
+                log.append(batch(i * 10..i * 10 + 3), Encoding::Json)
+                    .unwrap();
             }
             log.read_next(Encoding::Json).unwrap();
             log.read_next(Encoding::Json).unwrap();
@@ -618,7 +675,7 @@ mod tests {
         }
         assert_eq!(got, [10, 11, 12, 20, 21, 22, 30, 31, 32]);
         // New batches follow the recovered ones.
-        log.append(&batch(40..41)).unwrap();
+        log.append(batch(40..41), Encoding::Json).unwrap();
         assert_eq!(seqs(&log.read_next(Encoding::Json).unwrap()), [40]);
     }
 
@@ -628,9 +685,9 @@ mod tests {
         let whole_len;
         {
             let (mut log, _) = DiskLog::open(dir.path(), 1 << 20).unwrap();
-            log.append(&batch(1..3)).unwrap();
+            log.append(batch(1..3), Encoding::Json).unwrap();
             whole_len = log.bytes();
-            log.append(&batch(3..5)).unwrap();
+            log.append(batch(3..5), Encoding::Json).unwrap();
         }
         let path = dir.path().join(&segment_files(dir.path())[0]);
         let full = fs::metadata(&path).unwrap().len();
@@ -652,8 +709,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let (mut log, _) = DiskLog::open(dir.path(), 100).unwrap();
-            log.append(&batch(1..3)).unwrap();
-            log.append(&batch(3..5)).unwrap();
+            log.append(batch(1..3), Encoding::Json).unwrap();
+            log.append(batch(3..5), Encoding::Json).unwrap();
         }
         let path = dir.path().join(&segment_files(dir.path())[0]);
         let mut data = fs::read(&path).unwrap();
@@ -673,8 +730,11 @@ mod tests {
     fn other_encodings_are_encoded_again_from_the_stored_json() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, _) = DiskLog::open(dir.path(), 1 << 20).unwrap();
-        log.append(&batch(7..8)).unwrap();
-        let read = log.read_next(Encoding::Protobuf).unwrap();
+        log.append(batch(7..8), Encoding::Json).unwrap();
+        drop(log);
+        let read = reopen(dir.path(), 1 << 20)
+            .read_next(Encoding::Protobuf)
+            .unwrap();
         assert_eq!(
             read.items[0].payload,
             encode_as(test_record(7), Encoding::Protobuf).payload

@@ -101,7 +101,7 @@ pub(super) async fn run(
                 batch = input.recv(), if input_open && log.bytes() < config.max_bytes => {
                     match batch {
                         Some(batch) => {
-                            log.append(&batch)?;
+                            log.append(batch, encoding)?;
                             if !interval {
                                 blocking(|| log.sync())?;
                             }
@@ -122,9 +122,10 @@ pub(super) async fn run(
     // What the batcher handed over goes to disk too.
     input.close();
     while let Ok(batch) = input.try_recv() {
-        if let Err(e) = log.append(&batch) {
-            error!(error = %e, records = batch.len(), "disk buffer: a batch could not be kept");
-            stats.lost_batcher.fetch_add(batch.len() as u64, Relaxed);
+        let n = batch.len();
+        if let Err(e) = log.append(batch, encoding) {
+            error!(error = %e, records = n, "disk buffer: a batch could not be kept");
+            stats.lost_batcher.fetch_add(n as u64, Relaxed);
         }
     }
     (log, seen)
