@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{Bridge, SchemaValidator};
 use nats_common::*;
+use serde_json::Value;
 
 /// Every trade and bbo of the capture is in the stream, and no record twice.
 fn assert_whole_capture_once(stored: &[Stored]) {
@@ -137,6 +138,103 @@ fn outage_longer_than_the_delivery_timeout_loses_exactly_what_the_stream_lacks()
     );
     assert_eq!(summary.lost, 0, "{summary:?}\n{logs}");
     assert_eq!(code, 0, "logs:\n{logs}");
+}
+
+/// An outage longer than both the delivery timeout and the stream's duplicate window:
+/// the records in flight at the kill cannot be confirmed and count as lost. The
+/// bridge cannot know which of them the server stored before it died (or stored from
+/// the client's buffer after it came back, past the window, as copies), so `lost`
+/// may exceed what the stream lacks but never falls short of it; and once the server
+/// is back a `status lost` in the stream tells consumers how many and when.
+#[test]
+fn an_outage_past_the_duplicate_window_counts_the_unconfirmed_lost_and_announces_them() {
+    let mut server = PrivateServer::start(&[]);
+    let js = Js::connect_to(&server.url());
+    let stream = "TB_LOST";
+    let (_replay, config) = replay_and_config(
+        "max",
+        &server.url(),
+        "tb_lost",
+        "ack_timeout = \"1s\"",
+        &stream_section(stream).replace("duplicate_window = \"2m\"", "duplicate_window = \"3s\""),
+    );
+    let config = config.replace("delivery_timeout = \"30s\"", "delivery_timeout = \"3s\"");
+    let mut bridge = Bridge::start(&config);
+    outage_mid_stream(&mut server, &js, stream, &bridge, Duration::from_secs(15));
+    common::wait_until(Duration::from_secs(30), "the bridge to reconnect", || {
+        bridge.logged("nats reconnected")
+    });
+    // The whole capture played, then the bridge drains.
+    let ops = common::ops_addr(&bridge);
+    common::wait_until(
+        Duration::from_secs(120),
+        "the capture to be settled",
+        || {
+            common::metric(&ops, "tickbridge_records_pending{sink=\"nats\"}") == Some(0)
+                && common::metric(&ops, "tickbridge_records_acked_total{sink=\"nats\"}")
+                    .is_some_and(|n| n > 30_000)
+        },
+    );
+    let (code, summary) = bridge.stop();
+    let logs = bridge.messages();
+    let stored = js.read_all(stream);
+    let ids: std::collections::HashSet<&str> = stored
+        .iter()
+        .map(|m| m.record["id"].as_str().unwrap())
+        .collect();
+    eprintln!(
+        "{summary:?}: {} stored, {} distinct ids",
+        stored.len(),
+        ids.len()
+    );
+    assert_eq!(
+        summary.received,
+        summary.delivered + summary.dead_lettered + summary.lost,
+        "{summary:?}"
+    );
+    let missing = summary.received.saturating_sub(ids.len() as u64);
+    assert!(
+        missing <= summary.lost,
+        "{missing} records missing from the stream, {} counted lost: {summary:?}\n{logs}",
+        summary.lost
+    );
+    assert!(
+        summary.lost > 0,
+        "the outage outlasted the window: {summary:?}\n{logs}"
+    );
+    assert_eq!(code, 1, "a loss exits 1; logs:\n{logs}");
+    // The announcements: valid records, each naming a count within what was lost.
+    let validator = SchemaValidator::new();
+    let announced: Vec<&Value> = stored
+        .iter()
+        .map(|m| &m.record)
+        .filter(|r| r["kind"] == "status" && r["event"] == "lost")
+        .collect();
+    assert!(
+        !announced.is_empty(),
+        "no status lost in the stream; logs:\n{logs}"
+    );
+    for r in &announced {
+        validator.check(r);
+        let reason = r["reason"].as_str().unwrap();
+        let count: u64 = reason.split(' ').next().unwrap().parse().unwrap();
+        assert!(
+            count > 0 && count <= summary.lost,
+            "{reason} vs lost {}",
+            summary.lost
+        );
+        assert!(
+            reason.contains("were not acknowledged by the nats sink within its retries"),
+            "{reason}"
+        );
+        assert_eq!(r["symbol"], "BTC-USDT");
+    }
+    eprintln!(
+        "lost {}, missing {missing}, {} announcements: {}",
+        summary.lost,
+        announced.len(),
+        announced[0]["reason"]
+    );
 }
 
 #[test]

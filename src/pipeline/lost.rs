@@ -80,8 +80,9 @@ pub(super) fn announcements(sink: &str, loss: Loss, symbols: &[SymbolShare]) -> 
                 channel: None,
                 reason: Some(format!(
                     "{} of the {} records of a batch received from {} to {} (ns since the \
-                     epoch) could not be delivered by the {sink} sink (failed after its \
-                     retries); {} of that batch's records were of this symbol",
+                     epoch) were not acknowledged by the {sink} sink within its retries and \
+                     count as lost (a broker that stored one unacknowledged holds it); {} of \
+                     that batch's records were of this symbol",
                     loss.failed, loss.of, loss.first_ts, loss.last_ts, s.records
                 )),
                 expected: None,
@@ -130,16 +131,18 @@ mod tests {
                     "BTC-USDT".to_string(),
                     "binance.spot.BTC-USDT.status.lost.kafka.100.200".to_string(),
                     "3 of the 5 records of a batch received from 100 to 200 (ns since the epoch) \
-                     could not be delivered by the kafka sink (failed after its retries); 3 of \
-                     that batch's records were of this symbol"
+                     were not acknowledged by the kafka sink within its retries and count as lost \
+                     (a broker that stored one unacknowledged holds it); 3 of that batch's \
+                     records were of this symbol"
                         .to_string()
                 ),
                 (
                     "ETH-USDT".to_string(),
                     "binance.spot.ETH-USDT.status.lost.kafka.100.200".to_string(),
                     "3 of the 5 records of a batch received from 100 to 200 (ns since the epoch) \
-                     could not be delivered by the kafka sink (failed after its retries); 2 of \
-                     that batch's records were of this symbol"
+                     were not acknowledged by the kafka sink within its retries and count as lost \
+                     (a broker that stored one unacknowledged holds it); 2 of that batch's \
+                     records were of this symbol"
                         .to_string()
                 ),
             ]

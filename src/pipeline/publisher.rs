@@ -328,8 +328,9 @@ mod tests {
             lost_reason(&second[0]),
             Some(
                 "4 of the 4 records of a batch received from 1000 to 1003 (ns since the epoch) \
-                 could not be delivered by the stdout sink (failed after its retries); 4 of that \
-                 batch's records were of this symbol"
+                 were not acknowledged by the stdout sink within its retries and count as lost (a \
+                 broker that stored one unacknowledged holds it); 4 of that batch's records were \
+                 of this symbol"
             )
         );
         let seqs: Vec<Option<u64>> = second[1..].iter().map(|r| r.seq).collect();
