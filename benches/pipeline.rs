@@ -24,7 +24,8 @@
 //! everything as recorded): ticks/s (wall clock), ns and CPU seconds per million
 //! ticks (process CPU time, `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`), and the peak
 //! RSS at the end. A tick is one normalized record. The median pass by CPU time is
-//! reported.
+//! reported, with the fastest and slowest; the repetitions are interleaved (each
+//! passes through every end in turn).
 //!
 //! ```sh
 //! cargo bench --bench pipeline                   # 5 repetitions, median reported
@@ -457,10 +458,15 @@ fn main() {
         "frames", "end", "frames", "ticks", "ticks/s", "ns/tick", "CPU s/Mtick"
     );
     for (name, filter) in &scenarios {
-        for end in End::ALL {
-            let mut runs: Vec<Run> = (0..reps)
-                .map(|_| pass(&recordings, &batch, *filter, end, &file, &rt))
-                .collect();
+        // Interleaved: each repetition passes through every end in turn, so a slow
+        // stretch of this shared machine weighs on all ends alike.
+        let mut by_end: Vec<Vec<Run>> = vec![Vec::new(); End::ALL.len()];
+        for _ in 0..reps {
+            for (i, end) in End::ALL.into_iter().enumerate() {
+                by_end[i].push(pass(&recordings, &batch, *filter, end, &file, &rt));
+            }
+        }
+        for (end, mut runs) in End::ALL.into_iter().zip(by_end) {
             runs.sort_by_key(|r| r.cpu);
             let r = runs[runs.len() / 2];
             if r.ticks == 0 {
@@ -474,14 +480,17 @@ fn main() {
                 continue;
             }
             let cpu_per_tick = r.cpu.as_secs_f64() / r.ticks as f64;
+            let ns = |run: &Run| run.cpu.as_secs_f64() * 1e9 / run.ticks.max(1) as f64;
             println!(
-                "{name:<18} {:<5} {:>9} {:>9} {:>12.0} {:>8.0} {:>12.3}",
+                "{name:<18} {:<5} {:>9} {:>9} {:>12.0} {:>8.0} {:>12.3}   ns/tick min {:.0} max {:.0}",
                 end.name(),
                 r.frames,
                 r.ticks,
                 r.ticks as f64 / r.wall.as_secs_f64(),
                 cpu_per_tick * 1e9,
                 cpu_per_tick * 1e6,
+                ns(&runs[0]),
+                ns(&runs[runs.len() - 1]),
             );
         }
     }

@@ -1052,3 +1052,77 @@ fn kafka_disk_buffer_survives_an_outage_and_a_sigkill_of_the_bridge() {
         .collect();
     assert_eq!(files, [0], "the buffer's segments after the drain");
 }
+
+/// The disk buffer through a broker outage (at least 45 s) that outlasts the stream,
+/// in one process: the capture plays at 10x while Kafka is down and goes to disk, and once
+/// the broker is back the same bridge publishes it all: every record of the capture
+/// in Kafka once, in per-key order, nothing lost, and the buffer empty at the end.
+#[test]
+fn kafka_disk_buffer_absorbs_an_outage_longer_than_the_stream() {
+    let _broker = exclusive_broker();
+    require_broker();
+    let _restore = RestoreBroker;
+    let topics = Topics::new("diskup");
+    let buffer = tempfile::tempdir().unwrap();
+    let buffer_config = format!(
+        "\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\nfsync = \"batch\"\n",
+        buffer.path().display()
+    );
+    let replay = Replay::start(&common::capture(CAPTURE), "10");
+    // Records librdkafka held at the kill wait for the broker's return, past the
+    // stream's playback: a delivery timeout longer than the outage.
+    let config = config(&replay, &topics, &buffer_config)
+        .replace("delivery_timeout = \"60s\"", "delivery_timeout = \"180s\"");
+    let mut bridge = Bridge::start(&config);
+    wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
+    let ops = ops_addr(&bridge);
+    let killed_at = Instant::now();
+    kafka_sh(&["kill"]);
+    let metric = |name: &str| common::metric(&ops, &format!("{name}{{sink=\"kafka\"}}"));
+    wait_until(
+        Duration::from_secs(90),
+        "the whole capture in Kafka or the disk buffer",
+        || {
+            metric("tickbridge_records_acked_total").unwrap_or(0)
+                + metric("tickbridge_buffer_records").unwrap_or(0)
+                >= expected_total()
+        },
+    );
+    // While the broker is away the buffer's oldest record ages, and so does the last ack.
+    let (_, body) = http_get(&ops, "/metrics").unwrap();
+    for family in [
+        "tickbridge_buffer_oldest_record_age_seconds",
+        "tickbridge_sink_last_ack_age_seconds",
+    ] {
+        let age: f64 = body
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{family}{{sink=\"kafka\"}} ")))
+            .unwrap_or_else(|| panic!("no {family} in:\n{body}"))
+            .parse()
+            .unwrap();
+        assert!(age > 1.0, "{family} {age} during the outage");
+    }
+    std::thread::sleep(Duration::from_secs(45).saturating_sub(killed_at.elapsed()));
+    kafka_sh(&["start"]);
+    eprintln!("broker back after {:?}", killed_at.elapsed());
+    wait_for_messages(&topics, expected_total(), Duration::from_secs(120), &bridge);
+    wait_until(Duration::from_secs(30), "the buffer to drain", || {
+        metric("tickbridge_buffer_records") == Some(0)
+    });
+    let summary = stop(&mut bridge);
+    assert_eq!(
+        (
+            summary_field(&bridge, "recovered"),
+            summary_field(&bridge, "kept")
+        ),
+        (0, 0)
+    );
+    let found = check(&topics, read_all(&topics.all()), false);
+    assert_capture_complete(&found);
+    assert_eq!(found.duplicates, 0);
+    assert_eq!(
+        found.messages.len() as u64,
+        summary.delivered,
+        "{summary:?}"
+    );
+}
