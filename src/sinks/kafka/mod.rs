@@ -498,6 +498,9 @@ struct Inner {
     /// Topics this producer has already asked the broker about (see
     /// `learn_new_topics`). Only the batcher's sequential enqueue touches it.
     known_topics: std::sync::Mutex<Vec<String>>,
+    /// Outages (`Reachability::outages`) after which the broker was seen leading its
+    /// partitions again (`wait_for_broker`).
+    verified_outages: std::sync::atomic::AtomicU64,
 }
 
 impl KafkaSink {
@@ -569,6 +572,7 @@ impl KafkaSink {
                 encoding: config.encoding,
                 registry,
                 known_topics: std::sync::Mutex::new(Vec::new()),
+                verified_outages: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -601,15 +605,99 @@ const QUEUE_FULL_BACKOFF: (Duration, Duration) =
 
 impl Inner {
     /// Waits while no broker is reachable (with `hold_while_down`).
-    async fn wait_for_broker(&self) {
-        if !self.hold_while_down {
+    async fn wait_for_broker(self: &Arc<Self>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let verified = self.verified_outages.load(Relaxed);
+        if !self.hold_while_down
+            || (self.reachability.can_produce() && self.reachability.outages() == verified)
+        {
             return;
         }
-        // Reachable and holding its ProducerId: only then does a batch handed over
-        // stand a chance before its delivery timeout.
-        while !self.reachability.can_produce() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let held = tokio::time::Instant::now();
+        // Since when the broker has been reachable in this hold.
+        let mut up_since: Option<tokio::time::Instant> = None;
+        loop {
+            let outages = self.reachability.outages();
+            // Reachable and holding its ProducerId: only then does a batch handed
+            // over stand a chance before its delivery timeout.
+            while !self.reachability.can_produce() {
+                up_since = None;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let up_since = *up_since.get_or_insert_with(tokio::time::Instant::now);
+            // A restarting broker accepts connections before it leads its partitions
+            // again: the held batches go only once it has answered a metadata request
+            // that gives every partition of this producer's topics a leader.
+            match self.partitions_led().await {
+                Ok(()) => {
+                    self.verified_outages.store(outages, Relaxed);
+                    info!(
+                        held_ms = held.elapsed().as_millis() as u64,
+                        "kafka: the broker answers with every partition led; handing it the held batches"
+                    );
+                    return;
+                }
+                // Bounded: a topic deleted meanwhile must not hold the sink for good;
+                // its records then fail (and are counted) as they would have.
+                Err(why) if up_since.elapsed() >= MAX_LEADERLESS_HOLD => {
+                    self.verified_outages.store(outages, Relaxed);
+                    warn!(
+                        why,
+                        "kafka: the broker is reachable but a partition still has no leader; \
+                         handing it the held batches anyway"
+                    );
+                    return;
+                }
+                Err(why) => {
+                    debug!(why, "kafka: broker connected but not serving yet; still holding");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
         }
+    }
+
+    /// One metadata round trip: `Ok` when the broker answered and every partition of
+    /// the topics this producer has written to has a leader (any answer at all when
+    /// it has written to none yet).
+    async fn partitions_led(self: &Arc<Self>) -> Result<(), String> {
+        let inner = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let topics = inner
+                .known_topics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let client = inner.producer.client();
+            if topics.is_empty() {
+                return client
+                    .fetch_metadata(None, METADATA_TIMEOUT)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+            }
+            for topic in &topics {
+                let md = client
+                    .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+                    .map_err(|e| format!("{topic}: {e}"))?;
+                let t = md
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == topic)
+                    .ok_or_else(|| format!("{topic}: not in the answer"))?;
+                if let Some(e) = t.error() {
+                    return Err(format!("{topic}: {e:?}"));
+                }
+                if let Some(p) = t
+                    .partitions()
+                    .iter()
+                    .find(|p| p.leader() < 0 || p.error().is_some())
+                {
+                    return Err(format!("{topic} partition {}: no leader", p.id()));
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 
     /// Hands one batch to librdkafka in order; returns the tracker its delivery
@@ -830,6 +918,9 @@ impl Inner {
         }
     }
 }
+
+/// How long a reachable broker whose partitions have no leader keeps the sink held.
+const MAX_LEADERLESS_HOLD: Duration = Duration::from_secs(30);
 
 /// The longest wait for the metadata of a new topic (`learn_new_topics`).
 const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
