@@ -587,6 +587,7 @@ fn every_setting_is_documented() {
         ("sink.nats.stream", "[sink.nats.stream]"),
         ("batch", "[batch]"),
         ("queue", "[queue]"),
+        ("buffer", "[buffer]"),
         ("connection", "[connection]"),
         ("shutdown", "[shutdown]"),
         ("ops", "[ops]"),
