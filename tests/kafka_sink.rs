@@ -609,6 +609,17 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
     let ops = ops_addr(&bridge);
     wait_for_sink_state(&ops, true);
 
+    let verified = |bridge: &Bridge| {
+        bridge
+            .logs()
+            .iter()
+            .filter(|l| {
+                l["message"].as_str()
+                    == Some("kafka: the broker answers with every partition led; handing it the held batches")
+            })
+            .count()
+    };
+    let verified_before = verified(&bridge);
     let killed_at = Instant::now();
     kafka_sh(&["kill"]);
     wait_until(
@@ -625,6 +636,12 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
         || bridge.logged("kafka: broker reachable again"),
     );
     wait_for_sink_state(&ops, true);
+    // The held batches went only after a metadata round trip showed the partitions led.
+    wait_until(
+        Duration::from_secs(30),
+        "the bridge to verify the partitions are led again",
+        || verified(&bridge) > verified_before,
+    );
     // The outage in the metrics (at least this one: a restart may flap).
     let outages = common::metric(&ops, "tickbridge_sink_outages_total{sink=\"kafka\"}");
     assert!(outages >= Some(1), "outages on /metrics: {outages:?}");

@@ -649,7 +649,10 @@ impl Inner {
                     return;
                 }
                 Err(why) => {
-                    debug!(why, "kafka: broker connected but not serving yet; still holding");
+                    debug!(
+                        why,
+                        "kafka: broker connected but not serving yet; still holding"
+                    );
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
