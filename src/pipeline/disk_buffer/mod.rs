@@ -189,7 +189,16 @@ mod tests {
         records: impl IntoIterator<Item = Record>,
         deadline: CancellationToken,
     ) -> (Arc<PipelineStats>, Recovered) {
-        let config = buffer_config(dir);
+        run_with(buffer_config(dir), sink, records, deadline).await.0
+    }
+
+    /// [`run_buffered`] with `config`; also returns how many records the queue took.
+    async fn run_with(
+        config: BufferConfig,
+        sink: Arc<dyn Sink>,
+        records: impl IntoIterator<Item = Record>,
+        deadline: CancellationToken,
+    ) -> ((Arc<PipelineStats>, Recovered), u64) {
         let (log, recovered) = open(&config, "test").unwrap();
         let stats = Arc::new(PipelineStats::default());
         stats.recovered.store(recovered.records, Relaxed);
@@ -211,13 +220,52 @@ mod tests {
             deadline,
         );
         let feed = async move {
+            let mut sent = 0;
             for r in records {
-                tx.send(r).await.unwrap();
+                if tx.send(r).await.is_err() {
+                    break; // the deadline closed the queue
+                }
+                sent += 1;
             }
+            sent
         };
-        let (result, ()) = tokio::join!(pipeline, feed);
+        let (result, sent) = tokio::join!(pipeline, feed);
         let _ = result;
-        (stats, recovered)
+        ((stats, recovered), sent)
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_holds_the_batcher_back_and_the_deadline_counts_every_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BufferConfig {
+            max_bytes: 4096,
+            ..buffer_config(dir.path())
+        };
+        let deadline = CancellationToken::new();
+        let cancel = deadline.clone();
+        let stop = async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            cancel.cancel();
+        };
+        let (((stats, _), sent), ()) = tokio::join!(
+            run_with(config, Arc::new(Unanswered), (1..=5_000).map(test_record), deadline),
+            stop
+        );
+        let summary = stats.summary();
+        // The sources were held back: the queue (64) and the stages took only a part.
+        assert!(sent < 1_000, "{sent} records taken by a pipeline with a full buffer");
+        assert_eq!(summary.received, sent, "{summary:?}");
+        // What the log holds stays; what never reached it is lost where it waited.
+        let bytes = stats.buffer_bytes.load(Relaxed);
+        assert!((4096..4096 + 4096).contains(&bytes), "{bytes} bytes on disk");
+        assert!(summary.kept > 0 && summary.lost > 0, "{summary:?}");
+        assert_eq!(summary.lost, summary.lost_queue + summary.lost_batcher, "{summary:?}");
+        assert_eq!(summary.received, summary.delivered + summary.lost + summary.kept);
+        assert_eq!(
+            summary.kept,
+            DiskLog::open(dir.path(), 4096).unwrap().1.records,
+            "kept = what the next start finds"
+        );
     }
 
     /// A broker that takes batches and never answers.
