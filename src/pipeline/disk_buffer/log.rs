@@ -521,8 +521,9 @@ fn encode_frame(batch: &Batch, encoding: Encoding) -> Vec<u8> {
 }
 
 fn decode_body(body: &[u8], encoding: Encoding) -> Result<Vec<Encoded>, String> {
-    let n = u32::from_le_bytes(body[..4].try_into().map_err(|_| "no record count")?) as usize;
-    let mut items = Vec::with_capacity(n);
+    let count = body.get(..4).ok_or("no record count")?;
+    let n = u32::from_le_bytes(count.try_into().expect("4 bytes")) as usize;
+    let mut items = Vec::with_capacity(n.min(body.len() / 4));
     let mut at = 4;
     for i in 0..n {
         let len = body

@@ -189,7 +189,9 @@ mod tests {
         records: impl IntoIterator<Item = Record>,
         deadline: CancellationToken,
     ) -> (Arc<PipelineStats>, Recovered) {
-        run_with(buffer_config(dir), sink, records, deadline).await.0
+        run_with(buffer_config(dir), sink, records, deadline)
+            .await
+            .0
     }
 
     /// [`run_buffered`] with `config`; also returns how many records the queue took.
@@ -248,19 +250,37 @@ mod tests {
             cancel.cancel();
         };
         let (((stats, _), sent), ()) = tokio::join!(
-            run_with(config, Arc::new(Unanswered), (1..=5_000).map(test_record), deadline),
+            run_with(
+                config,
+                Arc::new(Unanswered),
+                (1..=5_000).map(test_record),
+                deadline
+            ),
             stop
         );
         let summary = stats.summary();
         // The sources were held back: the queue (64) and the stages took only a part.
-        assert!(sent < 1_000, "{sent} records taken by a pipeline with a full buffer");
+        assert!(
+            sent < 1_000,
+            "{sent} records taken by a pipeline with a full buffer"
+        );
         assert_eq!(summary.received, sent, "{summary:?}");
         // What the log holds stays; what never reached it is lost where it waited.
         let bytes = stats.buffer_bytes.load(Relaxed);
-        assert!((4096..4096 + 4096).contains(&bytes), "{bytes} bytes on disk");
+        assert!(
+            (4096..4096 + 4096).contains(&bytes),
+            "{bytes} bytes on disk"
+        );
         assert!(summary.kept > 0 && summary.lost > 0, "{summary:?}");
-        assert_eq!(summary.lost, summary.lost_queue + summary.lost_batcher, "{summary:?}");
-        assert_eq!(summary.received, summary.delivered + summary.lost + summary.kept);
+        assert_eq!(
+            summary.lost,
+            summary.lost_queue + summary.lost_batcher,
+            "{summary:?}"
+        );
+        assert_eq!(
+            summary.received,
+            summary.delivered + summary.lost + summary.kept
+        );
         assert_eq!(
             summary.kept,
             DiskLog::open(dir.path(), 4096).unwrap().1.records,
