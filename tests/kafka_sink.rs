@@ -1145,10 +1145,13 @@ fn kafka_disk_buffer_absorbs_an_outage_longer_than_the_stream() {
 }
 
 /// SIGTERM while Kafka is down, with records queued, batched and held: the drain
-/// deadline passes, the bridge exits 1, its summary's equation holds, and `lost` is
-/// exactly what an independent consumer does not find once the broker is back.
+/// deadline passes, the bridge exits 1, its summary's equation holds, every record
+/// missing from Kafka once the broker is back is counted lost, and Kafka holds every
+/// record counted delivered. `lost` may exceed what is missing by what the broker
+/// stored without answering as it went down (a produce request in flight): the
+/// bridge cannot confirm those, and says so in the count rather than guess.
 #[test]
-fn kafka_down_at_sigterm_loses_exactly_what_the_summary_counts() {
+fn kafka_down_at_sigterm_counts_every_missing_record_lost() {
     let _broker = exclusive_broker();
     require_broker();
     let _restore = RestoreBroker;
@@ -1158,8 +1161,6 @@ fn kafka_down_at_sigterm_loses_exactly_what_the_summary_counts() {
         config(&replay, &topics, "").replace("drain_timeout = \"30s\"", "drain_timeout = \"3s\"");
     let mut bridge = Bridge::start(&config);
     wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
-    // A clean broker stop: every produce it took is answered before it goes, so what
-    // the bridge counts delivered is exactly what it stored.
     kafka_sh(&["stop"]);
     wait_until(
         Duration::from_secs(20),
@@ -1177,16 +1178,28 @@ fn kafka_down_at_sigterm_loses_exactly_what_the_summary_counts() {
         summary.delivered + summary.dead_lettered + summary.lost,
         "{summary:?}"
     );
-    assert!(summary.lost > 0, "{summary:?}");
     kafka_sh(&["start"]);
     let found = check(&topics, read_all(&topics.all()), false);
     assert_eq!(found.duplicates, 0);
     let stored = found.messages.len() as u64;
-    assert_eq!(stored, summary.delivered, "Kafka vs delivered: {summary:?}");
-    assert_eq!(
-        summary.lost,
-        summary.received - stored,
-        "lost vs what Kafka lacks: {summary:?}"
+    let missing = summary.received - stored;
+    assert!(
+        stored >= summary.delivered,
+        "Kafka {stored} < delivered: {summary:?}"
     );
-    eprintln!("Kafka down at SIGTERM: {summary:?}, {stored} in Kafka");
+    assert!(
+        missing > 0 && missing <= summary.lost,
+        "{missing} missing: {summary:?}"
+    );
+    // At most the batches in flight (8 of at most 1,000 records) were unconfirmed.
+    assert!(
+        summary.lost - missing <= 8_000,
+        "{} counted lost but in Kafka: {summary:?}",
+        summary.lost - missing
+    );
+    eprintln!(
+        "Kafka down at SIGTERM: {summary:?}; {stored} in Kafka, {missing} missing, {} \
+         unconfirmed but stored",
+        summary.lost - missing
+    );
 }
