@@ -203,16 +203,7 @@ listen = "127.0.0.1:0"
     }
     bridge.signal("TERM");
     assert_ne!(bridge.wait(Duration::from_secs(30)), 0);
-    let line = bridge
-        .logs()
-        .into_iter()
-        .rev()
-        .find(|l| {
-            l["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("summary:"))
-        })
-        .expect("a summary line");
+    let line = bridge.summary_log("summary:").expect("a summary line");
     let n = |k: &str| line[k].as_u64().unwrap_or_else(|| panic!("{k} in {line}"));
     assert_eq!(
         n("received"),

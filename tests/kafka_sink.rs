@@ -943,16 +943,7 @@ fn kafka_fan_out_with_a_file_sink_rides_out_a_kafka_kill() {
 
 /// A summary line's field (those [`Summary`] does not carry).
 fn summary_field(bridge: &Bridge, field: &str) -> u64 {
-    let line = bridge
-        .logs()
-        .into_iter()
-        .rev()
-        .find(|l| {
-            l["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("summary:"))
-        })
-        .expect("a summary line");
+    let line = bridge.summary_log("summary:").expect("a summary line");
     line[field]
         .as_u64()
         .unwrap_or_else(|| panic!("no {field} in {line}"))

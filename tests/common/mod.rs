@@ -325,12 +325,17 @@ impl Bridge {
         self.summary_line(&format!("summary of sink {sink}:"))
     }
 
-    fn summary_line(&self, prefix: &str) -> Option<Summary> {
-        let line = self
-            .logs()
+    /// The last log line (a JSON object) whose message starts with `prefix`: the
+    /// summary line with every field, e.g. `summary_log("summary:")["recovered"]`.
+    pub fn summary_log(&self, prefix: &str) -> Option<Value> {
+        self.logs()
             .into_iter()
             .rev()
-            .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with(prefix)))?;
+            .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with(prefix)))
+    }
+
+    fn summary_line(&self, prefix: &str) -> Option<Summary> {
+        let line = self.summary_log(prefix)?;
         let n = |k: &str| {
             line[k]
                 .as_u64()

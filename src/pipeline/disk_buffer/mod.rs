@@ -288,6 +288,23 @@ mod tests {
         );
     }
 
+    fn file_sink(path: &std::path::Path) -> Arc<FileSink> {
+        let config = FileConfig {
+            path: path.to_path_buf(),
+            fsync: false,
+        };
+        Arc::new(FileSink::open(&config).unwrap())
+    }
+
+    /// The `seq` of every record the file sink wrote, in file order.
+    fn seqs_in(path: &std::path::Path) -> Vec<u64> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Record>(l).unwrap().seq.unwrap())
+            .collect()
+    }
+
     /// A broker that takes batches and never answers.
     struct Unanswered;
 
@@ -308,13 +325,7 @@ mod tests {
     async fn every_record_reaches_the_sink_in_order_and_the_buffer_ends_empty() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.jsonl");
-        let sink = Arc::new(
-            FileSink::open(&FileConfig {
-                path: out.clone(),
-                fsync: false,
-            })
-            .unwrap(),
-        );
+        let sink = file_sink(&out);
         let buffer = dir.path().join("buffer");
         let (stats, _) = run_buffered(
             &buffer,
@@ -329,11 +340,7 @@ mod tests {
             (500, 500, 0)
         );
         assert_eq!(summary.kept, 0);
-        let seqs: Vec<u64> = std::fs::read_to_string(&out)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<Record>(l).unwrap().seq.unwrap())
-            .collect();
+        let seqs = seqs_in(&out);
         assert_eq!(seqs, (1..=500).collect::<Vec<_>>());
         assert_eq!(stats.buffer_bytes.load(Relaxed), 0);
         assert_eq!(stats.buffer_records.load(Relaxed), 0);
@@ -363,13 +370,7 @@ mod tests {
 
         // The next start publishes all 100 first, in order.
         let out = dir.path().join("out.jsonl");
-        let sink = Arc::new(
-            FileSink::open(&FileConfig {
-                path: out.clone(),
-                fsync: false,
-            })
-            .unwrap(),
-        );
+        let sink = file_sink(&out);
         let (stats, recovered) = run_buffered(
             dir.path(),
             sink,
@@ -388,11 +389,7 @@ mod tests {
             ),
             (10, 100, 110, 0)
         );
-        let seqs: Vec<u64> = std::fs::read_to_string(&out)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<Record>(l).unwrap().seq.unwrap())
-            .collect();
+        let seqs = seqs_in(&out);
         assert_eq!(seqs, (1..=110).collect::<Vec<_>>());
     }
 }
