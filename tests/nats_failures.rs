@@ -237,6 +237,67 @@ fn an_outage_past_the_duplicate_window_counts_the_unconfirmed_lost_and_announces
     );
 }
 
+/// SIGTERM while the server is down, with records queued, batched and in flight: the
+/// drain deadline passes, the bridge exits 1, its summary's equation holds, and once
+/// the server is back every record missing from the stream is counted lost (`lost`
+/// may exceed it by what the server stored without answering before it died).
+#[test]
+fn server_down_at_sigterm_counts_every_missing_record_lost() {
+    let mut server = PrivateServer::start(&[]);
+    let js = Js::connect_to(&server.url());
+    let stream = "TB_DOWNTERM";
+    let (_replay, config) = replay_and_config(
+        "40",
+        &server.url(),
+        "tb_downterm",
+        "ack_timeout = \"1s\"",
+        &stream_section(stream),
+    );
+    let config = config.replace("drain_timeout = \"20s\"", "drain_timeout = \"3s\"");
+    let mut bridge = Bridge::start(&config);
+    js.wait_at_least(stream, 3_000, Duration::from_secs(60));
+    server.kill();
+    common::wait_until(
+        Duration::from_secs(20),
+        "the bridge to log the lost connection",
+        || bridge.logged("nats connection lost; reconnecting"),
+    );
+    // Records pile up while the sink waits for the server.
+    std::thread::sleep(Duration::from_secs(3));
+    bridge.signal("TERM");
+    let code = bridge.wait(Duration::from_secs(60));
+    let summary = bridge.summary().expect("a summary line");
+    let logs = bridge.messages();
+    assert_eq!(code, 1, "records lost exit 1; {summary:?}\n{logs}");
+    assert_eq!(
+        summary.received,
+        summary.delivered + summary.dead_lettered + summary.lost,
+        "{summary:?}"
+    );
+    server.restart();
+    let stored = js.read_all(stream);
+    let ids: std::collections::HashSet<&str> = stored
+        .iter()
+        .map(|m| m.record["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), stored.len(), "no copies in the stream");
+    let stored = stored.len() as u64;
+    let missing = summary.received - stored;
+    assert!(
+        stored >= summary.delivered,
+        "stream {stored} < delivered: {summary:?}"
+    );
+    assert!(
+        missing > 0 && missing <= summary.lost,
+        "{missing} missing: {summary:?}"
+    );
+    eprintln!(
+        "JetStream down at SIGTERM: {summary:?}; {stored} in the stream, {missing} missing, \
+         {} unconfirmed but stored",
+        summary.lost - missing
+    );
+}
+
 #[test]
 fn bad_token_fails_at_startup_naming_the_cause() {
     let server = PrivateServer::start(&["--auth", "right-token"]);
