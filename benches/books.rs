@@ -11,6 +11,8 @@
 //! book). Reported per connector: book frames, and CPU per book frame (the parse of the
 //! frame, book upkeep and record building included; JSON encoding and the pipeline
 //! are not: `benches/pipeline.rs` measures those), min / median / max over the runs;
+//! split into diff frames (only `snapshot=false` book records: the steady state) and
+//! snapshot frames, timed per level the snapshot held (a whole book costs its size);
 //! and the same for every frame. Frames are loaded and binary frames decoded first:
 //! only the parses are timed, each with its own clock reading.
 //!
@@ -145,8 +147,29 @@ fn answer(available: &mut Vec<(String, String)>, url: &str, key: &str) -> Option
 struct Tally {
     book_frames: u64,
     book_time: Duration,
+    /// Book frames that published only diffs (no `snapshot=true` record): the
+    /// steady state of a kept book.
+    diff_frames: u64,
+    diff_time: Duration,
+    /// Book frames that published a snapshot, and the levels those snapshots held:
+    /// their cost is the size of the book, so it is reported per level.
+    snapshot_levels: u64,
+    snapshot_time: Duration,
     frames: u64,
     time: Duration,
+}
+
+/// Whether a frame's records hold a snapshot, and how many levels the snapshots hold.
+fn snapshot_levels(out: &[Record]) -> Option<u64> {
+    let mut levels = None;
+    for r in out {
+        if let tickbridge_schema::Data::Book(b) = &r.data {
+            if b.snapshot {
+                *levels.get_or_insert(0) += (b.bids.len() + b.asks.len()) as u64;
+            }
+        }
+    }
+    levels
 }
 
 /// One pass over a connection with a fresh parser.
@@ -171,6 +194,16 @@ fn pass(c: &Connection, tally: &mut Tally) {
                 if out.iter().any(|r| r.kind() == Kind::Book) {
                     tally.book_frames += 1;
                     tally.book_time += took;
+                    match snapshot_levels(&out) {
+                        Some(levels) => {
+                            tally.snapshot_levels += levels;
+                            tally.snapshot_time += took;
+                        }
+                        None => {
+                            tally.diff_frames += 1;
+                            tally.diff_time += took;
+                        }
+                    }
                 }
                 let _ = parser.reply();
                 let _ = parser.resubscribe();
@@ -370,23 +403,29 @@ fn main() {
     println!(
         "book frames: CPU per frame that published a book record (parse + book upkeep), {runs} runs, min/median/max µs"
     );
+    println!("(diff frames published only diffs; snapshot frames are timed per level they held)");
     println!(
-        "{:<18} {:>9} {:>26} {:>9} {:>26}",
-        "connector", "book fr.", "µs/book frame", "frames", "µs/frame (all)"
+        "{:<18} {:>9} {:>22} {:>8} {:>22} {:>8} {:>22} {:>8} {:>22}",
+        "connector",
+        "book fr.",
+        "µs/book frame",
+        "diff fr.",
+        "µs/diff frame",
+        "snap lv.",
+        "µs/snapshot level",
+        "frames",
+        "µs/frame (all)"
     );
-    let mut per_run: HashMap<&'static str, (Vec<f64>, Vec<f64>, Tally)> = HashMap::new();
+    let mut per_run: HashMap<&'static str, Runs> = HashMap::new();
     // Interleaved: each run visits every connector once.
-    let mut per_synthetic: HashMap<String, (Vec<f64>, Vec<f64>, Tally)> = HashMap::new();
+    let mut per_synthetic: HashMap<String, Runs> = HashMap::new();
     for _ in 0..runs {
         for (name, conns) in &by_connector {
             let mut t = Tally::default();
             for c in conns {
                 pass(c, &mut t);
             }
-            let e = per_run.entry(name).or_default();
-            e.0.push(micros(t.book_time, t.book_frames));
-            e.1.push(micros(t.time, t.frames));
-            e.2 = t;
+            per_run.entry(name).or_default().push(t);
         }
         for (name, conns) in &synthetic {
             let mut t = Tally::default();
@@ -399,13 +438,10 @@ fn main() {
                 t.book_frames,
                 t.frames
             );
-            let e = per_synthetic.entry(name.clone()).or_default();
-            e.0.push(micros(t.book_time, t.book_frames));
-            e.1.push(micros(t.time, t.frames));
-            e.2 = t;
+            per_synthetic.entry(name.clone()).or_default().push(t);
         }
     }
-    for (name, (book, all, t)) in by_connector
+    for (name, runs) in by_connector
         .keys()
         .map(|n| (n.to_string(), per_run.remove(n).unwrap()))
         .chain(
@@ -415,18 +451,47 @@ fn main() {
         )
         .collect::<Vec<_>>()
     {
-        let (bmin, bmed, bmax) = min_med_max(book);
-        let (amin, amed, amax) = min_med_max(all);
-        let book_cell = if t.book_frames == 0 {
-            "-".to_string()
-        } else {
-            format!("{bmin:.2} / {bmed:.2} / {bmax:.2}")
-        };
+        let t = runs.last;
         println!(
-            "{name:<18} {:>9} {book_cell:>26} {:>9} {:>26}",
+            "{name:<18} {:>9} {:>22} {:>8} {:>22} {:>8} {:>22} {:>8} {:>22}",
             t.book_frames,
+            cell(t.book_frames, runs.book),
+            t.diff_frames,
+            cell(t.diff_frames, runs.diff),
+            t.snapshot_levels,
+            cell(t.snapshot_levels, runs.snapshot_level),
             t.frames,
-            format!("{amin:.2} / {amed:.2} / {amax:.2}")
+            cell(t.frames, runs.all),
         );
     }
+}
+
+/// Per-run figures of one connector (µs per unit), and the last run's tally.
+#[derive(Default)]
+struct Runs {
+    book: Vec<f64>,
+    diff: Vec<f64>,
+    snapshot_level: Vec<f64>,
+    all: Vec<f64>,
+    last: Tally,
+}
+
+impl Runs {
+    fn push(&mut self, t: Tally) {
+        self.book.push(micros(t.book_time, t.book_frames));
+        self.diff.push(micros(t.diff_time, t.diff_frames));
+        self.snapshot_level
+            .push(micros(t.snapshot_time, t.snapshot_levels));
+        self.all.push(micros(t.time, t.frames));
+        self.last = t;
+    }
+}
+
+/// `min / median / max`, or `-` when nothing was counted.
+fn cell(count: u64, values: Vec<f64>) -> String {
+    if count == 0 {
+        return "-".to_string();
+    }
+    let (min, med, max) = min_med_max(values);
+    format!("{min:.2} / {med:.2} / {max:.2}")
 }

@@ -77,7 +77,7 @@ use crate::symbols::SymbolInfo;
 ///
 /// Comparing decimal texts is the hot path of book upkeep (a level set in a book of
 /// a thousand levels is ten comparisons), so each price carries a fixed-point key
-/// computed once: its value × 10^18, saturating, 0 for negatives. The key is monotone
+/// computed once: its value × 10^18, saturating from 10^19, 0 for negatives. The key is monotone
 /// in the value, so keys that differ order the prices; only equal keys (equal prices,
 /// or prices that differ past the 18th decimal, or beyond the key's range) fall back
 /// to comparing the texts. The order stays exact.
@@ -108,32 +108,31 @@ impl Price {
     }
 }
 
-/// `text` (a normalized decimal) × 10^18 as an integer, saturating at `u128::MAX`;
+/// `text` (a normalized decimal) × 10^18 as an integer; `u128::MAX` from 10^19 up;
 /// 0 for a negative value (every negative price shares the key and compares by text).
 fn fixed_point_key(text: &str) -> u128 {
     if text.starts_with('-') {
         return 0;
     }
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    let mut key: u128 = 0;
-    for b in int.bytes() {
-        key = match key
-            .checked_mul(10)
-            .and_then(|k| k.checked_add(u128::from(b.wrapping_sub(b'0'))))
-        {
-            Some(k) => k,
-            None => return u128::MAX,
-        };
+    // The common case in two u64s (up to 19 integer digits, and the first 18 fraction
+    // digits, which fit: 10^18 < 2^64); a u128 step per digit cost 8% of a book diff.
+    if int.len() <= 19 {
+        let whole = digits_u64(int.as_bytes());
+        let frac = &frac.as_bytes()[..frac.len().min(KEY_DECIMALS)];
+        let scaled = digits_u64(frac) * 10u64.pow((KEY_DECIMALS - frac.len()) as u32);
+        return u128::from(whole) * 10u128.pow(KEY_DECIMALS as u32) + u128::from(scaled);
     }
-    let frac = frac.as_bytes();
-    for i in 0..KEY_DECIMALS {
-        let digit = frac.get(i).map_or(0, |b| u128::from(b.wrapping_sub(b'0')));
-        key = match key.checked_mul(10).and_then(|k| k.checked_add(digit)) {
-            Some(k) => k,
-            None => return u128::MAX,
-        };
-    }
-    key
+    u128::MAX // beyond 10^19: every such price shares the key and compares by text
+}
+
+/// The value of up to 19 ASCII digits (a normalized decimal's digits; wrapping
+/// arithmetic because 19 digits fit in a u64 and no check is needed).
+fn digits_u64(digits: &[u8]) -> u64 {
+    digits.iter().fold(0u64, |acc, b| {
+        acc.wrapping_mul(10)
+            .wrapping_add(u64::from(b.wrapping_sub(b'0')))
+    })
 }
 
 impl PartialEq for Price {
