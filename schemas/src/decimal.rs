@@ -240,7 +240,21 @@ impl<'de> Deserialize<'de> for Dec {
                 Dec::parse(v).map_err(E::custom)
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Dec, E> {
-                Ok(Dec(SmolStr::new(v.to_string())))
+                // Digits written on the stack: integer sizes (Gate futures, BitMEX)
+                // are on the book hot path, and `to_string` allocated for each.
+                let mut buf = [0u8; 20];
+                let mut at = buf.len();
+                let mut rest = v;
+                loop {
+                    at -= 1;
+                    buf[at] = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                    if rest == 0 {
+                        break;
+                    }
+                }
+                let digits = std::str::from_utf8(&buf[at..]).expect("ASCII digits");
+                Ok(Dec(SmolStr::new(digits)))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Dec, E> {
                 Dec::parse(&v.to_string()).map_err(E::custom)
@@ -336,5 +350,15 @@ mod tests {
         assert_eq!(serde_json::to_string(&d).unwrap(), "\"1.5\"");
         let n: Dec = serde_json::from_str("42").unwrap();
         assert_eq!(n.as_str(), "42");
+        for (json, want) in [
+            ("0", "0"),
+            ("7", "7"),
+            ("36916", "36916"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("-12", "-12"),
+        ] {
+            let n: Dec = serde_json::from_str(json).unwrap();
+            assert_eq!(n.as_str(), want, "{json}");
+        }
     }
 }
