@@ -261,7 +261,9 @@ pub struct BufferConfig {
     #[serde(default = "default_fsync_interval", deserialize_with = "duration")]
     pub fsync_interval: Duration,
     /// `block`: when the log is full, the batcher waits (and behind it the queue and
-    /// the sources), as with the memory queue.
+    /// the sources), as with the memory queue. `drop_oldest`: the oldest segment no
+    /// batch of which went to the sink is dropped, counted and announced with
+    /// `status gap` (see `pipeline::disk_buffer`).
     #[serde(default)]
     pub when_full: WhenFull,
     /// Whether `/readyz` stays true while the sink is disconnected and the disk
@@ -325,14 +327,6 @@ impl BufferConfig {
         }
         if self.fsync == FsyncPolicy::Interval && self.fsync_interval.is_zero() {
             return Err(("fsync_interval", "must be above zero".into()));
-        }
-        if self.when_full == WhenFull::DropOldest {
-            return Err((
-                "when_full",
-                "the disk buffer supports \"block\" only; use [queue] when_full = \"drop_oldest\" \
-                 with the memory buffer"
-                    .into(),
-            ));
         }
         Ok(())
     }

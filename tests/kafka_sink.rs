@@ -1135,6 +1135,114 @@ fn kafka_disk_buffer_absorbs_an_outage_longer_than_the_stream() {
     );
 }
 
+/// The disk buffer with `when_full = "drop_oldest"`, too small for the outage: Kafka
+/// is killed mid-stream, the capture plays on at 10x into a 256 KiB buffer, which
+/// drops its oldest unsent segments; once the broker is back, exactly the records
+/// counted dropped are missing from Kafka (by trade id and bbo sequence), the
+/// `status gap` records in the status topic announce exactly that many, and no
+/// delivered record lies inside an announced range.
+#[test]
+fn kafka_disk_buffer_drop_oldest_loses_exactly_the_counted_records_and_announces_them() {
+    let _broker = exclusive_broker();
+    require_broker();
+    let _restore = RestoreBroker;
+    let topics = Topics::new("diskdrop");
+    let buffer = tempfile::tempdir().unwrap();
+    let buffer_config = format!(
+        "\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\nmax_bytes = 262144\nsegment_bytes = 32768\nwhen_full = \"drop_oldest\"\n",
+        buffer.path().display()
+    );
+    let replay = Replay::start(&common::capture(CAPTURE), "10");
+    let config = config(&replay, &topics, &buffer_config)
+        .replace("delivery_timeout = \"60s\"", "delivery_timeout = \"180s\"");
+    let mut bridge = Bridge::start(&config);
+    wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
+    let ops = ops_addr(&bridge);
+    kafka_sh(&["kill"]);
+    let metric = |name: &str| common::metric(&ops, name);
+    wait_until(
+        Duration::from_secs(90),
+        "the whole capture acked, buffered or dropped",
+        || {
+            metric("tickbridge_records_acked_total{sink=\"kafka\"}").unwrap_or(0)
+                + metric("tickbridge_buffer_records{sink=\"kafka\"}").unwrap_or(0)
+                + metric("tickbridge_records_lost_total{sink=\"kafka\",stage=\"dropped\"}")
+                    .unwrap_or(0)
+                >= expected_total()
+        },
+    );
+    let dropped_during =
+        metric("tickbridge_records_lost_total{sink=\"kafka\",stage=\"dropped\"}").unwrap_or(0);
+    assert!(dropped_during > 0, "the buffer never filled");
+    kafka_sh(&["start"]);
+    wait_until(Duration::from_secs(120), "the buffer to drain", || {
+        metric("tickbridge_buffer_records{sink=\"kafka\"}") == Some(0)
+    });
+    let (code, summary) = bridge.stop();
+    assert_eq!(code, 1, "records lost exit 1; {summary:?}");
+    assert_eq!(
+        summary.lost,
+        summary_field(&bridge, "dropped"),
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary.received,
+        summary.delivered + summary.dead_lettered + summary.lost,
+        "{summary:?}"
+    );
+    let found = check(&topics, read_all(&topics.all()), false);
+    assert_eq!(found.duplicates, 0);
+    assert_eq!(
+        found.messages.len() as u64,
+        summary.delivered,
+        "{summary:?}"
+    );
+    let mut data = 0u64;
+    let mut delivered_ts = Vec::new();
+    let mut ranges = Vec::new();
+    let mut announced = 0u64;
+    for m in &found.messages {
+        let v = &m.value;
+        match v["kind"].as_str().unwrap() {
+            "status" if v["event"] != "gap" => {} // connected, subscribed
+            "status" => {
+                let reason = v["reason"].as_str().unwrap();
+                let words: Vec<&str> = reason.split(' ').collect();
+                assert_eq!(
+                    words[1..9].join(" "),
+                    "records dropped from the full disk buffer (when_full",
+                    "{reason}"
+                );
+                announced += words[0].parse::<u64>().unwrap();
+                ranges.push((
+                    words[13].parse::<i64>().unwrap(),
+                    words[15].parse::<i64>().unwrap(),
+                ));
+            }
+            "trade" | "bbo" => {
+                data += 1;
+                delivered_ts.push(v["ts_recv"].as_i64().unwrap());
+            }
+            other => panic!("unexpected kind {other}: {v}"),
+        }
+    }
+    let missing = expected_total() - data;
+    assert_eq!(missing, summary.lost, "missing from Kafka vs counted lost");
+    assert_eq!(announced, summary.lost, "announced vs counted lost");
+    for ts in delivered_ts {
+        assert!(
+            !ranges.iter().any(|(a, b)| (*a..=*b).contains(&ts)),
+            "a delivered record (ts_recv {ts}) inside an announced range {ranges:?}"
+        );
+    }
+    eprintln!(
+        "drop_oldest: {} of {} records dropped and announced in {} gap(s); {summary:?}",
+        summary.lost,
+        expected_total(),
+        ranges.len()
+    );
+}
+
 /// SIGTERM while Kafka is down, with records queued, batched and held: the drain
 /// deadline passes, the bridge exits 1, its summary's equation holds, every record
 /// missing from Kafka once the broker is back is counted lost, and Kafka holds every

@@ -339,10 +339,6 @@ mod tests {
                 "[sink]\nkind = \"null\"\n[sink.buffer]\nkind = \"disk\"\npath = \"/b\"\nfsync_interval = \"0s\"\n",
                 "sink.buffer.fsync_interval: must be above zero",
             ),
-            (
-                "[buffer]\nkind = \"disk\"\npath = \"/b\"\nwhen_full = \"drop_oldest\"\n",
-                "buffer.when_full: the disk buffer supports \"block\" only; use [queue] when_full = \"drop_oldest\" with the memory buffer",
-            ),
         ] {
             assert_eq!(check(text).unwrap_err(), want, "{text}");
         }

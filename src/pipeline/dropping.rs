@@ -20,6 +20,45 @@ use crate::config::BatchConfig;
 use crate::sinks::encoding::{encode_as, Encoding};
 use crate::sinks::Batch;
 
+/// The records dropped since their last announcement, per (exchange, market,
+/// symbol) in a stable order; shared with the disk buffer's `drop_oldest`.
+#[derive(Debug, Default)]
+pub(super) struct DroppedRecords(BTreeMap<(String, &'static str, String), Dropped>);
+
+impl DroppedRecords {
+    /// Counts `old` as dropped.
+    pub(super) fn count(&mut self, old: &Record) {
+        let key = (
+            old.exchange.to_string(),
+            old.market.as_str(),
+            old.symbol.to_string(),
+        );
+        let d = self.0.entry(key).or_insert_with(|| Dropped {
+            market: old.market,
+            native: old.native.clone(),
+            count: 0,
+            first_ts: old.ts_recv,
+            last_ts: old.ts_recv,
+        });
+        d.count += 1;
+        d.first_ts = d.first_ts.min(old.ts_recv);
+        d.last_ts = d.last_ts.max(old.ts_recv);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// One `status gap` per symbol that lost records since the last call, naming
+    /// `place` (what they were dropped from), how many, and their receive-time range.
+    pub(super) fn announcements(&mut self, place: &str) -> Vec<Record> {
+        std::mem::take(&mut self.0)
+            .iter()
+            .map(|(key, d)| announcement(key, d, place))
+            .collect()
+    }
+}
+
 /// The records of one symbol dropped since its last announcement.
 #[derive(Debug)]
 struct Dropped {
@@ -31,7 +70,7 @@ struct Dropped {
 }
 
 /// The status record announcing `d` for (exchange, market, symbol).
-fn announcement(key: &(String, &'static str, String), d: &Dropped) -> Record {
+fn announcement(key: &(String, &'static str, String), d: &Dropped, place: &str) -> Record {
     let (exchange, _, symbol) = key;
     let market = d.market;
     Record {
@@ -52,7 +91,7 @@ fn announcement(key: &(String, &'static str, String), d: &Dropped) -> Record {
             event: StatusEvent::Gap,
             channel: None,
             reason: Some(format!(
-                "{} records dropped from the full queue (when_full = \"drop_oldest\"), \
+                "{} records dropped from {place} (when_full = \"drop_oldest\"), \
                  received from {} to {} (ns since the epoch)",
                 d.count, d.first_ts, d.last_ts
             )),
@@ -73,8 +112,7 @@ pub(super) async fn run(
 ) {
     let capacity = capacity.max(1);
     let mut held: VecDeque<Record> = VecDeque::new();
-    // By (exchange, market, symbol), in a stable order for the announcements.
-    let mut dropped: BTreeMap<(String, &'static str, String), Dropped> = BTreeMap::new();
+    let mut dropped = DroppedRecords::default();
     let mut incoming: Vec<Record> = Vec::with_capacity(config.max_events.min(4096));
     let mut linger_at: Option<Instant> = None;
     let mut open = true;
@@ -106,21 +144,7 @@ pub(super) async fn run(
                     if held.len() >= capacity {
                         if let Some(old) = held.pop_front() {
                             stats.lost_dropped.fetch_add(1, Relaxed);
-                            let key = (
-                                old.exchange.to_string(),
-                                old.market.as_str(),
-                                old.symbol.to_string(),
-                            );
-                            let d = dropped.entry(key).or_insert_with(|| Dropped {
-                                market: old.market,
-                                native: old.native.clone(),
-                                count: 0,
-                                first_ts: old.ts_recv,
-                                last_ts: old.ts_recv,
-                            });
-                            d.count += 1;
-                            d.first_ts = d.first_ts.min(old.ts_recv);
-                            d.last_ts = d.last_ts.max(old.ts_recv);
+                            dropped.count(&old);
                         }
                     }
                     held.push_back(record);
@@ -136,11 +160,11 @@ pub(super) async fn run(
                 };
                 let mut batch = Batch::default();
                 // The announcements first: they precede the records after the hole.
-                for (key, d) in std::mem::take(&mut dropped) {
+                for gap in dropped.announcements("the full queue") {
                     // Not from the queue: counted as received, so the summary's
                     // equation covers them too.
                     stats.received.fetch_add(1, Relaxed);
-                    let item = encode_as(announcement(&key, &d), encoding);
+                    let item = encode_as(gap, encoding);
                     batch.bytes += item.payload.len();
                     batch.items.push(item);
                 }

@@ -72,7 +72,7 @@ pub struct Summary {
     pub lost_in_flight: u64,
     /// Of `lost`: failed after the sink's retries (no dead-letter target took them).
     pub failed: u64,
-    /// Of `lost`: dropped from a full queue (`when_full = "drop_oldest"`).
+    /// Of `lost`: dropped from a full queue or disk buffer (`when_full = "drop_oldest"`).
     pub dropped: u64,
     /// Left unacknowledged in the disk buffer by an earlier run, published by this one.
     pub recovered: u64,

@@ -93,6 +93,17 @@ pub struct Recovered {
 /// sink gets them without a read back and a parse (bounded: beyond it, from disk).
 const HOT_BYTES: usize = 16 << 20;
 
+/// One batch number from the settled cursor on: a batch written and not settled yet,
+/// or a run of batches dropped whole with their segment ([`DiskLog::drop_oldest_unread`])
+/// that the reader skips and settling passes over.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    /// Records and the first record's `ts_recv` of a batch.
+    Batch(u64, i64),
+    /// This many consecutive batches no longer on disk.
+    Dropped(u64),
+}
+
 /// Where the next batch is read from.
 #[derive(Debug)]
 struct ReadCursor {
@@ -117,9 +128,10 @@ pub struct DiskLog {
     read: ReadCursor,
     /// Batches with a smaller number are settled.
     settled: u64,
-    /// Records and first record's `ts_recv` of each batch not settled yet, from
-    /// `settled` on.
-    unsettled: VecDeque<(u64, i64)>,
+    /// Every batch number from `settled` on: the batches not settled yet, and the
+    /// dropped runs between them.
+    unsettled: VecDeque<Pending>,
+    unsettled_batches: u64,
     unsettled_records: u64,
     /// Appended since the last sync.
     dirty: bool,
@@ -152,6 +164,9 @@ impl DiskLog {
         let mut recovered = Recovered::default();
         let mut segments = VecDeque::new();
         let mut unsettled = VecDeque::new();
+        // The batch number `unsettled` has reached: segments dropped whole leave
+        // holes between the kept ones, recorded as dropped runs.
+        let mut covered: Option<u64> = None;
         let last = paths.len().saturating_sub(1);
         for (i, (base, path)) in paths.into_iter().enumerate() {
             let scan = scan_segment(&path, i == last)?;
@@ -161,13 +176,20 @@ impl DiskLog {
                 fs::remove_file(&path).map_err(io("deleting", &path))?;
                 continue;
             }
+            let from = base.max(settled);
+            if let Some(c) = covered {
+                if from > c {
+                    unsettled.push_back(Pending::Dropped(from - c));
+                }
+            }
             for (k, frame) in scan.frames.iter().enumerate() {
                 if base + k as u64 >= settled {
-                    unsettled.push_back(*frame);
+                    unsettled.push_back(Pending::Batch(frame.0, frame.1));
                     recovered.batches += 1;
                     recovered.records += frame.0;
                 }
             }
+            covered = Some(from.max(base + batches));
             segments.push_back(Segment {
                 base,
                 batches,
@@ -179,7 +201,7 @@ impl DiskLog {
             .back()
             .map_or(settled, |s| (s.base + s.batches).max(settled));
         // Batches before the first kept segment are settled whatever the cursor says.
-        let settled = next_seq - unsettled.len() as u64;
+        let settled = next_seq - pending_batches(&unsettled);
         if segments.is_empty() {
             let path = segment_path(dir, next_seq);
             File::create(&path).map_err(io("creating", &path))?;
@@ -196,7 +218,13 @@ impl DiskLog {
             .open(active_path)
             .map_err(io("opening", active_path))?;
         let bytes = segments.iter().map(|s| s.bytes).sum();
-        let unsettled_records = unsettled.iter().map(|(n, _)| n).sum();
+        let unsettled_records = unsettled
+            .iter()
+            .map(|p| match p {
+                Pending::Batch(n, _) => *n,
+                Pending::Dropped(_) => 0,
+            })
+            .sum();
         let log = DiskLog {
             dir: dir.to_path_buf(),
             segment_bytes: segment_bytes.max(1),
@@ -211,6 +239,7 @@ impl DiskLog {
             },
             settled,
             unsettled,
+            unsettled_batches: recovered.batches,
             unsettled_records,
             dirty: false,
             hot: VecDeque::new(),
@@ -231,12 +260,15 @@ impl DiskLog {
 
     /// `ts_recv` of the oldest record not settled yet.
     pub fn oldest_ts_recv(&self) -> Option<i64> {
-        self.unsettled.front().map(|(_, ts)| *ts)
+        self.unsettled.iter().find_map(|p| match p {
+            Pending::Batch(_, ts) => Some(*ts),
+            Pending::Dropped(_) => None,
+        })
     }
 
     /// Batches written and not settled yet.
     pub fn unsettled_batches(&self) -> u64 {
-        self.unsettled.len() as u64
+        self.unsettled_batches
     }
 
     /// Whether a batch is waiting to be read.
@@ -263,7 +295,9 @@ impl DiskLog {
         self.bytes += frame.len() as u64;
         self.next_seq += 1;
         let first_ts = batch.items.first().map_or(0, |i| i.record.ts_recv);
-        self.unsettled.push_back((batch.len() as u64, first_ts));
+        self.unsettled
+            .push_back(Pending::Batch(batch.len() as u64, first_ts));
+        self.unsettled_batches += 1;
         self.unsettled_records += batch.len() as u64;
         self.dirty = true;
         // Kept in memory only while the batches in memory reach back to the reader.
@@ -312,6 +346,7 @@ impl DiskLog {
             self.read.seq += 1;
             // The file position no longer follows: the next read from disk reopens.
             self.read.file = None;
+            self.skip_dropped();
             return Ok(batch);
         }
         let seq = self.read.seq;
@@ -349,6 +384,7 @@ impl DiskLog {
         let items = decode_body(&body, encoding).map_err(|why| corrupt(&path, offset, &why))?;
         self.read.offset += (HEADER + len) as u64;
         self.read.seq += 1;
+        self.skip_dropped();
         let bytes = items.iter().map(|i| i.payload.len()).sum();
         Ok(Batch { items, bytes })
     }
@@ -357,14 +393,25 @@ impl DiskLog {
     /// failed): segments holding only settled batches are deleted, and once all is
     /// settled the log starts over with an empty segment.
     pub fn settle(&mut self, n: u64) -> Result<(), BufferError> {
-        for _ in 0..n {
-            let (records, _) = self
-                .unsettled
-                .pop_front()
-                .expect("settling a batch that was written");
-            self.unsettled_records -= records;
-            self.settled += 1;
+        let mut left = n;
+        loop {
+            match self.unsettled.front().copied() {
+                // Dropped runs are passed over as soon as they are the oldest.
+                Some(Pending::Dropped(k)) => {
+                    self.unsettled.pop_front();
+                    self.settled += k;
+                }
+                Some(Pending::Batch(records, _)) if left > 0 => {
+                    self.unsettled.pop_front();
+                    self.unsettled_batches -= 1;
+                    self.unsettled_records -= records;
+                    self.settled += 1;
+                    left -= 1;
+                }
+                _ => break,
+            }
         }
+        assert_eq!(left, 0, "settling a batch that was written");
         while self.segments.len() > 1 && {
             let s = &self.segments[0];
             s.base + s.batches <= self.settled
@@ -376,7 +423,7 @@ impl DiskLog {
             fs::remove_file(&s.path).map_err(io("deleting", &s.path))?;
             self.bytes -= s.bytes;
         }
-        if self.unsettled.is_empty() && self.bytes > 0 {
+        if self.unsettled_batches == 0 && self.bytes > 0 {
             // Everything is settled: a fresh segment instead of a growing one.
             self.roll()?;
             let old = self.segments.pop_front().expect("the one before the new");
@@ -387,12 +434,127 @@ impl DiskLog {
         self.write_cursor()
     }
 
+    /// Drops the oldest segment whose batches are all unread (`when_full =
+    /// "drop_oldest"`): its file is deleted and its batches are skipped by the reader
+    /// and by settling. Batches being read or in flight are never dropped, nor is the
+    /// active segment: `None` when no segment qualifies. Returns the dropped records
+    /// (decoded from the file, so the caller can count and announce them).
+    pub fn drop_oldest_unread(&mut self) -> Result<Option<Vec<Record>>, BufferError> {
+        let last = self.segments.len() - 1;
+        let Some(at) = (0..last).find(|&i| self.segments[i].base >= self.read.seq) else {
+            return Ok(None);
+        };
+        let (base, batches) = (self.segments[at].base, self.segments[at].batches);
+        // The records, for the caller's count and time range.
+        let mut records = Vec::new();
+        let path = self.segments[at].path.clone();
+        let mut file = File::open(&path).map_err(io("opening", &path))?;
+        let mut offset = 0u64;
+        for _ in 0..batches {
+            let (len, crc) = read_header(&mut file, &path, offset)?;
+            let mut body = vec![0u8; len];
+            file.read_exact(&mut body).map_err(io("reading", &path))?;
+            if crc32fast::hash(&body) != crc {
+                return Err(corrupt(&path, offset, "CRC mismatch"));
+            }
+            let items =
+                decode_body(&body, Encoding::Json).map_err(|why| corrupt(&path, offset, &why))?;
+            records.extend(items.into_iter().map(|i| i.record));
+            offset += (HEADER + len) as u64;
+        }
+        fs::remove_file(&path).map_err(io("deleting", &path))?;
+        let segment = self.segments.remove(at).expect("found above");
+        self.bytes -= segment.bytes;
+        if self.read.file.as_ref().is_some_and(|(b, _)| *b == base) {
+            self.read.file = None;
+        }
+        // Batches kept in memory from the dropped ones on no longer follow the reader.
+        let hot_from = (base - self.read.seq) as usize;
+        while self.hot.len() > hot_from {
+            let batch = self.hot.pop_back().expect("checked");
+            self.hot_bytes -= batch.bytes;
+        }
+        // Their entries become one dropped run.
+        let first = (base - self.settled) as usize;
+        let mut run = 0u64;
+        let mut index = 0usize;
+        let mut rebuilt = VecDeque::with_capacity(self.unsettled.len());
+        for p in self.unsettled.drain(..) {
+            let span = match p {
+                Pending::Batch(..) => 1,
+                Pending::Dropped(k) => k as usize,
+            };
+            let inside = index >= first && index + span <= first + batches as usize;
+            index += span;
+            if inside {
+                if let Pending::Batch(n, _) = p {
+                    self.unsettled_batches -= 1;
+                    self.unsettled_records -= n;
+                }
+                run += span as u64;
+                continue;
+            }
+            if run > 0 {
+                rebuilt.push_back(Pending::Dropped(run));
+                run = 0;
+            }
+            rebuilt.push_back(p);
+        }
+        if run > 0 {
+            rebuilt.push_back(Pending::Dropped(run));
+        }
+        self.unsettled = merge_dropped(rebuilt);
+        self.skip_dropped();
+        // Dropped runs at the front are settled at once.
+        self.settle(0)?;
+        Ok(Some(records))
+    }
+
+    /// Moves the reader over dropped batches: from the end of its segment to the
+    /// start of the next kept one.
+    fn skip_dropped(&mut self) {
+        let seq = self.read.seq;
+        let Some(at) = self.segments.iter().rposition(|s| s.base <= seq) else {
+            return;
+        };
+        let end = self.segments[at].base + self.segments[at].batches;
+        if let Some(next) = self.segments.get(at + 1) {
+            if seq >= end && next.base > seq {
+                self.read.seq = next.base;
+                self.read.file = None;
+            }
+        }
+    }
+
     fn write_cursor(&self) -> Result<(), BufferError> {
         let tmp = self.dir.join(format!("{CURSOR}.tmp"));
         fs::write(&tmp, self.settled.to_le_bytes()).map_err(io("writing", &tmp))?;
         let path = self.dir.join(CURSOR);
         fs::rename(&tmp, &path).map_err(io("renaming", &path))
     }
+}
+
+/// Batch numbers `pending` spans.
+fn pending_batches(pending: &VecDeque<Pending>) -> u64 {
+    pending
+        .iter()
+        .map(|p| match p {
+            Pending::Batch(..) => 1,
+            Pending::Dropped(k) => *k,
+        })
+        .sum()
+}
+
+/// Adjacent dropped runs as one.
+fn merge_dropped(pending: VecDeque<Pending>) -> VecDeque<Pending> {
+    let mut out: VecDeque<Pending> = VecDeque::with_capacity(pending.len());
+    for p in pending {
+        match (out.back_mut(), p) {
+            (Some(Pending::Dropped(a)), Pending::Dropped(b)) => *a += b,
+            _ => out.push_back(p),
+        }
+    }
+    out
 }
 
 fn segment_path(dir: &Path, base: u64) -> PathBuf {
@@ -678,6 +840,77 @@ mod tests {
         // New batches follow the recovered ones.
         log.append(batch(40..41), Encoding::Json).unwrap();
         assert_eq!(seqs(&log.read_next(Encoding::Json).unwrap()), [40]);
+    }
+
+    #[test]
+    fn drop_oldest_takes_the_oldest_unread_segment_and_the_reader_and_settling_skip_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // One batch per segment: batches 0..5 in segments 0..5, the 5th active.
+        let (mut log, _) = DiskLog::open(dir.path(), 100).unwrap();
+        for i in 0..5 {
+            log.append(batch(i * 10..i * 10 + 2), Encoding::Json)
+                .unwrap();
+        }
+        // Batch 0 is in flight: never dropped, nor is the active segment.
+        assert_eq!(seqs(&log.read_next(Encoding::Json).unwrap()), [0, 1]);
+        let dropped = log.drop_oldest_unread().unwrap().unwrap();
+        let dropped: Vec<u64> = dropped.iter().map(|r| r.seq.unwrap()).collect();
+        assert_eq!(dropped, [10, 11]);
+        let dropped = log.drop_oldest_unread().unwrap().unwrap();
+        assert_eq!(dropped.len(), 2);
+        assert_eq!(
+            segment_files(dir.path()),
+            [
+                "00000000000000000000.seg",
+                "00000000000000000003.seg",
+                "00000000000000000004.seg"
+            ]
+        );
+        assert_eq!((log.unsettled_batches(), log.unsettled_records()), (3, 6));
+        // The reader goes on after the hole.
+        assert_eq!(seqs(&log.read_next(Encoding::Json).unwrap()), [30, 31]);
+        // Settling batch 0 passes over the dropped 1 and 2; its segment goes.
+        log.settle(1).unwrap();
+        assert_eq!(log.settled, 3);
+        assert_eq!(segment_files(dir.path()).len(), 2);
+        // Only the active segment is left unread: nothing more to drop.
+        assert!(log.drop_oldest_unread().unwrap().is_none());
+        assert_eq!(seqs(&log.read_next(Encoding::Json).unwrap()), [40, 41]);
+        assert!(!log.has_unread());
+        log.settle(2).unwrap();
+        assert_eq!((log.unsettled_batches(), log.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_reopened_log_with_a_dropped_segment_resends_the_rest_and_skips_the_hole() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut log, _) = DiskLog::open(dir.path(), 100).unwrap();
+            for i in 0..5 {
+                log.append(batch(i * 10..i * 10 + 2), Encoding::Json)
+                    .unwrap();
+            }
+            log.read_next(Encoding::Json).unwrap(); // batch 0 in flight, unsettled
+            log.drop_oldest_unread().unwrap().unwrap(); // batch 1
+                                                        // A SIGKILL: no settle, no sync.
+        }
+        let (mut log, recovered) = DiskLog::open(dir.path(), 100).unwrap();
+        assert_eq!(
+            recovered,
+            Recovered {
+                batches: 4,
+                records: 8,
+                truncated_bytes: 0
+            }
+        );
+        let mut got = Vec::new();
+        while log.has_unread() {
+            got.extend(seqs(&log.read_next(Encoding::Json).unwrap()));
+        }
+        assert_eq!(got, [0, 1, 20, 21, 30, 31, 40, 41]);
+        log.settle(4).unwrap();
+        assert_eq!((log.unsettled_batches(), log.bytes()), (0, 0));
+        assert_eq!(log.settled, 5);
     }
 
     #[test]

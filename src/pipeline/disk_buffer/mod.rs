@@ -11,7 +11,11 @@
 //!
 //! While the broker is away the publisher stops taking batches; this stage keeps
 //! taking the batcher's, so the exchange connections keep reading and records go to
-//! disk until `max_bytes`, where the batcher waits (`when_full = "block"`). A bridge
+//! disk until `max_bytes`, where the batcher waits (`when_full = "block"`), or the
+//! oldest segment no batch of which was handed to the sink yet is dropped
+//! (`when_full = "drop_oldest"`: counted lost, and the next batch the sink gets starts
+//! with one `status gap` per symbol naming how many records and their receive-time
+//! range; the log may then exceed `max_bytes` by up to two segments). A bridge
 //! killed meanwhile loses nothing written: the next start reads what was not settled
 //! first ([`log::Recovered`], counted as `recovered`). At the drain deadline what the
 //! log still holds is synced and stays for the next start (counted as `kept`, not
@@ -28,8 +32,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use super::dropping::DroppedRecords;
 use super::PipelineStats;
-use crate::config::{BufferConfig, FsyncPolicy};
+use crate::config::{BufferConfig, FsyncPolicy, WhenFull};
+use crate::sinks::encoding::encode_as;
 use crate::sinks::encoding::Encoding;
 use crate::sinks::Batch;
 pub use log::{BufferError, DiskLog, Recovered};
@@ -80,9 +86,19 @@ pub(super) async fn run(
     let mut sync_every = tokio::time::interval(config.fsync_interval);
     sync_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let interval = config.fsync == FsyncPolicy::Interval;
+    let drop_oldest = config.when_full == WhenFull::DropOldest;
+    // Dropped and not announced yet (announced at the front of the next batch out).
+    let mut dropped = DroppedRecords::default();
     publish_gauges(&log, &stats);
     let result: Result<(), BufferError> = async {
-        while input_open || log.unsettled_batches() > 0 {
+        while input_open || log.unsettled_batches() > 0 || !dropped.is_empty() {
+            if !dropped.is_empty() && !log.has_unread() {
+                // No batch to carry the announcements: they go out as their own,
+                // through the log like any other.
+                let mut gaps = Batch::default();
+                announce(&mut gaps, &mut dropped, encoding, &stats);
+                log.append(gaps, encoding)?;
+            }
             tokio::select! {
                 biased;
                 _ = deadline.cancelled() => break,
@@ -96,11 +112,26 @@ pub(super) async fn run(
                 }
                 permit = out.reserve(), if log.has_unread() => {
                     let Ok(permit) = permit else { break };
-                    permit.send(log.read_next(encoding)?);
+                    let mut batch = log.read_next(encoding)?;
+                    if !dropped.is_empty() {
+                        announce(&mut batch, &mut dropped, encoding, &stats);
+                    }
+                    permit.send(batch);
                 }
-                batch = input.recv(), if input_open && log.bytes() < config.max_bytes => {
+                batch = input.recv(), if input_open && (drop_oldest || log.bytes() < config.max_bytes) => {
                     match batch {
                         Some(batch) => {
+                            while log.bytes() >= config.max_bytes {
+                                let Some(old) = log.drop_oldest_unread()? else { break };
+                                stats.lost_dropped.fetch_add(old.len() as u64, Relaxed);
+                                for r in &old {
+                                    dropped.count(r);
+                                }
+                                warn!(
+                                    records = old.len(),
+                                    "disk buffer full: dropped its oldest unsent segment (when_full = \"drop_oldest\")"
+                                );
+                            }
                             log.append(batch, encoding)?;
                             if !interval {
                                 blocking(|| log.sync())?;
@@ -129,6 +160,24 @@ pub(super) async fn run(
         }
     }
     (log, seen)
+}
+
+/// Puts one `status gap` per symbol of the records dropped since the last batch at
+/// the front of `batch` (counted as received, so the summary's equation holds).
+fn announce(
+    batch: &mut Batch,
+    dropped: &mut DroppedRecords,
+    encoding: Encoding,
+    stats: &PipelineStats,
+) {
+    let gaps: Vec<_> = dropped
+        .announcements("the full disk buffer")
+        .into_iter()
+        .map(|gap| encode_as(gap, encoding))
+        .collect();
+    stats.received.fetch_add(gaps.len() as u64, Relaxed);
+    batch.bytes += gaps.iter().map(|g| g.payload.len()).sum::<usize>();
+    batch.items.splice(0..0, gaps);
 }
 
 /// After the publisher ended: settles what it settled last, syncs the log, and
@@ -168,6 +217,8 @@ mod tests {
     use tickbridge_schema::Record;
 
     use super::*;
+    use tickbridge_schema::{Status, StatusEvent};
+
     use crate::config::{BatchConfig, BufferKind, FileConfig, QueueConfig, SinkConfig};
     use crate::pipeline::{test_record, DiskBuffer};
     use crate::sinks::file::FileSink;
@@ -391,5 +442,121 @@ mod tests {
         );
         let seqs = seqs_in(&out);
         assert_eq!(seqs, (1..=110).collect::<Vec<_>>());
+    }
+
+    /// A sink that is down (holds the publisher in `enqueue`) until `up` says true.
+    struct DownUntil {
+        inner: Arc<FileSink>,
+        up: watch::Receiver<bool>,
+    }
+
+    impl Sink for DownUntil {
+        fn name(&self) -> &'static str {
+            "down-until"
+        }
+        // The enqueue itself waits while the sink is down; what it yields is the
+        // batch's acks, a future by design.
+        #[allow(clippy::async_yields_async)]
+        fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
+            let mut up = self.up.clone();
+            Box::pin(async move {
+                let _ = up.wait_for(|up| *up).await;
+                self.inner.enqueue(batch).await
+            })
+        }
+        fn close(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+            self.inner.close()
+        }
+    }
+
+    #[tokio::test]
+    async fn drop_oldest_drops_exactly_the_counted_records_and_names_their_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.jsonl");
+        let (up_tx, up) = watch::channel(false);
+        let sink = Arc::new(DownUntil {
+            inner: file_sink(&out),
+            up,
+        });
+        let config = BufferConfig {
+            max_bytes: 16384,
+            when_full: WhenFull::DropOldest,
+            ..buffer_config(&dir.path().join("buffer"))
+        };
+        // Each record received 1 µs after the one before.
+        let records = (1..=3_000u64).map(|seq| {
+            let mut r = test_record(seq);
+            r.ts_recv = 1_000_000 + seq as i64 * 1_000;
+            r
+        });
+        let run = run_with(config, sink, records, CancellationToken::new());
+        let recover = async move {
+            // The sources are never held back: once all 3,000 are in, the sink returns.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            up_tx.send(true).unwrap();
+        };
+        let (((stats, _), sent), ()) = tokio::join!(run, recover);
+        assert_eq!(sent, 3_000);
+        let summary = stats.summary();
+        let lines = std::fs::read_to_string(&out).unwrap();
+        let written: Vec<Record> = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let data: Vec<u64> = written.iter().filter_map(|r| r.seq).collect();
+        let gaps: Vec<&Status> = written
+            .iter()
+            .filter_map(|r| match &r.data {
+                tickbridge_schema::Data::Status(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        // Records go in order, with exactly the dropped ones missing.
+        assert!(data.windows(2).all(|w| w[0] < w[1]), "out of order");
+        let missing: Vec<u64> = (1..=3_000).filter(|s| !data.contains(s)).collect();
+        assert!(summary.dropped > 0, "{summary:?}");
+        assert_eq!(missing.len() as u64, summary.dropped, "{summary:?}");
+        assert_eq!(summary.lost, summary.dropped);
+        assert_eq!(summary.received, 3_000 + gaps.len() as u64);
+        assert_eq!(summary.received, summary.delivered + summary.lost);
+        assert_eq!(summary.kept, 0);
+        // The announcements cover exactly the missing records: counts and ranges.
+        assert!(!gaps.is_empty());
+        let mut announced = 0u64;
+        let mut covered = Vec::new();
+        for gap in &gaps {
+            assert_eq!(gap.event, StatusEvent::Gap);
+            let reason = gap.reason.as_deref().unwrap();
+            let words: Vec<&str> = reason.split(' ').collect();
+            assert_eq!(
+                words[1..9].join(" "),
+                "records dropped from the full disk buffer (when_full",
+                "{reason}"
+            );
+            let (n, from, to): (u64, i64, i64) = (
+                words[0].parse().unwrap(),
+                words[13].parse().unwrap(),
+                words[15].parse().unwrap(),
+            );
+            announced += n;
+            covered.push((from, to));
+        }
+        assert_eq!(announced, summary.dropped);
+        for seq in &missing {
+            let ts = 1_000_000 + *seq as i64 * 1_000;
+            assert!(
+                covered.iter().any(|(a, b)| (*a..=*b).contains(&ts)),
+                "record {seq} missing but in no announced range {covered:?}"
+            );
+        }
+        for seq in &data {
+            let ts = 1_000_000 + *seq as i64 * 1_000;
+            assert!(
+                !covered.iter().any(|(a, b)| (*a..=*b).contains(&ts)),
+                "record {seq} delivered inside an announced range {covered:?}"
+            );
+        }
+        // The log ends empty.
+        assert_eq!(stats.buffer_bytes.load(Relaxed), 0);
     }
 }
