@@ -184,6 +184,7 @@ pub async fn run(
     let announce = publisher::Announce {
         sink: sink_config.name.clone(),
         encoding,
+        dead_letter: sink.dead_letter(),
     };
     let Some(DiskBuffer { config, log }) = buffer else {
         let publisher = publisher::run(

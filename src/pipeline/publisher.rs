@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tickbridge_schema::Record;
 
 use super::{lost, PipelineStats};
+use crate::sinks::dead_letter::DeadLetter;
 use crate::sinks::encoding::{encode_as, Encoded, Encoding};
 use crate::sinks::{Batch, BatchOutcome, Sink, SinkError};
 
@@ -27,7 +28,26 @@ pub(super) struct Announce {
     /// The sink's configured name (`[sink] name`).
     pub sink: String,
     pub encoding: Encoding,
+    /// The sink's dead-letter file, which gets a copy of every announcement at once
+    /// (the sink itself gets it once it takes batches again).
+    pub dead_letter: DeadLetter,
 }
+
+impl Announce {
+    /// Copies `announcements` to the dead-letter file, if one is configured. A copy:
+    /// not counted in the sink's accounting, which the sink's own copy is.
+    fn copy_to_dead_letter(&self, announcements: &[Record]) {
+        if !self.dead_letter.is_configured() {
+            return;
+        }
+        for r in announcements {
+            self.dead_letter.write(&self.sink, LOST_ERROR, &r.to_json());
+        }
+    }
+}
+
+/// The `error` of a `status lost` copy in the dead-letter file.
+const LOST_ERROR: &str = "records failed after the sink's retries (status lost)";
 
 pub(super) async fn run(
     mut batches: mpsc::Receiver<Batch>,
@@ -79,11 +99,13 @@ pub(super) async fn run(
                 let (outcome, timing): (BatchOutcome, Timing) = (outcome, timing);
                 in_flight_records -= timing.at_risk(durable);
                 if outcome.failed > 0 && timing.from_input {
-                    pending.extend(lost::announcements(
+                    let lost = lost::announcements(
                         &announce.sink,
                         timing.loss(outcome.failed),
                         &timing.symbols,
-                    ));
+                    );
+                    announce.copy_to_dead_letter(&lost);
+                    pending.extend(lost);
                 }
                 let from_input = timing.from_input;
                 account(&stats, outcome, timing);
@@ -253,6 +275,7 @@ mod tests {
     #[derive(Default)]
     struct FailsFirstBatch {
         batches: Mutex<Vec<Vec<Record>>>,
+        dead_letter: DeadLetter,
     }
 
     impl Sink for FailsFirstBatch {
@@ -272,13 +295,24 @@ mod tests {
         fn close(&self) -> BoxFuture<'_, Result<(), SinkError>> {
             Box::pin(std::future::ready(Ok(())))
         }
+        fn dead_letter(&self) -> DeadLetter {
+            self.dead_letter.clone()
+        }
     }
 
     async fn run_on(
         records: Vec<Record>,
         max_events: usize,
     ) -> (Arc<FailsFirstBatch>, Arc<PipelineStats>) {
-        let sink = Arc::new(FailsFirstBatch::default());
+        run_on_sink(FailsFirstBatch::default(), records, max_events).await
+    }
+
+    async fn run_on_sink(
+        sink: FailsFirstBatch,
+        records: Vec<Record>,
+        max_events: usize,
+    ) -> (Arc<FailsFirstBatch>, Arc<PipelineStats>) {
+        let sink = Arc::new(sink);
         let stats = Arc::new(PipelineStats::default());
         let (tx, rx) = mpsc::channel(64);
         let batch = BatchConfig {
@@ -359,6 +393,37 @@ mod tests {
         assert_eq!(
             (summary.received, summary.delivered, summary.failed),
             (4, 1, 3)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_loss_is_copied_to_the_dead_letter_file_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead.jsonl");
+        let sink = FailsFirstBatch {
+            dead_letter: DeadLetter::open(Some(&path)).unwrap(),
+            ..FailsFirstBatch::default()
+        };
+        let (sink, stats) = run_on_sink(sink, (1..=8).map(test_record).collect(), 4).await;
+        let batches = sink.batches.lock().unwrap();
+        let in_sink = &batches[1][0];
+        assert!(lost_reason(in_sink).is_some(), "{in_sink:?}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["error"], LOST_ERROR);
+        assert_eq!(lines[0]["sink"], "stdout");
+        let copy: Record = serde_json::from_value(lines[0]["record"].clone()).unwrap();
+        // The same announcement, id and all: a consumer of both paths can dedup it.
+        assert_eq!(&copy, in_sink);
+        // A copy, not a record of its own: the accounting is the same as without it.
+        let summary = stats.summary();
+        assert_eq!(
+            (summary.received, summary.delivered, summary.failed),
+            (9, 5, 4)
         );
     }
 }

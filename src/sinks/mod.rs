@@ -113,6 +113,12 @@ pub trait Sink: Send + Sync {
     fn counters(&self) -> Vec<SinkCounter> {
         Vec::new()
     }
+    /// The sink's dead-letter file (`[sink.dead_letter] path`; none by default): the
+    /// publisher copies its `status lost` announcements there, a path that survives
+    /// the broker's outage.
+    fn dead_letter(&self) -> dead_letter::DeadLetter {
+        dead_letter::DeadLetter::default()
+    }
 }
 
 /// `tickbridge_sink_outages_total`: the same meaning for every networked sink.

@@ -933,6 +933,10 @@ impl Sink for KafkaSink {
         "kafka"
     }
 
+    fn dead_letter(&self) -> DeadLetter {
+        self.inner.dead_letter.clone()
+    }
+
     // Yielding a future is the contract: enqueue, then hand back the acknowledgements.
     #[allow(clippy::async_yields_async)]
     fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {

@@ -453,6 +453,10 @@ impl Sink for NatsSink {
         "nats"
     }
 
+    fn dead_letter(&self) -> DeadLetter {
+        self.inner.dead_letter.clone()
+    }
+
     fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
         let (done, next_turn) = oneshot::channel();
         let previous = self
