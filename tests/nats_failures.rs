@@ -145,12 +145,16 @@ fn outage_longer_than_the_delivery_timeout_loses_exactly_what_the_stream_lacks()
 /// bridge cannot know which of them the server stored before it died (or stored from
 /// the client's buffer after it came back, past the window, as copies), so `lost`
 /// may exceed what the stream lacks but never falls short of it; and once the server
-/// is back a `status lost` in the stream tells consumers how many and when.
+/// is back a `status lost` in the stream tells consumers how many and when. The
+/// dead-letter file holds a copy of every announcement, written while the server
+/// was still away.
 #[test]
 fn an_outage_past_the_duplicate_window_counts_the_unconfirmed_lost_and_announces_them() {
     let mut server = PrivateServer::start(&[]);
     let js = Js::connect_to(&server.url());
     let stream = "TB_LOST";
+    let dir = tempfile::tempdir().unwrap();
+    let dead_letters = dir.path().join("dead.jsonl");
     let (_replay, config) = replay_and_config(
         "max",
         &server.url(),
@@ -158,7 +162,15 @@ fn an_outage_past_the_duplicate_window_counts_the_unconfirmed_lost_and_announces
         "ack_timeout = \"1s\"",
         &stream_section(stream).replace("duplicate_window = \"2m\"", "duplicate_window = \"3s\""),
     );
-    let config = config.replace("delivery_timeout = \"30s\"", "delivery_timeout = \"3s\"");
+    let config = config
+        .replace("delivery_timeout = \"30s\"", "delivery_timeout = \"3s\"")
+        .replace(
+            "[sink.nats]",
+            &format!(
+                "[sink.dead_letter]\npath = \"{}\"\n\n[sink.nats]",
+                dead_letters.display()
+            ),
+        );
     let mut bridge = Bridge::start(&config);
     outage_mid_stream(&mut server, &js, stream, &bridge, Duration::from_secs(15));
     common::wait_until(Duration::from_secs(30), "the bridge to reconnect", || {
@@ -228,6 +240,27 @@ fn an_outage_past_the_duplicate_window_counts_the_unconfirmed_lost_and_announces
             "{reason}"
         );
         assert_eq!(r["symbol"], "BTC-USDT");
+    }
+    // Every announcement in the stream has its copy in the dead-letter file.
+    let text = std::fs::read_to_string(&dead_letters).unwrap_or_default();
+    let copies: std::collections::HashSet<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .inspect(|d| {
+            assert_eq!(
+                d["error"], "records failed after the sink's retries (status lost)",
+                "{d}"
+            );
+            assert_eq!(d["record"]["event"], "lost", "{d}");
+        })
+        .map(|d| d["record"]["id"].as_str().unwrap().to_string())
+        .collect();
+    for r in &announced {
+        let id = r["id"].as_str().unwrap();
+        assert!(
+            copies.contains(id),
+            "{id} not in the dead-letter file:\n{text}"
+        );
     }
     eprintln!(
         "lost {}, missing {missing}, {} announcements: {}",
