@@ -680,6 +680,43 @@ fn kafka_broker_killed_and_restarted_mid_stream() {
     );
 }
 
+/// A 75 s broker outage with the default settings (memory queue, back-pressure, the
+/// default `delivery_timeout`): the batches in flight at the kill wait for the broker,
+/// new ones are held and the sources feel it; once the broker is back every record
+/// of the capture is in Kafka (by trade id and bbo sequence) and nothing is lost.
+/// Before the default followed librdkafka's (5 min) it was 30 s, and the records in
+/// flight at the kill timed out as lost.
+#[test]
+fn kafka_outage_of_75s_with_default_settings_loses_nothing() {
+    let _broker = exclusive_broker();
+    require_broker();
+    let _restore = RestoreBroker;
+    let topics = Topics::new("outage75");
+    let replay = Replay::start(&common::capture(CAPTURE), "10");
+    let config = config(&replay, &topics, "").replace("delivery_timeout = \"60s\"\n", "");
+    assert!(!config.contains("delivery_timeout"), "{config}");
+    let mut bridge = Bridge::start(&config);
+    wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
+    let killed_at = Instant::now();
+    kafka_sh(&["kill"]);
+    std::thread::sleep(Duration::from_secs(75));
+    kafka_sh(&["start"]);
+    eprintln!("broker back after {:?}", killed_at.elapsed());
+    wait_for_messages(&topics, expected_total(), Duration::from_secs(180), &bridge);
+    let summary = stop(&mut bridge);
+    let found = check(&topics, read_all(&topics.all()), false);
+    assert_capture_complete(&found);
+    assert_eq!(
+        (found.messages.len() - found.duplicates) as u64,
+        summary.delivered,
+        "{summary:?}"
+    );
+    eprintln!(
+        "75 s outage, defaults: {summary:?}, {} duplicates",
+        found.duplicates
+    );
+}
+
 /// The bridge starts while the broker is down: it keeps running and retrying, says
 /// so in the log, and delivers everything once the broker is up.
 #[test]

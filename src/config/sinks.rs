@@ -38,7 +38,7 @@ pub struct SinkConfig {
     /// Batches in flight at once (each awaits its acknowledgements). Default 8.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
-    /// How long a record may be retried before it counts as failed.
+    /// How long a record may be retried before it counts as failed. Default 5 min.
     #[serde(default = "default_delivery_timeout", deserialize_with = "duration")]
     pub delivery_timeout: Duration,
     #[serde(default)]
@@ -75,8 +75,12 @@ impl Default for SinkConfig {
 fn default_max_in_flight() -> usize {
     8
 }
+/// Five minutes, librdkafka's own `delivery.timeout.ms`: the batches in flight when
+/// a broker goes away wait for it that long (new ones are held meanwhile), so an
+/// outage of a few minutes loses nothing with the defaults; a shorter setting is
+/// honoured during an outage too.
 fn default_delivery_timeout() -> Duration {
-    Duration::from_secs(30)
+    Duration::from_secs(300)
 }
 
 /// The sink implementations.

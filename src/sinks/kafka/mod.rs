@@ -1019,7 +1019,7 @@ mod tests {
         assert_eq!(cc.get("enable.idempotence"), Some("true"));
         assert_eq!(cc.get("acks"), Some("all"));
         assert_eq!(cc.get("compression.type"), Some("lz4"));
-        assert_eq!(cc.get("message.timeout.ms"), Some("30000"));
+        assert_eq!(cc.get("message.timeout.ms"), Some("300000"));
         assert_eq!(cc.get("linger.ms"), Some("20"));
         assert_eq!(cc.get("batch.num.messages"), Some("500"));
     }
