@@ -375,14 +375,8 @@ impl DiskLog {
         }
         let offset = self.read.offset;
         let (_, file) = self.read.file.as_mut().expect("opened above");
-        let (len, crc) = read_header(file, &path, offset)?;
-        let mut body = vec![0u8; len];
-        file.read_exact(&mut body).map_err(io("reading", &path))?;
-        if crc32fast::hash(&body) != crc {
-            return Err(corrupt(&path, offset, "CRC mismatch"));
-        }
-        let items = decode_body(&body, encoding).map_err(|why| corrupt(&path, offset, &why))?;
-        self.read.offset += (HEADER + len) as u64;
+        let (items, len) = read_frame(file, &path, offset, encoding)?;
+        self.read.offset += len;
         self.read.seq += 1;
         self.skip_dropped();
         let bytes = items.iter().map(|i| i.payload.len()).sum();
@@ -451,16 +445,9 @@ impl DiskLog {
         let mut file = File::open(&path).map_err(io("opening", &path))?;
         let mut offset = 0u64;
         for _ in 0..batches {
-            let (len, crc) = read_header(&mut file, &path, offset)?;
-            let mut body = vec![0u8; len];
-            file.read_exact(&mut body).map_err(io("reading", &path))?;
-            if crc32fast::hash(&body) != crc {
-                return Err(corrupt(&path, offset, "CRC mismatch"));
-            }
-            let items =
-                decode_body(&body, Encoding::Json).map_err(|why| corrupt(&path, offset, &why))?;
+            let (items, len) = read_frame(&mut file, &path, offset, Encoding::Json)?;
             records.extend(items.into_iter().map(|i| i.record));
-            offset += (HEADER + len) as u64;
+            offset += len;
         }
         fs::remove_file(&path).map_err(io("deleting", &path))?;
         let segment = self.segments.remove(at).expect("found above");
@@ -555,6 +542,24 @@ fn merge_dropped(pending: VecDeque<Pending>) -> VecDeque<Pending> {
         }
     }
     out
+}
+
+/// Reads the frame at `offset` (the file positioned there), checks its CRC and
+/// decodes its records as `encoding`; returns them and the frame's length on disk.
+fn read_frame(
+    file: &mut File,
+    path: &Path,
+    offset: u64,
+    encoding: Encoding,
+) -> Result<(Vec<Encoded>, u64), BufferError> {
+    let (len, crc) = read_header(file, path, offset)?;
+    let mut body = vec![0u8; len];
+    file.read_exact(&mut body).map_err(io("reading", path))?;
+    if crc32fast::hash(&body) != crc {
+        return Err(corrupt(path, offset, "CRC mismatch"));
+    }
+    let items = decode_body(&body, encoding).map_err(|why| corrupt(path, offset, &why))?;
+    Ok((items, (HEADER + len) as u64))
 }
 
 fn segment_path(dir: &Path, base: u64) -> PathBuf {
