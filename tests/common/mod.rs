@@ -359,12 +359,16 @@ impl Drop for Bridge {
     }
 }
 
-/// Reads a JSON-lines file of records (missing file = no records).
+/// Reads a JSON-lines file of records (missing file = no records). A last line
+/// without its newline is a write still in progress (the file is polled while the
+/// bridge appends to it) and is left for the next read.
 pub fn read_jsonl(path: &Path) -> Vec<Value> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
-    text.lines()
+    let complete = text.rfind('\n').map_or("", |end| &text[..=end]);
+    complete
+        .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
