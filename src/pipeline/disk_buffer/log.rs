@@ -742,6 +742,15 @@ mod tests {
         names
     }
 
+    /// The seqs of every batch left to read, in order.
+    fn unread_seqs(log: &mut DiskLog) -> Vec<u64> {
+        let mut got = Vec::new();
+        while log.has_unread() {
+            got.extend(seqs(&log.read_next(Encoding::Json).unwrap()));
+        }
+        got
+    }
+
     /// Opens the log again, as the next start would: every read comes from disk.
     fn reopen(dir: &Path, segment_bytes: u64) -> DiskLog {
         DiskLog::open(dir, segment_bytes).unwrap().0
@@ -837,10 +846,7 @@ mod tests {
                 truncated_bytes: 0
             }
         );
-        let mut got = Vec::new();
-        while log.has_unread() {
-            got.extend(seqs(&log.read_next(Encoding::Json).unwrap()));
-        }
+        let got = unread_seqs(&mut log);
         assert_eq!(got, [10, 11, 12, 20, 21, 22, 30, 31, 32]);
         // New batches follow the recovered ones.
         log.append(batch(40..41), Encoding::Json).unwrap();
@@ -895,9 +901,10 @@ mod tests {
                 log.append(batch(i * 10..i * 10 + 2), Encoding::Json)
                     .unwrap();
             }
-            log.read_next(Encoding::Json).unwrap(); // batch 0 in flight, unsettled
-            log.drop_oldest_unread().unwrap().unwrap(); // batch 1
-                                                        // A SIGKILL: no settle, no sync.
+            // Batch 0 in flight (unsettled), batch 1 dropped; then a SIGKILL: no
+            // settle, no sync.
+            log.read_next(Encoding::Json).unwrap();
+            log.drop_oldest_unread().unwrap().unwrap();
         }
         let (mut log, recovered) = DiskLog::open(dir.path(), 100).unwrap();
         assert_eq!(
@@ -908,10 +915,7 @@ mod tests {
                 truncated_bytes: 0
             }
         );
-        let mut got = Vec::new();
-        while log.has_unread() {
-            got.extend(seqs(&log.read_next(Encoding::Json).unwrap()));
-        }
+        let got = unread_seqs(&mut log);
         assert_eq!(got, [0, 1, 20, 21, 30, 31, 40, 41]);
         log.settle(4).unwrap();
         assert_eq!((log.unsettled_batches(), log.bytes()), (0, 0));
