@@ -5,7 +5,8 @@
 //! it stop waiting: the records of the batches still unacknowledged (or still being
 //! enqueued) count as lost in flight, those of a batch it had not taken yet as lost
 //! in the batcher. Records a batch failed (after the sink's retries) are announced
-//! in front of the next batch with `status lost` (see [`lost`]).
+//! in front of the next batch with `status lost` (see [`lost`]); a batch that failed
+//! whole hands the announcements it carried on to the next one.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -96,16 +97,29 @@ pub(super) async fn run(
             // Settled batches first: a loss is then announced in the very next batch.
             biased;
             Some((outcome, timing)) = in_flight.next(), if !in_flight.is_empty() => {
-                let (outcome, timing): (BatchOutcome, Timing) = (outcome, timing);
+                let (outcome, mut timing): (BatchOutcome, Timing) = (outcome, timing);
                 in_flight_records -= timing.at_risk(durable);
                 if outcome.failed > 0 && timing.from_input {
-                    let lost = lost::announcements(
-                        &announce.sink,
-                        timing.loss(outcome.failed),
-                        &timing.symbols,
-                    );
-                    announce.copy_to_dead_letter(&lost);
-                    pending.extend(lost);
+                    // A batch that failed whole lost the announcements it carried as
+                    // well: they go again (same ids) and are not counted in the new one.
+                    let carried = std::mem::take(&mut timing.carried);
+                    let whole = outcome.failed == timing.ts_recv.len() as u64;
+                    let own_failed = match whole {
+                        true => outcome.failed - carried.len() as u64,
+                        false => outcome.failed,
+                    };
+                    if whole {
+                        pending.extend(carried);
+                    }
+                    if own_failed > 0 {
+                        let lost = lost::announcements(
+                            &announce.sink,
+                            timing.loss(own_failed),
+                            &timing.symbols,
+                        );
+                        announce.copy_to_dead_letter(&lost);
+                        pending.extend(lost);
+                    }
                 }
                 let from_input = timing.from_input;
                 account(&stats, outcome, timing);
@@ -119,9 +133,11 @@ pub(super) async fn run(
                     stats.batches_in_flight.fetch_add(1, Relaxed);
                     // The symbols and times before announcements join the batch.
                     let symbols = lost::symbols_of(batch.items.iter().map(|i| &i.record));
+                    let carried = pending.clone();
                     let added = prepend(&mut batch, &mut pending, &announce, &stats);
                     let mut timing = Timing::of(&batch, added);
                     timing.symbols = symbols;
+                    timing.carried = carried;
                     let n = timing.at_risk(durable);
                     // The sink may hold the batch back (a broker that is down): the
                     // deadline ends that wait too.
@@ -200,6 +216,10 @@ struct Timing {
     symbols: Vec<lost::SymbolShare>,
     /// False for a batch of announcements only: it settles nothing upstream.
     from_input: bool,
+    /// The announcements in front (a copy, to send again should the batch fail
+    /// whole). Empty for a batch of announcements only: its failure is counted and
+    /// not announced again, or the end of a stream could loop on a dead sink.
+    carried: Vec<Record>,
 }
 
 impl Timing {
@@ -210,6 +230,7 @@ impl Timing {
             added,
             symbols: Vec::new(),
             from_input: true,
+            carried: Vec::new(),
         }
     }
 
@@ -271,11 +292,13 @@ mod tests {
     use crate::pipeline::test_record;
     use crate::sinks::{Acks, BoxFuture};
 
-    /// A sink whose first batch fails after its retries; it keeps what it delivered.
+    /// A sink whose first batch (and `more_failing` after it) fails after its
+    /// retries; it keeps every batch it was given.
     #[derive(Default)]
     struct FailsFirstBatch {
         batches: Mutex<Vec<Vec<Record>>>,
         dead_letter: DeadLetter,
+        more_failing: usize,
     }
 
     impl Sink for FailsFirstBatch {
@@ -285,7 +308,7 @@ mod tests {
         fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
             let mut batches = self.batches.lock().unwrap();
             let n = batch.len();
-            let outcome = match batches.is_empty() {
+            let outcome = match batches.len() <= self.more_failing {
                 true => BatchOutcome::all_failed(n),
                 false => BatchOutcome::all_delivered(n),
             };
@@ -379,6 +402,46 @@ mod tests {
                 summary.lost
             ),
             (9, 5, 4, 4)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_fails_whole_carries_its_announcements_on() {
+        let mut records: Vec<Record> = (1..=12).map(test_record).collect();
+        for (i, r) in records.iter_mut().enumerate() {
+            r.ts_recv = 1_000 + i as i64;
+        }
+        let sink = FailsFirstBatch {
+            more_failing: 1,
+            ..FailsFirstBatch::default()
+        };
+        let (sink, stats) = run_on_sink(sink, records, 4).await;
+        let batches = sink.batches.lock().unwrap();
+        assert_eq!(batches.len(), 3);
+        // The second batch carried the first one's announcement and failed with it.
+        let first_announcement = &batches[1][0];
+        assert!(lost_reason(first_announcement).is_some());
+        assert_eq!(batches[1].len(), 5);
+        // The third holds it again, id and all, then the second batch's own.
+        let third = &batches[2];
+        assert_eq!(&third[0], first_announcement);
+        assert_eq!(
+            lost_reason(&third[1]),
+            Some(
+                "4 of the 4 records of a batch received from 1004 to 1007 (ns since the epoch) \
+                 were not acknowledged by the stdout sink within its retries and count as lost (a \
+                 broker that stored one unacknowledged holds it); 4 of that batch's records were \
+                 of this symbol"
+            )
+        );
+        let seqs: Vec<Option<u64>> = third[2..].iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [Some(9), Some(10), Some(11), Some(12)]);
+        // Received: 12 records and 3 announcement copies; failed: 4, then 4 and the
+        // first copy of the announcement (which the sink then holds once).
+        let summary = stats.summary();
+        assert_eq!(
+            (summary.received, summary.delivered, summary.failed),
+            (15, 6, 9)
         );
     }
 

@@ -26,6 +26,9 @@ use crate::sinks::{BatchOutcome, Encoding};
 /// within `message.timeout.ms`; this only bounds the wait should it ever not.
 const REPORT_GRACE: Duration = Duration::from_secs(30);
 
+/// The pause between two rounds of sending unconfirmed records again.
+const RESEND_PAUSE: Duration = Duration::from_secs(1);
+
 /// A record that failed for good, as the dead-letter targets need it.
 pub struct Failure {
     pub error: Cause,
@@ -34,6 +37,11 @@ pub struct Failure {
     /// The value as it was (or would have been) published; for
     /// [`Cause::Unpublishable`] the record's JSON.
     pub payload: Vec<u8>,
+    /// The message's timestamp (ms), to send it again as it was.
+    pub timestamp: Option<i64>,
+    /// librdkafka's message status said the broker may have stored it: the request
+    /// went out and no answer came (`RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED`).
+    pub possibly_stored: bool,
 }
 
 /// Why a record failed.
@@ -95,6 +103,8 @@ impl Reports {
                 topic: message.topic().to_string(),
                 key: message.key().map(<[u8]>::to_vec),
                 payload: message.payload().unwrap_or_default().to_vec(),
+                timestamp: message.timestamp().to_millis(),
+                possibly_stored: possibly_stored(message),
             }),
         }
         self.one_done();
@@ -144,6 +154,18 @@ impl Reports {
     }
 }
 
+/// Whether librdkafka says the broker may hold `message` although its delivery
+/// failed: it was sent and no answer came before the timeout (or the connection
+/// went). Only then can a failed record be in the topic; one never sent, or refused
+/// by the broker, is not.
+fn possibly_stored(message: &rdkafka::message::BorrowedMessage<'_>) -> bool {
+    use rdkafka::bindings::{rd_kafka_message_status, rd_kafka_msg_status_t};
+    // SAFETY: the pointer is the live message of this delivery report, borrowed for
+    // the call; rd_kafka_message_status only reads its status field.
+    let status = unsafe { rd_kafka_message_status(message.ptr()) };
+    status == rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED
+}
+
 /// What a definite delivery error means for the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Class {
@@ -151,11 +173,23 @@ pub(super) enum Class {
     Terminal,
     /// Retries ran out (timeout) or the producer failed: the record is lost.
     Failed,
+    /// Retries ran out, but the broker may have stored the record before it went
+    /// away: counting it lost could be false, so it is sent again once the broker
+    /// is back (Kafka may then hold it twice; consumers dedup by `id`).
+    Unconfirmed,
 }
 
-/// Classifies a definite delivery error. librdkafka has already retried the
-/// retriable ones until `message.timeout.ms`, so what reaches here is final.
-pub(super) fn classify(error: &Cause) -> Class {
+/// Classifies a failed record. librdkafka has already retried the retriable errors
+/// until `message.timeout.ms`, so what reaches here is final, except for a record
+/// the broker may hold: that one is [`Class::Unconfirmed`].
+pub(super) fn classify(failure: &Failure) -> Class {
+    match classify_error(&failure.error) {
+        Class::Failed if failure.possibly_stored => Class::Unconfirmed,
+        class => class,
+    }
+}
+
+fn classify_error(error: &Cause) -> Class {
     use RDKafkaErrorCode::*;
     let error = match error {
         Cause::Kafka(e) => e,
@@ -185,7 +219,22 @@ pub(super) fn classify(error: &Cause) -> Class {
 
 impl Inner {
     /// Awaits every delivery report of one batch and accounts for every record.
-    pub(super) async fn settle(&self, reports: Arc<Reports>) -> BatchOutcome {
+    pub(super) async fn settle(self: &Arc<Self>, reports: Arc<Reports>) -> BatchOutcome {
+        let (mut outcome, unconfirmed) = self.tally(&reports, false).await;
+        if !unconfirmed.is_empty() {
+            let resent = self.resend_unconfirmed(unconfirmed).await;
+            outcome.delivered += resent.delivered;
+            outcome.dead_lettered += resent.dead_lettered;
+            outcome.failed += resent.failed;
+        }
+        outcome
+    }
+
+    /// Waits for the reports of `reports`, dead-letters the terminal failures and
+    /// counts the rest; returns the outcome and the records the broker may hold
+    /// (for [`Inner::resend_unconfirmed`]): with `copies` (records sent again) every
+    /// failure not terminal, since the first copy may be in the topic.
+    async fn tally(&self, reports: &Reports, copies: bool) -> (BatchOutcome, Vec<Failure>) {
         let unreported = reports.wait(self.delivery_timeout + REPORT_GRACE).await as u64;
         let mut outcome = BatchOutcome {
             delivered: reports.delivered.load(Ordering::Relaxed),
@@ -203,10 +252,13 @@ impl Inner {
         // from before the outage began (an incidental report while the broker is
         // already gone). Only the statistics' broker state does (`context.rs`).
         let mut terminal = Vec::new();
+        let mut unconfirmed = Vec::new();
         let mut first_failure: Option<String> = None;
         for failure in reports.take_failures() {
-            match classify(&failure.error) {
+            match classify(&failure) {
                 Class::Terminal => terminal.push(failure),
+                Class::Unconfirmed => unconfirmed.push(failure),
+                Class::Failed if copies => unconfirmed.push(failure),
                 Class::Failed => {
                     outcome.failed += 1;
                     first_failure.get_or_insert_with(|| failure.to_string());
@@ -232,6 +284,73 @@ impl Inner {
                 error = %e,
                 "kafka: records could not be delivered within the delivery timeout"
             );
+        }
+        (outcome, unconfirmed)
+    }
+
+    /// Sends records whose delivery timed out after they reached the broker again,
+    /// once the broker answers (with or without `hold_while_down`), until each is
+    /// acknowledged or refused for good. Counting them lost could be false (the
+    /// broker may have stored them before it went away), so they are never counted
+    /// lost here: a copy that times out unsent leaves the first one as unconfirmed
+    /// as it was. The drain deadline ends the rounds (the publisher then counts the
+    /// batch lost in flight). The copies may land after later records of their key.
+    async fn resend_unconfirmed(self: &Arc<Self>, mut records: Vec<Failure>) -> BatchOutcome {
+        let mut outcome = BatchOutcome::default();
+        let mut round = 0u32;
+        while !records.is_empty() {
+            round += 1;
+            warn!(
+                records = records.len(),
+                round,
+                error = %records[0],
+                "kafka: records timed out after reaching the broker without an answer (it may \
+                 hold them); sending them again once it answers (Kafka may then hold them twice)"
+            );
+            if round > 1 {
+                tokio::time::sleep(RESEND_PAUSE).await;
+            }
+            self.wait_for_broker(true).await;
+            self.resent
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            let reports = Reports::new(records.len());
+            let content_type = self.encoding.content_type();
+            for failure in records.drain(..) {
+                let mut record = BaseRecord::with_opaque_to(&failure.topic, reports.clone())
+                    .payload(failure.payload.as_slice())
+                    .headers(headers(content_type));
+                if let Some(key) = &failure.key {
+                    record = record.key(key.as_slice());
+                }
+                if let Some(ts) = failure.timestamp {
+                    record = record.timestamp(ts);
+                }
+                let mut backoff = QUEUE_FULL_BACKOFF.0;
+                loop {
+                    match self.producer.send(record) {
+                        Ok(()) => break,
+                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                            record = back;
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(QUEUE_FULL_BACKOFF.1);
+                        }
+                        Err((error, back)) => {
+                            drop(back);
+                            reports.refused(Failure {
+                                error: Cause::Kafka(error),
+                                ..failure
+                            });
+                            break;
+                        }
+                    }
+                }
+            }
+            let (got, again) = self.tally(&reports, true).await;
+            outcome.delivered += got.delivered;
+            outcome.dead_lettered += got.dead_lettered;
+            // Only records librdkafka never reported on (beyond its own timeout).
+            outcome.failed += got.failed;
+            records = again;
         }
         outcome
     }
@@ -327,9 +446,20 @@ fn dead_letter_headers(content_type: &str, error: &str, topic: &str) -> OwnedHea
 mod tests {
     use super::*;
 
+    fn failure(error: Cause, possibly_stored: bool) -> Failure {
+        Failure {
+            error,
+            topic: "t".into(),
+            key: None,
+            payload: vec![0],
+            timestamp: None,
+            possibly_stored,
+        }
+    }
+
     #[test]
-    fn terminal_errors_are_told_from_lost_ones() {
-        let p = |c| Cause::Kafka(KafkaError::MessageProduction(c));
+    fn terminal_errors_are_told_from_lost_and_unconfirmed_ones() {
+        let p = |c, stored| failure(Cause::Kafka(KafkaError::MessageProduction(c)), stored);
         for code in [
             RDKafkaErrorCode::MessageSizeTooLarge,
             RDKafkaErrorCode::UnknownTopicOrPartition,
@@ -337,7 +467,9 @@ mod tests {
             RDKafkaErrorCode::InvalidRecord,
             RDKafkaErrorCode::UnknownTopic,
         ] {
-            assert_eq!(classify(&p(code)), Class::Terminal, "{code:?}");
+            // Refused by the broker: not stored, whatever the status says.
+            assert_eq!(classify(&p(code, false)), Class::Terminal, "{code:?}");
+            assert_eq!(classify(&p(code, true)), Class::Terminal, "{code:?}");
         }
         for code in [
             RDKafkaErrorCode::MessageTimedOut,
@@ -345,22 +477,25 @@ mod tests {
             RDKafkaErrorCode::Fatal,
             RDKafkaErrorCode::NotEnoughReplicas,
         ] {
-            assert_eq!(classify(&p(code)), Class::Failed, "{code:?}");
+            assert_eq!(classify(&p(code, false)), Class::Failed, "{code:?}");
+            // Sent and unanswered: the broker may hold it, so it is not lost yet.
+            assert_eq!(classify(&p(code, true)), Class::Unconfirmed, "{code:?}");
         }
         assert_eq!(
-            classify(&Cause::Unpublishable("no schema".into())),
+            classify(&failure(Cause::Unpublishable("no schema".into()), false)),
             Class::Terminal
         );
     }
 
     fn refused(n: u8) -> Failure {
         Failure {
-            error: Cause::Kafka(KafkaError::MessageProduction(
-                RDKafkaErrorCode::MessageSizeTooLarge,
-            )),
-            topic: "t".into(),
-            key: None,
             payload: vec![n],
+            ..failure(
+                Cause::Kafka(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::MessageSizeTooLarge,
+                )),
+                false,
+            )
         }
     }
 

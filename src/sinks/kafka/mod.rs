@@ -501,6 +501,8 @@ struct Inner {
     /// Outages (`Reachability::outages`) after which the broker was seen leading its
     /// partitions again (`wait_for_broker`).
     verified_outages: std::sync::atomic::AtomicU64,
+    /// Records sent again after their delivery timed out unanswered (`delivery.rs`).
+    resent: std::sync::atomic::AtomicU64,
 }
 
 impl KafkaSink {
@@ -573,6 +575,7 @@ impl KafkaSink {
                 registry,
                 known_topics: std::sync::Mutex::new(Vec::new()),
                 verified_outages: std::sync::atomic::AtomicU64::new(0),
+                resent: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -582,6 +585,11 @@ impl KafkaSink {
         self.inner.reachability.outages()
     }
 }
+
+/// The `/metrics` counter of records sent again (`delivery.rs`).
+pub const RESENT: &str = "tickbridge_sink_resent_total";
+const RESENT_HELP: &str = "Records sent again because their delivery timed out after they reached \
+     the broker, which may have stored them: Kafka may hold each of these twice (Kafka).";
 
 /// The headers every message carries.
 fn headers(content_type: &str) -> OwnedHeaders {
@@ -604,11 +612,12 @@ const QUEUE_FULL_BACKOFF: (Duration, Duration) =
     (Duration::from_millis(1), Duration::from_millis(100));
 
 impl Inner {
-    /// Waits while no broker is reachable (with `hold_while_down`).
-    async fn wait_for_broker(self: &Arc<Self>) {
+    /// Waits while no broker is reachable: with `hold_while_down`, or `always` (records
+    /// sent again after an unanswered delivery, see `delivery.rs`).
+    async fn wait_for_broker(self: &Arc<Self>, always: bool) {
         use std::sync::atomic::Ordering::Relaxed;
         let verified = self.verified_outages.load(Relaxed);
-        if !self.hold_while_down
+        if !(self.hold_while_down || always)
             || (self.reachability.can_produce() && self.reachability.outages() == verified)
         {
             return;
@@ -770,6 +779,8 @@ impl Inner {
                     topic: topic.clone(),
                     key: Some(key.clone().into_bytes()),
                     payload: item.record.to_json(),
+                    timestamp: None,
+                    possibly_stored: false,
                 });
                 continue;
             }
@@ -795,6 +806,8 @@ impl Inner {
                             topic: topic.clone(),
                             key: Some(key.clone().into_bytes()),
                             payload: item.payload,
+                            timestamp: None,
+                            possibly_stored: false,
                         });
                         break;
                     }
@@ -941,7 +954,7 @@ impl Sink for KafkaSink {
     #[allow(clippy::async_yields_async)]
     fn enqueue(&self, batch: Batch) -> BoxFuture<'_, Acks> {
         Box::pin(async move {
-            self.inner.wait_for_broker().await;
+            self.inner.wait_for_broker(false).await;
             let reports = self.inner.send_batch(batch).await;
             let inner = self.inner.clone();
             let acks: Acks = Box::pin(async move { inner.settle(reports).await });
@@ -976,6 +989,7 @@ impl Sink for KafkaSink {
                 })?;
             info!(
                 outages = self.inner.reachability.outages(),
+                resent = self.inner.resent.load(std::sync::atomic::Ordering::Relaxed),
                 "kafka sink: producer flushed"
             );
             Ok(())
@@ -988,11 +1002,18 @@ impl Sink for KafkaSink {
     }
 
     fn counters(&self) -> Vec<super::SinkCounter> {
-        vec![super::SinkCounter {
-            name: super::OUTAGES,
-            help: super::OUTAGES_HELP,
-            value: self.inner.reachability.outages(),
-        }]
+        vec![
+            super::SinkCounter {
+                name: super::OUTAGES,
+                help: super::OUTAGES_HELP,
+                value: self.inner.reachability.outages(),
+            },
+            super::SinkCounter {
+                name: RESENT,
+                help: RESENT_HELP,
+                value: self.inner.resent.load(std::sync::atomic::Ordering::Relaxed),
+            },
+        ]
     }
 }
 
