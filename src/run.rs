@@ -177,13 +177,14 @@ async fn bridge(
     let kinds = produced_kinds(config);
     let mut lanes = Vec::with_capacity(config.sinks.len());
     for (i, sink_config) in config.sinks.iter().enumerate() {
-        let sink = sinks::build(sink_config, &kinds).await?;
+        let buffer_config = config.buffer_of(i);
+        let durable = buffer_config.kind == BufferKind::Disk;
+        let sink = sinks::build(sink_config, &kinds, durable).await?;
         // The first sink's counters are the ones the freshness metrics read.
         let stats: Arc<PipelineStats> = match i {
             0 => ops.pipeline.clone(),
             _ => Arc::default(),
         };
-        let buffer_config = config.buffer_of(i);
         let buffer = match buffer_config.kind {
             BufferKind::Memory => None,
             BufferKind::Disk => {

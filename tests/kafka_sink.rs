@@ -1090,6 +1090,17 @@ fn kafka_fan_out_with_a_file_sink_rides_out_a_kafka_kill() {
     );
 }
 
+/// A disk buffer for one test: its temporary directory (removed when dropped, so
+/// keep it for the test's length) and the `[sink.buffer]` section, plus `extra` lines.
+fn disk_buffer(extra: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let section = format!(
+        "\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\n{extra}",
+        dir.path().display()
+    );
+    (dir, section)
+}
+
 /// A summary line's field (those [`Summary`] does not carry).
 fn summary_field(bridge: &Bridge, field: &str) -> u64 {
     let line = bridge.summary_log("summary:").expect("a summary line");
@@ -1110,11 +1121,7 @@ fn kafka_disk_buffer_survives_an_outage_and_a_sigkill_of_the_bridge() {
     require_broker();
     let _restore = RestoreBroker;
     let topics = Topics::new("disk");
-    let buffer = tempfile::tempdir().unwrap();
-    let buffer_config = format!(
-        "\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\n",
-        buffer.path().display()
-    );
+    let (buffer, buffer_config) = disk_buffer("");
     let replay = Replay::start(&common::capture(CAPTURE), "10");
     let config = config(&replay, &topics, &buffer_config);
     let mut first = Bridge::start(&config);
@@ -1210,26 +1217,24 @@ fn kafka_disk_buffer_survives_an_outage_and_a_sigkill_of_the_bridge() {
     assert_eq!(files, [0], "the buffer's segments after the drain");
 }
 
-/// The disk buffer through a broker outage (at least 45 s) that outlasts the stream,
-/// in one process: the capture plays at 10x while Kafka is down and goes to disk, and once
-/// the broker is back the same bridge publishes it all: every record of the capture
-/// in Kafka once, in per-key order, nothing lost, and the buffer empty at the end.
+/// The disk buffer through a broker outage (at least 45 s) that outlasts the stream
+/// and the delivery timeout (10 s), in one process: the capture plays at 10x while
+/// Kafka is down and goes to disk, and once the broker is back the same bridge
+/// publishes it all: every record of the capture in Kafka once, in per-key order,
+/// nothing lost, and the buffer empty at the end.
 #[test]
 fn kafka_disk_buffer_absorbs_an_outage_longer_than_the_stream() {
     let _broker = exclusive_broker();
     require_broker();
     let _restore = RestoreBroker;
     let topics = Topics::new("diskup");
-    let buffer = tempfile::tempdir().unwrap();
-    let buffer_config = format!(
-        "\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\nfsync = \"batch\"\n",
-        buffer.path().display()
-    );
+    let (_buffer, buffer_config) = disk_buffer("fsync = \"batch\"\n");
     let replay = Replay::start(&common::capture(CAPTURE), "10");
-    // Records librdkafka held at the kill wait for the broker's return, past the
-    // stream's playback: a delivery timeout longer than the outage.
+    // A delivery timeout far shorter than the outage: with the disk buffer the
+    // records librdkafka held at the kill still wait for the broker's return (before
+    // they timed out after it and counted as lost while the buffer had them).
     let config = config(&replay, &topics, &buffer_config)
-        .replace("delivery_timeout = \"60s\"", "delivery_timeout = \"180s\"");
+        .replace("delivery_timeout = \"60s\"", "delivery_timeout = \"10s\"");
     let mut bridge = Bridge::start(&config);
     wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
     let ops = ops_addr(&bridge);
@@ -1296,14 +1301,10 @@ fn kafka_disk_buffer_drop_oldest_loses_exactly_the_counted_records_and_announces
     require_broker();
     let _restore = RestoreBroker;
     let topics = Topics::new("diskdrop");
-    let buffer = tempfile::tempdir().unwrap();
-    let buffer_config = format!(
-        "\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\nmax_bytes = 262144\nsegment_bytes = 32768\nwhen_full = \"drop_oldest\"\n",
-        buffer.path().display()
-    );
+    let (_buffer, buffer_config) =
+        disk_buffer("max_bytes = 262144\nsegment_bytes = 32768\nwhen_full = \"drop_oldest\"\n");
     let replay = Replay::start(&common::capture(CAPTURE), "10");
-    let config = config(&replay, &topics, &buffer_config)
-        .replace("delivery_timeout = \"60s\"", "delivery_timeout = \"180s\"");
+    let config = config(&replay, &topics, &buffer_config);
     let mut bridge = Bridge::start(&config);
     wait_for_messages(&topics, 3_000, Duration::from_secs(60), &bridge);
     let ops = ops_addr(&bridge);

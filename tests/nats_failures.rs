@@ -140,6 +140,63 @@ fn outage_longer_than_the_delivery_timeout_loses_exactly_what_the_stream_lacks()
     assert_eq!(code, 0, "logs:\n{logs}");
 }
 
+/// The same outage past the delivery timeout and the duplicate window, with a disk
+/// buffer: the buffer keeps every batch until it is acknowledged, so the batches in
+/// flight at the kill are retried until the server takes them instead of counting
+/// as lost: nothing is lost, the bridge exits 0, and every trade and bbo of the
+/// capture is in the stream (a retry past the window may have stored a copy, which
+/// consumers dedup by `id`).
+#[test]
+fn with_a_disk_buffer_an_outage_past_the_duplicate_window_loses_nothing() {
+    let mut server = PrivateServer::start(&[]);
+    let js = Js::connect_to(&server.url());
+    let stream = "TB_DISK_LOST";
+    let buffer = tempfile::tempdir().unwrap();
+    let (_replay, config) = replay_and_config(
+        "max",
+        &server.url(),
+        "tb_disk_lost",
+        "ack_timeout = \"1s\"",
+        &format!(
+            "{}\n[sink.buffer]\nkind = \"disk\"\npath = \"{}\"\n",
+            stream_section(stream)
+                .replace("duplicate_window = \"2m\"", "duplicate_window = \"3s\""),
+            buffer.path().display()
+        ),
+    );
+    let config = config.replace("delivery_timeout = \"30s\"", "delivery_timeout = \"3s\"");
+    let mut bridge = Bridge::start(&config);
+    outage_mid_stream(&mut server, &js, stream, &bridge, Duration::from_secs(15));
+    let ops = common::ops_addr(&bridge);
+    common::wait_until(
+        Duration::from_secs(120),
+        "the capture in the stream and the buffer empty",
+        || {
+            common::metric(&ops, "tickbridge_buffer_records{sink=\"nats\"}") == Some(0)
+                && common::metric(&ops, "tickbridge_records_acked_total{sink=\"nats\"}")
+                    .is_some_and(|n| n >= (TRADES + BBOS) as u64)
+        },
+    );
+    let (code, summary) = bridge.stop();
+    let logs = bridge.messages();
+    assert_eq!(code, 0, "{summary:?}\nlogs:\n{logs}");
+    assert_eq!(summary.lost, 0, "{summary:?}\n{logs}");
+    assert_eq!(summary.delivered, summary.received, "{summary:?}");
+    let stored = js.read_all(stream);
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<Stored> = stored
+        .into_iter()
+        .filter(|m| seen.insert(m.record["id"].as_str().unwrap().to_string()))
+        .collect();
+    let kinds = kinds(&distinct);
+    assert_eq!(kinds.get("trade"), Some(&TRADES), "{kinds:?}");
+    assert_eq!(kinds.get("bbo"), Some(&BBOS), "{kinds:?}");
+    eprintln!(
+        "{summary:?}: {} distinct records in the stream",
+        distinct.len()
+    );
+}
+
 /// An outage longer than both the delivery timeout and the stream's duplicate window:
 /// the records in flight at the kill cannot be confirmed and count as lost. The
 /// bridge cannot know which of them the server stored before it died (or stored from

@@ -181,10 +181,12 @@ fn check_encoding(config: &SinkConfig) -> Result<(), SinkError> {
 }
 
 /// Builds the sink the config selects; `produced` are the record kinds the
-/// configured sources publish (a schema registry must know their schemas).
+/// configured sources publish (a schema registry must know their schemas);
+/// `durable_buffer`: a disk buffer keeps every batch until it is acknowledged.
 pub async fn build(
     config: &SinkConfig,
     produced: &[tickbridge_schema::Kind],
+    durable_buffer: bool,
 ) -> Result<Arc<dyn Sink>, SinkError> {
     check_encoding(config)?;
     let dead_letter = dead_letter::DeadLetter::open(config.dead_letter.path.as_deref())?;
@@ -192,7 +194,7 @@ pub async fn build(
         SinkKind::Stdout => Arc::new(stdout::StdoutSink::new()),
         SinkKind::File => Arc::new(file::FileSink::open(&config.file)?),
         SinkKind::Null => Arc::new(null::NullSink),
-        SinkKind::Kafka => kafka::build(config, dead_letter, produced).await?,
-        SinkKind::Nats => nats::build(config, dead_letter).await?,
+        SinkKind::Kafka => kafka::build(config, dead_letter, produced, durable_buffer).await?,
+        SinkKind::Nats => nats::build(config, dead_letter, durable_buffer).await?,
     })
 }

@@ -24,7 +24,7 @@ use crate::sinks::{BatchOutcome, Encoding};
 /// How long past the delivery timeout a batch waits for reports librdkafka owes
 /// before it counts the missing ones as failed. librdkafka reports every message
 /// within `message.timeout.ms`; this only bounds the wait should it ever not.
-const REPORT_GRACE: Duration = Duration::from_secs(30);
+pub(super) const REPORT_GRACE: Duration = Duration::from_secs(30);
 
 /// The pause between two rounds of sending unconfirmed records again.
 const RESEND_PAUSE: Duration = Duration::from_secs(1);
@@ -131,20 +131,25 @@ impl Reports {
         }
     }
 
-    /// Waits until every record reported or `limit` passed; returns the records
-    /// still unreported (0 normally).
-    async fn wait(&self, limit: Duration) -> usize {
-        let deadline = tokio::time::Instant::now() + limit;
+    /// Waits until every record reported or `limit` passed (no limit: until every
+    /// record reported); returns the records still unreported (0 normally).
+    async fn wait(&self, limit: Option<Duration>) -> usize {
+        let deadline = limit.map(|limit| tokio::time::Instant::now() + limit);
         loop {
             let left = self.remaining.load(Ordering::Acquire);
             if left == 0 {
                 return 0;
             }
-            if tokio::time::timeout_at(deadline, self.done.notified())
-                .await
-                .is_err()
-            {
-                return self.remaining.load(Ordering::Acquire);
+            match deadline {
+                None => self.done.notified().await,
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, self.done.notified())
+                        .await
+                        .is_err()
+                    {
+                        return self.remaining.load(Ordering::Acquire);
+                    }
+                }
             }
         }
     }
@@ -235,7 +240,7 @@ impl Inner {
     /// (for [`Inner::resend_unconfirmed`]): with `copies` (records sent again) every
     /// failure not terminal, since the first copy may be in the topic.
     async fn tally(&self, reports: &Reports, copies: bool) -> (BatchOutcome, Vec<Failure>) {
-        let unreported = reports.wait(self.delivery_timeout + REPORT_GRACE).await as u64;
+        let unreported = reports.wait(self.report_limit).await as u64;
         let mut outcome = BatchOutcome {
             delivered: reports.delivered.load(Ordering::Relaxed),
             failed: unreported,
@@ -369,7 +374,9 @@ impl Inner {
         for (i, item) in items.iter().enumerate() {
             let in_topic = match to_topic.get(i).and_then(Option::as_ref) {
                 Some(report) => {
-                    let unreported = report.wait(self.delivery_timeout + REPORT_GRACE).await;
+                    let unreported = report
+                        .wait(Some(self.delivery_timeout + REPORT_GRACE))
+                        .await;
                     let ok = unreported == 0 && report.delivered.load(Ordering::Relaxed) == 1;
                     if let Some(f) = report.take_failures().pop() {
                         warn!(error = %f.error, "kafka: the dead-letter topic refused a record");
@@ -503,7 +510,7 @@ mod tests {
     async fn a_batch_settles_when_its_last_record_reports() {
         let reports = Reports::new(3);
         reports.refused(refused(1));
-        assert_eq!(reports.wait(Duration::from_millis(20)).await, 2);
+        assert_eq!(reports.wait(Some(Duration::from_millis(20))).await, 2);
         // The waiter is parked before the last reports arrive (no task is spawned:
         // both run in this test's future).
         let last_reports = async {
@@ -511,7 +518,7 @@ mod tests {
             reports.refused(refused(2));
             reports.refused(refused(3));
         };
-        let (left, ()) = tokio::join!(reports.wait(Duration::from_secs(10)), last_reports);
+        let (left, ()) = tokio::join!(reports.wait(Some(Duration::from_secs(10))), last_reports);
         assert_eq!(left, 0);
         let failures = reports.take_failures();
         assert_eq!(
@@ -521,6 +528,6 @@ mod tests {
         // Reported before anyone waited: the wait returns at once.
         let early = Reports::new(1);
         early.refused(refused(4));
-        assert_eq!(early.wait(Duration::from_secs(10)).await, 0);
+        assert_eq!(early.wait(Some(Duration::from_secs(10))).await, 0);
     }
 }

@@ -428,13 +428,15 @@ fn setup(message: String) -> SinkError {
 ///
 /// With a schema-registry encoding it first resolves the schema id of every kind
 /// whose subject is known before any record (see [`Inner::prepare_schemas`]):
-/// `produced` are the kinds the configured sources publish.
+/// `produced` are the kinds the configured sources publish; `durable_buffer`: a disk
+/// buffer in front (see [`KafkaSink::new`]).
 pub async fn build(
     config: &SinkConfig,
     dead_letter: DeadLetter,
     produced: &[tickbridge_schema::Kind],
+    durable_buffer: bool,
 ) -> Result<Arc<dyn Sink>, SinkError> {
-    let sink = KafkaSink::new(config, dead_letter)?;
+    let sink = KafkaSink::new(config, dead_letter, durable_buffer)?;
     sink.inner.prepare_schemas(produced).await?;
     Ok(Arc::new(sink))
 }
@@ -492,6 +494,9 @@ struct Inner {
     dead_letter_topic: Option<String>,
     hold_while_down: bool,
     delivery_timeout: Duration,
+    /// How long a batch waits for its delivery reports: librdkafka's timeout and a
+    /// grace, or without end with a disk buffer (librdkafka then has none).
+    report_limit: Option<Duration>,
     /// `[sink] encoding`, and with a schema-registry encoding its client.
     encoding: Encoding,
     registry: Option<Registry>,
@@ -506,7 +511,17 @@ struct Inner {
 }
 
 impl KafkaSink {
-    pub fn new(config: &SinkConfig, dead_letter: DeadLetter) -> Result<KafkaSink, SinkError> {
+    /// The sink of `config`. With `durable_buffer` (a disk buffer in front, which
+    /// keeps every batch until it is acknowledged) librdkafka never times a record
+    /// out (`message.timeout.ms = 0`): what it holds when the broker goes away waits
+    /// for the broker, in order, however long the outage, instead of failing after
+    /// `delivery_timeout` while the buffer still has it; the drain deadline bounds a
+    /// shutdown, and the buffer keeps what is unacknowledged then.
+    pub fn new(
+        config: &SinkConfig,
+        dead_letter: DeadLetter,
+        durable_buffer: bool,
+    ) -> Result<KafkaSink, SinkError> {
         let kafka = &config.kafka;
         let topic = TopicTemplate::parse_topic(&kafka.topic, kafka.symbol_topics)
             .map_err(|e| setup(format!("sink.kafka.topic: {e}")))?;
@@ -540,7 +555,11 @@ impl KafkaSink {
                 kafka.create_topics.clone(),
             )),
         };
-        let producer: ThreadedProducer<BridgeContext> = client_config(config)?
+        let mut producer_config = client_config(config)?;
+        if durable_buffer {
+            producer_config.set("message.timeout.ms", "0");
+        }
+        let producer: ThreadedProducer<BridgeContext> = producer_config
             .create_with_context(context)
             .map_err(|e| setup(format!("cannot create the producer: {e}")))?;
         info!(
@@ -548,6 +567,7 @@ impl KafkaSink {
             topic = %kafka.topic,
             compression = kafka.compression.as_str(),
             delivery_timeout = ?config.delivery_timeout,
+            durable_buffer,
             dead_letter_topic = kafka.dead_letter_topic.as_deref().unwrap_or(""),
             dead_letter_file = dead_letter.is_configured(),
             "kafka sink: idempotent producer (acks=all) created"
@@ -571,6 +591,10 @@ impl KafkaSink {
                 dead_letter_topic: kafka.dead_letter_topic.clone(),
                 hold_while_down: kafka.hold_while_down,
                 delivery_timeout: config.delivery_timeout,
+                report_limit: match durable_buffer {
+                    true => None,
+                    false => Some(config.delivery_timeout + delivery::REPORT_GRACE),
+                },
                 encoding: config.encoding,
                 registry,
                 known_topics: std::sync::Mutex::new(Vec::new()),
@@ -1121,10 +1145,10 @@ mod tests {
     async fn build_does_not_need_a_broker_and_checks_templates() {
         // Nothing listens on port 1: build succeeds, the sink reports not connected.
         let c = sink_config("brokers = \"127.0.0.1:1\"");
-        let sink = KafkaSink::new(&c, DeadLetter::default()).unwrap();
+        let sink = KafkaSink::new(&c, DeadLetter::default(), false).unwrap();
         assert!(!sink.is_connected());
         let c = sink_config("topic = \"md.{symbol}\"");
-        let err = KafkaSink::new(&c, DeadLetter::default())
+        let err = KafkaSink::new(&c, DeadLetter::default(), false)
             .err()
             .unwrap()
             .to_string();
@@ -1133,13 +1157,13 @@ mod tests {
             "{err}"
         );
         let c = sink_config("dead_letter_topic = \"bad topic\"");
-        let err = KafkaSink::new(&c, DeadLetter::default())
+        let err = KafkaSink::new(&c, DeadLetter::default(), false)
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("sink.kafka.dead_letter_topic"), "{err}");
         let c = sink_config("options = { \"no.such.property\" = \"1\" }");
-        let err = KafkaSink::new(&c, DeadLetter::default())
+        let err = KafkaSink::new(&c, DeadLetter::default(), false)
             .err()
             .unwrap()
             .to_string();

@@ -110,14 +110,27 @@ impl From<NatsError> for SinkError {
 }
 
 /// Builds the NATS sink: validates the config, connects, creates or checks the stream.
+/// With `durable_buffer` (a disk buffer in front, which keeps every batch until it is
+/// acknowledged) a batch is retried until acknowledged instead of failing after
+/// `delivery_timeout` while the buffer still has it (past the stream's duplicate
+/// window a retry may store a copy, which consumers dedup by `id`); the drain
+/// deadline bounds a shutdown, and the buffer keeps what is unacknowledged then.
 pub async fn build(
     config: &SinkConfig,
     dead_letter: DeadLetter,
+    durable_buffer: bool,
 ) -> Result<Arc<dyn Sink>, SinkError> {
+    let delivery_timeout = match durable_buffer {
+        true => RETRY_WITHOUT_END,
+        false => config.delivery_timeout,
+    };
     Ok(Arc::new(
-        NatsSink::connect(&config.nats, config.delivery_timeout, dead_letter).await?,
+        NatsSink::connect(&config.nats, delivery_timeout, dead_letter).await?,
     ))
 }
+
+/// The delivery timeout with a disk buffer: none a process will see (ten years).
+const RETRY_WITHOUT_END: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 86_400);
 
 /// The NATS sink.
 pub struct NatsSink {
