@@ -164,12 +164,19 @@ struct Outcome {
     gap_natives: Vec<String>,
     unknown: usize,
     errors: Vec<String>,
+    /// Records by kind (`trade`, `book`, ...; a status by its event).
+    kinds: std::collections::BTreeMap<String, usize>,
 }
 
 impl Outcome {
     fn tally(&mut self, records: &[Record]) {
         self.records += records.len();
         for r in records {
+            let kind = match &r.data {
+                Data::Status(s) => format!("status {}", s.event.as_str()),
+                _ => r.kind().as_str().to_string(),
+            };
+            *self.kinds.entry(kind).or_default() += 1;
             match &r.data {
                 Data::Book(b) => {
                     self.books += 1;
@@ -385,6 +392,8 @@ fn supported_recordings_parse_with_zero_unknown_frames_and_intact_books() {
                 o.gaps,
                 o.errors.len()
             );
+            let kinds: Vec<String> = o.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            println!("    by kind: {}", kinds.join(", "));
         }
         if o.by.is_empty() && o.uncovered.is_empty() {
             uncovered.push(format!("{}: (no connection recorded)", o.file));
