@@ -14,7 +14,12 @@
 //!   capture, one `[[source]]` per replay). Reports acked ticks/s = records acknowledged
 //!   / (last broker append − first `ts_recv`), the bridge's CPU seconds per million
 //!   ticks (utime + stime from `/proc/<pid>/stat` after the last ack) and its peak RSS
-//!   (`VmHWM`), plus the broker's CPU for the same run.
+//!   (`VmHWM`), plus the broker's CPU for the same run. After each bridge run, in
+//!   the same sitting, the broker's own ceiling: Kafka's `ProducerPerformance` sends
+//!   `TB_BENCH_CEILING_RECORDS` (2,000,000; 0 skips it) of that run's payloads, read
+//!   back from the topics, with the bridge's guarantees (acks=all, idempotence, lz4,
+//!   the same linger), and the bench prints bridge / ceiling per run and min / median /
+//!   max over the runs.
 //! - `latency`: the 20240808 captures replayed at their recorded pacing scaled so that
 //!   together they send `TB_BENCH_RATE` ticks/s on average. Reports p50/p99/p99.9/max
 //!   of receive-to-ack latency per record, measured as the broker's append time
@@ -373,8 +378,9 @@ fn count(c: &BaseConsumer, topics: &[String]) -> u64 {
         .sum()
 }
 
-/// (append time ms, ts_recv ns) of every message of `topics`.
-fn read_times(topics: &[String]) -> Vec<(i64, i64)> {
+/// (append time ms, ts_recv ns) of every message of `topics`; with `payloads`, the
+/// value of every message of `topics` other than the status topic is kept there too.
+fn read_times(topics: &[String], mut payloads: Option<&mut Vec<Vec<u8>>>) -> Vec<(i64, i64)> {
     let c = consumer();
     let mut tpl = TopicPartitionList::new();
     let mut left: HashMap<(String, i32), i64> = HashMap::new();
@@ -402,6 +408,11 @@ fn read_times(topics: &[String]) -> Vec<(i64, i64)> {
         };
         let payload = m.payload().unwrap_or_default();
         out.push((append, ts_recv_of(payload)));
+        if let Some(keep) = payloads.as_deref_mut() {
+            if !m.topic().starts_with("md.status.") {
+                keep.push(payload.to_vec());
+            }
+        }
         let slot = (m.topic().to_string(), m.partition());
         if left.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
             left.remove(&slot);
@@ -483,12 +494,15 @@ struct RunResult {
     latencies_ms: Vec<i64>,
     /// The largest latency of a record received during the warm-up.
     warm_up_max_ms: i64,
+    /// With `keep_payloads` (JSON only): the data records' values as Kafka holds
+    /// them, one per line, for the broker's own ceiling with the same payloads.
+    payloads: Option<PathBuf>,
 }
 
 /// The start of a run left out of the latency percentiles.
 const WARM_UP: Duration = Duration::from_secs(2);
 
-fn run(captures: &[CaptureInfo], speed: &str, tag: &str) -> RunResult {
+fn run(captures: &[CaptureInfo], speed: &str, tag: &str, keep_payloads: bool) -> RunResult {
     let suffix = format!(
         "bench-{tag}-{}",
         std::time::SystemTime::now()
@@ -584,7 +598,16 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str) -> RunResult {
     assert_eq!(code, 0, "bridge exit code; summary {summary}");
     drop(replays);
 
-    let times = read_times(&topics);
+    let keep_payloads = keep_payloads && env_or("TB_BENCH_ENCODING", "json") == "json";
+    let mut values = Vec::new();
+    let times = read_times(&topics, keep_payloads.then_some(&mut values));
+    let payloads = keep_payloads.then(|| {
+        // JSON values hold no raw newline: one per line, ProducerPerformance's default
+        // delimiter.
+        let path = std::env::temp_dir().join(format!("tickbridge-{suffix}.payloads"));
+        std::fs::write(&path, values.join(&b'\n')).unwrap();
+        path
+    });
     if let Ok(path) = std::env::var("TB_BENCH_DUMP") {
         // ts_recv (ns) and broker append time (ms) of every record, for plots.
         let text: String = times.iter().map(|(a, r)| format!("{r} {a}\n")).collect();
@@ -626,6 +649,92 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str) -> RunResult {
         broker_cpu_per_million: broker_cpu / (delivered as f64 / 1e6),
         latencies_ms,
         warm_up_max_ms: start_ms,
+        payloads,
+    }
+}
+
+/// The broker's own ceiling: what Kafka's `ProducerPerformance` (Java client, full
+/// JIT) pushes through the same broker with the bridge's payloads and guarantees.
+struct Ceiling {
+    records_per_sec: f64,
+    tool_cpu_per_million: f64,
+    broker_cpu_per_million: f64,
+}
+
+/// Runs `ProducerPerformance` (`scripts/kafka-tool.sh producer-perf`) for `records`
+/// records drawn from `payloads` into a fresh topic of the bench's shape, with the
+/// bridge's producer settings: `acks=all`, idempotence, lz4, the bench's linger, and
+/// librdkafka's default batch size (1,000,000 bytes) so both batch alike.
+fn producer_ceiling(payloads: &Path, records: u64) -> Ceiling {
+    let topic = format!(
+        "md.ceiling.{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    create_topics(std::slice::from_ref(&topic));
+    let linger_ms = humantime::parse_duration(&env_or("TB_BENCH_LINGER", "5ms"))
+        .expect("TB_BENCH_LINGER")
+        .as_millis()
+        .to_string();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-tool.sh");
+    let broker_cpu0 = broker_pid().map_or(0.0, cpu_seconds);
+    // `times` prints the CPU of the shell's children: the JVM the script execs.
+    let out = Command::new("bash")
+        .args(["-c", "\"$@\"; rc=$?; times; exit $rc", "ceiling"])
+        .arg(&script)
+        .args(["producer-perf", "--topic", &topic])
+        .args(["--num-records", &records.to_string(), "--throughput", "-1"])
+        .arg("--payload-file")
+        .arg(payloads)
+        .args([
+            "--producer-props",
+            &format!("bootstrap.servers={}", brokers()),
+            "acks=all",
+            "enable.idempotence=true",
+            "compression.type=lz4",
+            &format!("linger.ms={linger_ms}"),
+            "batch.size=1000000",
+        ])
+        .env("KAFKA_TOOL_JVM_OPTS", "-XX:+UseParallelGC")
+        .env("KAFKA_TOOL_HEAP_OPTS", "-Xmx1g")
+        .output()
+        .expect("running scripts/kafka-tool.sh producer-perf");
+    let broker_cpu = broker_pid().map_or(0.0, cpu_seconds) - broker_cpu0;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "producer-perf failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `N records sent, R records/sec (M MB/sec), ...`: the last such line is the total.
+    let total = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains(" records sent, "))
+        .unwrap_or_else(|| panic!("no total in producer-perf output:\n{stdout}"));
+    let records_per_sec: f64 = total
+        .split(", ")
+        .nth(1)
+        .and_then(|f| f.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no records/sec in {total:?}"));
+    // `times`: the shell's own line, then the children's `0m1.234s 0m0.056s`.
+    let children = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains('m') && l.ends_with('s') && l.split(' ').count() == 2)
+        .unwrap_or_else(|| panic!("no `times` line in:\n{stdout}"));
+    let seconds = |t: &str| -> f64 {
+        let (m, s) = t.trim_end_matches('s').split_once('m').unwrap();
+        m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+    };
+    let tool_cpu: f64 = children.split(' ').map(seconds).sum();
+    let millions = records as f64 / 1e6;
+    Ceiling {
+        records_per_sec,
+        tool_cpu_per_million: tool_cpu / millions,
+        broker_cpu_per_million: broker_cpu / millions,
     }
 }
 
@@ -672,9 +781,14 @@ fn main() {
     );
 
     if scenarios.contains("throughput") {
+        let ceiling_records: u64 = env_or("TB_BENCH_CEILING_RECORDS", "2000000")
+            .parse()
+            .unwrap();
+        let with_ceiling = ceiling_records > 0;
         let mut results = Vec::new();
+        let mut ceilings = Vec::new();
         for i in 0..runs {
-            let r = run(&captures, "max", "max");
+            let r = run(&captures, "max", "max", with_ceiling);
             println!(
                 "throughput run {}: {} acked ({} lost), {:.0} acked ticks/s from the first receive ({:.0} from the first ack; producer start-up {} ms), bridge {:.2} CPU s per million, peak RSS {:.1} MiB, broker {:.2} CPU s per million",
                 i + 1,
@@ -687,7 +801,34 @@ fn main() {
                 r.peak_rss_mib,
                 r.broker_cpu_per_million
             );
+            if let Some(payloads) = &r.payloads {
+                let c = producer_ceiling(payloads, ceiling_records);
+                std::fs::remove_file(payloads).ok();
+                println!(
+                    "ceiling run {}: ProducerPerformance {} records of the bridge's payloads at {:.0} records/s, tool {:.2} CPU s per million, broker {:.2} CPU s per million; bridge / ceiling = {:.2} ({:.2} from the first ack)",
+                    i + 1,
+                    ceiling_records,
+                    c.records_per_sec,
+                    c.tool_cpu_per_million,
+                    c.broker_cpu_per_million,
+                    r.acked_per_sec / c.records_per_sec,
+                    r.steady_acked_per_sec / c.records_per_sec,
+                );
+                ceilings.push((r.acked_per_sec / c.records_per_sec, c));
+            }
             results.push(r);
+        }
+        if !ceilings.is_empty() {
+            let ratios: Vec<f64> = ceilings.iter().map(|(r, _)| *r).collect();
+            let (lo, hi) = (
+                ratios.iter().copied().fold(f64::MAX, f64::min),
+                ratios.iter().copied().fold(0.0, f64::max),
+            );
+            println!(
+                "ceiling median of {runs}: {:.0} records/s; bridge / ceiling min {lo:.2} / median {:.2} / max {hi:.2}",
+                median(ceilings.iter().map(|(_, c)| c.records_per_sec).collect()),
+                median(ratios),
+            );
         }
         println!(
             "throughput median of {runs}: {:.0} acked ticks/s ({:.0} from the first ack), {:.2} CPU s per million ticks, peak RSS {:.1} MiB",
@@ -720,7 +861,7 @@ fn main() {
             rate
         );
         for i in 0..runs {
-            let r = run(&day, &format!("{factor:.3}"), "rate");
+            let r = run(&day, &format!("{factor:.3}"), "rate", false);
             let l = &r.latencies_ms;
             println!(
                 "latency run {}: {} acked ({} lost) at {:.0} ticks/s; receive-to-ack after the first {:?}: p50 {} ms, p99 {} ms, p99.9 {} ms, max {} ms (first {:?}: max {} ms); bridge {:.2} CPU s per million",
