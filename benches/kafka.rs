@@ -38,7 +38,8 @@
 //! over TLS on the secured listener), `TB_BENCH_KAFKA_OPTIONS` (extra librdkafka options,
 //! `k=v,k=v`), `TB_BENCH_CAPTURES` (directory, default
 //! `$TICKBRIDGE_CAPTURES/hftbacktest`), `TB_BENCH_DUMP` (write `ts_recv append_ms`
-//! per record to `<path>.<scenario>`), `TB_BENCH_ENCODING` (`[sink] encoding`: `json`,
+//! per record to `<path>.<scenario>`), `TB_BENCH_PERF` (a `perf record` profile of the
+//! bridge in `<path>.<scenario>`), `TB_BENCH_ENCODING` (`[sink] encoding`: `json`,
 //! or `avro` / `protobuf` / `json_schema` with the registry at `SCHEMA_REGISTRY_URL`).
 
 use std::collections::HashMap;
@@ -565,6 +566,17 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str, keep_payloads: bool) ->
             .args(["--log-format", "json", "run", "--config"])
             .arg(&config_path),
     );
+    // `TB_BENCH_PERF=<path>`: a CPU profile of the bridge process (`perf record`,
+    // 999 Hz, attached until it exits) in `<path>.<tag>`.
+    let mut perf = std::env::var("TB_BENCH_PERF").ok().map(|path| {
+        Command::new("perf")
+            .args(["record", "-F", "999", "-o", &format!("{path}.{tag}"), "-p"])
+            .arg(bridge.pid().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("perf record")
+    });
     let c = consumer();
     let data_topics = &topics[..2];
     let (mut have, mut last_change) = (0, Instant::now());
@@ -588,6 +600,9 @@ fn run(captures: &[CaptureInfo], speed: &str, tag: &str, keep_payloads: bool) ->
     let rss = peak_rss_mib(bridge.pid());
     let broker_cpu = broker_pid().map_or(0.0, cpu_seconds) - broker_cpu0;
     let code = bridge.terminate();
+    if let Some(perf) = &mut perf {
+        perf.wait().ok();
+    }
     let logs = bridge.stderr.snapshot();
     let summary = logs
         .iter()

@@ -139,6 +139,15 @@ pub async fn validate(
             shard.index, shard.replicas
         );
     }
+    if let Some(standby) = config.standby()? {
+        let index = config.shard()?.map_or(0, |s| s.index);
+        println!(
+            "cluster: hot standby: leadership through consumer group {} on topic {}; a standby keeps the newest {} records",
+            standby.group_id(index),
+            standby.topic(),
+            standby.buffer
+        );
+    }
     for line in sink_lines {
         println!("{line}");
     }

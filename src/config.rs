@@ -935,6 +935,13 @@ impl Config {
             .shard(cluster::hostname)
             .map_err(|(field, why)| invalid(format!("cluster.{field}"), why))
     }
+
+    /// `[cluster] standby`, checked against the sinks (`None`: no hot standby).
+    pub fn standby(&self) -> Result<Option<cluster::Standby>, ConfigError> {
+        self.cluster
+            .standby(&self.sinks)
+            .map_err(|(field, why)| invalid(format!("cluster.{field}"), why))
+    }
 }
 
 /// Refuses sources of one exchange on one WebSocket host that together plan more

@@ -11,6 +11,7 @@
 //! - [`commands`]: the CLI commands.
 
 pub mod capture;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod instruments;

@@ -47,6 +47,10 @@ pub enum RunError {
         sink: String,
         error: pipeline::disk_buffer::BufferError,
     },
+    #[error(transparent)]
+    Leadership(#[from] crate::cluster::LeadershipError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("ops server: cannot listen on {listen:?} ([ops] listen; empty disables it): {error}")]
     Ops {
         listen: String,
@@ -149,6 +153,86 @@ async fn wait_for_sink(sink: &dyn sinks::Sink, shutdown: &CancellationToken) {
     }
 }
 
+/// Joins the shard's leadership group and builds the standby gate (`crate::cluster`):
+/// the tails it reads on a takeover are the sink's topics of every symbol and kind
+/// this replica publishes. Its counters join the sink's on `/metrics`.
+async fn standby_gate(
+    config: &Config,
+    standby: &crate::config::cluster::Standby,
+    sources: &[ResolvedSource],
+    lane: &pipeline::Lane,
+    ops: &Arc<OpsState>,
+    tracker: &TaskTracker,
+    stop: CancellationToken,
+) -> Result<crate::cluster::GateSpec, RunError> {
+    use crate::cluster::{GateSpec, Leadership, ShardSymbol, StandbyStats, TailReader};
+    let sink = &config.sinks[0];
+    let client = sinks::kafka::group_client_config(sink)?;
+    let index = config.shard()?.map_or(0, |s| s.index);
+    let leadership = Leadership::join(
+        client.clone(),
+        standby.topic(),
+        standby.group_id(index),
+        tracker,
+        stop,
+    )
+    .await?;
+    let template = sinks::kafka::topic::TopicTemplate::parse_topic(
+        &sink.kafka.topic,
+        sink.kafka.symbol_topics,
+    )
+    .map_err(|e| SinkError::Setup {
+        sink: "kafka",
+        message: format!("sink.kafka.topic: {e}"),
+    })?;
+    let kinds = produced_kinds(config);
+    let mut topics = Vec::new();
+    let mut symbols = Vec::new();
+    for s in sources {
+        let exchange = s.connector.name();
+        for sym in &s.request.symbols {
+            symbols.push(ShardSymbol {
+                exchange: exchange.into(),
+                market: s.request.market,
+                symbol: sym.symbol.clone(),
+                native: sym.native.clone(),
+            });
+            for kind in kinds
+                .iter()
+                .filter(|k| **k != tickbridge_schema::Kind::Status)
+            {
+                let topic = template.render_parts(
+                    kind.as_str(),
+                    exchange,
+                    s.request.market.as_str(),
+                    &sym.symbol,
+                );
+                if !topics.contains(&topic) {
+                    topics.push(topic);
+                }
+            }
+        }
+    }
+    let stats = Arc::new(StandbyStats::default());
+    ops.add_cluster(stats.clone(), leadership.takeovers.clone());
+    Ok(GateSpec {
+        leadership,
+        tail: Arc::new(TailReader {
+            client,
+            topics,
+            depth: standby.buffer.min(TAIL_DEPTH) as i64,
+        }),
+        capacity: standby.buffer,
+        stats,
+        pipeline: lane.stats.clone(),
+        shard: format!("shard {index} of group {}", standby.group),
+        symbols,
+    })
+}
+
+/// The most messages per partition a takeover reads back.
+const TAIL_DEPTH: usize = 50_000;
+
 /// The record kinds the configured sources publish: their channels, plus the
 /// instrument and status records every source publishes.
 fn produced_kinds(config: &Config) -> Vec<tickbridge_schema::Kind> {
@@ -225,11 +309,35 @@ async fn bridge(
         _ => config.queue.capacity,
     };
     let (tx, rx) = mpsc::channel(capacity);
-    let _ = ops.queue.set(tx.downgrade());
     let tracker = TaskTracker::new();
     let stop_sources = CancellationToken::new();
     // The drain deadline: the pipeline then stops waiting and counts its losses.
     let deadline = CancellationToken::new();
+    // Hot standby: the leadership group is left only once the pipeline has drained,
+    // so a standby's takeover reads everything this replica published.
+    let stop_leadership = CancellationToken::new();
+    let rx = match config.standby()? {
+        None => {
+            let _ = ops.queue.set(tx.downgrade());
+            rx
+        }
+        Some(standby) => {
+            let (gate_tx, gate_rx) = mpsc::channel(capacity);
+            let _ = ops.queue.set(gate_tx.downgrade());
+            let spec = standby_gate(
+                config,
+                &standby,
+                &sources,
+                &lanes[0],
+                &ops,
+                &tracker,
+                stop_leadership.clone(),
+            )
+            .await?;
+            tracker.spawn(crate::cluster::gate(rx, gate_tx, spec, deadline.clone()));
+            gate_rx
+        }
+    };
 
     let mut planned = 0u64;
     for (i, source) in sources.into_iter().enumerate() {
@@ -315,6 +423,7 @@ async fn bridge(
     let mut pipeline = pipeline;
     let drained = tokio::time::timeout(drain_timeout, async {
         let result = (&mut pipeline).await;
+        stop_leadership.cancel();
         tracker.wait().await;
         result
     })
@@ -325,6 +434,7 @@ async fn bridge(
         // of the drain), and whatever still runs is left to the process exit.
         deadline.cancel();
         stop_sources.cancel();
+        stop_leadership.cancel();
         let joined = tokio::time::timeout(JOIN_AFTER_DEADLINE, async {
             let _ = (&mut pipeline).await;
             tracker.wait().await;

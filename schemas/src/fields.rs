@@ -218,7 +218,7 @@ pub fn payload(kind: Kind) -> &'static [Field] {
         }
         crate::Kind::Status => {
             const F: &[Field] = &[
-            f("event", StatusEvent, "what happened to the feed (connected, subscribed, rejected, disconnected, gap, resynced, stale, halted, delisted, lost, ...)"),
+            f("event", StatusEvent, "what happened to the feed (connected, subscribed, rejected, disconnected, gap, resynced, stale, halted, delisted, lost, leader, ...)"),
             f("channel", OptStr, "the channel concerned, null for the whole connection"),
             f("reason", OptStr, "human-readable cause"),
             f("expected", OptU64, "for gap: the sequence expected next"),

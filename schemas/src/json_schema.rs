@@ -126,7 +126,7 @@ fn payload(kind: Kind) -> Vec<(&'static str, Value)> {
             (
                 "event",
                 json!({"enum": ["connected", "subscribed", "rejected", "disconnected",
-                                "gap", "resynced", "stale", "halted", "delisted", "lost"]}),
+                                "gap", "resynced", "stale", "halted", "delisted", "lost", "leader"]}),
             ),
             ("channel", json!({"type": ["string", "null"]})),
             ("reason", json!({"type": ["string", "null"]})),

@@ -374,6 +374,9 @@ pub enum StatusEvent {
     /// Records the sink could not deliver (failed after its retries): the count and
     /// their receive-time range are in `reason`.
     Lost,
+    /// This replica took over publishing its shard (hot standby, `[cluster]`); what it
+    /// resumed from is in `reason`.
+    Leader,
 }
 
 impl StatusEvent {
@@ -389,6 +392,7 @@ impl StatusEvent {
             StatusEvent::Halted => "halted",
             StatusEvent::Delisted => "delisted",
             StatusEvent::Lost => "lost",
+            StatusEvent::Leader => "leader",
         }
     }
 }

@@ -11,7 +11,14 @@
 //! shard = 0                    # this replica, 0-based; or:
 //! # shard_from_hostname = true # the trailing number of the host name (a StatefulSet's
 //! #                            # pod `tickbridge-2` is shard 2)
+//! standby = true               # hot standby: replicas of one shard, one publishes
+//! group = "tickbridge"         # names the leadership groups and topic in Kafka
+//! standby_buffer = 200000      # records a standby keeps for its takeover
 //! ```
+//!
+//! With `standby`, several replicas may run the same shard: the one that holds the
+//! shard's leadership in Kafka publishes, the others keep their connections and
+//! books live and keep the recent records (`crate::cluster`).
 
 use serde::Deserialize;
 
@@ -29,6 +36,26 @@ pub struct ClusterConfig {
     /// `/etc/hostname`).
     #[serde(default)]
     pub shard_from_hostname: bool,
+    /// Hot standby (Kafka sink): replicas of one shard elect one publisher through a
+    /// Kafka consumer group; the others stand by.
+    #[serde(default)]
+    pub standby: bool,
+    /// Names the leadership: consumer group `<group>.shard-<i>` on the one-partition
+    /// topic `<group>.leadership`.
+    #[serde(default = "default_group")]
+    pub group: String,
+    /// Records a standby keeps (the oldest go first) to resume from the last one the
+    /// leader published.
+    #[serde(default = "default_standby_buffer")]
+    pub standby_buffer: usize,
+}
+
+fn default_group() -> String {
+    "tickbridge".into()
+}
+
+fn default_standby_buffer() -> usize {
+    200_000
 }
 
 impl Default for ClusterConfig {
@@ -37,6 +64,9 @@ impl Default for ClusterConfig {
             replicas: 1,
             shard: None,
             shard_from_hostname: false,
+            standby: false,
+            group: default_group(),
+            standby_buffer: default_standby_buffer(),
         }
     }
 }
@@ -114,6 +144,81 @@ impl ClusterConfig {
                 replicas: self.replicas,
             })),
         }
+    }
+}
+
+impl ClusterConfig {
+    /// The hot-standby settings (`None` without `standby`); `sinks` are the configured
+    /// sinks (standby needs exactly one, Kafka with JSON values: the takeover reads
+    /// what the leader published back as JSON). The error names the field.
+    pub fn standby(
+        &self,
+        sinks: &[crate::config::SinkConfig],
+    ) -> Result<Option<Standby>, (String, String)> {
+        if !self.standby {
+            return Ok(None);
+        }
+        if self.group.is_empty()
+            || !self
+                .group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err((
+                "group".into(),
+                format!(
+                    "{:?} must be non-empty ASCII letters, digits, '.', '_' or '-' (it names a Kafka topic and consumer groups)",
+                    self.group
+                ),
+            ));
+        }
+        if self.standby_buffer == 0 {
+            return Err(("standby_buffer".into(), "must be at least 1".into()));
+        }
+        match sinks {
+            [one] if one.kind == crate::config::SinkKind::Kafka => {
+                if one.encoding != crate::sinks::Encoding::Json {
+                    return Err((
+                        "standby".into(),
+                        format!(
+                            "needs [sink] encoding = \"json\" (a takeover reads the leader's last records back), not {:?}",
+                            one.encoding.as_str()
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                return Err((
+                    "standby".into(),
+                    "needs exactly one [sink], of kind = \"kafka\" (leadership is held in Kafka)"
+                        .into(),
+                ))
+            }
+        }
+        Ok(Some(Standby {
+            group: self.group.clone(),
+            buffer: self.standby_buffer,
+        }))
+    }
+}
+
+/// Hot standby, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standby {
+    pub group: String,
+    /// Records kept while standing by.
+    pub buffer: usize,
+}
+
+impl Standby {
+    /// The one-partition topic whose owner in the shard's group is the leader.
+    pub fn topic(&self) -> String {
+        format!("{}.leadership", self.group)
+    }
+
+    /// The consumer group of shard `index` (0 without sharding).
+    pub fn group_id(&self, index: u32) -> String {
+        format!("{}.shard-{index}", self.group)
     }
 }
 
@@ -220,11 +325,54 @@ mod tests {
     const FIXED: [u32; 5] = [0, 2, 1, 2, 0];
 
     #[test]
+    fn standby_needs_one_kafka_sink_with_json_and_a_usable_group() {
+        use crate::config::{SinkConfig, SinkKind};
+        let kafka = SinkConfig {
+            kind: SinkKind::Kafka,
+            ..SinkConfig::default()
+        };
+        let on = ClusterConfig {
+            standby: true,
+            ..ClusterConfig::default()
+        };
+        assert_eq!(ClusterConfig::default().standby(&[]), Ok(None));
+        let standby = on.standby(std::slice::from_ref(&kafka)).unwrap().unwrap();
+        assert_eq!(
+            (standby.topic(), standby.group_id(2), standby.buffer),
+            (
+                "tickbridge.leadership".to_string(),
+                "tickbridge.shard-2".to_string(),
+                200_000
+            )
+        );
+        let why = |c: &ClusterConfig, sinks: &[SinkConfig]| c.standby(sinks).unwrap_err();
+        assert_eq!(why(&on, &[]).0, "standby");
+        let file = SinkConfig {
+            kind: SinkKind::File,
+            ..SinkConfig::default()
+        };
+        assert!(why(&on, &[file]).1.contains("of kind = \"kafka\""));
+        let avro = SinkConfig {
+            encoding: crate::sinks::Encoding::Avro,
+            ..kafka.clone()
+        };
+        assert!(why(&on, &[avro])
+            .1
+            .contains("needs [sink] encoding = \"json\""));
+        let bad_group = ClusterConfig {
+            group: "a b".into(),
+            ..on.clone()
+        };
+        assert_eq!(why(&bad_group, std::slice::from_ref(&kafka)).0, "group");
+    }
+
+    #[test]
     fn the_shard_comes_from_config_or_the_host_name() {
         let c = |replicas, shard, from_host| ClusterConfig {
             replicas,
             shard,
             shard_from_hostname: from_host,
+            ..ClusterConfig::default()
         };
         let host = || Some("tickbridge-2\n".to_string());
         assert_eq!(c(1, None, false).shard(host), Ok(None));

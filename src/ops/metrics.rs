@@ -66,6 +66,38 @@ pub fn render(ops: &OpsState) -> String {
             }
         }
     }
+    if let Some((standby, takeovers)) = ops.cluster.get() {
+        m.single(
+            "tickbridge_cluster_leader",
+            "gauge",
+            "1 while this replica publishes its shard (hot standby), 0 while it stands by.",
+            u64::from(standby.leader.load(Relaxed)),
+        );
+        m.single(
+            "tickbridge_cluster_takeovers_total",
+            "counter",
+            "Times this replica became its shard's leader.",
+            takeovers.load(Relaxed),
+        );
+        m.single(
+            "tickbridge_cluster_standby_records",
+            "gauge",
+            "Records a standby keeps for its takeover.",
+            standby.buffered.load(Relaxed),
+        );
+        m.single(
+            "tickbridge_cluster_standby_discarded_total",
+            "counter",
+            "Records dropped from a full standby buffer (the oldest first).",
+            standby.discarded.load(Relaxed),
+        );
+        m.single(
+            "tickbridge_cluster_skipped_total",
+            "counter",
+            "Records a takeover did not publish because the previous leader had.",
+            standby.skipped.load(Relaxed),
+        );
+    }
     m.single(
         "tickbridge_connections_planned",
         "gauge",

@@ -52,6 +52,8 @@ pub struct OpsState {
     pub queue: OnceLock<mpsc::WeakSender<Record>>,
     /// Milliseconds since [`mono_start`] at the run loop's last beat (0 = never).
     heartbeat_ms: AtomicU64,
+    /// With `[cluster] standby`: the standby gate's counters and the takeovers.
+    pub cluster: OnceLock<(Arc<crate::cluster::StandbyStats>, Arc<AtomicU64>)>,
 }
 
 /// Reads the sink's transport counters.
@@ -184,6 +186,11 @@ impl OpsState {
     }
 
     /// Registers a built sink.
+    /// Registers the hot standby's counters (`/metrics`).
+    pub fn add_cluster(&self, stats: Arc<crate::cluster::StandbyStats>, takeovers: Arc<AtomicU64>) {
+        let _ = self.cluster.set((stats, takeovers));
+    }
+
     pub fn add_sink(&self, sink: SinkOps) {
         self.sinks
             .lock()

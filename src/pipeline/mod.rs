@@ -44,7 +44,7 @@ pub use stats::{PipelineStats, Summary};
 
 /// The drain deadline: closes `queue` to every sender and returns how many records
 /// it still held (lost there). Every stage that owns a queue ends this way.
-fn close_and_count(queue: &mut mpsc::Receiver<Record>) -> u64 {
+pub(crate) fn close_and_count(queue: &mut mpsc::Receiver<Record>) -> u64 {
     queue.close();
     let mut left = 0u64;
     while queue.try_recv().is_ok() {
@@ -55,7 +55,7 @@ fn close_and_count(queue: &mut mpsc::Receiver<Record>) -> u64 {
 
 /// A trade record with `seq` (the stages' unit tests).
 #[cfg(test)]
-fn test_record(seq: u64) -> Record {
+pub(crate) fn test_record(seq: u64) -> Record {
     let mut r: Record = serde_json::from_str(
         r#"{"v":1,"kind":"trade","exchange":"binance","market":"spot","symbol":"BTC-USDT","native":"BTCUSDT",
             "ts_exchange":1,"ts_recv":2,"seq":0,"id":"x","price":"1","size":"1","side":"sell","trade_id":"0"}"#,

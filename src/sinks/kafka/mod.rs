@@ -328,6 +328,21 @@ pub fn client_config(config: &SinkConfig) -> Result<ClientConfig, SinkError> {
     Ok(cc)
 }
 
+/// A client config for the sink's brokers other than its producer (the hot standby's
+/// group consumer, its tail reader and admin client): the brokers, the client id and
+/// the security settings, none of the producer's own properties.
+pub fn group_client_config(config: &SinkConfig) -> Result<ClientConfig, SinkError> {
+    let kafka = &config.kafka;
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &kafka.brokers)
+        .set("client.id", &kafka.client_id);
+    kafka
+        .security()
+        .apply(&mut cc)
+        .map_err(|(field, why)| setup(format!("sink.kafka.{field}: {why}")))?;
+    Ok(cc)
+}
+
 /// Every check `run` makes of the Kafka sink before it connects, without connecting
 /// (`tickbridge validate`): the topic templates, the security settings (files
 /// readable, an OAUTHBEARER token file current), librdkafka's own validation of every
