@@ -121,6 +121,7 @@ tpl sidecar-example     --set mode=sidecar --set sidecar.example.enabled=true
 tpl kafka               --set sink.kind=kafka --set 'sink.kafka.options.linger\.ms=5'
 tpl kafka-zstd          --set sink.kind=kafka --set sink.kafka.compression=zstd
 tpl sharded             --set sharding.enabled=true --set sharding.shards=3
+tpl standby             --set sink.kind=kafka --set standby.enabled=true
 tpl nats                --set sink.kind=nats --set sink.nats.jetstream=false
 tpl file                --set sink.kind=file
 tpl kafka-sasl          --set sink.kind=kafka --set 'sink.kafka.brokers=k1:9092\,k2:9092' \
@@ -182,6 +183,8 @@ tpl bad-nats-both-auth  --set sink.kind=nats --set credentials.natsToken=t --set
 tpl bad-pdb-sidecar     --set mode=sidecar --set podDisruptionBudget.enabled=true
 tpl bad-shard-sidecar   --set mode=sidecar --set sharding.enabled=true
 tpl bad-shard-zero      --set sharding.enabled=true --set sharding.shards=0
+tpl bad-standby-nats    --set sink.kind=nats --set standby.enabled=true
+tpl bad-standby-sharded --set sink.kind=kafka --set standby.enabled=true --set sharding.enabled=true
 tpl bad-pdb-both        --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=1 --set podDisruptionBudget.maxUnavailable=1
 tpl bad-pdb-value       --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=half
 tpl bad-pm-key          --set metrics.podMonitor.enabled=true --set metrics.podMonitor.port=metrics
@@ -543,6 +546,29 @@ def sharding_checks():
     check("sharded: the tickbridge container is the standalone one", c is not None)
 
 
+def standby_checks():
+    section("hot standby ([cluster] standby: replicas of one config, one publishing)")
+    check("standby renders", rc("standby") == 0, read("standby", "err")[-600:])
+    ds = docs("standby") or []
+    deps = of_kind(ds, "Deployment")
+    check("standby: one Deployment", len(deps) == 1, f"{[d.get('kind') for d in ds]}")
+    if not deps:
+        return
+    spec = get(deps[0], "spec") or {}
+    check("standby: replicas = standby.replicas (2)", spec.get("replicas") == 2, f"{spec.get('replicas')}")
+    ru = get(spec, "strategy", "rollingUpdate") or {}
+    check("standby: a rolling update starts the new standby before stopping the leader",
+          ru.get("maxSurge") == 1 and ru.get("maxUnavailable") == 0, f"{ru}")
+    pod = get(spec, "template", "spec") or {}
+    _, cfg = config_of(ds, pod.get("volumes"))
+    cluster = (cfg or {}).get("cluster") or {}
+    check("standby: config.toml has [cluster] standby = true and the release's group",
+          cluster == {"standby": True, "group": "tb-tickbridge"}, f"{cluster}")
+    for bad, why in [("bad-standby-nats", "needs sink.kind=kafka"),
+                     ("bad-standby-sharded", "with sharding.enabled is not supported")]:
+        check(f"{bad}: refused ({why})", rc(bad) != 0 and why in read(bad, "err"), read(bad, "err")[-300:])
+
+
 def kafka_security_checks():
     """Kafka SASL / TLS / compression renders: the binary's fields, Secrets mounted, checksums."""
     RESERVED = ("security.protocol", "sasl.", "ssl.key.password", "compression.type")
@@ -833,6 +859,7 @@ def all_checks():
 
     kafka_security_checks()
     sharding_checks()
+    standby_checks()
 
     section("nats + existingSecret")
     check("nats-existing renders", rc("nats-existing") == 0, read("nats-existing", "err")[-600:])

@@ -278,3 +278,97 @@ fn a_leader_killed_with_sigkill_is_replaced_with_no_gap() {
     // Only what the dead leader had in flight can be copied: 4 batches of 1,000.
     assert!(f.copies <= 4_000, "{} copies", f.copies);
 }
+
+/// The failover loop (`scripts/failover-loop.sh`; not in CI): two replicas, the
+/// leader SIGKILLed at varying points `TB_FAILOVER_KILLS` times (default 10), each
+/// killed replica restarted as the new standby. Once the last leader has played the
+/// capture to its end, an independent consumer finds every trade and bbo of it; the
+/// copies and each failover time (SIGKILL to the standby's takeover) are printed.
+#[test]
+#[ignore = "a loop of SIGKILLs, minutes long: scripts/failover-loop.sh"]
+fn failover_loop_of_sigkills_loses_nothing() {
+    let kills: usize = std::env::var("TB_FAILOVER_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(10);
+    let suffix = unique("standby-loop");
+    let group = unique("tb-loop");
+    let (all, _) = topics(&suffix);
+    let start = || {
+        let replay = Replay::start(&common::capture(CAPTURE), "10");
+        let bridge = Bridge::start(&config(&replay, &suffix, &group));
+        (bridge, replay)
+    };
+    let took_over = |b: &Bridge| {
+        b.logs()
+            .iter()
+            .filter(|l| {
+                l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("cluster: took over publishing"))
+            })
+            .count()
+    };
+    let mut replicas = vec![start()];
+    wait_until(Duration::from_secs(30), "the first replica to lead", || {
+        replicas[0]
+            .0
+            .logged("cluster: this replica holds the shard's leadership")
+    });
+    replicas.push(start());
+    let mut standby = 1;
+    let mut failovers = Vec::new();
+    for k in 0..kills {
+        wait_until(Duration::from_secs(30), "the standby to join", || {
+            replicas[standby]
+                .0
+                .logged("cluster: joined the shard's leadership group")
+        });
+        // A varying point: 1.0 to 4.5 s into this leader's reign.
+        std::thread::sleep(Duration::from_millis(1_000 + (k as u64 * 1_300) % 3_500));
+        let leader = 1 - standby;
+        assert_eq!(
+            common::metric(&ops_addr(&replicas[leader].0), "tickbridge_cluster_leader"),
+            Some(1),
+            "kill {}: replica {leader} should lead",
+            k + 1
+        );
+        let before = took_over(&replicas[standby].0);
+        let killed = Instant::now();
+        replicas[leader].0.signal("KILL");
+        wait_until(Duration::from_secs(30), "the standby to take over", || {
+            took_over(&replicas[standby].0) > before
+        });
+        failovers.push(killed.elapsed());
+        eprintln!("kill {}: failover {:?}", k + 1, killed.elapsed());
+        // The killed replica comes back as the standby.
+        replicas[leader] = start();
+        standby = leader;
+    }
+    let want = (TRADES + BBOS) as u64;
+    wait_until(
+        Duration::from_secs(300),
+        "the whole capture in Kafka",
+        || {
+            let f = found(&all);
+            (f.trades.len() + f.bbos.len()) as u64 >= want
+        },
+    );
+    for (mut b, _) in replicas {
+        let (code, summary) = b.stop();
+        assert_eq!(code, 0, "{summary:?}");
+    }
+    let f = found(&all);
+    assert_eq!(f.trades.len(), TRADES, "trades in Kafka");
+    assert_eq!(f.bbos.len(), BBOS, "bbo records in Kafka");
+    failovers.sort();
+    eprintln!(
+        "{kills} SIGKILLs of the leader: every trade and bbo in Kafka, {} copies ({:.1} per \
+         takeover); failover min {:?} / median {:?} / max {:?}",
+        f.copies,
+        f.copies as f64 / kills as f64,
+        failovers[0],
+        failovers[failovers.len() / 2],
+        failovers[failovers.len() - 1]
+    );
+}

@@ -169,6 +169,12 @@ Checks that make the chart refuse to render a configuration that cannot work.
 Included by every template that is always rendered.
 */}}
 {{- define "tickbridge.validate" -}}
+{{- if and .Values.standby.enabled .Values.sharding.enabled }}
+{{- fail "standby.enabled with sharding.enabled is not supported by the chart yet: run one release per shard with standby" }}
+{{- end }}
+{{- if and .Values.standby.enabled (ne .Values.sink.kind "kafka") }}
+{{- fail "standby.enabled needs sink.kind=kafka: leadership is held in a Kafka consumer group" }}
+{{- end }}
 {{- if and .Values.sharding.enabled (ne .Values.mode "standalone") }}
 {{- fail "sharding.enabled needs mode=standalone: the shards are a StatefulSet of this chart's own" }}
 {{- end }}
@@ -339,6 +345,12 @@ listen = "0.0.0.0:{{ int .Values.ops.port }}"
 [cluster]
 replicas = {{ int .Values.sharding.shards }}
 shard_from_hostname = true
+{{- end }}
+{{- if .Values.standby.enabled }}
+
+[cluster]
+standby = true
+group = {{ .Values.standby.group | default (include "tickbridge.fullname" .) | toJson }}
 {{- end }}
 {{- with .Values.config.extraToml }}
 
