@@ -12,14 +12,12 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use common::{ops_addr, wait_until, Bridge, Replay};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::consumer::BaseConsumer;
 use serde_json::Value;
 
 const CAPTURE: &str = "hftbacktest/binance_btcusdt_20240808.jsonl.gz";
@@ -95,37 +93,10 @@ fn count(topics: &[String]) -> u64 {
 
 /// Every message value of `topics`, from the beginning to the current end.
 fn read_all(topics: &[String]) -> Vec<Value> {
-    let c = consumer();
-    let mut tpl = TopicPartitionList::new();
-    let mut end: HashMap<(String, i32), i64> = HashMap::new();
-    for topic in topics {
-        for (p, lo, hi) in common::kafka_log::partition_offsets(&c, topic) {
-            if hi > lo {
-                tpl.add_partition_offset(topic, p, Offset::Beginning)
-                    .unwrap();
-                end.insert((topic.clone(), p), hi);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if end.is_empty() {
-        return out;
-    }
-    c.assign(&tpl).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !end.is_empty() {
-        assert!(Instant::now() < deadline, "timed out reading {topics:?}");
-        let Some(m) = c.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let m = m.expect("consuming");
-        let slot = (m.topic().to_string(), m.partition());
-        if end.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
-            end.remove(&slot);
-        }
-        out.push(serde_json::from_slice(m.payload().unwrap_or_default()).unwrap());
-    }
-    out
+    common::kafka_log::read_json(&consumer(), topics)
+        .into_iter()
+        .map(|r| r.value)
+        .collect()
 }
 
 /// What the topics hold: distinct trade ids and bbo sequences, and how many data

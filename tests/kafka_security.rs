@@ -14,16 +14,13 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{http_get, ops_addr, wait_until, Bridge, Replay};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::consumer::BaseConsumer;
 use serde_json::Value;
 
 /// A recognisable secret: it must never appear in any output.
@@ -109,40 +106,16 @@ fn read_topics(prefix: &str, kinds: &[&str]) -> Vec<Value> {
         .set("enable.auto.commit", "false")
         .create()
         .expect("creating a consumer");
-    let mut tpl = TopicPartitionList::new();
-    let mut end: HashMap<(String, i32), i64> = HashMap::new();
-    for kind in kinds {
-        let topic = format!("{prefix}.{kind}");
-        for (p, lo, hi) in common::kafka_log::partition_offsets(&c, &topic) {
-            if hi > lo {
-                tpl.add_partition_offset(&topic, p, Offset::Beginning)
-                    .unwrap();
-                end.insert((topic.clone(), p), hi);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if end.is_empty() {
-        return out;
-    }
-    c.assign(&tpl).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !end.is_empty() {
-        assert!(Instant::now() < deadline, "timed out reading {prefix}.*");
-        let Some(m) = c.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let m = m.expect("consuming");
-        let slot = (m.topic().to_string(), m.partition());
-        if end.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
-            end.remove(&slot);
-        }
-        let mut record: Value = serde_json::from_slice(m.payload().unwrap_or_default()).unwrap();
-        // The Kafka timestamp, for the checks of `timestamp = "event"`.
-        record["kafka_ts"] = m.timestamp().to_millis().into();
-        out.push(record);
-    }
-    out
+    let topics: Vec<String> = kinds.iter().map(|k| format!("{prefix}.{k}")).collect();
+    common::kafka_log::read_json(&c, &topics)
+        .into_iter()
+        .map(|r| {
+            let mut record = r.value;
+            // The Kafka timestamp, for the checks of `timestamp = "event"`.
+            record["kafka_ts"] = r.timestamp.into();
+            record
+        })
+        .collect()
 }
 
 /// No line of the bridge's output shows `secret` (nor the recognisable mark).

@@ -17,13 +17,14 @@ use std::sync::Arc;
 
 use smol_str::SmolStr;
 use tickbridge_connectors::time::now_ns;
-use tickbridge_schema::{Data, Market, Record, Status, StatusEvent};
+use tickbridge_schema::{Data, Market, Record, StatusEvent};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::tail::{self, Last, TailReader};
 use super::Leadership;
+use crate::pipeline::status::{status_record, About};
 use crate::pipeline::PipelineStats;
 
 /// The gate's counters (`/metrics`).
@@ -210,32 +211,23 @@ fn announcements(spec: &GateSpec) -> Vec<Record> {
     let now = now_ns();
     spec.symbols
         .iter()
-        .map(|s| Record {
-            v: tickbridge_schema::SCHEMA_VERSION,
-            exchange: s.exchange.clone(),
-            market: s.market,
-            symbol: s.symbol.clone(),
-            native: s.native.clone(),
-            ts_exchange: None,
-            ts_recv: now,
-            seq: None,
-            id: format!(
-                "{}.{}.{}.status.leader.{now}",
-                s.exchange,
-                s.market.as_str(),
-                s.symbol
-            ),
-            data: Data::Status(Status {
-                event: StatusEvent::Leader,
-                channel: None,
-                reason: Some(format!(
-                    "this replica took over publishing {}: records from here on follow the last \
-                     one the previous leader published",
+        .map(|s| {
+            let about = About {
+                exchange: &s.exchange,
+                market: s.market,
+                symbol: &s.symbol,
+                native: &s.native,
+            };
+            status_record(
+                &about,
+                StatusEvent::Leader,
+                &format!("leader.{now}"),
+                format!(
+                    "this replica took over publishing {}: records from here on follow the \
+                     last one the previous leader published",
                     spec.shard
-                )),
-                expected: None,
-                got: None,
-            }),
+                ),
+            )
         })
         .collect()
 }
@@ -244,6 +236,7 @@ fn announcements(spec: &GateSpec) -> Vec<Record> {
 mod tests {
     use super::*;
     use crate::pipeline::test_record;
+    use tickbridge_schema::Status;
 
     fn last(id: &str, seq: Option<u64>, ts: Option<i64>) -> Last {
         Last {

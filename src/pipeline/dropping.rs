@@ -9,11 +9,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 
-use tickbridge_connectors::time::now_ns;
-use tickbridge_schema::{Data, Record, Status, StatusEvent};
+use tickbridge_schema::{Record, StatusEvent};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+
+use super::status::{status_record, About};
 
 use super::PipelineStats;
 use crate::config::BatchConfig;
@@ -72,33 +73,22 @@ struct Dropped {
 /// The status record announcing `d` for (exchange, market, symbol).
 fn announcement(key: &(String, &'static str, String), d: &Dropped, place: &str) -> Record {
     let (exchange, _, symbol) = key;
-    let market = d.market;
-    Record {
-        v: tickbridge_schema::SCHEMA_VERSION,
-        exchange: exchange.as_str().into(),
-        market,
-        symbol: symbol.as_str().into(),
-        native: d.native.clone(),
-        ts_exchange: None,
-        ts_recv: now_ns(),
-        seq: None,
-        id: format!(
-            "{exchange}.{}.{symbol}.status.gap.dropped.{}",
-            market.as_str(),
-            d.first_ts
+    let about = About {
+        exchange,
+        market: d.market,
+        symbol,
+        native: &d.native,
+    };
+    status_record(
+        &about,
+        StatusEvent::Gap,
+        &format!("gap.dropped.{}", d.first_ts),
+        format!(
+            "{} records dropped from {place} (when_full = \"drop_oldest\"), \
+             received from {} to {} (ns since the epoch)",
+            d.count, d.first_ts, d.last_ts
         ),
-        data: Data::Status(Status {
-            event: StatusEvent::Gap,
-            channel: None,
-            reason: Some(format!(
-                "{} records dropped from {place} (when_full = \"drop_oldest\"), \
-                 received from {} to {} (ns since the epoch)",
-                d.count, d.first_ts, d.last_ts
-            )),
-            expected: None,
-            got: None,
-        }),
-    }
+    )
 }
 
 pub(super) async fn run(
@@ -196,6 +186,8 @@ fn close(queue: &mut mpsc::Receiver<Record>, stats: &PipelineStats) {
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;
+
+    use tickbridge_schema::Data;
 
     use super::*;
 

@@ -8,8 +8,9 @@
 //! announcement gives the batch's failed count and time range, and how many of the
 //! batch's records were that symbol's.
 
-use tickbridge_connectors::time::now_ns;
-use tickbridge_schema::{Data, Market, Record, Status, StatusEvent};
+use tickbridge_schema::{Market, Record, StatusEvent};
+
+use super::status::{status_record, About};
 
 /// One symbol of a batch, with how many of the batch's records it had.
 #[derive(Debug, Clone)]
@@ -55,39 +56,27 @@ pub(super) struct Loss {
 
 /// The `status lost` records announcing `loss` by the sink `sink`, one per symbol.
 pub(super) fn announcements(sink: &str, loss: Loss, symbols: &[SymbolShare]) -> Vec<Record> {
-    let now = now_ns();
     symbols
         .iter()
-        .map(|s| Record {
-            v: tickbridge_schema::SCHEMA_VERSION,
-            exchange: s.exchange.clone(),
-            market: s.market,
-            symbol: s.symbol.clone(),
-            native: s.native.clone(),
-            ts_exchange: None,
-            ts_recv: now,
-            seq: None,
-            id: format!(
-                "{}.{}.{}.status.lost.{sink}.{}.{}",
-                s.exchange,
-                s.market.as_str(),
-                s.symbol,
-                loss.first_ts,
-                loss.last_ts
-            ),
-            data: Data::Status(Status {
-                event: StatusEvent::Lost,
-                channel: None,
-                reason: Some(format!(
+        .map(|s| {
+            let about = About {
+                exchange: &s.exchange,
+                market: s.market,
+                symbol: &s.symbol,
+                native: &s.native,
+            };
+            status_record(
+                &about,
+                StatusEvent::Lost,
+                &format!("lost.{sink}.{}.{}", loss.first_ts, loss.last_ts),
+                format!(
                     "{} of the {} records of a batch received from {} to {} (ns since the \
                      epoch) were not acknowledged by the {sink} sink within its retries and \
                      count as lost (a broker that stored one unacknowledged holds it); {} of \
                      that batch's records were of this symbol",
                     loss.failed, loss.of, loss.first_ts, loss.last_ts, s.records
-                )),
-                expected: None,
-                got: None,
-            }),
+                ),
+            )
         })
         .collect()
 }
@@ -96,6 +85,7 @@ pub(super) fn announcements(sink: &str, loss: Loss, symbols: &[SymbolShare]) -> 
 mod tests {
     use super::*;
     use crate::pipeline::test_record;
+    use tickbridge_schema::Data;
 
     #[test]
     fn one_announcement_per_symbol_with_the_batch_loss_and_its_share() {

@@ -28,6 +28,7 @@ mod lost;
 mod metrics;
 mod publisher;
 mod stats;
+pub mod status;
 
 use std::sync::Arc;
 

@@ -56,3 +56,50 @@ fn try_partition_offsets(
         })
         .collect()
 }
+
+/// One message as a test reads it back.
+pub struct Read {
+    pub value: serde_json::Value,
+    /// The message's Kafka timestamp, ms.
+    pub timestamp: Option<i64>,
+}
+
+/// Every message of `topics` (JSON values), from the beginning to the end each
+/// partition had when the read began, in offset order per partition.
+pub fn read_json(c: &BaseConsumer, topics: &[String]) -> Vec<Read> {
+    use rdkafka::message::Message;
+    use rdkafka::{Offset, TopicPartitionList};
+    let mut tpl = TopicPartitionList::new();
+    let mut end: std::collections::HashMap<(String, i32), i64> = Default::default();
+    for topic in topics {
+        for (p, lo, hi) in partition_offsets(c, topic) {
+            if hi > lo {
+                tpl.add_partition_offset(topic, p, Offset::Beginning)
+                    .unwrap();
+                end.insert((topic.clone(), p), hi);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if end.is_empty() {
+        return out;
+    }
+    c.assign(&tpl).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !end.is_empty() {
+        assert!(Instant::now() < deadline, "timed out reading {topics:?}");
+        let Some(m) = c.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let m = m.expect("consuming");
+        let slot = (m.topic().to_string(), m.partition());
+        if end.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
+            end.remove(&slot);
+        }
+        out.push(Read {
+            value: serde_json::from_slice(m.payload().unwrap_or_default()).unwrap(),
+            timestamp: m.timestamp().to_millis(),
+        });
+    }
+    out
+}

@@ -18,7 +18,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::Notify;
 use tracing::{error, warn};
 
-use super::{headers, Inner, QUEUE_FULL_BACKOFF};
+use super::{headers, Inner};
 use crate::sinks::{BatchOutcome, Encoding};
 
 /// How long past the delivery timeout a batch waits for reports librdkafka owes
@@ -330,24 +330,11 @@ impl Inner {
                 if let Some(ts) = failure.timestamp {
                     record = record.timestamp(ts);
                 }
-                let mut backoff = QUEUE_FULL_BACKOFF.0;
-                loop {
-                    match self.producer.send(record) {
-                        Ok(()) => break,
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                            record = back;
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(QUEUE_FULL_BACKOFF.1);
-                        }
-                        Err((error, back)) => {
-                            drop(back);
-                            reports.refused(Failure {
-                                error: Cause::Kafka(error),
-                                ..failure
-                            });
-                            break;
-                        }
-                    }
+                if let Err(error) = self.send_backing_off(record).await {
+                    reports.refused(Failure {
+                        error: Cause::Kafka(error),
+                        ..failure
+                    });
                 }
             }
             let (got, again) = self.tally(&reports, true).await;
@@ -419,19 +406,11 @@ impl Inner {
         if let Some(key) = &item.key {
             record = record.key(key.as_slice());
         }
-        let mut backoff = QUEUE_FULL_BACKOFF.0;
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => return Some(reports),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(QUEUE_FULL_BACKOFF.1);
-                }
-                Err((e, _)) => {
-                    warn!(error = %e, topic = dlq, "kafka: cannot enqueue a dead letter");
-                    return None;
-                }
+        match self.send_backing_off(record).await {
+            Ok(()) => Some(reports),
+            Err(e) => {
+                warn!(error = %e, topic = dlq, "kafka: cannot enqueue a dead letter");
+                None
             }
         }
     }

@@ -824,39 +824,50 @@ impl Inner {
                 continue;
             }
             let r = &item.record;
-            let mut record = BaseRecord::with_opaque_to(&topic, reports.clone())
+            let record = BaseRecord::with_opaque_to(&topic, reports.clone())
                 .key(key.as_str())
                 .payload(item.payload.as_slice())
                 .headers(headers(content_type))
                 .timestamp(self.timestamp.millis(r));
-            let mut backoff = QUEUE_FULL_BACKOFF.0;
-            loop {
-                match self.producer.send(record) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(QUEUE_FULL_BACKOFF.1);
-                    }
-                    Err((error, back)) => {
-                        drop(back);
-                        reports.refused(Failure {
-                            error: Cause::Kafka(error),
-                            topic: topic.clone(),
-                            key: Some(key.clone().into_bytes()),
-                            payload: item.payload,
-                            timestamp: None,
-                            possibly_stored: false,
-                        });
-                        break;
-                    }
-                }
+            if let Err(error) = self.send_backing_off(record).await {
+                reports.refused(Failure {
+                    error: Cause::Kafka(error),
+                    topic: topic.clone(),
+                    key: Some(key.clone().into_bytes()),
+                    payload: item.payload,
+                    timestamp: None,
+                    possibly_stored: false,
+                });
             }
         }
         if !new_topics.is_empty() {
             self.learn_new_topics(new_topics).await;
         }
         reports
+    }
+
+    /// Hands one record to librdkafka, backing off and retrying the same record while
+    /// its queue is full; any other refusal is returned (the record will never report).
+    async fn send_backing_off<K, P>(
+        &self,
+        mut record: BaseRecord<'_, K, P, Arc<Reports>>,
+    ) -> Result<(), KafkaError>
+    where
+        K: rdkafka::message::ToBytes + ?Sized,
+        P: rdkafka::message::ToBytes + ?Sized,
+    {
+        let mut backoff = QUEUE_FULL_BACKOFF.0;
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(QUEUE_FULL_BACKOFF.1);
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
     }
 
     /// Resolves, before the first record, the schema id of every kind whose subject
