@@ -102,6 +102,51 @@ fn a_shard_out_of_range_is_refused_naming_the_field() {
     );
 }
 
+/// `validate` of a hot-standby config prints the leadership group and topic of this
+/// replica's shard; with a sink other than Kafka it is refused, naming the field.
+#[test]
+fn validate_names_the_standby_group_and_refuses_standby_without_kafka() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |sink: &str| {
+        let path = dir.path().join("c.toml");
+        let text = config(2).replace(
+            "[cluster]\nreplicas = 2\n",
+            &format!("{sink}\n[cluster]\nreplicas = 2\nstandby = true\ngroup = \"md-east\"\n"),
+        );
+        std::fs::write(&path, text).unwrap();
+        Command::new(common::bin())
+            .args(["validate", "--config"])
+            .arg(&path)
+            .env("TICKBRIDGE__CLUSTER__SHARD", "1")
+            .env("TICKBRIDGE__INSTRUMENTS__CACHE_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run("[sink]\nkind = \"kafka\"\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "cluster: hot standby: leadership through consumer group md-east.shard-1 on topic \
+             md-east.leadership; a standby keeps the newest 200000 records"
+        ),
+        "{stdout}"
+    );
+    let out = run("[sink]\nkind = \"file\"\n[sink.file]\npath = \"/tmp/x.jsonl\"\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        // The log line is JSON: the quotes around kafka are escaped there.
+        stderr.contains("cluster.standby: needs exactly one [sink], of kind = ")
+            && stderr.contains("(leadership is held in Kafka)"),
+        "{stderr}"
+    );
+}
+
 /// Trade ids a bridge of replica `shard` (`None`: no `[cluster]`) publishes from the
 /// documented Hyperliquid session.
 fn trades_of(shard: Option<u32>) -> Vec<String> {
