@@ -169,14 +169,6 @@ async fn standby_gate(
     let sink = &config.sinks[0];
     let client = sinks::kafka::group_client_config(sink)?;
     let index = config.shard()?.map_or(0, |s| s.index);
-    let leadership = Leadership::join(
-        client.clone(),
-        standby.topic(),
-        standby.group_id(index),
-        tracker,
-        stop,
-    )
-    .await?;
     let template = sinks::kafka::topic::TopicTemplate::parse_topic(
         &sink.kafka.topic,
         sink.kafka.symbol_topics,
@@ -213,6 +205,16 @@ async fn standby_gate(
             }
         }
     }
+    // Last, as nothing after it may fail: joining starts the group's polling thread,
+    // which only `stop` ends.
+    let leadership = Leadership::join(
+        client.clone(),
+        standby.topic(),
+        standby.group_id(index),
+        tracker,
+        stop,
+    )
+    .await?;
     let stats = Arc::new(StandbyStats::default());
     ops.add_cluster(stats.clone(), leadership.takeovers.clone());
     Ok(GateSpec {
