@@ -122,6 +122,7 @@ tpl kafka               --set sink.kind=kafka --set 'sink.kafka.options.linger\.
 tpl kafka-zstd          --set sink.kind=kafka --set sink.kafka.compression=zstd
 tpl sharded             --set sharding.enabled=true --set sharding.shards=3
 tpl standby             --set sink.kind=kafka --set standby.enabled=true
+tpl standby-sharded     --set sink.kind=kafka --set standby.enabled=true --set sharding.enabled=true --set sharding.shards=3
 tpl nats                --set sink.kind=nats --set sink.nats.jetstream=false
 tpl file                --set sink.kind=file
 tpl kafka-sasl          --set sink.kind=kafka --set 'sink.kafka.brokers=k1:9092\,k2:9092' \
@@ -184,7 +185,6 @@ tpl bad-pdb-sidecar     --set mode=sidecar --set podDisruptionBudget.enabled=tru
 tpl bad-shard-sidecar   --set mode=sidecar --set sharding.enabled=true
 tpl bad-shard-zero      --set sharding.enabled=true --set sharding.shards=0
 tpl bad-standby-nats    --set sink.kind=nats --set standby.enabled=true
-tpl bad-standby-sharded --set sink.kind=kafka --set standby.enabled=true --set sharding.enabled=true
 tpl bad-pdb-both        --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=1 --set podDisruptionBudget.maxUnavailable=1
 tpl bad-pdb-value       --set podDisruptionBudget.enabled=true --set podDisruptionBudget.minAvailable=half
 tpl bad-pm-key          --set metrics.podMonitor.enabled=true --set metrics.podMonitor.port=metrics
@@ -564,9 +564,20 @@ def standby_checks():
     cluster = (cfg or {}).get("cluster") or {}
     check("standby: config.toml has [cluster] standby = true and the release's group",
           cluster == {"standby": True, "group": "tb-tickbridge"}, f"{cluster}")
-    for bad, why in [("bad-standby-nats", "needs sink.kind=kafka"),
-                     ("bad-standby-sharded", "with sharding.enabled is not supported")]:
-        check(f"{bad}: refused ({why})", rc(bad) != 0 and why in read(bad, "err"), read(bad, "err")[-300:])
+    bad, why = "bad-standby-nats", "needs sink.kind=kafka"
+    check(f"{bad}: refused ({why})", rc(bad) != 0 and why in read(bad, "err"), read(bad, "err")[-300:])
+    # Sharded and standby: every shard twice in one StatefulSet.
+    check("standby-sharded renders", rc("standby-sharded") == 0, read("standby-sharded", "err")[-600:])
+    sts = of_kind(docs("standby-sharded") or [], "StatefulSet")
+    spec = get(sts, 0, "spec", default={}) or {}
+    check("standby-sharded: replicas = shards x standby.replicas (6)", spec.get("replicas") == 6,
+          f"{spec.get('replicas')}")
+    pod = get(spec, "template", "spec") or {}
+    _, cfg = config_of(docs("standby-sharded") or [], pod.get("volumes"))
+    cluster = (cfg or {}).get("cluster") or {}
+    check("standby-sharded: one [cluster] with replicas, shard_from_hostname, standby and group",
+          cluster == {"replicas": 3, "shard_from_hostname": True, "standby": True, "group": "tb-tickbridge"},
+          f"{cluster}")
 
 
 def kafka_security_checks():

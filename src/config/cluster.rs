@@ -33,7 +33,8 @@ pub struct ClusterConfig {
     #[serde(default)]
     pub shard: Option<u32>,
     /// Take the index from the trailing number of the host name (`HOSTNAME`, else
-    /// `/etc/hostname`).
+    /// `/etc/hostname`); with `standby`, that number modulo `replicas` (pods `i`,
+    /// `i + replicas`, ... of a StatefulSet run shard `i`).
     #[serde(default)]
     pub shard_from_hostname: bool,
     /// Hot standby (Kafka sink): replicas of one shard elect one publisher through a
@@ -115,12 +116,18 @@ impl ClusterConfig {
                     .into_iter()
                     .rev()
                     .collect();
-                Some(digits.parse::<u32>().map_err(|_| {
+                let ordinal = digits.parse::<u32>().map_err(|_| {
                     (
                         "shard_from_hostname".to_string(),
                         format!("the host name {:?} does not end in a number", name.trim()),
                     )
-                })?)
+                })?;
+                // With standby a StatefulSet runs every shard more than once: pods
+                // `i`, `i + replicas`, ... are replicas of shard `i`.
+                Some(match self.standby {
+                    true => ordinal % self.replicas,
+                    false => ordinal,
+                })
             }
             (None, false) => None,
         };
@@ -364,6 +371,34 @@ mod tests {
             ..on.clone()
         };
         assert_eq!(why(&bad_group, std::slice::from_ref(&kafka)).0, "group");
+    }
+
+    #[test]
+    fn with_standby_the_host_name_ordinal_wraps_around_the_shards() {
+        let c = ClusterConfig {
+            replicas: 3,
+            shard_from_hostname: true,
+            standby: true,
+            ..ClusterConfig::default()
+        };
+        let shard_of = |host: &'static str| c.shard(|| Some(host.to_string())).unwrap();
+        let index = |host| shard_of(host).map(|s| s.index);
+        assert_eq!(index("tickbridge-1"), Some(1));
+        assert_eq!(
+            index("tickbridge-4"),
+            Some(1),
+            "pod 4 of 6 stands by for shard 1"
+        );
+        assert_eq!(index("tickbridge-5"), Some(2));
+        // Without standby an ordinal past the shards is a mistake, as before.
+        let plain = ClusterConfig {
+            standby: false,
+            ..c.clone()
+        };
+        assert_eq!(
+            plain.shard(|| Some("tickbridge-4".into())).unwrap_err().1,
+            "4 is not below replicas = 3"
+        );
     }
 
     #[test]

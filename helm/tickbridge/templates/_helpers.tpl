@@ -169,9 +169,6 @@ Checks that make the chart refuse to render a configuration that cannot work.
 Included by every template that is always rendered.
 */}}
 {{- define "tickbridge.validate" -}}
-{{- if and .Values.standby.enabled .Values.sharding.enabled }}
-{{- fail "standby.enabled with sharding.enabled is not supported by the chart yet: run one release per shard with standby" }}
-{{- end }}
 {{- if and .Values.standby.enabled (ne .Values.sink.kind "kafka") }}
 {{- fail "standby.enabled needs sink.kind=kafka: leadership is held in a Kafka consumer group" }}
 {{- end }}
@@ -340,17 +337,17 @@ drain_timeout = "{{ int .Values.config.shutdown.drainTimeoutSeconds }}s"
 
 [ops]
 listen = "0.0.0.0:{{ int .Values.ops.port }}"
-{{- if .Values.sharding.enabled }}
+{{- if or .Values.sharding.enabled .Values.standby.enabled }}
 
 [cluster]
+{{- if .Values.sharding.enabled }}
 replicas = {{ int .Values.sharding.shards }}
 shard_from_hostname = true
 {{- end }}
 {{- if .Values.standby.enabled }}
-
-[cluster]
 standby = true
 group = {{ .Values.standby.group | default (include "tickbridge.fullname" .) | toJson }}
+{{- end }}
 {{- end }}
 {{- with .Values.config.extraToml }}
 
