@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -25,9 +25,7 @@ use common::{http_get, ops_addr, wait_until, Bridge, Replay, SchemaValidator, Su
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::consumer::BaseConsumer;
 use serde_json::Value;
 
 const CAPTURE: &str = "hftbacktest/binance_btcusdt_20240808.jsonl.gz";
@@ -282,72 +280,11 @@ fn count(c: &BaseConsumer, topic: &str) -> u64 {
 }
 
 /// One consumed message.
-#[derive(Debug)]
-struct Msg {
-    topic: String,
-    partition: i32,
-    key: String,
-    value: Value,
-    headers: BTreeMap<String, String>,
-}
+type Msg = common::kafka_log::Read;
 
 /// Reads every message of `topics` from the beginning to the current end.
 fn read_all(topics: &[String]) -> Vec<Msg> {
-    let c = consumer();
-    let mut tpl = TopicPartitionList::new();
-    let mut end: HashMap<(String, i32), i64> = HashMap::new();
-    for topic in topics {
-        for (p, lo, hi) in watermarks(&c, topic) {
-            if hi > lo {
-                tpl.add_partition_offset(topic, p, Offset::Beginning)
-                    .unwrap();
-                end.insert((topic.clone(), p), hi);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if end.is_empty() {
-        return out;
-    }
-    c.assign(&tpl).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !end.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out reading {topics:?}: {} messages read, partitions left {end:?}",
-            out.len()
-        );
-        let Some(m) = c.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let m = m.expect("consuming");
-        let headers = m
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_string(),
-                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let slot = (m.topic().to_string(), m.partition());
-        if end.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
-            end.remove(&slot);
-        }
-        out.push(Msg {
-            topic: m.topic().to_string(),
-            partition: m.partition(),
-            key: String::from_utf8(m.key().unwrap_or_default().to_vec()).unwrap(),
-            value: serde_json::from_slice(m.payload().unwrap_or_default())
-                .unwrap_or_else(|e| panic!("a message that is not JSON ({e})")),
-            headers,
-        });
-    }
-    out
+    common::kafka_log::read_json(&consumer(), topics)
 }
 
 /// Waits until the trade and bbo topics hold at least `n` messages together.

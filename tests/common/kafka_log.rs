@@ -58,8 +58,13 @@ fn try_partition_offsets(
 }
 
 /// One message as a test reads it back.
+#[derive(Debug)]
 pub struct Read {
+    pub topic: String,
+    pub partition: i32,
+    pub key: String,
     pub value: serde_json::Value,
+    pub headers: std::collections::BTreeMap<String, String>,
     /// The message's Kafka timestamp, ms.
     pub timestamp: Option<i64>,
 }
@@ -67,7 +72,7 @@ pub struct Read {
 /// Every message of `topics` (JSON values), from the beginning to the end each
 /// partition had when the read began, in offset order per partition.
 pub fn read_json(c: &BaseConsumer, topics: &[String]) -> Vec<Read> {
-    use rdkafka::message::Message;
+    use rdkafka::message::{Headers, Message};
     use rdkafka::{Offset, TopicPartitionList};
     let mut tpl = TopicPartitionList::new();
     let mut end: std::collections::HashMap<(String, i32), i64> = Default::default();
@@ -87,7 +92,11 @@ pub fn read_json(c: &BaseConsumer, topics: &[String]) -> Vec<Read> {
     c.assign(&tpl).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !end.is_empty() {
-        assert!(Instant::now() < deadline, "timed out reading {topics:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out reading {topics:?}: {} messages read, partitions left {end:?}",
+            out.len()
+        );
         let Some(m) = c.poll(Duration::from_millis(200)) else {
             continue;
         };
@@ -96,8 +105,26 @@ pub fn read_json(c: &BaseConsumer, topics: &[String]) -> Vec<Read> {
         if end.get(&slot).is_some_and(|hi| m.offset() + 1 >= *hi) {
             end.remove(&slot);
         }
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_string(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         out.push(Read {
-            value: serde_json::from_slice(m.payload().unwrap_or_default()).unwrap(),
+            topic: m.topic().to_string(),
+            partition: m.partition(),
+            key: String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
+            value: serde_json::from_slice(m.payload().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("a message that is not JSON ({e})")),
+            headers,
             timestamp: m.timestamp().to_millis(),
         });
     }
