@@ -1,18 +1,54 @@
 //! A scanner for flat JSON objects: `{"key":value,...}` whose values are strings
-//! without escapes, numbers, booleans or nulls. That is the shape of the highest-volume
-//! frames (Binance trades and book tickers), which a generic JSON parser reads at
-//! several times the cost. Anything else (nesting, escapes, malformed text) makes the
+//! without escapes, numbers, booleans or nulls, or arrays of rows of such strings
+//! (`[["61837.63","0.02"],...]`, the price levels of a book diff). That is the shape
+//! of the highest-volume frames (Binance trades, book tickers and depth diffs), which
+//! a generic JSON parser reads at several times the cost. Anything else (nesting, escapes, malformed text) makes the
 //! scan return `None`, and the caller falls back to its serde wire types, which give
 //! the same result for valid frames and the proper error for bad ones.
 
 /// One member value of a flat object, as text (numbers are left for the caller to
 /// parse into the type it expects).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scalar<'a> {
     Str(&'a str),
     Num(&'a str),
     Bool(bool),
     Null,
+    /// `[[string, string, ...], ...]`: rows of at least two strings each.
+    Rows(Rows<'a>),
+}
+
+/// An array of rows of strings (`[["61837.63","0.02"],["61837.5","0"]]`), read by
+/// the scan: every row holds two strings or more, none with escapes. Book levels are
+/// written so by most exchanges, `[price, size]` or `[price, size, ...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows<'a> {
+    /// The first two strings of each row (read in the same pass that checks the
+    /// shape: a second pass over the text cost as much as the first).
+    pairs: Vec<(&'a str, &'a str)>,
+    /// The fewest and the most strings in a row (`(0, 0)` when there is no row).
+    widths: (usize, usize),
+}
+
+impl<'a> Rows<'a> {
+    /// The fewest and the most strings a row holds (`(0, 0)` for an empty array).
+    pub fn widths(&self) -> (usize, usize) {
+        self.widths
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The first two strings of each row, in order.
+    pub fn pairs(&self) -> &[(&'a str, &'a str)] {
+        &self.pairs
+    }
 }
 
 impl<'a> Scalar<'a> {
@@ -117,9 +153,7 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.at;
-        let len = self.bytes[start..]
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let len = special_at(&self.bytes[start..])?;
         self.at = start + len;
         self.expect(b'"')?;
         // Quotes are ASCII, so both ends are char boundaries.
@@ -132,6 +166,7 @@ impl<'a> Scanner<'a> {
             b't' => self.word("true", Scalar::Bool(true)),
             b'f' => self.word("false", Scalar::Bool(false)),
             b'n' => self.word("null", Scalar::Null),
+            b'[' => self.rows().map(Scalar::Rows),
             b'-' | b'0'..=b'9' => {
                 let start = self.at;
                 while matches!(
@@ -146,6 +181,54 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// `[[string, string, ...], ...]`; the opening bracket is next.
+    fn rows(&mut self) -> Option<Rows<'a>> {
+        self.expect(b'[')?;
+        let mut rows = Rows {
+            // Room for a typical diff's levels up front (growing from empty cost five
+            // reallocations a diff).
+            pairs: Vec::with_capacity(64),
+            widths: (usize::MAX, 0),
+        };
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            rows.widths = (0, 0);
+            return Some(rows);
+        }
+        loop {
+            self.skip_ws();
+            self.expect(b'[')?;
+            self.skip_ws();
+            let first = self.string()?;
+            self.skip_ws();
+            self.expect(b',')?;
+            self.skip_ws();
+            let second = self.string()?;
+            let mut width = 2;
+            loop {
+                self.skip_ws();
+                match self.next()? {
+                    b',' => {
+                        self.skip_ws();
+                        self.string()?;
+                        width += 1;
+                    }
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+            rows.pairs.push((first, second));
+            rows.widths = (rows.widths.0.min(width), rows.widths.1.max(width));
+            self.skip_ws();
+            match self.next()? {
+                b',' => continue,
+                b']' => return Some(rows),
+                _ => return None,
+            }
+        }
+    }
+
     fn word(&mut self, word: &str, value: Scalar<'a>) -> Option<Scalar<'a>> {
         let end = self.at + word.len();
         (self.bytes.get(self.at..end)? == word.as_bytes()).then(|| {
@@ -153,6 +236,35 @@ impl<'a> Scanner<'a> {
             value
         })
     }
+}
+
+/// The index of the first `"`, `\\` or control character in `bytes`. Eight bytes at a
+/// time (every price and size of a book diff is a string, and a byte loop with three
+/// tests per byte was the scanner's largest cost): a byte `b` is flagged by the
+/// classic "has zero byte" trick on `w ^ "` and `w ^ \\`, and by `w - 0x20` borrowing
+/// into its top bit. A borrow can flag bytes *after* a true hit, never before it, so
+/// the lowest flagged byte is the answer.
+fn special_at(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let found = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w))
+            & HIGHS;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|p| i + p)
 }
 
 #[cfg(test)]
@@ -195,6 +307,13 @@ mod tests {
             "[]",
             r#"{"a":{"b":1}}"#,
             r#"{"a":[1]}"#,
+            r#"{"a":[["1"]]}"#,
+            r#"{"a":[["1",2]]}"#,
+            r#"{"a":[["1","2"],]}"#,
+            r#"{"a":[["1","2"]}"#,
+            r#"{"a":[["1","2"],["3"]]}"#,
+            r#"{"a":[["1","x\"y"]]}"#,
+            r#"{"a":[[]]}"#,
             r#"{"a":"x\"y"}"#,
             r#"{"a\n":1}"#,
             r#"{"a":1,}"#,
@@ -207,6 +326,51 @@ mod tests {
             r#"{a:1}"#,
         ] {
             assert_eq!(members(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn reads_rows_of_strings() {
+        let m =
+            members(r#"{"b":[["61837.63","0.02"], [ "61837.5" , "0" ,"x","]"] ],"a":[],"u":7}"#)
+                .unwrap();
+        let Scalar::Rows(b) = &m[0].1 else {
+            panic!("{m:?}")
+        };
+        assert_eq!((b.len(), b.widths()), (2, (2, 4)));
+        assert_eq!(b.pairs(), [("61837.63", "0.02"), ("61837.5", "0")]);
+        let Scalar::Rows(a) = &m[1].1 else {
+            panic!("{m:?}")
+        };
+        assert_eq!((a.len(), a.widths(), a.pairs().len()), (0, (0, 0), 0));
+        assert_eq!(m[2], ("u", Scalar::Num("7")));
+    }
+
+    #[test]
+    fn finds_the_first_special_byte_at_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', b'\n', 0x00, 0x1f] {
+                    // Text of printable ASCII and multi-byte UTF-8 around the special byte.
+                    let mut bytes: Vec<u8> = (0..len)
+                        .map(|i| [b'7', 0xc3, 0xa9, b' ', 0x7f][i % 5])
+                        .collect();
+                    if at < len {
+                        bytes[at] = special;
+                        if at + 1 < len {
+                            bytes[at + 1] = b'"';
+                        }
+                    }
+                    let want = bytes
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+                    assert_eq!(
+                        special_at(&bytes),
+                        want,
+                        "len {len} at {at} byte {special:#x}"
+                    );
+                }
+            }
         }
     }
 

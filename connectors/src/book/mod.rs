@@ -78,12 +78,15 @@ use crate::symbols::SymbolInfo;
 /// Comparing decimal texts is the hot path of book upkeep (a level set in a book of
 /// a thousand levels is ten comparisons), so each price carries a fixed-point key
 /// computed once: its value × 10^18, saturating from 10^19, 0 for negatives. The key is monotone
-/// in the value, so keys that differ order the prices; only equal keys (equal prices,
-/// or prices that differ past the 18th decimal, or beyond the key's range) fall back
-/// to comparing the texts. The order stays exact.
+/// in the value, so keys that differ order the prices. When the key holds the value
+/// exactly (`exact`: at most 18 decimals, below 10^19, not negative), equal keys are
+/// equal prices; only inexact keys fall back to comparing the texts. The order stays
+/// exact.
 #[derive(Debug, Clone)]
 pub struct Price {
     key: u128,
+    /// The key is the value × 10^18 exactly (no digit cut, no saturation).
+    exact: bool,
     dec: Dec,
 }
 
@@ -92,10 +95,8 @@ const KEY_DECIMALS: usize = 18;
 
 impl Price {
     pub fn new(dec: Dec) -> Self {
-        Price {
-            key: fixed_point_key(dec.as_str()),
-            dec,
-        }
+        let (key, exact) = fixed_point_key(dec.as_str());
+        Price { key, exact, dec }
     }
 
     /// The price.
@@ -108,36 +109,63 @@ impl Price {
     }
 }
 
-/// `text` (a normalized decimal) × 10^18 as an integer; `u128::MAX` from 10^19 up;
-/// 0 for a negative value (every negative price shares the key and compares by text).
-fn fixed_point_key(text: &str) -> u128 {
-    if text.starts_with('-') {
-        return 0;
+/// `text` (a normalized decimal) × 10^18 as an integer, and whether that is exact;
+/// `u128::MAX` from 10^19 up; 0 for a negative value (every negative price shares the
+/// key and compares by text).
+fn fixed_point_key(text: &str) -> (u128, bool) {
+    let bytes = text.as_bytes();
+    if bytes.first() == Some(&b'-') {
+        return (0, false);
     }
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    // The common case in two u64s (up to 19 integer digits, and the first 18 fraction
-    // digits, which fit: 10^18 < 2^64); a u128 step per digit cost 8% of a book diff.
-    if int.len() <= 19 {
-        let whole = digits_u64(int.as_bytes());
-        let frac = &frac.as_bytes()[..frac.len().min(KEY_DECIMALS)];
-        let scaled = digits_u64(frac) * 10u64.pow((KEY_DECIMALS - frac.len()) as u32);
-        return u128::from(whole) * 10u128.pow(KEY_DECIMALS as u32) + u128::from(scaled);
+    // One pass, in two u64s (up to 19 integer digits, and the first 18 fraction
+    // digits, which fit: 10^18 < 2^64); this runs once per level of every diff, and a
+    // u128 step per digit, or a search for the point and a loop per part, cost twice
+    // as much.
+    let mut at = 0;
+    let mut whole: u64 = 0;
+    while let Some(&b) = bytes.get(at) {
+        if b == b'.' {
+            break;
+        }
+        whole = whole
+            .wrapping_mul(10)
+            .wrapping_add(u64::from(b.wrapping_sub(b'0')));
+        at += 1;
     }
-    u128::MAX // beyond 10^19: every such price shares the key and compares by text
+    if at > 19 {
+        return (u128::MAX, false); // beyond 10^19: compares by text
+    }
+    let mut frac: u64 = 0;
+    let mut digits = 0;
+    at += 1; // past the point (or the end)
+    while let Some(&b) = bytes.get(at) {
+        if digits == KEY_DECIMALS {
+            break;
+        }
+        frac = frac * 10 + u64::from(b.wrapping_sub(b'0'));
+        digits += 1;
+        at += 1;
+    }
+    let exact = at >= bytes.len();
+    let frac = frac * POW10[KEY_DECIMALS - digits];
+    let key = u128::from(whole) * u128::from(POW10[KEY_DECIMALS]) + u128::from(frac);
+    (key, exact)
 }
 
-/// The value of up to 19 ASCII digits (a normalized decimal's digits; wrapping
-/// arithmetic because 19 digits fit in a u64 and no check is needed).
-fn digits_u64(digits: &[u8]) -> u64 {
-    digits.iter().fold(0u64, |acc, b| {
-        acc.wrapping_mul(10)
-            .wrapping_add(u64::from(b.wrapping_sub(b'0')))
-    })
-}
+/// 10^0 ..= 10^18.
+const POW10: [u64; KEY_DECIMALS + 1] = {
+    let mut p = [1u64; KEY_DECIMALS + 1];
+    let mut i = 1;
+    while i <= KEY_DECIMALS {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
 
 impl PartialEq for Price {
     fn eq(&self, other: &Self) -> bool {
-        self.key == other.key && self.dec == other.dec
+        self.key == other.key && ((self.exact && other.exact) || self.dec == other.dec)
     }
 }
 
@@ -151,9 +179,11 @@ impl std::hash::Hash for Price {
 
 impl Ord for Price {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.key
-            .cmp(&other.key)
-            .then_with(|| self.dec.cmp_value(&other.dec))
+        match self.key.cmp(&other.key) {
+            Ordering::Equal if self.exact && other.exact => Ordering::Equal,
+            Ordering::Equal => self.dec.cmp_value(&other.dec),
+            unequal => unequal,
+        }
     }
 }
 
@@ -791,6 +821,10 @@ mod tests {
             "10.000000000000000001",
             "61837.63",
             "61837.631",
+            "9999999999999999999",
+            "9999999999999999999.000000000000000001",
+            "9999999999999999999.0000000000000000011",
+            "9999999999999999999.5",
             "99999999999999999999",
             "340282366920938463463",
             "340282366920938463463.5",

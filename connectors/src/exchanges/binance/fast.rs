@@ -1,6 +1,7 @@
 //! Fast paths for the highest-volume Binance frames (`@trade`, `@aggTrade`,
-//! `@bookTicker`: over 80% of a busy connection's frames). Their `data` is a flat
-//! object, read here with [`crate::flat`] into the same wire types serde fills. A
+//! `@bookTicker`: over 80% of a busy connection's frames; and `@depth`, whose levels
+//! are most of a book's cost). Their `data` is a flat object (levels are rows of
+//! strings), read here with [`crate::flat`] into the same wire types serde fills. A
 //! frame of any other shape (or with a missing, duplicate or mistyped field) gives
 //! `None`, and the parser reads it with serde, which then accepts it or reports the
 //! error; so both paths agree on every frame (the tests compare them).
@@ -128,6 +129,61 @@ pub(super) fn book_ticker(text: &str) -> Option<wire::BookTicker<'_>> {
     })
 }
 
+/// The levels of a depth diff: rows of exactly two decimal strings, as serde's
+/// `(Dec, Dec)` takes them.
+fn levels(value: Scalar<'_>) -> Option<Vec<(Dec, Dec)>> {
+    let Scalar::Rows(rows) = value else {
+        return None;
+    };
+    if !rows.is_empty() && rows.widths() != (2, 2) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for &(p, s) in rows.pairs() {
+        out.push((Dec::parse(p).ok()?, Dec::parse(s).ok()?));
+    }
+    Some(out)
+}
+
+/// `<symbol>@depth` / `@depth@100ms` (spot; futures with `T` and `pu`).
+pub(super) fn depth_update(text: &str) -> Option<wire::DepthUpdate<'_>> {
+    let (mut symbol, mut event_time, mut first, mut last, mut bids, mut asks) =
+        (None, None, None, None, None, None);
+    // `T` and `pu` are optional: absent and `null` both mean none.
+    let (mut time, mut prev): (Option<Option<i64>>, Option<Option<u64>>) = (None, None);
+    let mut valid = true;
+    for_each_member(data_object(text)?, |key, value| {
+        valid &= match key {
+            "s" => set(&mut symbol, value.str()),
+            "E" => set(&mut event_time, value.i64()),
+            "U" => set(&mut first, value.u64()),
+            "u" => set(&mut last, value.u64()),
+            "b" => set(&mut bids, levels(value)),
+            "a" => set(&mut asks, levels(value)),
+            "T" => match value {
+                Scalar::Null => set(&mut time, Some(None)),
+                v => set(&mut time, v.i64().map(Some)),
+            },
+            "pu" => match value {
+                Scalar::Null => set(&mut prev, Some(None)),
+                v => set(&mut prev, v.u64().map(Some)),
+            },
+            _ => true,
+        };
+    })?;
+    valid.then_some(())?;
+    Some(wire::DepthUpdate {
+        symbol: symbol?,
+        event_time: event_time?,
+        time: time.flatten(),
+        first_update_id: first?,
+        final_update_id: last?,
+        prev_final_update_id: prev.flatten(),
+        bids: bids?,
+        asks: asks?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +243,34 @@ mod tests {
                 serde::<wire::AggTrade>(text).map(|t| format!("{t:?}"))
             );
         }
+    }
+
+    #[test]
+    fn depth_updates_agree_with_serde() {
+        const DEPTHS: &[&str] = &[
+            r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":50093239203,"u":50093239207,"b":[["55653.87000000","0.00000000"],["61837.63000000","3.78826000"]],"a":[["61838.04000000","0.32332000"]]}}"#,
+            r#"{"stream":"btcusd_perp@depth@0ms","data":{"e":"depthUpdate","E":1723161257440,"T":1723161257432,"s":"BTCUSD_PERP","ps":"BTCUSD","U":1007198631260,"u":1007198631565,"pu":1007198631198,"b":[["61773.6","1001"]],"a":[]}}"#,
+            // Shapes the fast path leaves to serde (and serde's verdict stands).
+            r#"{"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["1","2","3"]],"a":[]}}"#,
+            r#"{"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"b":[[1,"2"]],"a":[]}}"#,
+            r#"{"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["x","2"]],"a":[]}}"#,
+            r#"{"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["1","2"]]}}"#,
+            r#"{"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"b":[],"a":[],"u":3}}"#,
+            r#"{"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"b":[],"a":[]}}"#,
+            r#"{"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"pu":"1","b":[],"a":[]}}"#,
+        ];
+        for text in DEPTHS {
+            let fast = depth_update(text).map(|d| format!("{d:?}"));
+            let slow = serde::<wire::DepthUpdate>(text).map(|d| format!("{d:?}"));
+            if let Some(f) = fast {
+                assert_eq!(Some(f), slow, "{text}");
+            }
+        }
+        assert!(DEPTHS[..2].iter().all(|t| depth_update(t).is_some()));
+        assert!(DEPTHS[2..].iter().all(|t| depth_update(t).is_none()));
+        let d = depth_update(DEPTHS[0]).unwrap();
+        assert_eq!(d.bids[0].1.as_str(), "0");
+        assert_eq!(d.bids[1].0.as_str(), "61837.63");
     }
 
     #[test]

@@ -345,7 +345,7 @@ impl BinanceParser {
             // Order-book diffs are kept in sync per symbol when `book` is subscribed;
             // on a connection without it (and partial-depth streams) they are skipped.
             "depth" if self.channels.contains(Channel::Book) => {
-                let d: wire::DepthUpdate = data(text)?;
+                let d = fast::depth_update(text).map_or_else(|| data(text), Ok)?;
                 self.on_depth(d, ts, out)?;
             }
             "depth" | "depth5" | "depth10" | "depth20" => return Ok(Parsed::Ignored("depth")),
