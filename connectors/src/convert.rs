@@ -1,6 +1,8 @@
 //! Conversions every parser needs, from the exchange's text to schema values: exact
-//! decimals from raw JSON (never through `f64`), sides, millisecond timestamps.
+//! decimals from raw JSON (never through `f64`), sides, millisecond timestamps, and
+//! book levels written as `[price, size, ...]` arrays of strings.
 
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use tickbridge_schema::{Dec, Side};
 
@@ -80,5 +82,86 @@ mod tests {
         let s: Box<RawValue> = serde_json::from_str("\"1.50\"").unwrap();
         assert_eq!(dec_raw(&s, "t").unwrap().as_str(), "1.5");
         assert_eq!(dec_opt(Some(""), "t").unwrap(), None);
+    }
+}
+
+/// A book level as the exchange wrote it: `(price, size)` text.
+pub type TextLevel<'a> = (&'a str, &'a str);
+
+/// `deserialize_with` for `[[price, size, ...], ...]` arrays of strings (OKX writes
+/// `["8476.98","415","0","13"]`): the first two strings of each level, borrowed, the
+/// rest skipped. Without a `Vec` per level, which cost an allocation each.
+pub fn text_levels<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TextLevel<'de>>, D::Error> {
+    struct Levels;
+    impl<'de> Visitor<'de> for Levels {
+        type Value = Vec<TextLevel<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of [price, size, ...] levels")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+            while let Some(Level(price, size)) = seq.next_element::<Level<'de>>()? {
+                out.push((price, size));
+            }
+            Ok(out)
+        }
+    }
+    struct Level<'a>(&'a str, &'a str);
+    impl<'de> serde::Deserialize<'de> for Level<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct One;
+            impl<'de> Visitor<'de> for One {
+                type Value = Level<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a [price, size, ...] level of strings")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Level<'de>, A::Error> {
+                    use serde::de::Error;
+                    let price: &str = seq
+                        .next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                    let size: &str = seq
+                        .next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(Level(price, size))
+                }
+            }
+            d.deserialize_seq(One)
+        }
+    }
+    d.deserialize_seq(Levels)
+}
+
+#[cfg(test)]
+mod level_tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Side<'a> {
+        #[serde(borrow, deserialize_with = "text_levels")]
+        bids: Vec<TextLevel<'a>>,
+    }
+
+    #[test]
+    fn text_levels_take_the_first_two_strings() {
+        let s: Side = serde_json::from_str(
+            r#"{"bids":[["8476.97","256","0","12"],["8476.9","1"],["1","2",3,null]]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.bids, [("8476.97", "256"), ("8476.9", "1"), ("1", "2")]);
+        let empty: Side = serde_json::from_str(r#"{"bids":[]}"#).unwrap();
+        assert!(empty.bids.is_empty());
+        for bad in [
+            r#"{"bids":[["1"]]}"#,
+            r#"{"bids":[[1,"2"]]}"#,
+            r#"{"bids":["1"]}"#,
+        ] {
+            let err = serde_json::from_str::<Side>(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("level") || err.contains("invalid type"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

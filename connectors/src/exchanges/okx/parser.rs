@@ -33,14 +33,8 @@ const CHECKSUM_LEVELS: usize = 25;
 type OkxBook = TextBook;
 
 /// The text of levels `[price, size, ...]` as sent.
-fn texts<'s, 't>(levels: &'s [Vec<&'t str>]) -> impl Iterator<Item = LevelText<'t>> + 's {
-    levels.iter().map(|l| match (l.first(), l.get(1)) {
-        (Some(p), Some(s)) => Ok((*p, *s)),
-        _ => Err(ParseError::Invalid {
-            context: "books level",
-            detail: format!("{l:?}"),
-        }),
-    })
+fn texts<'s, 't>(levels: &'s [(&'t str, &'t str)]) -> impl Iterator<Item = LevelText<'t>> + 's {
+    levels.iter().map(|&l| Ok(l))
 }
 
 /// Names OKX's level fields in errors.
@@ -183,12 +177,12 @@ impl OkxParser {
         ts: i64,
         out: &mut Vec<Record>,
     ) -> Result<(), ParseError> {
-        let books: Vec<wire::Book> = serde_json::from_str(data)?;
+        let books = wire::Book::parse_all(data)?;
         for b in books {
-            let top = |ls: &[Vec<&str>], c| -> Result<(Option<Dec>, Option<Dec>), ParseError> {
+            let top = |ls: &[(&str, &str)], c| -> Result<(Option<Dec>, Option<Dec>), ParseError> {
                 match ls.first() {
-                    Some(l) if l.len() >= 2 => Ok((Some(dec(l[0], c)?), Some(dec(l[1], c)?))),
-                    _ => Ok((None, None)),
+                    Some(&(p, s)) => Ok((Some(dec(p, c)?), Some(dec(s, c)?))),
+                    None => Ok((None, None)),
                 }
             };
             let (bid_price, bid_size) = top(&b.bids, "bbo-tbt.bids")?;
@@ -226,18 +220,17 @@ impl OkxParser {
         ts: i64,
         out: &mut Vec<Record>,
     ) -> Result<(), ParseError> {
-        let books: Vec<wire::Book> = serde_json::from_str(data)?;
+        let books = wire::Book::parse_all(data)?;
         let native = SmolStr::new(inst);
-        self.book_channel
-            .entry(native.clone())
-            .or_insert_with(|| channel.to_string());
+        if !self.book_channel.contains_key(&native) {
+            self.book_channel
+                .insert(native.clone(), channel.to_string());
+        }
         for b in books {
-            let info = self.emit.symbol(&native);
-            let config = &self.config;
-            let book = self
-                .books
-                .entry(native.clone())
-                .or_insert_with(|| TextBook::new(BookSync::new("okx", info, config)));
+            let (emit, config) = (&mut self.emit, &self.config);
+            let book = self.books.entry(native.clone()).or_insert_with(|| {
+                TextBook::new(BookSync::new("okx", emit.symbol(&native), config))
+            });
             let stamp = Stamp {
                 ts_exchange: ms_text_to_ns(b.ts),
                 ts_recv: ts,
@@ -538,7 +531,7 @@ impl FrameParser for OkxParser {
         let data = data.get();
         let inst = arg.inst_id.as_deref().unwrap_or("");
         let data_channel = matches!(
-            arg.channel.as_str(),
+            arg.channel.as_ref(),
             "trades"
                 | "tickers"
                 | "books"
@@ -553,15 +546,14 @@ impl FrameParser for OkxParser {
         if data_channel && !self.planned.allows(inst) {
             return Ok(NOT_PLANNED);
         }
-        match arg.channel.as_str() {
+        match arg.channel.as_ref() {
             "trades" => self.on_trades(data, ts_recv, out)?,
             "tickers" => self.on_tickers(data, ts_recv, out)?,
             "books" | "books5" | "books-l2-tbt" | "books50-l2-tbt" => {
                 if arg.channel == "books5" && !self.channels.contains(Channel::Book) {
                     return Ok(Parsed::Ignored("books5"));
                 }
-                let channel = arg.channel.clone();
-                self.on_books(&channel, inst, f.action, data, ts_recv, out)?
+                self.on_books(&arg.channel, inst, f.action, data, ts_recv, out)?
             }
             "bbo-tbt" => {
                 let inst = inst.to_string();

@@ -408,3 +408,37 @@ fn legacy_checksums_are_verified_when_non_zero() {
     assert_eq!(s.event, StatusEvent::Gap);
     assert_eq!(p.resubscribe().len(), 2);
 }
+
+#[test]
+fn flat_books_agree_with_serde() {
+    let serde_books = |data| serde_json::from_str::<Vec<wire::Book>>(data).ok();
+    let fast = [
+        // The documentation's `books` snapshot and update, and `bbo-tbt`.
+        r#"[{"asks":[["8476.98","415","0","13"],["8477","7","0","2"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":-855196043,"prevSeqId":-1,"seqId":123456}]"#,
+        r#"[{"asks":[["8476.98","0","0","0"]],"bids":[],"ts":"1597026383085","checksum":0,"prevSeqId":123456,"seqId":123457}]"#,
+        r#"[{"asks":[["111.06","55154","0","2"]],"bids":[["111.05","57745","0","2"]],"ts":"1670324386802","seqId":363996337}]"#,
+        // Recordings from before `seqId`, and a null checksum.
+        r#"[{"asks":[],"bids":[["30182.6","452","0","1"]],"ts":"1652459225464","checksum":null}]"#,
+    ];
+    for data in fast {
+        let flat = wire::Book::from_flat(data);
+        assert!(flat.is_some(), "{data}");
+        assert_eq!(flat.map(|b| vec![b]), serde_books(data), "{data}");
+    }
+    // Shapes left to serde, which then decides.
+    for data in [
+        r#"[{"asks":[],"bids":[],"ts":"1"},{"asks":[],"bids":[],"ts":"2"}]"#,
+        r#"[{"asks":[["1"]],"bids":[],"ts":"1"}]"#,
+        r#"[{"asks":[[1,"2"]],"bids":[],"ts":"1"}]"#,
+        r#"[{"asks":[],"bids":[],"ts":1}]"#,
+        r#"[{"asks":[],"bids":[],"ts":"1","seqId":"5"}]"#,
+        r#"[{"asks":[],"asks":[],"ts":"1"}]"#,
+        r#"[{"asks":[],"bids":[]}]"#,
+        r#"[{"asks":[["1\u0030","2"]],"bids":[],"ts":"1"}]"#,
+    ] {
+        assert_eq!(wire::Book::from_flat(data), None, "{data}");
+        let all = wire::Book::parse_all(data);
+        assert_eq!(all.as_ref().ok(), serde_books(data).as_ref(), "{data}");
+    }
+    assert_eq!(wire::Book::parse_all("[]").unwrap(), vec![]);
+}
