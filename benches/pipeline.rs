@@ -55,6 +55,11 @@ use tickbridge_connectors::{Connector, FrameParser, RestRequest};
 use tickbridge_schema::Record;
 use tokio::sync::mpsc;
 
+/// The binary's allocator (`src/main.rs`): every record allocates its id and JSON and
+/// frees them once acknowledged, so glibc's malloc would measure another program.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One recording, in memory.
 struct Recording {
     name: String,

@@ -539,7 +539,7 @@ fn records_of(
     before: Option<&Listed>,
     ts: i64,
 ) -> Vec<Record> {
-    let spec = Data::Instrument(listed.spec.clone());
+    let spec = Data::Instrument(Box::new(listed.spec.clone()));
     let hash = tickbridge_connectors::checksum::fnv1a(
         &serde_json::to_string(&listed.spec).unwrap_or_default(),
     );

@@ -336,12 +336,15 @@ mod tests {
                 prev_seq: Some(7),
                 checksum_ok: None,
             })),
-            envelope(Data::Ticker(Ticker::default())),
-            envelope(Data::Ticker(Ticker {
-                last: Some(d("5")),
-                quote_volume_24h: Some(d("123456789.123456789")),
-                ..Ticker::default()
-            })),
+            envelope(Data::Ticker(Ticker::default().into())),
+            envelope(Data::Ticker(
+                Ticker {
+                    last: Some(d("5")),
+                    quote_volume_24h: Some(d("123456789.123456789")),
+                    ..Ticker::default()
+                }
+                .into(),
+            )),
             envelope(Data::Funding(Funding {
                 rate: d("-0.0001"),
                 predicted_rate: None,
@@ -360,30 +363,36 @@ mod tests {
                 mark_price: d("11794.15"),
                 index_price: None,
             })),
-            envelope(Data::Instrument(Instrument {
-                base: "BTC".into(),
-                quote: "USD".into(),
-                settle: Some("BTC".into()),
-                expiry: Some(1_735_286_400_000_000_000),
-                strike: Some(d("100000")),
-                option_type: Some(OptionType::Put),
-                tick_size: Some(d("0.0005")),
-                lot_size: Some(d("0.1")),
-                contract_size: Some(d("1")),
-                status: InstrumentStatus::Halted,
-            })),
-            envelope(Data::Instrument(Instrument {
-                base: "ADA".into(),
-                quote: "BTC".into(),
-                settle: None,
-                expiry: None,
-                strike: None,
-                option_type: None,
-                tick_size: None,
-                lot_size: None,
-                contract_size: None,
-                status: InstrumentStatus::Trading,
-            })),
+            envelope(Data::Instrument(
+                Instrument {
+                    base: "BTC".into(),
+                    quote: "USD".into(),
+                    settle: Some("BTC".into()),
+                    expiry: Some(1_735_286_400_000_000_000),
+                    strike: Some(d("100000")),
+                    option_type: Some(OptionType::Put),
+                    tick_size: Some(d("0.0005")),
+                    lot_size: Some(d("0.1")),
+                    contract_size: Some(d("1")),
+                    status: InstrumentStatus::Halted,
+                }
+                .into(),
+            )),
+            envelope(Data::Instrument(
+                Instrument {
+                    base: "ADA".into(),
+                    quote: "BTC".into(),
+                    settle: None,
+                    expiry: None,
+                    strike: None,
+                    option_type: None,
+                    tick_size: None,
+                    lot_size: None,
+                    contract_size: None,
+                    status: InstrumentStatus::Trading,
+                }
+                .into(),
+            )),
             envelope(Data::Status(Status {
                 event: StatusEvent::Gap,
                 channel: Some("book".into()),

@@ -69,12 +69,12 @@ pub enum Data {
     Trade(Trade),
     Bbo(Bbo),
     Book(Book),
-    Ticker(Ticker),
+    Ticker(Box<Ticker>),
     Funding(Funding),
     OpenInterest(OpenInterest),
     Liquidation(Liquidation),
     MarkPrice(MarkPrice),
-    Instrument(Instrument),
+    Instrument(Box<Instrument>),
     Status(Status),
 }
 

@@ -281,7 +281,7 @@ impl BinanceParser {
                     ts,
                     None,
                     t.event_time,
-                    Data::Ticker(ticker),
+                    Data::Ticker(Box::new(ticker)),
                 );
             }
             "markPrice" => {

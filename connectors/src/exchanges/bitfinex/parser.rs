@@ -428,8 +428,15 @@ impl BitfinexParser {
             Some(s) => format!("{s}.ch{}", m.chan_id),
             None => format!("t{ts}.ch{}", m.chan_id),
         };
-        self.emit
-            .push(out, native, None, ts, m.seq(), suffix, Data::Ticker(ticker));
+        self.emit.push(
+            out,
+            native,
+            None,
+            ts,
+            m.seq(),
+            suffix,
+            Data::Ticker(Box::new(ticker)),
+        );
         Ok(())
     }
 

@@ -290,7 +290,7 @@ impl BitflyerParser {
                 ts,
                 seq,
                 t.tick_id,
-                Data::Ticker(ticker),
+                Data::Ticker(Box::new(ticker)),
             );
         }
         Ok(Parsed::Data)

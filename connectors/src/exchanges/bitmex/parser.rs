@@ -370,18 +370,24 @@ impl BitmexParser {
             let has = |k: &str| row.get(k).is_some_and(|v| v.get() != "null");
             let mut records: Vec<Data> = Vec::new();
             if self.channels.contains(Channel::Ticker) && TICKER_FIELDS.iter().any(|k| has(k)) {
-                records.push(Data::Ticker(Ticker {
-                    last: get("lastPrice", "instrument.lastPrice")?,
-                    bid_price: get("bidPrice", "instrument.bidPrice")?,
-                    bid_size: None,
-                    ask_price: get("askPrice", "instrument.askPrice")?,
-                    ask_size: None,
-                    open_24h: get("prevPrice24h", "instrument.prevPrice24h")?,
-                    high_24h: get("highPrice", "instrument.highPrice")?,
-                    low_24h: get("lowPrice", "instrument.lowPrice")?,
-                    volume_24h: get("homeNotional24h", "instrument.homeNotional24h")?,
-                    quote_volume_24h: get("foreignNotional24h", "instrument.foreignNotional24h")?,
-                }));
+                records.push(Data::Ticker(
+                    Ticker {
+                        last: get("lastPrice", "instrument.lastPrice")?,
+                        bid_price: get("bidPrice", "instrument.bidPrice")?,
+                        bid_size: None,
+                        ask_price: get("askPrice", "instrument.askPrice")?,
+                        ask_size: None,
+                        open_24h: get("prevPrice24h", "instrument.prevPrice24h")?,
+                        high_24h: get("highPrice", "instrument.highPrice")?,
+                        low_24h: get("lowPrice", "instrument.lowPrice")?,
+                        volume_24h: get("homeNotional24h", "instrument.homeNotional24h")?,
+                        quote_volume_24h: get(
+                            "foreignNotional24h",
+                            "instrument.foreignNotional24h",
+                        )?,
+                    }
+                    .into(),
+                ));
             }
             if self.channels.contains(Channel::MarkPrice) && has("markPrice") {
                 if let Some(mark) = get("markPrice", "instrument.markPrice")? {

@@ -260,8 +260,15 @@ impl BybitParser {
                 volume_24h: volume,
                 quote_volume_24h: quote_volume,
             };
-            self.emit
-                .push(out, &native, ts_ex, ts, f.cs, &suffix, Data::Ticker(ticker));
+            self.emit.push(
+                out,
+                &native,
+                ts_ex,
+                ts,
+                f.cs,
+                &suffix,
+                Data::Ticker(Box::new(ticker)),
+            );
         }
         if self.channels.contains(Channel::Funding)
             && (snapshot || did("fundingRate") || did("nextFundingTime"))

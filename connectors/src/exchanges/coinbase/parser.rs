@@ -124,7 +124,7 @@ impl CoinbaseParser {
                 ts,
                 Some(t.sequence),
                 t.sequence,
-                Data::Ticker(ticker),
+                Data::Ticker(Box::new(ticker)),
             );
         }
         Ok(Parsed::Data)

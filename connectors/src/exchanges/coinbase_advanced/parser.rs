@@ -185,7 +185,7 @@ impl CoinbaseAdvancedParser {
                         ts,
                         None,
                         &suffix,
-                        Data::Ticker(ticker),
+                        Data::Ticker(Box::new(ticker)),
                     );
                 }
             }

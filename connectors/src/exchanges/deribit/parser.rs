@@ -363,7 +363,7 @@ impl DeribitParser {
                 ts_recv,
                 None,
                 t.timestamp,
-                Data::Ticker(ticker),
+                Data::Ticker(Box::new(ticker)),
             );
         }
         if self.channels.contains(Channel::Funding) {

@@ -315,7 +315,7 @@ impl GateParser {
             ts,
             None,
             ts,
-            Data::Ticker(ticker),
+            Data::Ticker(Box::new(ticker)),
         );
         Ok(Parsed::Data)
     }
@@ -349,8 +349,15 @@ impl GateParser {
                     volume_24h: dec_opt(t.volume_24h_base, "tickers.volume_24h_base")?,
                     quote_volume_24h: dec_opt(t.volume_24h_quote, "tickers.volume_24h_quote")?,
                 };
-                self.emit
-                    .push(out, c, env_ns, ts, None, suffix, Data::Ticker(ticker));
+                self.emit.push(
+                    out,
+                    c,
+                    env_ns,
+                    ts,
+                    None,
+                    suffix,
+                    Data::Ticker(Box::new(ticker)),
+                );
             }
             if self.channels.contains(Channel::Funding) {
                 if let Some(rate) = dec_opt(t.funding_rate, "tickers.funding_rate")? {

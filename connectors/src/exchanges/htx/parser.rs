@@ -275,7 +275,7 @@ impl HtxParser {
             ts,
             None,
             suffix,
-            Data::Ticker(ticker),
+            Data::Ticker(Box::new(ticker)),
         );
         Ok(Parsed::Data)
     }

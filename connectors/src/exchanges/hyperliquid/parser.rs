@@ -328,7 +328,7 @@ impl HyperliquidParser {
                 quote_volume_24h: dec_opt(x.day_ntl_vlm, "activeAssetCtx.dayNtlVlm")?,
                 ..Ticker::default()
             };
-            push(&mut self.emit, Data::Ticker(ticker), out);
+            push(&mut self.emit, Data::Ticker(Box::new(ticker)), out);
         }
         if self.channels.contains(Channel::Funding) {
             if let Some(rate) = dec_opt(x.funding, "activeAssetCtx.funding")? {

@@ -219,7 +219,7 @@ impl KrakenParser {
                     ts,
                     None,
                     &suffix,
-                    Data::Ticker(ticker),
+                    Data::Ticker(Box::new(ticker)),
                 );
             }
         }

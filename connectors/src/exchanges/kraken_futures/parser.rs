@@ -225,18 +225,21 @@ impl KrakenFuturesParser {
         let ask_size = opt_dec(t.ask_size, "ticker.ask_size")?;
         let mut records: Vec<Data> = Vec::new();
         if self.channels.contains(Channel::Ticker) {
-            records.push(Data::Ticker(Ticker {
-                last: opt_dec(t.last, "ticker.last")?,
-                bid_price: bid.clone(),
-                bid_size: bid_size.clone(),
-                ask_price: ask.clone(),
-                ask_size: ask_size.clone(),
-                open_24h: None,
-                high_24h: None,
-                low_24h: None,
-                volume_24h: opt_dec(t.volume, "ticker.volume")?,
-                quote_volume_24h: opt_dec(t.volume_quote, "ticker.volumeQuote")?,
-            }));
+            records.push(Data::Ticker(
+                Ticker {
+                    last: opt_dec(t.last, "ticker.last")?,
+                    bid_price: bid.clone(),
+                    bid_size: bid_size.clone(),
+                    ask_price: ask.clone(),
+                    ask_size: ask_size.clone(),
+                    open_24h: None,
+                    high_24h: None,
+                    low_24h: None,
+                    volume_24h: opt_dec(t.volume, "ticker.volume")?,
+                    quote_volume_24h: opt_dec(t.volume_quote, "ticker.volumeQuote")?,
+                }
+                .into(),
+            ));
         }
         if self.channels.contains(Channel::Bbo) {
             records.push(Data::Bbo(Bbo {

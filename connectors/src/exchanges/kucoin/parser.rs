@@ -220,7 +220,7 @@ impl KucoinParser {
             ts,
             seq,
             suffix,
-            Data::Ticker(ticker),
+            Data::Ticker(Box::new(ticker)),
         );
         Ok(Parsed::Data)
     }

@@ -292,24 +292,27 @@ impl LighterParser {
             }
             let mut records: Vec<Data> = Vec::new();
             if self.channels.contains(Channel::Ticker) {
-                records.push(Data::Ticker(Ticker {
-                    last: opt_dec(s.last_trade_price, "market_stats.last_trade_price")?,
-                    bid_price: None,
-                    bid_size: None,
-                    ask_price: None,
-                    ask_size: None,
-                    open_24h: None,
-                    high_24h: opt_dec(s.daily_price_high, "market_stats.daily_price_high")?,
-                    low_24h: opt_dec(s.daily_price_low, "market_stats.daily_price_low")?,
-                    volume_24h: opt_dec(
-                        s.daily_base_token_volume,
-                        "market_stats.daily_base_token_volume",
-                    )?,
-                    quote_volume_24h: opt_dec(
-                        s.daily_quote_token_volume,
-                        "market_stats.daily_quote_token_volume",
-                    )?,
-                }));
+                records.push(Data::Ticker(
+                    Ticker {
+                        last: opt_dec(s.last_trade_price, "market_stats.last_trade_price")?,
+                        bid_price: None,
+                        bid_size: None,
+                        ask_price: None,
+                        ask_size: None,
+                        open_24h: None,
+                        high_24h: opt_dec(s.daily_price_high, "market_stats.daily_price_high")?,
+                        low_24h: opt_dec(s.daily_price_low, "market_stats.daily_price_low")?,
+                        volume_24h: opt_dec(
+                            s.daily_base_token_volume,
+                            "market_stats.daily_base_token_volume",
+                        )?,
+                        quote_volume_24h: opt_dec(
+                            s.daily_quote_token_volume,
+                            "market_stats.daily_quote_token_volume",
+                        )?,
+                    }
+                    .into(),
+                ));
             }
             if self.channels.contains(Channel::Funding) {
                 if let Some(rate) = opt_dec(s.funding_rate, "market_stats.funding_rate")? {

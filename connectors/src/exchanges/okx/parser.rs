@@ -164,7 +164,7 @@ impl OkxParser {
                 ts,
                 None,
                 t.ts,
-                Data::Ticker(ticker),
+                Data::Ticker(Box::new(ticker)),
             );
         }
         Ok(())

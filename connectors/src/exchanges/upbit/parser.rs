@@ -242,7 +242,7 @@ impl UpbitParser {
             ts,
             None,
             format_args!("{}.c{tag}", t.timestamp),
-            Data::Ticker(ticker),
+            Data::Ticker(Box::new(ticker)),
         );
         Ok(Parsed::Data)
     }
