@@ -126,7 +126,19 @@ fn normalize_plain(text: &str) -> Option<Dec> {
         return Some(Dec::zero());
     }
     // The normalized text is a slice of the input.
-    Some(Dec(SmolStr::new(&text[start..end])))
+    Some(Dec(inline_or_heap(&text[start..end])))
+}
+
+/// A `SmolStr` of `text`: nearly every price and size fits its 23 inline bytes, and
+/// `SmolStr::new_inline` copies them without the general constructor's checks and
+/// `memcpy` call.
+#[inline]
+fn inline_or_heap(text: &str) -> SmolStr {
+    if text.len() <= 23 {
+        SmolStr::new_inline(text)
+    } else {
+        SmolStr::new(text)
+    }
 }
 
 /// Builds the normalized text from a sign, integer digits and fraction digits.
@@ -259,7 +271,7 @@ impl<'de> Deserialize<'de> for Dec {
                     }
                 }
                 let digits = std::str::from_utf8(&buf[at..]).expect("ASCII digits");
-                Ok(Dec(SmolStr::new(digits)))
+                Ok(Dec(inline_or_heap(digits)))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Dec, E> {
                 Dec::parse(&v.to_string()).map_err(E::custom)
