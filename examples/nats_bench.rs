@@ -108,36 +108,14 @@ fn frames(capture: &std::path::Path, repeat: usize) -> Vec<String> {
                 out.push(text.to_string());
                 continue;
             }
-            out.push(shift_ids(text, r * 100_000_000_000));
+            out.push(common::shift_ids(text, r * 100_000_000_000));
         }
     }
     out
 }
 
-/// The frame with its trade id (`"t"`) and update id (`"u"`) raised by `by`, edited in
-/// place: the frame keeps Binance's key order (`stream` first), which the bridge's
-/// parser relies on for its fast path. (Re-serializing through `serde_json::Value`
-/// sorts the keys and sent every shifted copy down the slow path.)
-fn shift_ids(text: &str, by: u64) -> String {
-    let mut out = text.to_string();
-    for key in ["\"t\":", "\"u\":"] {
-        let Some(at) = out.find(key) else { continue };
-        let start = at + key.len();
-        let len = out[start..].bytes().take_while(u8::is_ascii_digit).count();
-        let n: u64 = out[start..start + len].parse().expect("a numeric id");
-        out.replace_range(start..start + len, &(n + by).to_string());
-    }
-    out
-}
-
 fn peak_rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    common::status_kib(pid, "VmHWM:") as f64 / 1024.0
 }
 
 #[tokio::main]
@@ -225,24 +203,7 @@ listen = "127.0.0.1:0"
         })
     };
 
-    let (tcp, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
-        .await
-        .expect("the bridge did not connect")
-        .unwrap();
-    tcp.set_nodelay(true).unwrap();
-    let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-    let (mut write, mut read) = ws.split();
-    // Like the exchange: answer the bridge's SUBSCRIBE (if it sends one) before data flows.
-    if let Ok(Some(Ok(Message::Text(text)))) =
-        tokio::time::timeout(Duration::from_secs(2), read.next()).await
-    {
-        if let Ok(v) = serde_json::from_str::<Value>(&text) {
-            if v["method"] == "SUBSCRIBE" {
-                let reply = serde_json::json!({"result": null, "id": v["id"]}).to_string();
-                write.send(Message::text(reply)).await.unwrap();
-            }
-        }
-    }
+    let (mut write, mut read) = common::accept_bridge(&listener).await.split();
     eprintln!(
         "nats_bench: {n} ticks ({}x capture), rate {}",
         a.repeat,

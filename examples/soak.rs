@@ -23,9 +23,6 @@
 //! partition, 64 MiB segments), so an hour at 20k ticks/s does not fill the disk; the
 //! end offsets still count every record appended. They are deleted at the end.
 
-// The NATS examples' helpers (capture frames, CPU time); their server helpers are not
-// used here.
-#[allow(dead_code)]
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
@@ -93,30 +90,6 @@ fn args() -> Args {
     }
     assert!(a.rate > 0, "--rate must be above 0");
     a
-}
-
-/// The frame with its trade id (`"t"`) and update id (`"u"`) raised by `by`, edited in
-/// place so the frame keeps Binance's key order (the parser's fast path relies on it).
-fn shift_ids(text: &str, by: u64) -> String {
-    let mut out = text.to_string();
-    for key in ["\"t\":", "\"u\":"] {
-        let Some(at) = out.find(key) else { continue };
-        let start = at + key.len();
-        let len = out[start..].bytes().take_while(u8::is_ascii_digit).count();
-        let n: u64 = out[start..start + len].parse().expect("a numeric id");
-        out.replace_range(start..start + len, &(n + by).to_string());
-    }
-    out
-}
-
-/// `key: <n> kB` of `/proc/<pid>/status`, in KiB.
-fn status_kib(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
 }
 
 fn admin(brokers: &str) -> AdminClient<DefaultClientContext> {
@@ -239,24 +212,7 @@ listen = "127.0.0.1:0"
         })
     };
 
-    let (tcp, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
-        .await
-        .expect("the bridge did not connect")
-        .unwrap();
-    tcp.set_nodelay(true).unwrap();
-    let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-    let (mut write, mut read) = ws.split();
-    // Like the exchange: answer the bridge's SUBSCRIBE before data flows.
-    if let Ok(Some(Ok(Message::Text(text)))) =
-        tokio::time::timeout(Duration::from_secs(2), read.next()).await
-    {
-        if let Ok(v) = serde_json::from_str::<Value>(&text) {
-            if v["method"] == "SUBSCRIBE" {
-                let reply = serde_json::json!({"result": null, "id": v["id"]}).to_string();
-                write.send(Message::text(reply)).await.unwrap();
-            }
-        }
-    }
+    let (mut write, mut read) = common::accept_bridge(&listener).await.split();
     eprintln!(
         "soak: {} ticks/s for {} into {} (topics {run}.*), sampling every {}",
         a.rate,
@@ -285,7 +241,7 @@ listen = "127.0.0.1:0"
                     let frame = if pass == 0 {
                         base[i].clone()
                     } else {
-                        shift_ids(&base[i], pass * 100_000_000_000)
+                        common::shift_ids(&base[i], pass * 100_000_000_000)
                     };
                     write.feed(Message::text(frame)).await.unwrap();
                     n += 1;
@@ -311,7 +267,7 @@ listen = "127.0.0.1:0"
                 timer.tick().await;
                 let s = (
                     t0.elapsed().as_secs_f64(),
-                    status_kib(pid, "VmRSS:"),
+                    common::status_kib(pid, "VmRSS:"),
                     common::cpu_seconds(pid),
                     sent.load(Ordering::Relaxed),
                 );
@@ -337,7 +293,7 @@ listen = "127.0.0.1:0"
     };
     let n = sent.load(Ordering::Relaxed);
     let cpu = common::cpu_seconds(pid);
-    let peak = status_kib(pid, "VmHWM:");
+    let peak = common::status_kib(pid, "VmHWM:");
     // Give the last batches time to be acknowledged, then stop the bridge like a
     // Kubernetes rollout does; its drain delivers what is still in flight.
     tokio::time::sleep(Duration::from_secs(2)).await;

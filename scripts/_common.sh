@@ -133,3 +133,14 @@ ctl_lock() {
   exec 8>"$TB_BROKER_DIR/.$1.lock"
   flock -w "$2" 8 || die "another $1 start/stop is still running after ${2}s (lock $TB_BROKER_DIR/.$1.lock)"
 }
+
+# kafka_and_captures: for the long runs outside CI (failover-loop.sh, soak.sh), run
+# from the repository's root: the running Kafka at KAFKA_BROKERS, else one started
+# by kafka.sh; and TICKBRIDGE_CAPTURES, the capture corpus.
+kafka_and_captures() {
+  if [ -z "${KAFKA_BROKERS:-}" ]; then
+    scripts/kafka.sh start >/dev/null
+    export KAFKA_BROKERS=127.0.0.1:${KAFKA_PORT:-9092}
+  fi
+  export TICKBRIDGE_CAPTURES="${TICKBRIDGE_CAPTURES:-$(pwd)/../shared/captures}"
+}

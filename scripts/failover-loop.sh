@@ -11,10 +11,7 @@
 # Uses a running Kafka at KAFKA_BROKERS, else starts one with scripts/kafka.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${KAFKA_BROKERS:-}" ]; then
-  scripts/kafka.sh start >/dev/null
-  export KAFKA_BROKERS=127.0.0.1:${KAFKA_PORT:-9092}
-fi
-export TICKBRIDGE_CAPTURES="${TICKBRIDGE_CAPTURES:-$(pwd)/../shared/captures}"
+. scripts/_common.sh
+kafka_and_captures
 TB_FAILOVER_KILLS="${KILLS:-10}" exec cargo test --test hot_standby \
   failover_loop_of_sigkills_loses_nothing -- --ignored --nocapture

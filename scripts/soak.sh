@@ -10,11 +10,8 @@
 # Uses a running Kafka at KAFKA_BROKERS, else starts one with scripts/kafka.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${KAFKA_BROKERS:-}" ]; then
-  scripts/kafka.sh start >/dev/null
-  export KAFKA_BROKERS=127.0.0.1:${KAFKA_PORT:-9092}
-fi
-export TICKBRIDGE_CAPTURES="${TICKBRIDGE_CAPTURES:-$(pwd)/../shared/captures}"
+. scripts/_common.sh
+kafka_and_captures
 cargo build --locked --release --bin tickbridge --example soak
 exec "${CARGO_TARGET_DIR:-target}/release/examples/soak" \
   --duration "${DURATION:-1h}" --rate "${RATE:-20000}" \

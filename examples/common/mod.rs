@@ -1,6 +1,9 @@
-//! What the NATS examples share: the capture's trade and bookTicker frames, finding
-//! nats-server (the tests' own lookup), starting a private one on a free loopback
-//! port, and reading a process's CPU time.
+//! What the benchmark examples share: the capture's trade and bookTicker frames and
+//! their copies with shifted ids, a mock exchange's first steps with the bridge (accept
+//! its WebSocket, answer its SUBSCRIBE), finding nats-server (the tests' own lookup)
+//! and starting a private one on a free loopback port, and reading a process's CPU
+//! time and memory. Each example uses a part of it.
+#![allow(dead_code)]
 
 #[path = "../../tests/nats_common/server_bin.rs"]
 mod server_bin;
@@ -9,7 +12,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use tickbridge::capture::{Capture, EventKind};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 pub use server_bin::nats_server_bin;
 
@@ -64,4 +72,52 @@ pub fn cpu_seconds(pid: u32) -> f64 {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0);
     ticks / hz
+}
+
+/// The frame with its trade id (`"t"`) and update id (`"u"`) raised by `by`, edited in
+/// place: the frame keeps Binance's key order (`stream` first), which the bridge's
+/// parser relies on for its fast path. (Re-serializing through `serde_json::Value`
+/// sorts the keys and sent every shifted copy down the slow path.)
+pub fn shift_ids(text: &str, by: u64) -> String {
+    let mut out = text.to_string();
+    for key in ["\"t\":", "\"u\":"] {
+        let Some(at) = out.find(key) else { continue };
+        let start = at + key.len();
+        let len = out[start..].bytes().take_while(u8::is_ascii_digit).count();
+        let n: u64 = out[start..start + len].parse().expect("a numeric id");
+        out.replace_range(start..start + len, &(n + by).to_string());
+    }
+    out
+}
+
+/// Accepts the bridge's WebSocket on `listener` (within 30 s) and, like the exchange,
+/// answers its SUBSCRIBE (if it sends one within 2 s) before data flows.
+pub async fn accept_bridge(listener: &TcpListener) -> WebSocketStream<TcpStream> {
+    let (tcp, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
+        .await
+        .expect("the bridge did not connect")
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+    if let Ok(Some(Ok(Message::Text(text)))) =
+        tokio::time::timeout(Duration::from_secs(2), ws.next()).await
+    {
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            if v["method"] == "SUBSCRIBE" {
+                let reply = serde_json::json!({"result": null, "id": v["id"]}).to_string();
+                ws.send(Message::text(reply)).await.unwrap();
+            }
+        }
+    }
+    ws
+}
+
+/// `key: <n> kB` of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`), in KiB; 0 if unreadable.
+pub fn status_kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
 }
