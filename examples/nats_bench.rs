@@ -146,15 +146,7 @@ async fn main() {
     let port = listener.local_addr().unwrap().port();
     let config = format!(
         r#"
-[[source]]
-exchange = "binance"
-channels = ["trade", "bbo"]
-symbols = ["BTC-USDT"]
-ws_url = "ws://127.0.0.1:{port}"
-[instruments]
-on_unavailable = "unverified"
-timeout = "2s"
-[sink]
+{source}[sink]
 kind = "nats"
 delivery_timeout = "60s"
 max_in_flight = {max_in_flight}
@@ -175,6 +167,7 @@ drain_timeout = "60s"
 [ops]
 listen = "127.0.0.1:0"
 "#,
+        source = common::mock_source_toml(port),
         max_events = a.max_events,
         max_in_flight = a.max_in_flight,
         linger = a.linger,

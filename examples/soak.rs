@@ -166,15 +166,7 @@ async fn main() {
     let port = listener.local_addr().unwrap().port();
     let config = format!(
         r#"
-[[source]]
-exchange = "binance"
-channels = ["trade", "bbo"]
-symbols = ["BTC-USDT"]
-ws_url = "ws://127.0.0.1:{port}"
-[instruments]
-on_unavailable = "unverified"
-timeout = "2s"
-[sink]
+{source}[sink]
 kind = "kafka"
 [sink.kafka]
 brokers = "{brokers}"
@@ -184,6 +176,7 @@ drain_timeout = "60s"
 [ops]
 listen = "127.0.0.1:0"
 "#,
+        source = common::mock_source_toml(port),
         brokers = a.brokers,
     );
     let config_path = std::env::temp_dir().join(format!("{run}.toml"));

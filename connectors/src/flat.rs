@@ -1,10 +1,11 @@
 //! A scanner for flat JSON objects: `{"key":value,...}` whose values are strings
 //! without escapes, numbers, booleans or nulls, or arrays of rows of such strings
 //! (`[["61837.63","0.02"],...]`, the price levels of a book diff). That is the shape
-//! of the highest-volume frames (Binance trades, book tickers and depth diffs), which
-//! a generic JSON parser reads at several times the cost. Anything else (nesting, escapes, malformed text) makes the
-//! scan return `None`, and the caller falls back to its serde wire types, which give
-//! the same result for valid frames and the proper error for bad ones.
+//! of the highest-volume frames (Binance trades, book tickers and depth diffs, OKX
+//! book pushes), which a generic JSON parser reads at several times the cost.
+//! Anything else (nesting, escapes, malformed text) makes the scan return `None`, and
+//! the caller falls back to its serde wire types, which give the same result for
+//! valid frames and the proper error for bad ones.
 
 /// One member value of a flat object, as text (numbers are left for the caller to
 /// parse into the type it expects).

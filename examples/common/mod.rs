@@ -121,3 +121,19 @@ pub fn status_kib(pid: u32, key: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0)
 }
+
+/// The `[[source]]` (Binance, trade + bbo, BTC-USDT) and `[instruments]` tables of a
+/// bridge that reads the mock exchange on `port` (which serves no instrument list).
+pub fn mock_source_toml(port: u16) -> String {
+    format!(
+        r#"[[source]]
+exchange = "binance"
+channels = ["trade", "bbo"]
+symbols = ["BTC-USDT"]
+ws_url = "ws://127.0.0.1:{port}"
+[instruments]
+on_unavailable = "unverified"
+timeout = "2s"
+"#
+    )
+}
