@@ -60,11 +60,12 @@
 //! assert_eq!(out.len(), 2);
 //! ```
 
+mod price;
 pub mod resync;
+pub mod side;
 pub mod text;
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tickbridge_schema::{Bbo, Book, Data, Dec, Level, Record, Status, StatusEvent};
@@ -72,126 +73,8 @@ use tickbridge_schema::{Bbo, Book, Data, Dec, Level, Record, Status, StatusEvent
 use crate::envelope::record;
 use crate::symbols::SymbolInfo;
 
-/// A price used as a map key: ordered by numeric value. `Dec` is normalized text, so
-/// two equal values are byte-equal and `Eq` agrees with `Ord`.
-///
-/// Comparing decimal texts is the hot path of book upkeep (a level set in a book of
-/// a thousand levels is ten comparisons), so each price carries a fixed-point key
-/// computed once: its value × 10^18, saturating from 10^19, 0 for negatives. The key is monotone
-/// in the value, so keys that differ order the prices. When the key holds the value
-/// exactly (`exact`: at most 18 decimals, below 10^19, not negative), equal keys are
-/// equal prices; only inexact keys fall back to comparing the texts. The order stays
-/// exact.
-#[derive(Debug, Clone)]
-pub struct Price {
-    key: u128,
-    /// The key is the value × 10^18 exactly (no digit cut, no saturation).
-    exact: bool,
-    dec: Dec,
-}
-
-/// Decimal places of [`Price`]'s fixed-point key.
-const KEY_DECIMALS: usize = 18;
-
-impl Price {
-    pub fn new(dec: Dec) -> Self {
-        let (key, exact) = fixed_point_key(dec.as_str());
-        Price { key, exact, dec }
-    }
-
-    /// The price.
-    pub fn dec(&self) -> &Dec {
-        &self.dec
-    }
-
-    pub fn into_dec(self) -> Dec {
-        self.dec
-    }
-}
-
-/// `text` (a normalized decimal) × 10^18 as an integer, and whether that is exact;
-/// `u128::MAX` from 10^19 up; 0 for a negative value (every negative price shares the
-/// key and compares by text).
-fn fixed_point_key(text: &str) -> (u128, bool) {
-    let bytes = text.as_bytes();
-    if bytes.first() == Some(&b'-') {
-        return (0, false);
-    }
-    // One pass, in two u64s (up to 19 integer digits, and the first 18 fraction
-    // digits, which fit: 10^18 < 2^64); this runs once per level of every diff, and a
-    // u128 step per digit, or a search for the point and a loop per part, cost twice
-    // as much.
-    let mut at = 0;
-    let mut whole: u64 = 0;
-    while let Some(&b) = bytes.get(at) {
-        if b == b'.' {
-            break;
-        }
-        whole = whole
-            .wrapping_mul(10)
-            .wrapping_add(u64::from(b.wrapping_sub(b'0')));
-        at += 1;
-    }
-    if at > 19 {
-        return (u128::MAX, false); // beyond 10^19: compares by text
-    }
-    let mut frac: u64 = 0;
-    let mut digits = 0;
-    at += 1; // past the point (or the end)
-    while let Some(&b) = bytes.get(at) {
-        if digits == KEY_DECIMALS {
-            break;
-        }
-        frac = frac * 10 + u64::from(b.wrapping_sub(b'0'));
-        digits += 1;
-        at += 1;
-    }
-    let exact = at >= bytes.len();
-    let frac = frac * POW10[KEY_DECIMALS - digits];
-    let key = u128::from(whole) * u128::from(POW10[KEY_DECIMALS]) + u128::from(frac);
-    (key, exact)
-}
-
-/// 10^0 ..= 10^18.
-const POW10: [u64; KEY_DECIMALS + 1] = {
-    let mut p = [1u64; KEY_DECIMALS + 1];
-    let mut i = 1;
-    while i <= KEY_DECIMALS {
-        p[i] = p[i - 1] * 10;
-        i += 1;
-    }
-    p
-};
-
-impl PartialEq for Price {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key && ((self.exact && other.exact) || self.dec == other.dec)
-    }
-}
-
-impl Eq for Price {}
-
-impl std::hash::Hash for Price {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.dec.hash(state);
-    }
-}
-
-impl Ord for Price {
-    fn cmp(&self, other: &Self) -> Ordering {
-        match self.key.cmp(&other.key) {
-            Ordering::Equal if self.exact && other.exact => Ordering::Equal,
-            Ordering::Equal => self.dec.cmp_value(&other.dec),
-            unequal => unequal,
-        }
-    }
-}
-
-impl PartialOrd for Price {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+pub use price::Price;
+pub use side::Side;
 
 /// Which side of the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,8 +86,8 @@ pub enum BookSide {
 /// One symbol's L2 order book (price → absolute size per side).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderBook {
-    bids: BTreeMap<Price, Dec>,
-    asks: BTreeMap<Price, Dec>,
+    bids: Side<Dec>,
+    asks: Side<Dec>,
 }
 
 impl OrderBook {
@@ -219,9 +102,9 @@ impl OrderBook {
             BookSide::Ask => &mut self.asks,
         };
         if size.is_zero() {
-            map.remove(&Price::new(price.clone()));
+            map.remove(price);
         } else {
-            map.insert(Price::new(price.clone()), size.clone());
+            map.insert(price, size.clone());
         }
     }
 
@@ -236,11 +119,8 @@ impl OrderBook {
     }
 
     /// Replaces the whole book with a snapshot (zero-size levels are skipped; of
-    /// repeated prices the last wins, as with [`OrderBook::apply`]).
-    ///
-    /// Each side is built in bulk from the sorted levels: full B-tree nodes take about
-    /// half the memory of level-by-level inserts (which leave sorted input in half-full
-    /// nodes), ~55 instead of ~100 bytes a level.
+    /// repeated prices the last wins, as with [`OrderBook::apply`]). Each side is
+    /// built in bulk ([`Side::from_levels`]).
     pub fn replace(&mut self, bids: &[Level], asks: &[Level]) {
         self.bids = side_of(bids);
         self.asks = side_of(asks);
@@ -262,22 +142,22 @@ impl OrderBook {
 
     /// The highest bid `(price, size)`.
     pub fn best_bid(&self) -> Option<(&Dec, &Dec)> {
-        self.bids.iter().next_back().map(|(p, s)| (p.dec(), s))
+        self.bids.last()
     }
 
     /// The lowest ask `(price, size)`.
     pub fn best_ask(&self) -> Option<(&Dec, &Dec)> {
-        self.asks.iter().next().map(|(p, s)| (p.dec(), s))
+        self.asks.first()
     }
 
     /// Bids best first (highest price first).
     pub fn bids(&self) -> impl DoubleEndedIterator<Item = (&Dec, &Dec)> + '_ {
-        self.bids.iter().rev().map(|(p, s)| (p.dec(), s))
+        self.bids.iter().rev()
     }
 
     /// Asks best first (lowest price first).
     pub fn asks(&self) -> impl DoubleEndedIterator<Item = (&Dec, &Dec)> + '_ {
-        self.asks.iter().map(|(p, s)| (p.dec(), s))
+        self.asks.iter()
     }
 
     /// The size at `price` on `side`, if the level exists.
@@ -286,7 +166,7 @@ impl OrderBook {
             BookSide::Bid => &self.bids,
             BookSide::Ask => &self.asks,
         };
-        map.get(&Price::new(price.clone()))
+        map.get(price)
     }
 
     /// The best `n` levels of each side as records' levels (`None` = all levels).
@@ -725,24 +605,11 @@ fn snap_suffix(prefix: &str, seq: Option<u64>, stamp: Stamp) -> String {
     }
 }
 
-/// One side of a snapshot as a map: sorted (stable, so repeated prices keep their
-/// order), the last of each price kept, zero sizes dropped; then built in bulk.
-fn side_of(levels: &[Level]) -> BTreeMap<Price, Dec> {
-    let mut sorted: Vec<(Price, Dec)> = levels
-        .iter()
-        .map(|Level(p, s)| (Price::new(p.clone()), s.clone()))
-        .collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut unique: Vec<(Price, Dec)> = Vec::with_capacity(sorted.len());
-    for (price, size) in sorted {
-        if unique.last().is_some_and(|(p, _)| *p == price) {
-            unique.pop();
-        }
-        unique.push((price, size));
-    }
-    unique.retain(|(_, s)| !s.is_zero());
-    // Strictly increasing keys: `from_iter` builds the tree without inserting one by one.
-    unique.into_iter().collect()
+/// One side of a snapshot: the last of each price kept, zero sizes dropped.
+fn side_of(levels: &[Level]) -> Side<Dec> {
+    let mut side = Side::from_levels(levels.iter().map(|Level(p, s)| (p.clone(), s.clone())));
+    side.retain(|size| !size.is_zero());
+    side
 }
 
 fn drop_zeros(mut levels: Vec<Level>) -> Vec<Level> {
@@ -803,55 +670,6 @@ pub fn crossed(bids: &[Level], asks: &[Level]) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn price_keys_order_exactly_as_the_values() {
-        let texts = [
-            "-5.5",
-            "-5",
-            "-0.1",
-            "0",
-            "0.000000000000000001",
-            "0.0000000000000000011",
-            "0.0000000000000000012",
-            "0.5",
-            "0.50000000000000000001",
-            "1",
-            "9.99",
-            "10",
-            "10.000000000000000001",
-            "61837.63",
-            "61837.631",
-            "9999999999999999999",
-            "9999999999999999999.000000000000000001",
-            "9999999999999999999.0000000000000000011",
-            "9999999999999999999.5",
-            "99999999999999999999",
-            "340282366920938463463",
-            "340282366920938463463.5",
-            "1000000000000000000000000",
-        ];
-        let prices: Vec<Price> = texts
-            .iter()
-            .map(|t| Price::new(Dec::parse(t).unwrap()))
-            .collect();
-        for a in &prices {
-            for b in &prices {
-                assert_eq!(
-                    a.cmp(b),
-                    a.dec().cmp_value(b.dec()),
-                    "{:?} vs {:?}",
-                    a.dec(),
-                    b.dec()
-                );
-                assert_eq!(a == b, a.dec() == b.dec());
-            }
-        }
-        // Listed in increasing order: sorted keys keep it.
-        let mut sorted = prices.clone();
-        sorted.sort();
-        let got: Vec<&str> = sorted.iter().map(|p| p.dec().as_str()).collect();
-        assert_eq!(got, texts);
-    }
     use tickbridge_schema::Market;
 
     fn d(s: &str) -> Dec {

@@ -3,18 +3,16 @@
 //! checksum): `"45283.50000"` must stay `"45283.50000"`, not the normalized
 //! `"45283.5"`.
 
-use std::collections::BTreeMap;
-
 use smol_str::SmolStr;
 use tickbridge_schema::{Dec, Level, Record};
 
 use super::resync::Resyncs;
-use super::{BookSync, Price, Stamp};
+use super::{BookSync, Side, Stamp};
 use crate::contract::ParseError;
 use crate::convert::dec;
 
 /// One side: price → (price text, size text) as the exchange sent them.
-pub type TextSide = BTreeMap<Price, (SmolStr, SmolStr)>;
+pub type TextSide = Side<(SmolStr, SmolStr)>;
 
 /// One level as the exchange wrote it, `(price, size)`, or why it is malformed.
 pub type LevelText<'t> = Result<(&'t str, &'t str), ParseError>;
@@ -68,12 +66,9 @@ impl TextBook {
         let p = dec(price, context.0)?;
         let s = dec(size, context.1)?;
         if s.is_zero() {
-            side.remove(&Price::new(p.clone()));
+            side.remove(&p);
         } else {
-            side.insert(
-                Price::new(p.clone()),
-                (SmolStr::new(price), SmolStr::new(size)),
-            );
+            side.insert(&p, (SmolStr::new(price), SmolStr::new(size)));
         }
         Ok(Level(p, s))
     }
@@ -127,12 +122,12 @@ impl TextBook {
         let mut dropped_bids = Vec::new();
         while self.bids.len() > depth {
             let (p, _) = self.bids.pop_first().expect("non-empty");
-            dropped_bids.push(Level(p.into_dec(), Dec::zero()));
+            dropped_bids.push(Level(p, Dec::zero()));
         }
         let mut dropped_asks = Vec::new();
         while self.asks.len() > depth {
             let (p, _) = self.asks.pop_last().expect("non-empty");
-            dropped_asks.push(Level(p.into_dec(), Dec::zero()));
+            dropped_asks.push(Level(p, Dec::zero()));
         }
         self.sync.book_mut().truncate(depth);
         (dropped_bids, dropped_asks)
