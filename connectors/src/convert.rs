@@ -4,7 +4,8 @@
 
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use tickbridge_schema::{Dec, Side};
+use smol_str::{SmolStr, SmolStrBuilder};
+use tickbridge_schema::{u64_digits, Dec, Side};
 
 use crate::contract::ParseError;
 
@@ -19,6 +20,21 @@ pub fn dec_raw(raw: &RawValue, context: &'static str) -> Result<Dec, ParseError>
         context,
         detail: e.to_string(),
     })
+}
+
+/// An exchange's numeric id as the text a record carries (`trade_id`, the id's
+/// suffix): `n.to_string()`, without the formatting machinery or a heap string (it
+/// runs on every trade).
+pub fn id_text(n: u64) -> SmolStr {
+    SmolStr::new_inline(u64_digits(n, &mut [0; 20]))
+}
+
+/// [`id_text`] after a prefix (`agg` + an aggregate trade id); inline up to 23 bytes.
+pub fn prefixed_id_text(prefix: &str, n: u64) -> SmolStr {
+    let mut text = SmolStrBuilder::new();
+    text.push_str(prefix);
+    text.push_str(u64_digits(n, &mut [0; 20]));
+    text.finish()
 }
 
 /// The raw text of a JSON number (or the content of a JSON string), as sent.
@@ -70,6 +86,20 @@ pub fn ms_text_to_ns(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_texts_are_the_decimal_digits() {
+        for n in [0, 7, 3_735_683_259, u64::MAX] {
+            assert_eq!(id_text(n), n.to_string());
+            assert_eq!(prefixed_id_text("agg", n), format!("agg{n}"));
+        }
+        let long = prefixed_id_text("a-prefix-longer-than-", u64::MAX);
+        assert_eq!(
+            long,
+            format!("a-prefix-longer-than-{}", u64::MAX),
+            "past 23 bytes on the heap"
+        );
+    }
 
     #[test]
     fn raw_decimals_keep_full_precision() {

@@ -14,7 +14,7 @@ pub mod protobuf;
 pub mod record;
 
 pub use decimal::{Dec, DecError};
-pub use json::push_u64;
+pub use json::{escape_at, push_u64, u64_digits};
 pub use record::{
     Bbo, Book, Data, Funding, Instrument, InstrumentStatus, Kind, Level, Liquidation, MarkPrice,
     Market, OpenInterest, OptionType, Record, Side, Status, StatusEvent, Ticker, Trade,

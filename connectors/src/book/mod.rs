@@ -584,7 +584,7 @@ impl BookSync {
         &self,
         stamp: Stamp,
         seq: Option<u64>,
-        suffix: impl std::fmt::Display,
+        suffix: impl crate::envelope::IdSuffix,
         data: Data,
     ) -> Record {
         record(

@@ -9,12 +9,11 @@
 use tickbridge_schema::Dec;
 
 use super::wire;
-use crate::flat::{for_each_member, Scalar};
+use crate::flat::{for_each_member, split_once_byte, Scalar};
 
 /// The `data` object of a combined-stream frame `{"stream":"..","data":{..}}`.
 fn data_object(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("{\"stream\":\"")?;
-    let rest = &rest[rest.find('"')? + 1..];
+    let (_, rest) = split_once_byte(text.strip_prefix("{\"stream\":\"")?, b'"')?;
     rest.strip_prefix(",\"data\":")?.strip_suffix('}')
 }
 

@@ -26,7 +26,9 @@ use crate::book::{BookConfig, BookSync, Stamp};
 use crate::contract::{
     Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal, RestRequest,
 };
+use crate::convert::{id_text, prefixed_id_text};
 use crate::envelope::Emitter;
+use crate::flat::split_once_byte;
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::ms_to_ns;
 
@@ -196,7 +198,7 @@ impl BinanceParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         // Stream names: `btcusdt@trade`, `btcusdt@depth@100ms`, `btcusd_perp@markPrice@1s`.
-        let kind = kind.split('@').next().unwrap_or(kind);
+        let kind = split_once_byte(kind, b'@').map_or(kind, |(kind, _)| kind);
         let subscribed = |channel| self.channels.contains(channel);
         match kind {
             // A stream of a channel this connection did not ask for (a proxy or a
@@ -210,7 +212,7 @@ impl BinanceParser {
                 self.trade(
                     out,
                     t.symbol,
-                    t.trade_id.to_string(),
+                    id_text(t.trade_id),
                     t.trade_id,
                     t.price,
                     t.qty,
@@ -226,7 +228,7 @@ impl BinanceParser {
                 self.trade(
                     out,
                     t.symbol,
-                    format!("agg{}", t.agg_id),
+                    prefixed_id_text("agg", t.agg_id),
                     t.agg_id,
                     t.price,
                     t.qty,
@@ -361,7 +363,7 @@ impl BinanceParser {
         &mut self,
         out: &mut Vec<Record>,
         native: &str,
-        trade_id: String,
+        trade_id: SmolStr,
         seq: u64,
         price: Dec,
         size: Dec,
@@ -374,7 +376,6 @@ impl BinanceParser {
         } else {
             Side::Buy
         };
-        let trade_id = SmolStr::from(trade_id);
         let trade = Trade {
             price,
             size,
@@ -430,9 +431,8 @@ fn side(text: &str) -> Result<Side, ParseError> {
 
 /// The stream name of a combined-stream frame, found without parsing the whole frame.
 fn stream_name(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("{\"stream\":\"")?;
-    let end = rest.find('"')?;
-    Some(&rest[..end])
+    let (name, _) = split_once_byte(text.strip_prefix("{\"stream\":\"")?, b'"')?;
+    Some(name)
 }
 
 fn owned<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ParseError> {
@@ -447,7 +447,7 @@ impl FrameParser for BinanceParser {
         out: &mut Vec<Record>,
     ) -> Result<Parsed, ParseError> {
         if let Some(stream) = stream_name(text) {
-            let (symbol, kind) = stream.split_once('@').unwrap_or((stream, ""));
+            let (symbol, kind) = split_once_byte(stream, b'@').unwrap_or((stream, ""));
             if !self.planned(symbol) {
                 return Ok(NOT_PLANNED);
             }

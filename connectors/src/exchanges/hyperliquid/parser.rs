@@ -410,7 +410,7 @@ fn stall_status(
     symbol: &SymbolInfo,
     stamp: Stamp,
     reason: String,
-    suffix: impl std::fmt::Display,
+    suffix: impl crate::envelope::IdSuffix,
 ) -> Record {
     let status = Status {
         event: StatusEvent::Stale,
