@@ -13,7 +13,7 @@ use tickbridge_schema::{Bbo, Data, Dec, Level, Record, Side, Ticker, Trade};
 use super::wire;
 use crate::book::{BookConfig, BookSync, OrderBook, Stamp};
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
-use crate::convert::dec_raw;
+use crate::convert::{dec_raw, id_text};
 use crate::envelope::Emitter;
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::parse_rfc3339_utc;
@@ -215,7 +215,7 @@ impl BitflyerParser {
                 price: dec_raw(e.price, "execution.price")?,
                 size: dec_raw(e.size, "execution.size")?,
                 side,
-                trade_id: e.id.to_string().into(),
+                trade_id: id_text(e.id),
             };
             trades.push((e.id, ts_ex, trade));
         }

@@ -15,7 +15,7 @@ use crate::book::{BookConfig, Stamp};
 use crate::contract::{
     Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal, RestRequest,
 };
-use crate::convert::{dec, dec_raw};
+use crate::convert::{dec, dec_raw, id_text};
 use crate::envelope::Emitter;
 use crate::rest::RateLimit;
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
@@ -121,7 +121,7 @@ impl BitstampParser {
             price,
             size,
             side,
-            trade_id: t.id.to_string().into(),
+            trade_id: id_text(t.id),
         };
         self.emit
             .push(out, native, Some(ts_ex), ts, None, t.id, Data::Trade(trade));

@@ -12,7 +12,7 @@ use tickbridge_schema::{Bbo, Book, Data, Level, Record, Side, Status, StatusEven
 
 use super::wire;
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
-use crate::convert::side;
+use crate::convert::{id_text, side};
 use crate::envelope::Emitter;
 use crate::exchanges::binance::parser_preview as preview;
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
@@ -62,7 +62,7 @@ impl CoinbaseParser {
             price: m.price,
             size: m.size,
             side: maker.opposite(),
-            trade_id: m.trade_id.to_string().into(),
+            trade_id: id_text(m.trade_id),
         };
         self.emit.push(
             out,

@@ -19,7 +19,7 @@ use crate::book::{BookConfig, Stamp};
 use crate::contract::{
     Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal, RestRequest,
 };
-use crate::convert::{dec_opt, raw_text, side};
+use crate::convert::{dec_opt, id_text, raw_text, side};
 use crate::envelope::Emitter;
 use crate::rest::RateLimit;
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
@@ -201,7 +201,7 @@ impl GateParser {
             price: t.price,
             size: t.amount,
             side,
-            trade_id: t.id.to_string().into(),
+            trade_id: id_text(t.id),
         };
         self.emit.push(
             out,
@@ -242,7 +242,7 @@ impl GateParser {
                 price: t.price,
                 size: abs(&t.size)?,
                 side,
-                trade_id: t.id.to_string().into(),
+                trade_id: id_text(t.id),
             };
             self.emit.push(
                 out,

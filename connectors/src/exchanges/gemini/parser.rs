@@ -13,7 +13,7 @@ use super::wire;
 use crate::book::resync::Resyncs;
 use crate::book::{BookConfig, BookSync, Stamp};
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
-use crate::convert::side;
+use crate::convert::{id_text, side};
 use crate::envelope::Emitter;
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::ms_to_ns;
@@ -172,7 +172,7 @@ impl GeminiParser {
             price,
             size,
             side: taker,
-            trade_id: id.to_string().into(),
+            trade_id: id_text(id),
         };
         let ts_ex = f.timestamp.map(ms_to_ns);
         self.emit

@@ -23,7 +23,7 @@ use super::{topic_name, wire, BOOK_STALL_AFTER};
 use crate::book::{crossed, BookConfig, BookSync, Stamp};
 use crate::checksum::crc32;
 use crate::contract::{Answer, Channel, ChannelSet, FrameParser, ParseError, Parsed, Refusal};
-use crate::convert::{dec, dec_opt};
+use crate::convert::{dec, dec_opt, id_text};
 use crate::envelope::{record, Emitter};
 use crate::symbols::{Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::ms_to_ns;
@@ -132,7 +132,7 @@ impl HyperliquidParser {
                     price: dec(t.px, "trades.px")?,
                     size: dec(t.sz, "trades.sz")?,
                     side: taker_side(t.side)?,
-                    trade_id: t.tid.to_string().into(),
+                    trade_id: id_text(t.tid),
                 },
             ));
         }

@@ -18,7 +18,7 @@ use crate::book::{tag_book_ids, BookConfig, BookSync, Stamp};
 use crate::checksum::{crc32, fnv1a};
 use crate::contract::{Answer, FrameParser, ParseError, Parsed, Refusal};
 use crate::contract::{Channel, ChannelSet};
-use crate::convert::{dec_raw, raw_text, side};
+use crate::convert::{dec_raw, id_text, raw_text, side};
 use crate::envelope::Emitter;
 use crate::symbols::{Admitted, Planned, SymbolInfo, NOT_PLANNED};
 use crate::time::parse_rfc3339_utc;
@@ -149,7 +149,7 @@ impl KrakenParser {
                 price: dec_raw(t.price, "trade.price")?,
                 size: dec_raw(t.qty, "trade.qty")?,
                 side: side(t.side, "trade.side")?,
-                trade_id: t.trade_id.to_string().into(),
+                trade_id: id_text(t.trade_id),
             };
             self.emit.push(
                 out,
